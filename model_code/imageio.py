@@ -1,0 +1,133 @@
+"""The one image decoder: bytes or files -> RGB ``uint8`` arrays, with safety limits.
+
+Handles PNG (grayscale, RGB, RGBA composited on white, palette, 16-bit) and JPEG (EXIF
+orientation honoured), refuses truncated or undecodable data and decompression bombs with
+typed errors that the server maps to HTTP codes.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps
+
+DEFAULT_MAX_PIXELS = 40_000_000  # 40 MP: an A0 scan at 200 dpi, far above any real plan request
+
+# Never let Pillow fill truncated data with grey: a cut-off upload must be an error.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
+class ImageDecodeError(ValueError):
+    """The bytes are empty, truncated or not an image we can read."""
+
+
+class ImageTooLargeError(ValueError):
+    """The image exceeds the pixel budget (decompression-bomb guard)."""
+
+
+def sniff_format(data: bytes) -> str | None:
+    """Return ``"png"``, ``"jpeg"`` (or another known format name) from magic bytes, else None."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data.startswith((b"II*\x00", b"MM\x00*")):
+        return "tiff"
+    if data.startswith(b"BM"):
+        return "bmp"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data.startswith(b"%PDF"):
+        return "pdf"
+    return None
+
+
+def _to_rgb(image: Image.Image) -> np.ndarray:
+    """Convert any Pillow mode to an RGB uint8 array; alpha is composited on white."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if arr.max(initial=0) > 255 else 255.0
+        grey = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "RGBa"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode image bytes into an ``(H, W, 3)`` RGB ``uint8`` array.
+
+    Raises:
+        ImageDecodeError: empty, truncated or undecodable data.
+        ImageTooLargeError: more than ``max_pixels`` pixels (checked before decoding).
+    """
+    if not data:
+        raise ImageDecodeError("empty request body: expected image bytes")
+    fmt = sniff_format(data)
+    if fmt == "pdf":
+        raise ImageDecodeError("PDF input is not supported yet: send a PNG or JPEG rendering")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageTooLargeError(
+                    f"image is {width}x{height} = {width * height} pixels, "
+                    f"over the limit of {max_pixels} pixels"
+                )
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except ImageTooLargeError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLargeError(f"image rejected as a decompression bomb: {exc}") from exc
+    except Exception as exc:  # Pillow raises many types (OSError, SyntaxError, ValueError...)
+        what = f"{fmt.upper()} " if fmt else ""
+        raise ImageDecodeError(f"cannot decode {what}image: {exc}") from exc
+    if image.size[0] < 1 or image.size[1] < 1:
+        raise ImageDecodeError("image has zero width or height")
+    return _to_rgb(image)
+
+
+def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read an image file into an ``(H, W, 3)`` RGB ``uint8`` array (see :func:`decode_image`)."""
+    return decode_image(Path(path).read_bytes(), max_pixels=max_pixels)
+
+
+def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a binary mask image (white = foreground) as a ``bool`` array.
+
+    Modes L, RGB and RGBA are accepted (RGBA composited onto black), thresholded at > 127.
+    ``size`` is ``(width, height)``: the mask is resized nearest-neighbour to it if it differs.
+    """
+    image = Image.open(path)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+        image = Image.alpha_composite(background, rgba)
+    grey = image.convert("L")
+    if size is not None and grey.size != tuple(size):
+        grey = grey.resize(tuple(size), Image.NEAREST)
+    return np.asarray(grey) > 127
+
+
+def encode_png(array: np.ndarray) -> bytes:
+    """Encode a ``uint8`` (H, W), (H, W, 3) array or a ``bool`` mask (white = True) as PNG."""
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def write_png(path: str | Path, array: np.ndarray) -> None:
+    """Write an array as a PNG file (see :func:`encode_png`)."""
+    Path(path).write_bytes(encode_png(array))

@@ -1,0 +1,154 @@
+"""One function from an RGB image to the result document, for every backend.
+
+``backend="unet"`` thresholds the U-Net probabilities; ``backend="opencv"`` uses the
+classical baseline mask.  Both masks go through the same vectorizer and room detection,
+so the two backends are compared on equal terms.  Serving, evaluation, the CLI and the
+annotation tool all call :meth:`Pipeline.analyze`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model_code import __version__
+from model_code.network import LoadedModel, load_model
+from model_code.schema import ResultDocument
+
+BACKENDS = ("unet", "opencv")
+RENDERS = ("mask", "overlay")
+
+
+class OptionsError(ValueError):
+    """An option has an unknown name or an invalid value (HTTP 400)."""
+
+
+@dataclass
+class PipelineOptions:
+    """Per-request options (from the custom-attributes header, a JSON body or the CLI)."""
+
+    threshold: float = 0.5
+    min_wall_length: float | None = None
+    backend: str = "unet"
+    render: str = "mask"
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> PipelineOptions:
+        """Parse and validate options given as strings or JSON values."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise OptionsError(f"unknown option(s) {unknown}; known: {sorted(known)}")
+        options = cls()
+        try:
+            if "threshold" in values:
+                options.threshold = float(values["threshold"])
+            if values.get("min_wall_length") not in (None, ""):
+                options.min_wall_length = float(values["min_wall_length"])
+        except (TypeError, ValueError) as exc:
+            raise OptionsError(f"numeric option has a non-numeric value: {exc}") from exc
+        if "backend" in values:
+            options.backend = str(values["backend"]).strip().lower()
+        if "render" in values:
+            options.render = str(values["render"]).strip().lower()
+        options.check()
+        return options
+
+    def check(self) -> None:
+        """Raise :class:`OptionsError` for out-of-range values."""
+        if not 0.0 < self.threshold < 1.0:
+            raise OptionsError(f"threshold must be strictly between 0 and 1, got {self.threshold}")
+        if self.min_wall_length is not None and self.min_wall_length < 0:
+            raise OptionsError(f"min_wall_length must be >= 0, got {self.min_wall_length}")
+        if self.backend not in BACKENDS:
+            raise OptionsError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}")
+        if self.render not in RENDERS:
+            raise OptionsError(f"render must be one of {list(RENDERS)}, got {self.render!r}")
+
+
+@dataclass
+class PlanResult:
+    """Everything one analysis produced: the document and the masks behind it."""
+
+    document: ResultDocument
+    wall_mask: np.ndarray
+    opening_mask: np.ndarray
+    probabilities: np.ndarray | None = None
+
+
+class Pipeline:
+    """Holds the loaded model (once per process) and analyses images with any backend."""
+
+    def __init__(self, model: LoadedModel | None):
+        self.model = model
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None = None) -> Pipeline:
+        """Load the checkpoint in ``model_dir`` (``None``: the bundled default model)."""
+        return cls(load_model(model_dir))
+
+    def model_info(self, backend: str) -> dict[str, str]:
+        """The ``model`` object of the result document."""
+        if backend == "opencv" or self.model is None:
+            return {"name": "opencv-baseline", "version": __version__, "backend": "opencv"}
+        meta = self.model.metadata
+        return {"name": meta.name, "version": meta.version, "backend": "unet"}
+
+    def masks(
+        self, image: np.ndarray, options: PipelineOptions, timing: dict[str, float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Wall mask, opening mask (both ``bool``, input size) and U-Net probabilities if any."""
+        timing = {} if timing is None else timing
+        start = time.perf_counter()
+        if options.backend == "opencv":
+            from model_code.baseline import baseline_masks
+
+            wall_mask, opening_mask = baseline_masks(image)
+            timing["baseline"] = (time.perf_counter() - start) * 1000
+            return wall_mask, opening_mask, None
+        if self.model is None:
+            raise RuntimeError("no U-Net model is loaded: use backend=opencv or load a checkpoint")
+        from model_code.inference import predict_probabilities
+
+        probs = predict_probabilities(self.model, image)
+        timing["forward"] = (time.perf_counter() - start) * 1000
+        channels = list(self.model.metadata.spec.channels)
+        wall_mask = probs[channels.index("wall")] > options.threshold
+        if "opening" in channels:
+            opening_mask = probs[channels.index("opening")] > options.threshold
+        else:
+            opening_mask = np.zeros_like(wall_mask)
+        return wall_mask, opening_mask, probs
+
+    def analyze(self, image: np.ndarray, options: PipelineOptions | None = None) -> PlanResult:
+        """Run the whole flow on an ``(H, W, 3)`` uint8 RGB image."""
+        from model_code.rooms import detect_rooms
+        from model_code.vectorize import VectorizeOptions, vectorize
+
+        options = options or PipelineOptions()
+        options.check()
+        timing: dict[str, float] = {}
+        wall_mask, opening_mask, probs = self.masks(image, options, timing)
+        start = time.perf_counter()
+        vec_options = VectorizeOptions(min_wall_length=options.min_wall_length)
+        plan = vectorize(wall_mask, opening_mask, vec_options)
+        timing["vectorize"] = (time.perf_counter() - start) * 1000
+        start = time.perf_counter()
+        rooms = detect_rooms(plan, wall_mask, vec_options)
+        timing["rooms"] = (time.perf_counter() - start) * 1000
+        height, width = image.shape[:2]
+        document = ResultDocument(
+            width=width,
+            height=height,
+            walls=plan.walls,
+            openings=plan.openings,
+            rooms=rooms,
+            model=self.model_info(options.backend),
+            timing_ms=timing,
+        )
+        return PlanResult(document, wall_mask, opening_mask, probs)
