@@ -1,0 +1,1 @@
+"""Datasets: the three folder layouts, splits, masks from annotations, augmentation, upload."""
