@@ -49,7 +49,9 @@ def predict_probabilities(
     height, width = image.shape[:2]
     size = int(working_size or meta.working_size)
     wh, ww = working_shape(height, width, size)
-    resized = image if (wh, ww) == (height, width) else cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA)
+    resized = (
+        image if (wh, ww) == (height, width) else cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA)
+    )
     padded = pad_to_multiple(resized)
     device = next(model.network.parameters()).device
     with torch.inference_mode():

@@ -168,7 +168,9 @@ def save_model(
     if not metadata.created:
         metadata.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     state = {
-        k: (v.detach().to("cpu").half() if half and v.is_floating_point() else v.detach().to("cpu")).contiguous()
+        k: (
+            v.detach().to("cpu").half() if half and v.is_floating_point() else v.detach().to("cpu")
+        ).contiguous()
         for k, v in network.state_dict().items()
     }
     _atomic_write(directory / WEIGHTS_FILE, lambda p: save_file(state, str(p)))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -254,7 +254,7 @@ class SchemaError(ValueError):
         super().__init__("; ".join(problems))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any]:
     """Load one of the JSON Schema files shipped in ``model_code/schemas``."""
     return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())

@@ -1,0 +1,40 @@
+"""Shared pytest fixtures: small generated images and a tiny untrained checkpoint.
+
+The tiny checkpoint is a real U-Net with random weights: tests of plumbing (loading,
+serving, evaluation) must not depend on model quality, and nothing here is ever served
+as the product's default model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from model_code.network import ModelMetadata, ModelSpec, build_network, save_model
+
+TINY_SPEC = ModelSpec(encoder="resnet18", encoder_depth=3, decoder_channels=(32, 16, 8))
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small random-init U-Net checkpoint directory (seeded, working size 128)."""
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("tiny_model")
+    network = build_network(TINY_SPEC)
+    save_model(
+        network, ModelMetadata(spec=TINY_SPEC, name="tiny-test", version="0.0.1", working_size=128), directory
+    )
+    return directory
+
+
+@pytest.fixture()
+def drawn_plan() -> np.ndarray:
+    """A 160x200 RGB drawing of two rooms with black walls (no generator needed)."""
+    image = np.full((160, 200, 3), 255, np.uint8)
+    cv2.rectangle(image, (20, 20), (180, 140), (0, 0, 0), 6)
+    cv2.line(image, (100, 20), (100, 140), (0, 0, 0), 4)
+    return image

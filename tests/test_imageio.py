@@ -1,0 +1,78 @@
+"""The one image decoder: formats, modes, orientation and safety limits."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model_code.imageio import (
+    ImageDecodeError,
+    ImageTooLargeError,
+    decode_image,
+    encode_png,
+    read_mask,
+    sniff_format,
+)
+
+
+def _encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def test_png_modes_decode_to_rgb():
+    grey = Image.fromarray(np.full((4, 5), 7, np.uint8), "L")
+    assert decode_image(_encode(grey, "PNG")).shape == (4, 5, 3)
+    palette = grey.convert("P")
+    assert decode_image(_encode(palette, "PNG"))[0, 0].tolist() == [7, 7, 7]
+    sixteen = Image.fromarray(np.full((3, 3), 65535, np.uint16))
+    assert decode_image(_encode(sixteen, "PNG"))[0, 0].tolist() == [255, 255, 255]
+
+
+def test_transparent_pixels_are_composited_on_white():
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[0, 0] = (0, 0, 0, 255)
+    out = decode_image(_encode(Image.fromarray(rgba, "RGBA"), "PNG"))
+    assert out[0, 0].tolist() == [0, 0, 0]
+    assert out[1, 1].tolist() == [255, 255, 255]
+
+
+def test_jpeg_exif_orientation_is_honoured():
+    image = Image.fromarray(np.zeros((10, 20, 3), np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    data = _encode(image, "JPEG", exif=exif.tobytes())
+    assert sniff_format(data) == "jpeg"
+    assert decode_image(data).shape == (20, 10, 3)
+
+
+@pytest.mark.parametrize("data", [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n\x00\x00"])
+def test_garbage_is_a_decode_error(data):
+    with pytest.raises(ImageDecodeError):
+        decode_image(data)
+
+
+def test_truncated_png_is_a_decode_error():
+    data = _encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)), "PNG")
+    with pytest.raises(ImageDecodeError):
+        decode_image(data[: len(data) // 2])
+
+
+def test_pixel_budget_is_checked_before_decoding():
+    data = _encode(Image.new("L", (300, 300), 255), "PNG")
+    with pytest.raises(ImageTooLargeError, match="over the limit"):
+        decode_image(data, max_pixels=300 * 300 - 1)
+    assert decode_image(data, max_pixels=300 * 300).shape == (300, 300, 3)
+
+
+def test_mask_round_trip_and_resize(tmp_path):
+    mask = np.zeros((6, 8), bool)
+    mask[2:4, 1:7] = True
+    path = tmp_path / "m.png"
+    path.write_bytes(encode_png(mask))
+    assert (read_mask(path) == mask).all()
+    assert read_mask(path, size=(16, 12)).shape == (12, 16)
