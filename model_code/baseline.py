@@ -1,0 +1,205 @@
+"""The classical OpenCV baseline: wall and opening masks from a raster plan, no learning.
+
+This is the ``backend="opencv"`` mask producer of :mod:`model_code.pipeline`; its masks go
+through the same vectorizer and room detection as the U-Net's, so the two are compared on
+equal terms.  It follows the usual classical recipe, each step one small function:
+
+1. **Ink** (:func:`ink_mask`): grey level, paper normalised by a large-kernel background
+   estimate (removes grey paper, scan shading and tints), then a global Otsu threshold
+   scaled by ``threshold_scale`` (walls are the darkest ink; scaling below 1 keeps grey
+   furniture hatching out).
+2. **Wall thickness** (:func:`estimate_wall_thickness`): the length-weighted mode of the
+   horizontal and vertical run lengths of ink - text and thin lines make short runs, each
+   row crossing a vertical wall makes one run of the wall's thickness.
+3. **Thin strokes and text removed** (:func:`remove_thin_strokes`): a morphological opening
+   with a disk of ``open_factor`` x thickness erases every stroke thinner than that
+   (furniture outlines, dimension lines, door arcs, most text).
+4. **Components filtered** (:func:`filter_components`): what survives the opening is kept
+   only when the component is wall-like - its long side at least ``min_length_factor`` x
+   thickness (bold letters and small filled symbols are short) and its area at least
+   ``min_area_factor`` x thickness².
+5. **Openings** (:func:`opening_gaps`, a simple heuristic): the wall mask is closed with a
+   horizontal and a vertical line ``gap_factor`` x thickness long; the newly filled pixels
+   form gaps between collinear wall ends.  A gap is kept as a door/window when its extent
+   across the wall is at most ``1.5`` x thickness (which rejects the space between two
+   parallel walls).  Diagonal openings are not found.
+
+Constants are frozen from ``benchmarks/tune_baseline.py`` (see :data:`DEFAULT_PARAMS`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MIN_THICKNESS = 2.0  # px: thinner "walls" are indistinguishable from ordinary lines
+MAX_THICKNESS_FRACTION = 0.08  # of the longest image side: longer runs are filled areas, not wall crossings
+GAP_CROSS_FACTOR = 1.5  # an opening's extent across its wall, in wall thicknesses, at most
+
+
+@dataclass(frozen=True)
+class BaselineParams:
+    """The few tunable constants of the classical pipeline (see the module docstring)."""
+
+    normalize_background: bool = True
+    background_fraction: float = 0.05
+    threshold_scale: float = 1.0
+    open_factor: float = 0.6
+    min_length_factor: float = 3.0
+    min_area_factor: float = 4.0
+    gap_factor: float = 6.0
+    line_support: bool = True
+    thin_factor: float = 0.4
+    line_factor: float = 6.0
+
+
+# Frozen by benchmarks/tune_baseline.py; the comment there and in docs/evaluation.md cites the numbers.
+DEFAULT_PARAMS = BaselineParams()
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB -> ``(H, W)`` uint8 grey; raises ``ValueError`` on other input."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError("image has zero width or height")
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def normalize_paper(grey: np.ndarray, fraction: float) -> np.ndarray:
+    """Divide by a background estimate so paper becomes white whatever its tone or shading.
+
+    The background is the grey closing (max filter) with a square of ``fraction`` x the longest
+    side, computed on a 4x-reduced copy for speed, then smoothed.  It is floored at half the
+    global paper level so that a large solid black area is not mistaken for dark paper.
+    """
+    height, width = grey.shape
+    scale = 4 if min(height, width) >= 64 else 1
+    small = cv2.resize(grey, (max(1, width // scale), max(1, height // scale)), interpolation=cv2.INTER_AREA)
+    k = max(3, round(fraction * max(height, width) / scale) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    background = cv2.dilate(small, kernel)
+    background = cv2.blur(background, (k, k))
+    background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    paper = float(np.percentile(grey, 90))
+    background = np.maximum(background, max(paper * 0.5, 1.0))
+    return np.clip(grey.astype(np.float32) * 255.0 / background, 0, 255).astype(np.uint8)
+
+
+def ink_mask(image: np.ndarray, params: BaselineParams = DEFAULT_PARAMS) -> np.ndarray:
+    """Dark ink (``bool``): Otsu threshold on the (paper-normalised) grey image, scaled."""
+    grey = to_grey(image)
+    if params.normalize_background:
+        grey = normalize_paper(grey, params.background_fraction)
+    if int(grey.max()) == int(grey.min()):
+        return np.zeros(grey.shape, dtype=bool)
+    otsu, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return grey < otsu * params.threshold_scale
+
+
+def run_lengths(mask: np.ndarray) -> np.ndarray:
+    """Lengths of all horizontal and vertical runs of ``True`` in a 2-D ``bool`` mask."""
+    lengths = []
+    for arr in (mask, mask.T):
+        padded = np.zeros((arr.shape[0], arr.shape[1] + 2), dtype=np.int8)
+        padded[:, 1:-1] = arr
+        edges = np.diff(padded, axis=1)
+        starts = np.flatnonzero(edges == 1)
+        ends = np.flatnonzero(edges == -1)
+        lengths.append(ends - starts)  # row-major order keeps starts and ends paired
+    return np.concatenate(lengths)
+
+
+def estimate_wall_thickness(ink: np.ndarray) -> float:
+    """Typical wall thickness in px: the length-weighted mode of ink run lengths.
+
+    Runs shorter than :data:`MIN_THICKNESS` + 1 (text, hairlines) and longer than
+    :data:`MAX_THICKNESS_FRACTION` of the longest side (runs along a wall, filled areas) are
+    ignored; weighting by length favours the thick strokes.  Returns :data:`MIN_THICKNESS`
+    when no run qualifies.
+    """
+    runs = run_lengths(ink)
+    longest = max(int(MIN_THICKNESS) + 2, int(MAX_THICKNESS_FRACTION * max(ink.shape)))
+    runs = runs[(runs > MIN_THICKNESS) & (runs <= longest)]
+    if runs.size == 0:
+        return MIN_THICKNESS
+    weights = np.bincount(runs, weights=runs.astype(np.float64), minlength=longest + 1)
+    smoothed = np.convolve(weights, np.ones(3), mode="same")  # anti-aliasing spreads a width over +-1 px
+    return float(max(MIN_THICKNESS, np.argmax(smoothed)))
+
+
+def remove_thin_strokes(ink: np.ndarray, thickness: float, open_factor: float) -> np.ndarray:
+    """Morphological opening with a disk of ``open_factor * thickness``: thinner strokes vanish."""
+    diameter = max(2, round(open_factor * thickness))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))
+    return cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
+
+
+def straight_lines(ink: np.ndarray, min_width: int, min_length: int) -> np.ndarray:
+    """Horizontal and vertical ink lines at least ``min_width`` thick and ``min_length`` long.
+
+    Line support for walls thinner than the typical thickness (thin interior partitions
+    beside thick exterior walls): strokes thinner than ``min_width`` are opened away, then an
+    opening with a ``min_length`` line keeps only long straight runs, which text never forms.
+    """
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (min_width, min_width))
+    thin = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    lines = np.zeros(ink.shape, dtype=bool)
+    for size in ((min_length, 1), (1, min_length)):
+        line_kernel = cv2.getStructuringElement(cv2.MORPH_RECT, size)
+        lines |= cv2.morphologyEx(thin, cv2.MORPH_OPEN, line_kernel).astype(bool)
+    return lines
+
+
+def filter_components(
+    mask: np.ndarray, thickness: float, min_length_factor: float, min_area_factor: float
+) -> np.ndarray:
+    """Keep the 8-connected components that are long and large enough to be walls."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros(mask.shape, dtype=bool)
+    long_side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    keep = (long_side >= min_length_factor * thickness) & (
+        stats[:, cv2.CC_STAT_AREA] >= min_area_factor * thickness * thickness
+    )
+    keep[0] = False
+    return keep[labels]
+
+
+def opening_gaps(walls: np.ndarray, thickness: float, gap_factor: float) -> np.ndarray:
+    """Door/window gaps (``bool``): pixels that close the wall mask along x or y (see module doc)."""
+    openings = np.zeros(walls.shape, dtype=bool)
+    length = round(gap_factor * thickness)
+    if length < 3 or not walls.any():
+        return openings
+    wall_u8 = walls.astype(np.uint8)
+    for size in ((length, 1), (1, length)):
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, size)
+        filled = cv2.morphologyEx(wall_u8, cv2.MORPH_CLOSE, kernel).astype(bool) & ~walls
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(filled.astype(np.uint8), connectivity=4)
+        # size[0] > 1: horizontal closing fills horizontal gaps, whose extent across the wall is the height
+        across = stats[:, cv2.CC_STAT_HEIGHT] if size[0] > 1 else stats[:, cv2.CC_STAT_WIDTH]
+        keep = across <= GAP_CROSS_FACTOR * thickness + 1
+        keep[0] = False
+        openings |= keep[labels]
+    return openings
+
+
+def baseline_masks(
+    image: np.ndarray, params: BaselineParams = DEFAULT_PARAMS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Classical ``(wall_mask, opening_mask)``, both ``bool`` at the image size, for an RGB uint8 image.
+
+    Raises ``ValueError`` when ``image`` is not an ``(H, W, 3)`` uint8 array.
+    """
+    ink = ink_mask(image, params)
+    thickness = estimate_wall_thickness(ink)
+    thick = remove_thin_strokes(ink, thickness, params.open_factor)
+    if params.line_support:
+        min_width = max(2, round(params.thin_factor * thickness))
+        thick |= straight_lines(ink, min_width, max(3, round(params.line_factor * thickness)))
+    walls = filter_components(thick, thickness, params.min_length_factor, params.min_area_factor)
+    openings = opening_gaps(walls, thickness, params.gap_factor)
+    return walls, openings
