@@ -88,6 +88,23 @@ def normalize_paper(grey: np.ndarray, fraction: float) -> np.ndarray:
     return np.clip(grey.astype(np.float32) * 255.0 / background, 0, 255).astype(np.uint8)
 
 
+def morph(mask: np.ndarray, kernel: np.ndarray, operation: int) -> np.ndarray:
+    """Binary opening or closing (``cv2.MORPH_OPEN``/``MORPH_CLOSE``) that never shifts the mask.
+
+    OpenCV uses the same anchor for both passes, which moves the result by one pixel for an
+    even-sized kernel; here the second pass uses the mirrored anchor.  Returns ``bool``.
+    """
+    height, width = kernel.shape
+    anchor = (width // 2, height // 2)
+    mirrored = (width - 1 - anchor[0], height - 1 - anchor[1])
+    image = mask.astype(np.uint8)
+    if operation == cv2.MORPH_OPEN:
+        return cv2.dilate(cv2.erode(image, kernel, anchor=anchor), kernel, anchor=mirrored).astype(bool)
+    if operation == cv2.MORPH_CLOSE:
+        return cv2.erode(cv2.dilate(image, kernel, anchor=anchor), kernel, anchor=mirrored).astype(bool)
+    raise ValueError(f"unsupported morphological operation {operation}")
+
+
 def ink_mask(image: np.ndarray, params: BaselineParams = DEFAULT_PARAMS) -> np.ndarray:
     """Dark ink (``bool``): Otsu threshold on the (paper-normalised) grey image, scaled."""
     grey = to_grey(image)
@@ -134,7 +151,7 @@ def remove_thin_strokes(ink: np.ndarray, thickness: float, open_factor: float) -
     """Morphological opening with a disk of ``open_factor * thickness``: thinner strokes vanish."""
     diameter = max(2, round(open_factor * thickness))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))
-    return cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
+    return morph(ink, kernel, cv2.MORPH_OPEN)
 
 
 def straight_lines(ink: np.ndarray, min_width: int, min_length: int) -> np.ndarray:
@@ -145,11 +162,10 @@ def straight_lines(ink: np.ndarray, min_width: int, min_length: int) -> np.ndarr
     opening with a ``min_length`` line keeps only long straight runs, which text never forms.
     """
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (min_width, min_width))
-    thin = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    thin = morph(ink, kernel, cv2.MORPH_OPEN)
     lines = np.zeros(ink.shape, dtype=bool)
     for size in ((min_length, 1), (1, min_length)):
-        line_kernel = cv2.getStructuringElement(cv2.MORPH_RECT, size)
-        lines |= cv2.morphologyEx(thin, cv2.MORPH_OPEN, line_kernel).astype(bool)
+        lines |= morph(thin, cv2.getStructuringElement(cv2.MORPH_RECT, size), cv2.MORPH_OPEN)
     return lines
 
 
@@ -174,10 +190,9 @@ def opening_gaps(walls: np.ndarray, thickness: float, gap_factor: float) -> np.n
     length = round(gap_factor * thickness)
     if length < 3 or not walls.any():
         return openings
-    wall_u8 = walls.astype(np.uint8)
     for size in ((length, 1), (1, length)):
         kernel = cv2.getStructuringElement(cv2.MORPH_RECT, size)
-        filled = cv2.morphologyEx(wall_u8, cv2.MORPH_CLOSE, kernel).astype(bool) & ~walls
+        filled = morph(walls, kernel, cv2.MORPH_CLOSE) & ~walls
         _, labels, stats, _ = cv2.connectedComponentsWithStats(filled.astype(np.uint8), connectivity=4)
         # size[0] > 1: horizontal closing fills horizontal gaps, whose extent across the wall is the height
         across = stats[:, cv2.CC_STAT_HEIGHT] if size[0] > 1 else stats[:, cv2.CC_STAT_WIDTH]

@@ -1,0 +1,148 @@
+"""The classical baseline on plans drawn here with cv2 (exact ground truth, no external data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pytest
+
+from model_code.baseline import (
+    DEFAULT_PARAMS,
+    baseline_masks,
+    estimate_wall_thickness,
+    ink_mask,
+    run_lengths,
+)
+
+
+@dataclass
+class DrawnPlan:
+    """A cv2 drawing with its exact wall and door-gap masks and the boxes of its clutter."""
+
+    image: np.ndarray
+    wall: np.ndarray
+    gaps: list[tuple[int, int, int, int]]  # x0, y0, x1, y1 of each door gap (inclusive)
+    clutter: list[tuple[int, int, int, int]]  # boxes holding only text and thin lines
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Plain pixel IoU, for tests only (the product's metrics live in model_code.metrics)."""
+    return float((a & b).sum()) / max(1, int((a | b).sum()))
+
+
+def draw_plan(scale: int = 1, paper: int = 255) -> DrawnPlan:
+    """A 256x192 (times ``scale``) flat: 8 px outer walls, 6 px partitions, two door gaps,
+    room labels, a dimension line and thin-lined furniture."""
+    s = scale
+    height, width = 192 * s, 256 * s
+    wall = np.zeros((height, width), dtype=np.uint8)
+    outer, inner = 8 * s, 6 * s
+    cv2.rectangle(wall, (16 * s, 16 * s), (16 * s + 224 * s - 1, 16 * s + 160 * s - 1), 1, -1)
+    cv2.rectangle(wall, (16 * s + outer, 16 * s + outer), (239 * s - outer, 175 * s - outer), 0, -1)
+    cv2.rectangle(wall, (128 * s, 16 * s), (128 * s + inner - 1, 175 * s), 1, -1)  # vertical partition
+    cv2.rectangle(wall, (16 * s, 96 * s), (128 * s, 96 * s + inner - 1), 1, -1)  # horizontal partition
+    gaps = [
+        (128 * s, 120 * s, 128 * s + inner - 1, 140 * s - 1),  # door in the vertical partition
+        (50 * s, 96 * s, 70 * s - 1, 96 * s + inner - 1),  # door in the horizontal partition
+    ]
+    for x0, y0, x1, y1 in gaps:
+        wall[y0 : y1 + 1, x0 : x1 + 1] = 0
+    image = np.full((height, width, 3), paper, dtype=np.uint8)
+    image[wall.astype(bool)] = (20, 20, 20)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    cv2.putText(image, "BEDROOM", (32 * s, 60 * s), font, 0.45 * s, (0, 0, 0), s, cv2.LINE_AA)
+    cv2.putText(image, "3.2 x 4.1", (34 * s, 76 * s), font, 0.35 * s, (0, 0, 0), s, cv2.LINE_AA)
+    cv2.putText(image, "KITCHEN", (150 * s, 60 * s), font, 0.45 * s, (0, 0, 0), s, cv2.LINE_AA)
+    cv2.rectangle(image, (160 * s, 110 * s), (210 * s, 150 * s), (60, 60, 60), 1)  # a table
+    cv2.circle(image, (80 * s, 140 * s), 12 * s, (60, 60, 60), 1)  # a rug
+    cv2.line(image, (16 * s, 184 * s), (239 * s, 184 * s), (0, 0, 0), 1)  # dimension line below the plan
+    clutter = [
+        (30 * s, 44 * s, 110 * s, 80 * s),
+        (148 * s, 44 * s, 225 * s, 64 * s),
+        (158 * s, 108 * s, 212 * s, 152 * s),
+        (66 * s, 126 * s, 94 * s, 154 * s),
+        (16 * s, 180 * s, 239 * s, 188 * s),
+    ]
+    return DrawnPlan(image=image, wall=wall.astype(bool), gaps=gaps, clutter=clutter)
+
+
+def test_run_lengths_counts_both_directions() -> None:
+    mask = np.zeros((5, 6), dtype=bool)
+    mask[1, 1:4] = True  # one horizontal run of 3; three vertical runs of 1
+    assert sorted(run_lengths(mask).tolist()) == [1, 1, 1, 3]
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_wall_thickness_estimate_matches_the_drawing(scale: int) -> None:
+    plan = draw_plan(scale)
+    thickness = estimate_wall_thickness(ink_mask(plan.image))
+    # Both drawn thicknesses (8 and 6 px at scale 1) are walls; the estimate must be one of them.
+    assert 6 * scale - 1 <= thickness <= 8 * scale + 1
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_finds_the_walls_of_a_clean_plan(scale: int) -> None:
+    plan = draw_plan(scale)
+    walls, openings = baseline_masks(plan.image)
+    assert walls.shape == openings.shape == plan.wall.shape
+    assert walls.dtype == openings.dtype == np.bool_
+    # The walls are drawn exactly, without anti-aliasing, so everything short of a near-perfect
+    # mask is an error of the pipeline; 0.9 leaves room only for rounded corners of the opening.
+    assert iou(walls, plan.wall) > 0.9
+
+
+def test_text_and_thin_lines_are_removed() -> None:
+    plan = draw_plan()
+    assert ink_mask(plan.image)[plan.clutter[0][1] : plan.clutter[0][3], :].any()  # the clutter is ink
+    walls, _ = baseline_masks(plan.image)
+    for x0, y0, x1, y1 in plan.clutter:
+        assert walls[y0 : y1 + 1, x0 : x1 + 1].sum() == 0, (x0, y0, x1, y1)
+
+
+def test_door_gaps_become_openings_not_walls() -> None:
+    plan = draw_plan()
+    walls, openings = baseline_masks(plan.image)
+    for x0, y0, x1, y1 in plan.gaps:
+        box = (slice(y0, y1 + 1), slice(x0, x1 + 1))
+        assert not walls[box].any()
+        assert openings[box].mean() > 0.8
+    assert not (walls & openings).any()
+    # Openings stay inside the wall bands: nothing between the two parallel outer walls.
+    assert openings.sum() < 2 * sum((x1 - x0 + 1) * (y1 - y0 + 1) for x0, y0, x1, y1 in plan.gaps)
+
+
+def test_grey_shaded_paper_does_not_matter() -> None:
+    plan = draw_plan()
+    shade = np.linspace(0.55, 1.0, plan.image.shape[1], dtype=np.float32)[None, :, None]
+    shaded = (plan.image.astype(np.float32) * shade).astype(np.uint8)  # paper from 140 to 255 grey
+    walls, _ = baseline_masks(shaded)
+    assert iou(walls, plan.wall) > 0.9
+
+
+def test_blank_and_tiny_images_give_empty_masks() -> None:
+    for image in (np.full((64, 80, 3), 255, np.uint8), np.zeros((1, 1, 3), np.uint8)):
+        walls, openings = baseline_masks(image)
+        assert walls.shape == image.shape[:2] and not walls.any() and not openings.any()
+
+
+def test_noise_only_image_gives_no_walls() -> None:
+    rng = np.random.default_rng(0)
+    noise = rng.integers(200, 256, size=(128, 128, 3), dtype=np.uint8)
+    walls, _ = baseline_masks(noise)
+    assert walls.mean() < 0.02
+
+
+@pytest.mark.parametrize(
+    "image",
+    [np.zeros((10, 10), np.uint8), np.zeros((10, 10, 4), np.uint8), np.zeros((10, 10, 3), np.float32)],
+)
+def test_rejects_non_rgb_uint8_input(image: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="RGB"):
+        baseline_masks(image)
+
+
+def test_frozen_params_are_the_default() -> None:
+    walls, _ = baseline_masks(draw_plan().image, DEFAULT_PARAMS)
+    assert np.array_equal(walls, baseline_masks(draw_plan().image)[0])
