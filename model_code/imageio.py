@@ -102,11 +102,11 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
     return decode_image(Path(path).read_bytes(), max_pixels=max_pixels)
 
 
-def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
-    """Read a binary mask image (white = foreground) as a ``bool`` array.
+def read_grey(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a label/mask image as a grey ``uint8`` array (RGBA composited onto black).
 
-    Modes L, RGB and RGBA are accepted (RGBA composited onto black), thresholded at > 127.
-    ``size`` is ``(width, height)``: the mask is resized nearest-neighbour to it if it differs.
+    ``size`` is ``(width, height)``: the image is resized nearest-neighbour to it if it differs,
+    so label values are never blended.
     """
     image = Image.open(path)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
@@ -116,7 +116,16 @@ def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarr
     grey = image.convert("L")
     if size is not None and grey.size != tuple(size):
         grey = grey.resize(tuple(size), Image.NEAREST)
-    return np.asarray(grey) > 127
+    return np.asarray(grey)
+
+
+def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read a binary mask image (white = foreground) as a ``bool`` array.
+
+    Modes L, RGB and RGBA are accepted (RGBA composited onto black), thresholded at > 127.
+    ``size`` is ``(width, height)``: the mask is resized nearest-neighbour to it if it differs.
+    """
+    return read_grey(path, size) > 127
 
 
 def encode_png(array: np.ndarray) -> bytes:

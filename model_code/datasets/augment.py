@@ -1,0 +1,63 @@
+"""Albumentations pipelines suited to line drawings.
+
+Every pipeline first scales the plan so its longest side is the model's working size (what
+inference does), then applies the geometric and photometric augmentation and finally takes
+a random ``crop_size`` square (padded with white paper where the plan is smaller).  Masks
+are transformed with the image (nearest-neighbour), stacked as ``(H, W, 2)`` wall/opening.
+"""
+
+from __future__ import annotations
+
+import albumentations as A  # noqa: N812 (the library's own convention)
+import cv2
+
+AUGMENT_LEVELS = ("none", "light", "heavy")
+PAPER = 255
+
+
+def _geometric(level: str) -> list[A.BasicTransform]:
+    if level == "none":
+        return []
+    if level == "light":
+        return [A.SquareSymmetry(p=1.0), A.Affine(scale=(0.85, 1.2), fill=PAPER, fill_mask=0, p=0.5)]
+    return [
+        A.SquareSymmetry(p=1.0),  # flips and 90-degree rotations: plans have no canonical orientation
+        A.Affine(scale=(0.7, 1.4), rotate=(-5, 5), fill=PAPER, fill_mask=0, p=0.7),
+    ]
+
+
+def _photometric(level: str) -> list[A.BasicTransform]:
+    if level == "none":
+        return []
+    if level == "light":
+        return [A.RandomBrightnessContrast(0.15, 0.15, p=0.5)]
+    return [
+        A.ElasticTransform(alpha=20, sigma=8, fill=PAPER, fill_mask=0, p=0.1),
+        A.RandomBrightnessContrast(0.25, 0.25, p=0.6),
+        A.ToGray(p=0.2),
+        A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MotionBlur(blur_limit=(3, 5))], p=0.2),
+        A.GaussNoise(std_range=(0.02, 0.08), p=0.2),
+        A.ImageCompression(quality_range=(35, 95), p=0.3),
+    ]
+
+
+def training_transform(working_size: int, crop_size: int, level: str = "heavy") -> A.Compose:
+    """Scale to ``working_size``, augment at ``level`` and crop a random ``crop_size`` square."""
+    if level not in AUGMENT_LEVELS:
+        raise ValueError(f"unknown augmentation level {level!r}; expected one of {AUGMENT_LEVELS}")
+    return A.Compose(
+        [
+            A.LongestMaxSize(max_size=working_size, interpolation=cv2.INTER_AREA),
+            *_geometric(level),
+            A.PadIfNeeded(
+                min_height=crop_size,
+                min_width=crop_size,
+                position="random",
+                border_mode=cv2.BORDER_CONSTANT,
+                fill=PAPER,
+                fill_mask=0,
+            ),
+            A.RandomCrop(height=crop_size, width=crop_size),
+            *_photometric(level),
+        ]
+    )

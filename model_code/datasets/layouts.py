@@ -1,0 +1,209 @@
+"""The one reader for dataset folders, used by training and evaluation alike.
+
+Three layouts are recognised (see ``docs/training.md``):
+
+1. ``images/`` + ``annotations/`` (customers' JSON): masks are rasterised from the walls
+   (drawn with their thickness, a default when absent) and openings.  When a ``masks/``
+   folder exists as well, its pixel masks win for training.
+2. the customers' channel layout ``images/`` + ``masks/`` (``masks/<stem>.png``: one grey PNG,
+   255 = wall, 128 = opening, 0 = background; a plain binary wall mask is valid too).
+   ``rooms/<stem>.png`` (16-bit instance ids) is picked up when present.
+3. flat R3D: ``<id>.jpg`` beside ``<id>_wall.png`` and ``<id>_close.png``
+   (and ``<id>_rooms.png``).
+
+A folder holding ``train/`` (and ``validation/``, ``test/``) sub-folders is a split root;
+:func:`open_split` opens one split of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from model_code.imageio import read_grey, read_image, read_mask
+from model_code.schema import Annotation
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+LAYOUTS = ("annotations", "masks", "r3d")
+SPLITS = ("train", "validation", "test")
+WALL_LEVEL = 255
+OPENING_LEVEL = 128
+
+
+class DatasetError(ValueError):
+    """A dataset folder is missing, empty or not in any known layout."""
+
+
+@dataclass
+class PlanMasks:
+    """One plan's image with its ground-truth masks, all at the image's size."""
+
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    wall: np.ndarray  # (H, W) bool
+    opening: np.ndarray  # (H, W) bool
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One plan of a dataset: where its image and ground truth live.
+
+    ``mask_path`` is a channel-layout grey mask; ``wall_path``/``opening_path`` are R3D masks;
+    ``annotation_path`` a customers' JSON file.  Pixel masks win over the annotation.
+    """
+
+    stem: str
+    image_path: Path
+    layout: str
+    mask_path: Path | None = None
+    wall_path: Path | None = None
+    opening_path: Path | None = None
+    annotation_path: Path | None = None
+    rooms_path: Path | None = None
+
+    def load_image(self) -> np.ndarray:
+        """The plan as an ``(H, W, 3)`` RGB uint8 array (EXIF orientation applied)."""
+        return read_image(self.image_path)
+
+    def load_annotation(self) -> Annotation | None:
+        """The validated annotation record, or None when this sample has none."""
+        return None if self.annotation_path is None else Annotation.load(self.annotation_path)
+
+    def load_masks(self, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """Wall and opening ``bool`` masks at ``width`` x ``height`` (the image's size)."""
+        size = (width, height)
+        if self.wall_path is not None:
+            wall = read_mask(self.wall_path, size)
+            opening = (
+                read_mask(self.opening_path, size) if self.opening_path is not None else np.zeros_like(wall)
+            )
+            return wall, opening
+        if self.mask_path is not None:
+            return split_grey_mask(read_grey(self.mask_path, size))
+        if self.annotation_path is not None:
+            from model_code.datasets.rasterize import annotation_masks
+
+            annotation = Annotation.load(self.annotation_path)
+            return annotation_masks(annotation, width, height)
+        raise DatasetError(f"sample {self.stem} has no ground truth")
+
+    def load(self) -> PlanMasks:
+        """Read the image and its masks (resized nearest-neighbour to the image if needed)."""
+        image = self.load_image()
+        height, width = image.shape[:2]
+        wall, opening = self.load_masks(width, height)
+        return PlanMasks(image=image, wall=wall, opening=opening)
+
+
+def split_grey_mask(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Decode a channel-layout grey mask: > 191 wall, 64..191 opening (128 nominal), else background."""
+    wall = grey > 191
+    opening = (grey >= 64) & ~wall
+    return wall, opening
+
+
+def merge_grey_mask(wall: np.ndarray, opening: np.ndarray) -> np.ndarray:
+    """Encode wall/opening masks as one grey ``uint8`` mask (255 wall, 128 opening; opening wins)."""
+    grey = np.zeros(wall.shape, dtype=np.uint8)
+    grey[wall] = WALL_LEVEL
+    grey[opening] = OPENING_LEVEL
+    return grey
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def detect_layout(path: str | Path) -> str:
+    """Name the layout of a dataset folder: ``annotations``, ``masks`` or ``r3d``."""
+    root = Path(path)
+    if not root.is_dir():
+        raise DatasetError(f"dataset folder {root} does not exist or is not a directory")
+    if (root / "images").is_dir():
+        if (root / "masks").is_dir():
+            return "masks"
+        if (root / "annotations").is_dir():
+            return "annotations"
+        raise DatasetError(f"{root}/images has neither a masks/ nor an annotations/ folder beside it")
+    if any(root.glob("*_wall.png")):
+        return "r3d"
+    if is_split_root(root):
+        raise DatasetError(f"{root} holds train/validation/test splits: open one split (e.g. {root}/train)")
+    raise DatasetError(
+        f"{root} is not a dataset: expected images/ + masks/, images/ + annotations/, "
+        "or flat R3D files (<id>.jpg beside <id>_wall.png and <id>_close.png)"
+    )
+
+
+def is_split_root(path: str | Path) -> bool:
+    """True when ``path`` holds a ``train/`` folder (an ``organize`` output)."""
+    return (Path(path) / "train").is_dir()
+
+
+def _image_layout(root: Path, layout: str) -> list[Sample]:
+    masks_dir, ann_dir, rooms_dir = root / "masks", root / "annotations", root / "rooms"
+    samples = []
+    for image_path in list_images(root / "images"):
+        stem = image_path.stem
+        mask = masks_dir / f"{stem}.png"
+        annotation = ann_dir / f"{stem}.json"
+        rooms = rooms_dir / f"{stem}.png"
+        has_mask = layout == "masks" and mask.is_file()
+        if not has_mask and not annotation.is_file():
+            continue
+        samples.append(
+            Sample(
+                stem=stem,
+                image_path=image_path,
+                layout=layout,
+                mask_path=mask if has_mask else None,
+                annotation_path=annotation if annotation.is_file() else None,
+                rooms_path=rooms if rooms.is_file() else None,
+            )
+        )
+    return samples
+
+
+def _r3d_layout(root: Path) -> list[Sample]:
+    samples = []
+    for image_path in sorted(root.glob("*.jpg")):
+        stem = image_path.stem
+        wall = root / f"{stem}_wall.png"
+        if not wall.is_file():
+            continue
+        opening = root / f"{stem}_close.png"
+        rooms = root / f"{stem}_rooms.png"
+        samples.append(
+            Sample(
+                stem=stem,
+                image_path=image_path,
+                layout="r3d",
+                wall_path=wall,
+                opening_path=opening if opening.is_file() else None,
+                rooms_path=rooms if rooms.is_file() else None,
+            )
+        )
+    return samples
+
+
+def open_dataset(path: str | Path) -> list[Sample]:
+    """All annotated plans of a dataset folder in any of the three layouts, sorted by stem.
+
+    Images without ground truth are skipped (``organize`` reports them); an empty result
+    is an error.
+    """
+    root = Path(path)
+    layout = detect_layout(root)
+    samples = _r3d_layout(root) if layout == "r3d" else _image_layout(root, layout)
+    if not samples:
+        raise DatasetError(f"no annotated plans found in {root} ({layout} layout)")
+    return sorted(samples, key=lambda s: s.stem)
+
+
+def open_split(path: str | Path, split: str) -> list[Sample]:
+    """Open ``<path>/<split>`` of a split root (see :func:`is_split_root`)."""
+    if split not in SPLITS:
+        raise DatasetError(f"unknown split {split!r}; expected one of {SPLITS}")
+    return open_dataset(Path(path) / split)

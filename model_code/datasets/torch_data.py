@@ -1,0 +1,109 @@
+"""Torch datasets of augmented crops: annotated plans from disk and synthetic plans on the fly.
+
+Both yield ``(image, target)``: a normalised ``(3, crop, crop)`` float tensor and a
+``(2, crop, crop)`` float tensor (wall, opening).  Augmentation is seeded per item from
+``(seed, epoch, index)``, so runs are reproducible, DataLoader workers never repeat each
+other and a resumed run sees the same crops it would have seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from model_code.datasets.augment import training_transform
+from model_code.datasets.layouts import PlanMasks, Sample
+from model_code.inference import to_tensor
+from model_code.network import IMAGENET_MEAN, IMAGENET_STD
+
+
+class _CropDataset(Dataset):
+    """Shared machinery: plan -> seeded augmentation -> tensors."""
+
+    def __init__(
+        self,
+        length: int,
+        working_size: int,
+        crop_size: int,
+        augment: str = "heavy",
+        seed: int = 0,
+        mean: Sequence[float] = IMAGENET_MEAN,
+        std: Sequence[float] = IMAGENET_STD,
+    ):
+        self.length = length
+        self.transform = training_transform(working_size, crop_size, augment)
+        self.seed = seed
+        self.epoch = 0
+        self.mean = tuple(mean)
+        self.std = tuple(std)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the augmentation stream of ``epoch`` (call before building the loader)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.length
+
+    def plan(self, index: int) -> PlanMasks:
+        """The un-augmented plan behind item ``index``."""
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        plan = self.plan(index)
+        item_seed = (self.seed * 1_000_003 + self.epoch * 100_003 + index) % (2**32)
+        self.transform.set_random_seed(item_seed)
+        masks = np.stack([plan.wall, plan.opening], axis=-1).astype(np.uint8)
+        out = self.transform(image=plan.image, mask=masks)
+        image = to_tensor(out["image"], self.mean, self.std)[0]
+        target = torch.from_numpy(np.ascontiguousarray(out["mask"].transpose(2, 0, 1))).float()
+        return image, target
+
+
+class PlanCropDataset(_CropDataset):
+    """Augmented crops of annotated plans; each plan appears ``repeat`` times per epoch."""
+
+    def __init__(
+        self, samples: Sequence[Sample], working_size: int, crop_size: int, repeat: int = 1, **kwargs
+    ):
+        if not samples:
+            raise ValueError("PlanCropDataset needs at least one sample")
+        super().__init__(len(samples) * max(1, repeat), working_size, crop_size, **kwargs)
+        self.samples = list(samples)
+
+    def plan(self, index: int) -> PlanMasks:
+        return self.samples[index % len(self.samples)].load()
+
+
+class SyntheticPlanDataset(_CropDataset):
+    """Synthetic plans rendered on the fly: item ``i`` is ``synth.generate_plan(seed_base + i)``."""
+
+    def __init__(
+        self,
+        count: int,
+        working_size: int,
+        crop_size: int,
+        seed_base: int = 0,
+        size: int | None = None,
+        **kwargs,
+    ):
+        if count < 1:
+            raise ValueError("SyntheticPlanDataset needs count >= 1")
+        super().__init__(count, working_size, crop_size, **kwargs)
+        self.seed_base = seed_base
+        self.size = size
+
+    def plan(self, index: int) -> PlanMasks:
+        return render_synthetic(self.seed_base + index, self.size)
+
+
+def render_synthetic(seed: int, size: int | None = None) -> PlanMasks:
+    """Render synthetic plan ``seed`` with its exact wall/opening masks."""
+    from model_code.synth import generate_plan
+
+    plan = generate_plan(seed, size)
+    return PlanMasks(
+        image=plan.image, wall=np.asarray(plan.wall_mask, bool), opening=np.asarray(plan.opening_mask, bool)
+    )

@@ -1,0 +1,96 @@
+"""Resume state for training runs (spot instances, kills, time budgets).
+
+A checkpoint directory holds ``training_state.pt`` (weights, optimiser, scheduler, scaler,
+epoch counter, history, early-stopping counters), written atomically after every epoch and
+on SIGTERM, and ``best/``: the best model so far in the serving format
+(:func:`model_code.network.save_model`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from model_code.network import ModelSpec
+
+STATE_FILE = "training_state.pt"
+BEST_DIR = "best"
+
+
+class ResumeError(RuntimeError):
+    """A checkpoint exists but cannot continue this run (other model spec, corrupt file)."""
+
+
+@dataclass
+class TrainingState:
+    """What a run needs to continue where it stopped."""
+
+    epoch: int  # epochs completed
+    spec: dict[str, Any]
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    scaler: dict[str, Any] | None = None
+    best_score: float = -1.0
+    best_epoch: int = 0
+    best_metrics: dict[str, float] = field(default_factory=dict)
+    stale_epochs: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    finished: bool = False
+
+
+def state_path(directory: str | Path) -> Path:
+    """The state file inside a checkpoint directory."""
+    return Path(directory) / STATE_FILE
+
+
+def best_dir(directory: str | Path) -> Path:
+    """The best-so-far model inside a checkpoint directory."""
+    return Path(directory) / BEST_DIR
+
+
+def save_state(directory: str | Path, state: TrainingState) -> Path:
+    """Write ``state`` atomically (a kill mid-write leaves the previous state intact)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = state_path(directory)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{STATE_FILE}.")
+    os.close(fd)
+    try:
+        torch.save(asdict(state), tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def load_state(directory: str | Path, spec: ModelSpec) -> TrainingState | None:
+    """The saved state for a run of ``spec``, or None when the directory has none.
+
+    Raises :class:`ResumeError` when the state belongs to a different network.
+    """
+    path = state_path(directory)
+    if not path.is_file():
+        return None
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=False)
+        state = TrainingState(**data)
+    except Exception as exc:
+        raise ResumeError(f"cannot read training state {path}: {exc}") from exc
+    if _spec_key(state.spec) != _spec_key(asdict(spec)):
+        raise ResumeError(
+            f"{path} was written for a different network ({state.spec}); this run builds {asdict(spec)}. "
+            "Use another checkpoint directory or delete it to start afresh."
+        )
+    return state
+
+
+def _spec_key(spec: dict[str, Any]) -> tuple:
+    return tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in spec.items()))

@@ -1,0 +1,619 @@
+"""The training loop: data, network, optimisation, validation, checkpoints, the final model.
+
+:func:`train` runs a :class:`~model_code.training.config.TrainConfig` to completion (or to its
+epoch, step or time budget, or early stopping), resuming from the checkpoint directory when it
+holds a state for the same network, and writes the best model in the serving format.
+Metric lines (``epoch=3 train_loss=0.2100 val_iou=0.8700 ...``) go to the ``model_code.training``
+logger so a SageMaker ``MetricDefinitions`` regex can read them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+import threading
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler
+from tqdm import tqdm
+
+from model_code.datasets.layouts import PlanMasks, Sample, is_split_root, open_dataset, open_split
+from model_code.datasets.torch_data import PlanCropDataset, SyntheticPlanDataset, render_synthetic
+from model_code.inference import predict_probabilities
+from model_code.network import (
+    LoadedModel,
+    ModelMetadata,
+    ModelSpec,
+    build_network,
+    load_model,
+    resolve_model_dir,
+    save_model,
+)
+from model_code.training.checkpoints import TrainingState, best_dir, load_state, save_state
+from model_code.training.config import PATH_FIELDS, TrainConfig
+from model_code.training.plots import CURVE_FILE, plot_training_curve
+
+logger = logging.getLogger("model_code.training")
+
+HISTORY_FILE = "history.json"
+R3D_NOTE = (
+    "trained on R3D annotations (DeepFloorplan, Zeng et al. ICCV 2019) of Rent3D images: research use only"
+)
+
+
+class TrainingInterrupted(RuntimeError):
+    """A stop was requested (SIGTERM); the state was checkpointed and the run can resume."""
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT (after :meth:`install`) or by :meth:`request`; polled by the loop."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.signal_name = ""
+
+    def request(self, reason: str = "stop requested") -> None:
+        """Ask the loop to checkpoint and stop at the next step."""
+        self.signal_name = reason
+        self._event.set()
+
+    @property
+    def requested(self) -> bool:
+        """True once a stop was requested."""
+        return self._event.is_set()
+
+    def install(self, signals: tuple[int, ...] = (signal.SIGTERM,)) -> None:
+        """Route ``signals`` to :meth:`request` (main thread only)."""
+        for sig in signals:
+            signal.signal(sig, lambda signum, _frame: self.request(signal.Signals(signum).name))
+
+
+@dataclass
+class TrainData:
+    """The plans a run trains and validates on."""
+
+    train: list[Sample]
+    validation: list[Sample]
+    synthetic_validation_seeds: list[int]
+    summary: dict[str, Any]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns."""
+
+    model_dir: Path
+    epochs_completed: int
+    best_epoch: int
+    metrics: dict[str, float]
+    history: list[dict[str, float]]
+    stopped: str
+    elapsed_s: float
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def _holdout(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+    """Deterministic split of ``samples`` into (train, validation); at least one of each when possible."""
+    if fraction <= 0 or len(samples) < 2:
+        return samples, []
+    order = list(samples)
+    random.Random(seed).shuffle(order)
+    count = min(len(order) - 1, max(1, round(len(order) * fraction)))
+    validation = sorted(order[:count], key=lambda s: s.stem)
+    train = sorted(order[count:], key=lambda s: s.stem)
+    return train, validation
+
+
+def resolve_data(config: TrainConfig) -> TrainData:
+    """Open the training/validation folders of ``config`` (or plan the synthetic validation)."""
+    train: list[Sample] = []
+    validation: list[Sample] = []
+    if config.data is not None:
+        if is_split_root(config.data):
+            train = open_split(config.data, "train")
+            if config.validation is None and (Path(config.data) / "validation").is_dir():
+                validation = open_split(config.data, "validation")
+        else:
+            train = open_dataset(config.data)
+        if config.validation is not None:
+            validation = open_dataset(config.validation)
+        elif not validation and not config.synthetic:
+            train, validation = _holdout(train, config.val_fraction, config.seed)
+        if config.max_train_samples is not None and config.max_train_samples < len(train):
+            order = list(train)
+            random.Random(config.seed + 1).shuffle(order)
+            train = sorted(order[: config.max_train_samples], key=lambda s: s.stem)
+    synthetic_val: list[int] = []
+    if not validation and config.synthetic:
+        start = config.synthetic_seed + config.synthetic
+        synthetic_val = list(range(start, start + config.synthetic_validation))
+    layouts = sorted({s.layout for s in train + validation})
+    summary = {
+        "train_plans": len(train),
+        "validation_plans": len(validation) or len(synthetic_val),
+        "validation_source": "real" if validation else ("synthetic" if synthetic_val else "none"),
+        "synthetic_plans_per_epoch": config.synthetic,
+        "layouts": layouts,
+        "sources": [p for p in (config.data, config.validation) if p],
+        "validation_ids": [s.stem for s in validation],
+    }
+    if "r3d" in layouts:
+        summary["note"] = R3D_NOTE
+    return TrainData(
+        train=train, validation=validation, synthetic_validation_seeds=synthetic_val, summary=summary
+    )
+
+
+def build_train_dataset(config: TrainConfig, data: TrainData, mean: tuple, std: tuple) -> Dataset:
+    """Real crops and synthetic plans, concatenated."""
+    parts: list[Dataset] = []
+    common = {"augment": config.augment, "seed": config.seed, "mean": mean, "std": std}
+    if data.train:
+        parts.append(
+            PlanCropDataset(data.train, config.working_size, config.crop_size, repeat=config.repeat, **common)
+        )
+    if config.synthetic:
+        parts.append(
+            SyntheticPlanDataset(
+                config.synthetic,
+                config.working_size,
+                config.crop_size,
+                seed_base=config.synthetic_seed,
+                size=config.synthetic_size,
+                **common,
+            )
+        )
+    return parts[0] if len(parts) == 1 else ConcatDataset(parts)
+
+
+def _set_epoch(dataset: Dataset, epoch: int) -> None:
+    for part in dataset.datasets if isinstance(dataset, ConcatDataset) else [dataset]:
+        part.set_epoch(epoch)
+
+
+def load_validation(data: TrainData, config: TrainConfig) -> list[PlanMasks]:
+    """Validation plans in memory (few and small): real ones, else synthetic ones."""
+    plans = [s.load() for s in tqdm(data.validation, desc="loading validation", leave=False, disable=None)]
+    plans += [render_synthetic(seed, config.synthetic_size) for seed in data.synthetic_validation_seeds]
+    return plans
+
+
+# ----------------------------------------------------------------------------- model
+
+
+def choose_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device=cuda requested but no CUDA GPU is available")
+    return torch.device(name)
+
+
+def initial_network(config: TrainConfig) -> tuple[torch.nn.Module, ModelMetadata, str]:
+    """The starting network, its metadata template and a description of the initialisation.
+
+    ``init_checkpoint`` (``default`` or a directory) fixes the architecture to the checkpoint's;
+    otherwise the config's encoder is built with ``encoder_weights`` (``imagenet`` needs internet
+    and raises :class:`~model_code.network.PretrainedWeightsUnavailable` offline).
+    """
+    if config.init_checkpoint:
+        directory = resolve_model_dir(config.init_checkpoint)
+        loaded = load_model(directory)
+        spec = loaded.metadata.spec
+        if (spec.encoder, spec.encoder_depth) != (config.encoder, config.encoder_depth):
+            logger.info(
+                "init_checkpoint %s is a %s (depth %d) U-Net: its architecture replaces encoder=%s",
+                directory,
+                spec.encoder,
+                spec.encoder_depth,
+                config.encoder,
+            )
+        metadata = ModelMetadata(spec=spec, mean=loaded.metadata.mean, std=loaded.metadata.std)
+        return loaded.network, metadata, f"checkpoint:{directory}"
+    spec = ModelSpec(
+        encoder=config.encoder, encoder_depth=config.encoder_depth, decoder_channels=config.decoder_channels
+    )
+    weights = None if config.encoder_weights == "none" else config.encoder_weights
+    network = build_network(spec, encoder_weights=weights)
+    return network, ModelMetadata(spec=spec), weights or "scratch"
+
+
+def _param_groups(network: torch.nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
+    encoder = list(network.encoder.parameters())
+    encoder_ids = {id(p) for p in encoder}
+    rest = [p for p in network.parameters() if id(p) not in encoder_ids]
+    return [
+        {"params": rest, "lr": config.learning_rate, "name": "decoder"},
+        {"params": encoder, "lr": config.learning_rate * config.encoder_lr_factor, "name": "encoder"},
+    ]
+
+
+def make_optimizer(network: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW over decoder and encoder parameter groups."""
+    return torch.optim.AdamW(
+        _param_groups(network, config), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> Any:
+    """Cosine decay over the epochs, or halving on a validation plateau."""
+    if config.scheduler == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=3)
+    return torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=config.epochs, eta_min=config.learning_rate * 0.02
+    )
+
+
+def set_encoder_frozen(network: torch.nn.Module, frozen: bool) -> None:
+    """Freeze (no gradients, batch-norm statistics fixed) or unfreeze the encoder."""
+    for parameter in network.encoder.parameters():
+        parameter.requires_grad = not frozen
+
+
+class SegmentationLoss(torch.nn.Module):
+    """BCE + ``dice_weight`` x Dice over the wall and opening channels (multi-label)."""
+
+    def __init__(self, dice_weight: float = 1.0):
+        super().__init__()
+        from segmentation_models_pytorch.losses import DiceLoss
+
+        self.bce = torch.nn.BCEWithLogitsLoss()
+        self.dice = DiceLoss(mode="multilabel", from_logits=True)
+        self.dice_weight = dice_weight
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Scalar loss of a batch."""
+        loss = self.bce(logits, target)
+        if self.dice_weight:
+            loss = loss + self.dice_weight * self.dice(logits, target)
+        return loss
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def mask_iou(predicted: np.ndarray, truth: np.ndarray) -> tuple[int, int]:
+    """(intersection, union) pixel counts of two bool masks."""
+    return int(np.count_nonzero(predicted & truth)), int(np.count_nonzero(predicted | truth))
+
+
+def validate(network: torch.nn.Module, metadata: ModelMetadata, plans: list[PlanMasks]) -> dict[str, float]:
+    """Full-plan IoUs exactly as served: :func:`~model_code.inference.predict_probabilities` at the
+    working size, threshold 0.5, pixel counts summed over all plans (an empty union counts as 1)."""
+    network.eval()
+    model = LoadedModel(network=network, metadata=metadata)
+    totals = np.zeros((2, 2), dtype=np.int64)
+    for plan in plans:
+        probs = predict_probabilities(model, plan.image)
+        for channel, truth in enumerate((plan.wall, plan.opening)):
+            totals[channel] += mask_iou(probs[channel] > 0.5, truth)
+    ious = [inter / union if union else 1.0 for inter, union in totals]
+    return {"val_iou": ious[0], "val_opening_iou": ious[1], "val_mean_iou": float(np.mean(ious))}
+
+
+# ----------------------------------------------------------------------------- loop
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def configure_threads(config: TrainConfig) -> int:
+    """Set torch's CPU thread count (config, else all cores up to 8); returns it."""
+    threads = config.threads or min(8, os.cpu_count() or 1)
+    torch.set_num_threads(max(1, threads))
+    return threads
+
+
+def format_metrics(row: dict[str, float]) -> str:
+    """``epoch=3 train_loss=0.2100 val_iou=0.8700 ...``: the line MetricDefinitions read."""
+    parts = []
+    for key, value in row.items():
+        if key == "epoch":
+            parts.append(f"epoch={int(value)}")
+        elif key == "lr":
+            parts.append(f"lr={value:.6g}")
+        elif key == "time_s":
+            parts.append(f"time_s={value:.1f}")
+        else:
+            parts.append(f"{key}={value:.4f}")
+    return " ".join(parts)
+
+
+@dataclass
+class _Run:
+    """Mutable objects of one run, passed between the loop's helpers."""
+
+    config: TrainConfig
+    network: torch.nn.Module
+    metadata: ModelMetadata
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    state: TrainingState
+    device: torch.device
+    checkpoint_dir: Path
+    started: float
+    stop: StopFlag
+
+    def budget_exceeded(self) -> bool:
+        budget = self.config.time_budget_minutes
+        return budget is not None and time.monotonic() - self.started > budget * 60
+
+    def snapshot(self) -> TrainingState:
+        self.state.model = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
+        self.state.optimizer = self.optimizer.state_dict()
+        self.state.scheduler = self.scheduler.state_dict()
+        return self.state
+
+
+def _autocast(run: _Run):
+    if run.device.type == "cuda" and run.config.amp:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def train_one_epoch(
+    run: _Run, dataset: Dataset, loss_fn: SegmentationLoss, epoch: int
+) -> tuple[float, str | None]:
+    """One pass (or ``max_steps_per_epoch`` steps); returns (mean loss, stop reason or None)."""
+    config = run.config
+    frozen = epoch <= config.freeze_encoder_epochs
+    set_encoder_frozen(run.network, frozen)
+    run.network.train()
+    if frozen:
+        run.network.encoder.eval()
+    _set_epoch(dataset, epoch)
+    generator = torch.Generator().manual_seed(config.seed * 7919 + epoch)
+    loader = DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        sampler=RandomSampler(dataset, generator=generator),
+        num_workers=config.num_workers,
+        drop_last=len(dataset) > config.batch_size,
+        pin_memory=run.device.type == "cuda",
+    )
+    steps = (
+        len(loader) if config.max_steps_per_epoch is None else min(len(loader), config.max_steps_per_epoch)
+    )
+    losses: list[float] = []
+    reason = None
+    bar = tqdm(total=steps, desc=f"epoch {epoch}/{config.epochs}", leave=False, mininterval=2, disable=None)
+    for step, (images, targets) in enumerate(loader):
+        if step >= steps:
+            break
+        images, targets = images.to(run.device, non_blocking=True), targets.to(run.device, non_blocking=True)
+        with _autocast(run):
+            loss = loss_fn(run.network(images), targets)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        losses.append(float(loss.detach()))
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(losses):.4f}")
+        if run.stop.requested:
+            reason = "terminated"
+            break
+        if run.budget_exceeded():
+            reason = "time_budget"
+            break
+    bar.close()
+    return (float(np.mean(losses)) if losses else float("nan")), reason
+
+
+def _improved(run: _Run, score: float) -> bool:
+    return score > run.state.best_score + 1e-6
+
+
+def _after_epoch(
+    run: _Run, epoch: int, train_loss: float, val_plans: list[PlanMasks], epoch_start: float
+) -> dict:
+    """Validate, log, step the schedule, keep the best model and checkpoint the state."""
+    config, state = run.config, run.state
+    row: dict[str, float] = {"epoch": epoch, "train_loss": train_loss}
+    metrics = validate(run.network, run.metadata, val_plans) if val_plans else {}
+    row.update(metrics)
+    row["lr"] = run.optimizer.param_groups[0]["lr"]
+    row["time_s"] = time.monotonic() - epoch_start
+    logger.info(format_metrics(row))
+    score = metrics.get(config.monitor, -train_loss)
+    if config.scheduler == "plateau":
+        run.scheduler.step(score)
+    else:
+        run.scheduler.step()
+    state.epoch = epoch
+    state.history.append(row)
+    state.elapsed_s += row["time_s"]
+    if _improved(run, score) or not val_plans:
+        state.best_score, state.best_epoch, state.best_metrics, state.stale_epochs = score, epoch, metrics, 0
+        save_model(run.network, _final_metadata(run, {}), best_dir(run.checkpoint_dir), half=False)
+    else:
+        state.stale_epochs += 1
+    save_state(run.checkpoint_dir, run.snapshot())
+    return row
+
+
+def _final_metadata(run: _Run, data_summary: dict[str, Any]) -> ModelMetadata:
+    config = run.config
+    return ModelMetadata(
+        spec=run.metadata.spec,
+        name=config.model_name,
+        version=config.model_version,
+        mean=run.metadata.mean,
+        std=run.metadata.std,
+        working_size=config.working_size,
+        training=data_summary,
+        metrics=dict(run.state.best_metrics),
+    )
+
+
+def _new_state(run_spec: ModelSpec) -> TrainingState:
+    return TrainingState(epoch=0, spec=asdict(run_spec), model={}, optimizer={}, scheduler={})
+
+
+def _restore(run: _Run, saved: TrainingState) -> None:
+    run.network.load_state_dict(saved.model)
+    run.optimizer.load_state_dict(saved.optimizer)
+    run.scheduler.load_state_dict(saved.scheduler)
+    run.state = saved
+    logger.info(
+        "resumed from %s at epoch %d (best %s=%.4f at epoch %d)",
+        run.checkpoint_dir,
+        saved.epoch,
+        run.config.monitor,
+        saved.best_score,
+        saved.best_epoch,
+    )
+
+
+def checkpoint_dir_for(config: TrainConfig) -> Path:
+    """``checkpoint_dir``, else ``<out>-checkpoints`` beside the model folder (kept out of it)."""
+    if config.checkpoint_dir:
+        return Path(config.checkpoint_dir)
+    out = Path(config.out)
+    return out.with_name(out.name + "-checkpoints")
+
+
+def train(config: TrainConfig, stop: StopFlag | None = None) -> TrainResult:
+    """Run ``config``; resumes from its checkpoint directory; writes the model to ``config.out``.
+
+    Raises :class:`TrainingInterrupted` after checkpointing when ``stop`` is requested.
+    """
+    config.check()
+    started = time.monotonic()
+    seed_everything(config.seed)
+    threads = configure_threads(config)
+    device = choose_device(config.device)
+    data = resolve_data(config)
+    network, metadata, init = initial_network(config)
+    network.to(device)
+    optimizer = make_optimizer(network, config)
+    run = _Run(
+        config=config,
+        network=network,
+        metadata=metadata,
+        optimizer=optimizer,
+        scheduler=make_scheduler(optimizer, config),
+        state=_new_state(metadata.spec),
+        device=device,
+        checkpoint_dir=checkpoint_dir_for(config),
+        started=started,
+        stop=stop or StopFlag(),
+    )
+    saved = load_state(run.checkpoint_dir, metadata.spec)
+    if saved is not None:
+        _restore(run, saved)
+    logger.info(
+        "training %s U-Net (init %s) on %d plans + %d synthetic, validating on %d %s plans; "
+        "device=%s threads=%d checkpoints=%s",
+        metadata.spec.encoder,
+        init,
+        len(data.train),
+        config.synthetic,
+        data.summary["validation_plans"],
+        data.summary["validation_source"],
+        device,
+        threads,
+        run.checkpoint_dir,
+    )
+    dataset = build_train_dataset(config, data, metadata.mean, metadata.std)
+    val_plans = load_validation(data, config)
+    loss_fn = SegmentationLoss(config.dice_weight)
+    stopped = ""
+    for epoch in range(run.state.epoch + 1, config.epochs + 1):
+        epoch_start = time.monotonic()
+        train_loss, reason = train_one_epoch(run, dataset, loss_fn, epoch)
+        if reason == "terminated":
+            save_state(run.checkpoint_dir, run.snapshot())
+            raise TrainingInterrupted(
+                f"{run.stop.signal_name}: checkpoint saved in {run.checkpoint_dir} during epoch {epoch}; "
+                "run again to resume"
+            )
+        _after_epoch(run, epoch, train_loss, val_plans, epoch_start)
+        if reason == "time_budget":
+            stopped = "time_budget"
+            logger.info(
+                "time budget of %.1f minutes reached after epoch %d", config.time_budget_minutes, epoch
+            )
+            break
+        if (
+            config.early_stopping_patience
+            and val_plans
+            and run.state.stale_epochs >= config.early_stopping_patience
+        ):
+            stopped = "early_stopping"
+            logger.info(
+                "early stopping: no %s improvement for %d epochs", config.monitor, run.state.stale_epochs
+            )
+            break
+        if run.stop.requested:
+            raise TrainingInterrupted(
+                f"{run.stop.signal_name}: checkpoint saved in {run.checkpoint_dir} after epoch {epoch}"
+            )
+    return finish(run, data, init, stopped or "completed", threads)
+
+
+def finish(run: _Run, data: TrainData, init: str, stopped: str, threads: int) -> TrainResult:
+    """Write the best model (serving format), the curve and the history; mark the state finished."""
+    config, state = run.config, run.state
+    best = best_dir(run.checkpoint_dir)
+    if best.is_dir() and (best / "model.safetensors").is_file():
+        run.network.load_state_dict(load_model(best).network.state_dict())
+    summary = dict(data.summary)
+    summary.update(
+        {
+            "init": init,
+            "epochs_completed": state.epoch,
+            "best_epoch": state.best_epoch,
+            "stopped": stopped,
+            "train_time_s": round(state.elapsed_s, 1),
+            "device": str(run.device),
+            "threads": threads,
+            "hyperparameters": {k: v for k, v in config.to_dict().items() if k not in PATH_FIELDS},
+        }
+    )
+    metadata = _final_metadata(run, summary)
+    model_dir = save_model(run.network, metadata, config.out)
+    output_dir = Path(config.output_dir or config.out)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    artifacts = {"model": str(model_dir)}
+    if state.history:
+        artifacts["curve"] = str(
+            plot_training_curve(state.history, output_dir / CURVE_FILE, title=config.model_name)
+        )
+    history_path = output_dir / HISTORY_FILE
+    history_path.write_text(json.dumps({"history": state.history, "training": summary}, indent=1) + "\n")
+    artifacts["history"] = str(history_path)
+    state.finished = True
+    save_state(run.checkpoint_dir, run.snapshot())
+    logger.info(
+        "model written to %s (best epoch %d: %s)",
+        model_dir,
+        state.best_epoch,
+        " ".join(f"{k}={v:.4f}" for k, v in state.best_metrics.items()) or "no validation",
+    )
+    return TrainResult(
+        model_dir=model_dir,
+        epochs_completed=state.epoch,
+        best_epoch=state.best_epoch,
+        metrics=dict(state.best_metrics),
+        history=list(state.history),
+        stopped=stopped,
+        elapsed_s=state.elapsed_s,
+        artifacts=artifacts,
+    )
