@@ -1,0 +1,385 @@
+"""The Flask app behind ``container/serve``: the SageMaker inference contract.
+
+* ``GET|POST /ping`` - 200 once this worker's model is loaded and a warm-up inference passed,
+  503 while loading or after a failed load (the reason is logged). It never loads anything.
+* ``POST /invocations`` - a plan image (PNG/JPEG bytes or JSON with base64) in; the result
+  document (JSON), the wall mask or an overlay (PNG) out, chosen by the Accept header.
+* ``GET /execution-parameters`` - batch-transform settings.
+
+Each gunicorn worker calls :func:`create_app` after the fork; the app loads the pipeline in a
+background thread so ``/ping`` answers 503 meanwhile.  Inference is serialised per worker
+(torch already uses ``CPUs // workers`` threads for one request).  Errors are JSON
+``{"error": {"code", "message"}}``; an internal error carries a request id and its traceback
+goes to the server log only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.http import parse_accept_header
+
+from model_code.imageio import ImageDecodeError, ImageTooLargeError, decode_image, encode_png, sniff_format
+from model_code.network import CheckpointError
+from model_code.pipeline import OptionsError, Pipeline, PipelineOptions, PlanResult
+from model_code.sagemaker_contract import sagemaker_paths
+from model_code.serving_config import RESPONSE_TYPES, ServingConfig, resolve_serving_model_dir
+
+LOG = logging.getLogger("model_code.server")
+CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
+INFERENCE_ID_HEADER = "X-Amzn-SageMaker-Inference-Id"
+MAX_CUSTOM_ATTRIBUTES = 1024
+RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/jpg", "application/x-image", "application/octet-stream")
+JSON_TYPE = "application/json"
+DECODABLE_FORMATS = ("png", "jpeg", "tiff", "bmp", "webp")
+EXTENSION_KEY = "floorplan_serving"
+
+
+class ApiError(Exception):
+    """An error answered to the client as ``{"error": {"code", "message"}}`` with an HTTP status."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class ModelState:
+    """Readiness of this worker's pipeline: ``loading`` -> ``ready`` or ``failed``; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._status = "loading"
+        self._reason = "model is loading"
+        self._pipeline: Pipeline | None = None
+
+    def set_ready(self, pipeline: Pipeline) -> None:
+        """Publish a loaded, warmed-up pipeline."""
+        with self._lock:
+            self._pipeline, self._status, self._reason = pipeline, "ready", ""
+
+    def set_failed(self, reason: str) -> None:
+        """Record that loading failed; ``/ping`` stays 503 with this reason."""
+        with self._lock:
+            self._pipeline, self._status, self._reason = None, "failed", reason
+
+    def snapshot(self) -> tuple[str, str, Pipeline | None]:
+        """``(status, reason, pipeline)`` read atomically."""
+        with self._lock:
+            return self._status, self._reason, self._pipeline
+
+
+@dataclass
+class ServingState:
+    """Everything one app instance owns (kept in ``app.extensions``, no module globals)."""
+
+    config: ServingConfig
+    model: ModelState = field(default_factory=ModelState)
+    inference_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def warmup_image(size: int = 256) -> np.ndarray:
+    """A small generated plan (outer walls, one partition with a door gap) for the warm-up run."""
+    image = np.full((size, size, 3), 255, np.uint8)
+    margin, wall = size // 8, max(2, size // 40)
+    cv2.rectangle(image, (margin, margin), (size - margin, size - margin), (0, 0, 0), wall)
+    middle = size // 2
+    cv2.line(image, (middle, margin), (middle, middle - size // 10), (0, 0, 0), wall)
+    cv2.line(image, (middle, middle + size // 10), (middle, size - margin), (0, 0, 0), wall)
+    return image
+
+
+def load_serving_pipeline(config: ServingConfig) -> Pipeline:
+    """Load the serving model once (GPU if visible), set torch threads and run a warm-up inference."""
+    import torch
+
+    from model_code.network import load_model
+
+    torch.set_num_threads(config.torch_threads)
+    model_dir = resolve_serving_model_dir()
+    mounted = sagemaker_paths().model
+    if model_dir != mounted and mounted.is_dir() and any(mounted.iterdir()):
+        LOG.warning("%s holds files but no checkpoint; serving the bundled default model", mounted)
+    device = "cuda" if config.use_gpu and torch.cuda.is_available() else "cpu"
+    LOG.info("loading model from %s on %s with %d torch threads", model_dir, device, config.torch_threads)
+    pipeline = Pipeline(load_model(model_dir, device=device))
+    start = time.perf_counter()
+    pipeline.analyze(warmup_image(), PipelineOptions())
+    LOG.info("warm-up inference passed in %.0f ms", (time.perf_counter() - start) * 1000)
+    return pipeline
+
+
+def _load_in_background(state: ModelState, loader: Callable[[], Pipeline]) -> threading.Thread:
+    """Run ``loader`` in a daemon thread and publish its outcome into ``state``."""
+
+    def target() -> None:
+        start = time.perf_counter()
+        try:
+            pipeline = loader()
+        except CheckpointError as exc:
+            LOG.error("model load failed; /ping stays 503: %s", exc)
+            state.set_failed(f"model load failed: {exc}")
+            return
+        except Exception as exc:
+            LOG.exception("model load failed; /ping stays 503")
+            state.set_failed(f"model load failed: {type(exc).__name__}: {exc}")
+            return
+        state.set_ready(pipeline)
+        LOG.info("model ready after %.1f s", time.perf_counter() - start)
+
+    thread = threading.Thread(target=target, name="model-loader", daemon=True)
+    thread.start()
+    return thread
+
+
+def parse_custom_attributes(value: str | None) -> dict[str, str]:
+    """Parse ``key=value`` pairs separated by commas (at most 1024 characters) into options."""
+    if not value:
+        return {}
+    if len(value) > MAX_CUSTOM_ATTRIBUTES:
+        raise OptionsError(
+            f"{CUSTOM_ATTRIBUTES_HEADER} is {len(value)} characters, over {MAX_CUSTOM_ATTRIBUTES}"
+        )
+    options: dict[str, str] = {}
+    for pair in value.split(","):
+        if not pair.strip():
+            continue
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise OptionsError(f"custom attribute {pair.strip()!r} is not of the form key=value")
+        options[key.strip()] = raw.strip()
+    return options
+
+
+def negotiate(accept_header: str | None, default: str) -> str | None:
+    """The response type for an Accept header (q-values, ``*/*``), ``default`` first; None if none fits."""
+    offers = [default] + [t for t in RESPONSE_TYPES if t != default]
+    if not accept_header or not accept_header.strip():
+        return default
+    return parse_accept_header(accept_header, MIMEAccept).best_match(offers)
+
+
+def _decode_base64(text: Any) -> bytes:
+    """Decode the JSON body's ``image`` field (plain base64 or a ``data:`` URL)."""
+    if not isinstance(text, str) or not text.strip():
+        raise ApiError(400, "invalid_request", 'JSON body needs "image": a non-empty base64 string')
+    if text.startswith("data:") and "," in text:
+        text = text.split(",", 1)[1]
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ApiError(400, "invalid_request", f'"image" is not valid base64: {exc}') from exc
+
+
+def read_json_body(raw: bytes) -> tuple[bytes, dict[str, Any]]:
+    """``{"image": "<base64>", "options": {...}}`` -> image bytes and options."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "invalid_request", f"body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_request", 'JSON body must be an object {"image": ..., "options": {...}}')
+    unknown = sorted(set(body) - {"image", "options"})
+    if unknown:
+        raise ApiError(400, "invalid_request", f"unknown JSON field(s) {unknown}; known: image, options")
+    options = body.get("options") or {}
+    if not isinstance(options, dict):
+        raise ApiError(400, "invalid_request", '"options" must be a JSON object')
+    return _decode_base64(body.get("image")), options
+
+
+def read_request_image(content_type: str, raw: bytes, max_pixels: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """Decode the body for its Content-Type into an RGB array and the body's options."""
+    options: dict[str, Any] = {}
+    if content_type == JSON_TYPE:
+        raw, options = read_json_body(raw)
+    elif content_type not in RAW_IMAGE_TYPES:
+        shown = content_type or "(none)"
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type {shown} is not supported; use one of {[*RAW_IMAGE_TYPES, JSON_TYPE]}",
+        )
+    if raw and sniff_format(raw) not in DECODABLE_FORMATS:
+        kind = sniff_format(raw)
+        what = f"a {kind.upper()} document" if kind else f"not an image (starts with {raw[:8]!r})"
+        raise ApiError(400, "invalid_image", f"body is {what}; send a PNG or JPEG image")
+    return decode_image(raw, max_pixels=max_pixels), options
+
+
+def render_response(
+    result: PlanResult, image: np.ndarray, response_type: str, options: PipelineOptions
+) -> Response:
+    """The response body for the negotiated type: result JSON, wall-mask PNG or overlay PNG."""
+    if response_type == JSON_TYPE:
+        return Response(json.dumps(result.document.to_dict()), mimetype=JSON_TYPE)
+    if options.render == "overlay":
+        from model_code.overlay import draw_overlay
+
+        doc = result.document
+        picture = draw_overlay(image, doc.walls, doc.openings, doc.rooms)
+        return Response(encode_png(picture), mimetype="image/png")
+    return Response(encode_png(result.wall_mask), mimetype="image/png")
+
+
+def error_response(status: int, code: str, message: str, request_id: str | None = None) -> Response:
+    """A JSON error body ``{"error": {"code", "message"[, "request_id"]}}``."""
+    error: dict[str, str] = {"code": code, "message": message}
+    if request_id:
+        error["request_id"] = request_id
+    response = jsonify({"error": error})
+    response.status_code = status
+    return response
+
+
+def _state() -> ServingState:
+    from flask import current_app
+
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def ping() -> tuple[Response, int]:
+    """200 when the model is loaded and warmed up, else 503 with the status and reason."""
+    status, reason, pipeline = _state().model.snapshot()
+    if pipeline is not None:
+        return jsonify({"status": "ready", "model": pipeline.model_info("unet")}), 200
+    return jsonify({"status": status, "reason": reason}), 503
+
+
+def execution_parameters() -> Response:
+    """Batch-transform settings: ``MaxConcurrentTransforms``, ``BatchStrategy``, ``MaxPayloadInMB``."""
+    return jsonify(_state().config.execution_parameters())
+
+
+def invocations() -> Response:
+    """Analyse one plan image; see the module docstring for the contract."""
+    state = _state()
+    status, reason, pipeline = state.model.snapshot()
+    if pipeline is None:
+        raise ApiError(503, "model_not_ready", f"model is not ready ({status}): {reason}")
+    response_type = negotiate(request.headers.get("Accept"), state.config.default_accept)
+    if response_type is None:
+        raise ApiError(
+            406,
+            "not_acceptable",
+            f"cannot produce {request.headers.get('Accept')!r}; offers {list(RESPONSE_TYPES)}",
+        )
+    header_options = parse_custom_attributes(request.headers.get(CUSTOM_ATTRIBUTES_HEADER))
+    start = time.perf_counter()
+    image, body_options = read_request_image(request.mimetype, request.get_data(), state.config.max_pixels)
+    options = PipelineOptions.from_mapping({**header_options, **body_options})
+    decode_ms = (time.perf_counter() - start) * 1000
+    with state.inference_lock:
+        result = pipeline.analyze(image, options)
+    result.document.timing_ms = {"decode": decode_ms, **result.document.timing_ms}
+    result.document.timing_ms["total"] = (time.perf_counter() - start) * 1000
+    g.image_size = f"{image.shape[1]}x{image.shape[0]}"
+    return render_response(result, image, response_type, options)
+
+
+def _before_request() -> None:
+    g.start = time.perf_counter()
+    if request.path == "/invocations":
+        LOG.info(
+            "invocation started inference_id=%s content_type=%s bytes=%s",
+            request.headers.get(INFERENCE_ID_HEADER, "-"),
+            request.mimetype or "-",
+            request.content_length,
+        )
+
+
+def _after_request(response: Response) -> Response:
+    if request.path != "/invocations":
+        return response
+    attributes = request.headers.get(CUSTOM_ATTRIBUTES_HEADER)
+    if attributes and len(attributes) <= MAX_CUSTOM_ATTRIBUTES:
+        response.headers[CUSTOM_ATTRIBUTES_HEADER] = attributes
+    LOG.info(
+        "invocation finished inference_id=%s status=%d size=%s response=%s ms=%.0f",
+        request.headers.get(INFERENCE_ID_HEADER, "-"),
+        response.status_code,
+        g.get("image_size", "-"),
+        response.mimetype,
+        (time.perf_counter() - g.get("start", time.perf_counter())) * 1000,
+    )
+    return response
+
+
+def _register_errors(app: Flask) -> None:
+    """Map every failure to a JSON error; tracebacks go to the log only."""
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError) -> Response:
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(OptionsError)
+    def options_error(exc: OptionsError) -> Response:
+        return error_response(400, "invalid_option", str(exc))
+
+    @app.errorhandler(ImageDecodeError)
+    def decode_error(exc: ImageDecodeError) -> Response:
+        return error_response(400, "invalid_image", str(exc))
+
+    @app.errorhandler(ImageTooLargeError)
+    def too_large_image(exc: ImageTooLargeError) -> Response:
+        return error_response(413, "image_too_large", str(exc))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large_body(exc: RequestEntityTooLarge) -> Response:
+        limit = _state().config.max_payload_mb
+        return error_response(413, "payload_too_large", f"request body is over the {limit} MiB limit")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception) -> Response:
+        request_id = uuid.uuid4().hex
+        LOG.error(
+            "internal error request_id=%s inference_id=%s",
+            request_id,
+            request.headers.get(INFERENCE_ID_HEADER, "-"),
+            exc_info=exc,
+        )
+        return error_response(500, "internal_error", f"internal error (request id {request_id})", request_id)
+
+
+def create_app(
+    config: ServingConfig | None = None,
+    loader: Callable[[], Pipeline] | None = None,
+) -> Flask:
+    """Build the app and start loading the pipeline in the background.
+
+    ``config`` defaults to :meth:`ServingConfig.from_env`; ``loader`` to
+    :func:`load_serving_pipeline` (model from ``<base>/model`` or the bundled default).
+    """
+    config = config or ServingConfig.from_env()
+    app = Flask("model_code.server")
+    app.config["MAX_CONTENT_LENGTH"] = config.max_payload_bytes
+    state = ServingState(config=config)
+    app.extensions[EXTENSION_KEY] = state
+    app.add_url_rule("/ping", "ping", ping, methods=["GET", "POST"])
+    app.add_url_rule("/invocations", "invocations", invocations, methods=["POST"])
+    app.add_url_rule("/execution-parameters", "execution_parameters", execution_parameters, methods=["GET"])
+    app.before_request(_before_request)
+    app.after_request(_after_request)
+    _register_errors(app)
+    _load_in_background(state.model, loader or (lambda: load_serving_pipeline(config)))
+    return app

@@ -1,0 +1,212 @@
+"""Every knob of the model server, read once from the environment into one frozen record.
+
+SageMaker configures a serving container through environment variables; this module is the
+only place that reads them, so ``container/serve``, the gunicorn configuration, the Flask app
+and ``/execution-parameters`` agree on the same values.
+
+| variable | meaning | default |
+| --- | --- | --- |
+| ``SAGEMAKER_BIND_TO_PORT`` | TCP port | 8080 |
+| ``SERVING_BIND_HOST`` | interface to bind | ``0.0.0.0`` (``serve_local.py``: 127.0.0.1) |
+| ``SAGEMAKER_MODEL_SERVER_WORKERS`` / ``MODEL_SERVER_WORKERS`` | gunicorn worker processes | see below |
+| ``MODEL_SERVER_THREADS`` | request threads per worker (inference is serialised) | 4 |
+| ``MODEL_SERVER_WORKER_MEMORY_MB`` | memory budget of one worker for the default | 1200 |
+| ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` / ``MODEL_SERVER_TIMEOUT`` | request timeout, seconds | 60 |
+| ``MODEL_SERVER_GRACEFUL_TIMEOUT`` | seconds to finish in-flight requests on SIGTERM | 25 |
+| ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` | largest request body, MiB | 6 |
+| ``MODEL_SERVER_MAX_PIXELS`` | largest decoded image, pixels | 40 000 000 |
+| ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` | response type for no Accept or ``*/*`` | application/json |
+| ``SAGEMAKER_BATCH`` | ``true`` inside a batch transform job | false |
+| ``SAGEMAKER_BATCH_STRATEGY`` | only ``SINGLE_RECORD`` (one image per request) | SINGLE_RECORD |
+| ``SAGEMAKER_MAX_CONCURRENT_TRANSFORMS`` | parallel requests per instance in batch | workers |
+| ``SAGEMAKER_BASE_DIR`` | stands in for ``/opt/ml`` | ``/opt/ml`` |
+
+Default workers: ``min(CPUs, memory // MODEL_SERVER_WORKER_MEMORY_MB)``, at least 1, and 1 when a
+GPU is visible.  Torch threads per worker: ``max(1, CPUs // workers)`` (no oversubscription).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from model_code.imageio import DEFAULT_MAX_PIXELS
+from model_code.network import DEFAULT_MODEL_DIR, is_checkpoint
+from model_code.sagemaker_contract import sagemaker_paths
+
+DEFAULT_PORT = 8080
+DEFAULT_HOST = "0.0.0.0"
+DEFAULT_TIMEOUT_S = 60
+DEFAULT_GRACEFUL_TIMEOUT_S = 25
+DEFAULT_MAX_PAYLOAD_MB = 6
+DEFAULT_THREADS = 4
+DEFAULT_WORKER_MEMORY_MB = 1200
+RESPONSE_TYPES = ("application/json", "image/png")
+BATCH_STRATEGIES = ("SINGLE_RECORD",)
+
+
+class ServingConfigError(ValueError):
+    """An environment variable holds a value the server cannot use."""
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    """The resolved server settings (see the module docstring for the variables)."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    workers: int = 1
+    threads: int = DEFAULT_THREADS
+    torch_threads: int = 1
+    timeout_s: int = DEFAULT_TIMEOUT_S
+    graceful_timeout_s: int = DEFAULT_GRACEFUL_TIMEOUT_S
+    max_payload_mb: int = DEFAULT_MAX_PAYLOAD_MB
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    default_accept: str = "application/json"
+    batch: bool = False
+    batch_strategy: str = "SINGLE_RECORD"
+    max_concurrent_transforms: int = 1
+    use_gpu: bool = False
+
+    @property
+    def max_payload_bytes(self) -> int:
+        """The request-body limit in bytes."""
+        return self.max_payload_mb * 1024 * 1024
+
+    @property
+    def gunicorn_timeout_s(self) -> int:
+        """Gunicorn's worker timeout: never shorter than the request timeout."""
+        return self.timeout_s + 30
+
+    def execution_parameters(self) -> dict[str, int | str]:
+        """The body of ``GET /execution-parameters`` for batch transform."""
+        return {
+            "MaxConcurrentTransforms": self.max_concurrent_transforms,
+            "BatchStrategy": self.batch_strategy,
+            "MaxPayloadInMB": self.max_payload_mb,
+        }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServingConfig:
+        """Read every knob from ``environ`` (default ``os.environ``); raises :class:`ServingConfigError`."""
+        env = os.environ if environ is None else environ
+        use_gpu = gpu_visible(env)
+        cpus = available_cpus()
+        workers = _int(env, ("SAGEMAKER_MODEL_SERVER_WORKERS", "MODEL_SERVER_WORKERS"), 0, minimum=1)
+        if workers == 0:
+            workers = default_workers(cpus, available_memory_mb(), _worker_memory_mb(env), use_gpu)
+        timeout = _int(env, ("SAGEMAKER_MODEL_SERVER_TIMEOUT", "MODEL_SERVER_TIMEOUT"), DEFAULT_TIMEOUT_S, 1)
+        strategy = env.get("SAGEMAKER_BATCH_STRATEGY", "SINGLE_RECORD").strip().upper() or "SINGLE_RECORD"
+        if strategy not in BATCH_STRATEGIES:
+            raise ServingConfigError(
+                f"SAGEMAKER_BATCH_STRATEGY={strategy!r} is not supported: this model takes one image "
+                f"per request, use {BATCH_STRATEGIES[0]}"
+            )
+        return cls(
+            host=env.get("SERVING_BIND_HOST", DEFAULT_HOST).strip() or DEFAULT_HOST,
+            port=_int(env, ("SAGEMAKER_BIND_TO_PORT",), DEFAULT_PORT, minimum=1, maximum=65535),
+            workers=workers,
+            threads=_int(env, ("MODEL_SERVER_THREADS",), DEFAULT_THREADS, minimum=1),
+            torch_threads=max(1, cpus // workers),
+            timeout_s=timeout,
+            graceful_timeout_s=_int(
+                env, ("MODEL_SERVER_GRACEFUL_TIMEOUT",), min(DEFAULT_GRACEFUL_TIMEOUT_S, timeout), minimum=1
+            ),
+            max_payload_mb=_int(env, ("SAGEMAKER_MAX_PAYLOAD_IN_MB",), DEFAULT_MAX_PAYLOAD_MB, minimum=1),
+            max_pixels=_int(env, ("MODEL_SERVER_MAX_PIXELS",), DEFAULT_MAX_PIXELS, minimum=1),
+            default_accept=_default_accept(env),
+            batch=env.get("SAGEMAKER_BATCH", "").strip().lower() in ("1", "true", "yes"),
+            batch_strategy=strategy,
+            max_concurrent_transforms=_int(env, ("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS",), workers, minimum=1),
+            use_gpu=use_gpu,
+        )
+
+
+def _int(
+    env: Mapping[str, str], names: tuple[str, ...], default: int, minimum: int, maximum: int | None = None
+) -> int:
+    """The first of ``names`` that is set, as an int within bounds, else ``default``."""
+    for name in names:
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ServingConfigError(f"{name}={raw!r} is not an integer") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+            raise ServingConfigError(f"{name}={value} must be {bounds}")
+        return value
+    return default
+
+
+def _worker_memory_mb(env: Mapping[str, str]) -> int:
+    return _int(env, ("MODEL_SERVER_WORKER_MEMORY_MB",), DEFAULT_WORKER_MEMORY_MB, minimum=1)
+
+
+def _default_accept(env: Mapping[str, str]) -> str:
+    raw = env.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", "").split(";")[0].strip().lower()
+    if not raw:
+        return RESPONSE_TYPES[0]
+    if raw not in RESPONSE_TYPES:
+        raise ServingConfigError(
+            f"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT={raw!r} is not one of {list(RESPONSE_TYPES)}"
+        )
+    return raw
+
+
+def default_workers(cpus: int, memory_mb: int | None, worker_memory_mb: int, use_gpu: bool) -> int:
+    """``min(cpus, memory // per-worker memory)``, at least 1; one worker owns a GPU."""
+    if use_gpu:
+        return 1
+    by_memory = cpus if memory_mb is None else memory_mb // worker_memory_mb
+    return max(1, min(cpus, by_memory))
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            count = min(count, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, count)
+
+
+def available_memory_mb() -> int | None:
+    """Memory for the workers: the cgroup v2 limit if any, else MemTotal; None when unknown."""
+    limits = []
+    try:
+        raw = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if raw != "max":
+            limits.append(int(raw) // (1024 * 1024))
+    except (OSError, ValueError):
+        pass
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                limits.append(int(line.split()[1]) // 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    return min(limits) if limits else None
+
+
+def gpu_visible(environ: Mapping[str, str] | None = None) -> bool:
+    """True when an NVIDIA GPU is visible, checked without initialising CUDA (safe before fork)."""
+    env = os.environ if environ is None else environ
+    if env.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return Path("/dev/nvidia0").exists() or Path("/proc/driver/nvidia/gpus").is_dir()
+
+
+def resolve_serving_model_dir() -> Path:
+    """``<SAGEMAKER_BASE_DIR or /opt/ml>/model`` when it holds a checkpoint, else the bundled default."""
+    model_dir = sagemaker_paths().model
+    if is_checkpoint(model_dir):
+        return model_dir
+    return DEFAULT_MODEL_DIR
