@@ -1,0 +1,338 @@
+"""The browser annotation tool: a local Flask app over a folder of plans.
+
+``floorplan annotate DIR`` serves, on 127.0.0.1 only:
+
+* ``/`` - the list of plans with their state (not started, pre-annotated, edited, validated);
+* ``/plan/<id>`` - the editor (plain JavaScript + SVG, every asset served from this package);
+* ``/api/...`` - the JSON API the editor uses (load, save, pre-annotate, validate).
+
+Pre-annotation runs :class:`model_code.pipeline.Pipeline` with the chosen backend; a backend
+that cannot run (no checkpoint, module missing) answers 503 with the reason, shown in the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request, send_file
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import make_server
+
+from model_code.annotate.store import (
+    STATES,
+    AnnotationStore,
+    InvalidAnnotation,
+    PlanNotFound,
+    RevisionConflict,
+    StoreError,
+)
+from model_code.imageio import read_image
+from model_code.pipeline import BACKENDS, Pipeline, PipelineOptions
+from model_code.schema import Annotation, ResultDocument
+
+DEFAULT_PORT = 8765
+HOST = "127.0.0.1"
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+STATE_LABELS = {
+    "not_started": "not started",
+    "pre_annotated": "pre-annotated",
+    "edited": "edited",
+    "validated": "validated",
+}
+
+
+class BackendUnavailable(RuntimeError):
+    """The chosen pre-annotation backend cannot run here (the reason is user-facing)."""
+
+
+class BadRequest(ValueError):
+    """The request body is missing a field or has a wrong type."""
+
+
+@dataclass
+class Preannotator:
+    """Runs the pipeline for pre-annotation; loads each backend once, one analysis at a time."""
+
+    model_dir: str | None = None
+    _pipelines: dict[str, Pipeline] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _pipeline(self, backend: str) -> Pipeline:
+        if backend not in BACKENDS:
+            raise BadRequest(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+        if backend not in self._pipelines:
+            if backend == "opencv":
+                self._pipelines[backend] = Pipeline(None)
+            else:
+                try:
+                    self._pipelines[backend] = Pipeline.load(self.model_dir)
+                except (OSError, RuntimeError, ValueError, ImportError) as exc:
+                    where = self.model_dir or "the bundled default model"
+                    raise BackendUnavailable(
+                        f"the U-Net backend cannot load {where}: {exc}. "
+                        "Choose backend 'opencv' or start the tool with --model-dir."
+                    ) from exc
+        return self._pipelines[backend]
+
+    def analyze(self, image_path: Path, backend: str) -> ResultDocument:
+        """Walls, openings and rooms of one plan from ``backend``."""
+        with self._lock:
+            pipeline = self._pipeline(backend)
+            image = read_image(image_path)
+            try:
+                return pipeline.analyze(image, PipelineOptions(backend=backend)).document
+            except ImportError as exc:
+                raise BackendUnavailable(f"the {backend} backend is not available: {exc}") from exc
+
+
+def document_to_annotation(plan_id: str, document: ResultDocument) -> dict[str, Any]:
+    """A pipeline result as an annotation body, every element given a stable id."""
+    for prefix, items in (("w", document.walls), ("o", document.openings)):
+        for number, item in enumerate(items, start=1):
+            if item.id is None:
+                item.id = f"{prefix}{number}"
+    annotation = Annotation(
+        image_id=plan_id,
+        walls=document.walls,
+        rooms=document.rooms,
+        openings=document.openings,
+        width=document.width,
+        height=document.height,
+    )
+    return annotation.to_dict()
+
+
+@dataclass
+class ToolContext:
+    """What one running tool holds: the folder, the pre-annotator and the default backend."""
+
+    store: AnnotationStore
+    preannotator: Preannotator
+    default_backend: str
+
+
+def _context(app: Flask) -> ToolContext:
+    return app.extensions["annotate"]
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(force=True, silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("request body must be a JSON object")
+    return data
+
+
+def _revision(data: dict[str, Any]) -> int | None:
+    value = data.get("base_revision")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise BadRequest("base_revision must be an integer or null")
+    return value
+
+
+def _error(message: str, status: int, **extra: Any) -> tuple[Response, int]:
+    return jsonify({"error": message, **extra}), status
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(PlanNotFound)
+    def not_found(exc: PlanNotFound):
+        return _error(str(exc), 404)
+
+    @app.errorhandler(BadRequest)
+    def bad_request(exc: BadRequest):
+        return _error(str(exc), 400)
+
+    @app.errorhandler(InvalidAnnotation)
+    def invalid(exc: InvalidAnnotation):
+        return _error(
+            f"the annotation has {len(exc.problems)} problem(s)",
+            422,
+            problems=[p.to_dict() for p in exc.problems],
+        )
+
+    @app.errorhandler(RevisionConflict)
+    def conflict(exc: RevisionConflict):
+        return _error(str(exc), 409, current_revision=exc.current_revision)
+
+    @app.errorhandler(BackendUnavailable)
+    def unavailable(exc: BackendUnavailable):
+        return _error(str(exc), 503)
+
+    @app.errorhandler(StoreError)
+    def store_error(exc: StoreError):
+        return _error(str(exc), 400)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if request.path.startswith("/api/"):
+            return _error(exc.description or exc.name, exc.code or 500)
+        return exc
+
+
+def _register_pages(app: Flask) -> None:
+    @app.get("/")
+    def index():
+        ctx = _context(app)
+        plans = ctx.store.plans()
+        totals = {state: sum(p.state == state for p in plans) for state in STATES}
+        return render_template(
+            "index.html",
+            root=str(ctx.store.root),
+            plans=plans,
+            totals=totals,
+            labels=STATE_LABELS,
+            hidden=ctx.store.duplicates(),
+        )
+
+    @app.get("/plan/<plan_id>")
+    def editor(plan_id: str):
+        ctx = _context(app)
+        ctx.store.image_path(plan_id)  # 404 for an unknown plan
+        return render_template(
+            "editor.html", plan_id=plan_id, backends=BACKENDS, default_backend=ctx.default_backend
+        )
+
+
+def _register_api(app: Flask) -> None:
+    @app.get("/api/plans")
+    def list_plans():
+        ctx = _context(app)
+        return jsonify(
+            {
+                "root": str(ctx.store.root),
+                "plans": [p.to_dict() for p in ctx.store.plans()],
+                "hidden_duplicates": ctx.store.duplicates(),
+            }
+        )
+
+    @app.get("/api/plans/<plan_id>")
+    def get_plan(plan_id: str):
+        store = _context(app).store
+        width, height = store.image_size(plan_id)
+        data, info = store.load(plan_id)
+        problems = [] if data is None else [p.to_dict() for p in store.problems(plan_id, data)]
+        return jsonify(
+            {
+                **info.to_dict(),
+                "width": width,
+                "height": height,
+                "image_url": f"/api/plans/{plan_id}/image",
+                "data": data,
+                "problems": problems,
+                "client_token": store.client_token(plan_id),
+                "backends": list(BACKENDS),
+                "default_backend": _context(app).default_backend,
+            }
+        )
+
+    @app.get("/api/plans/<plan_id>/image")
+    def get_image(plan_id: str):
+        path = _context(app).store.image_path(plan_id)
+        return send_file(path, conditional=True, etag=True, max_age=0)
+
+    @app.route("/api/plans/<plan_id>/annotation", methods=["PUT", "POST"])
+    def save_annotation(plan_id: str):
+        body = _body()
+        if "annotation" not in body:
+            raise BadRequest("request body needs an 'annotation' object")
+        result = _context(app).store.save(
+            plan_id,
+            body["annotation"],
+            _revision(body),
+            source="edit",
+            force=bool(body.get("force", False)),
+            client_token=body.get("client_token"),
+        )
+        return jsonify(result.to_dict())
+
+    @app.post("/api/plans/<plan_id>/preannotate")
+    def preannotate(plan_id: str):
+        ctx = _context(app)
+        body = _body()
+        backend = str(body.get("backend") or ctx.default_backend).strip().lower()
+        base_revision = _revision(body)
+        document = ctx.preannotator.analyze(ctx.store.image_path(plan_id), backend)
+        annotation = document_to_annotation(plan_id, document)
+        result = ctx.store.save(plan_id, annotation, base_revision, source="preannotation")
+        return jsonify({**result.to_dict(), "model": document.model, "timing_ms": document.timing_ms})
+
+    @app.post("/api/plans/<plan_id>/validate")
+    def validate(plan_id: str):
+        result = _context(app).store.mark_validated(plan_id, _revision(_body()))
+        return jsonify(result.to_dict())
+
+
+def create_app(root: str | Path, backend: str = "unet", model_dir: str | None = None) -> Flask:
+    """The annotation tool's Flask app over the plans in ``root``.
+
+    ``backend`` is the pre-annotation backend selected by default in the editor;
+    ``model_dir`` the U-Net checkpoint (``None``: the bundled default model).
+    Raises :class:`StoreError` if ``root`` is not a directory.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
+    app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.extensions["annotate"] = ToolContext(
+        store=AnnotationStore(root), preannotator=Preannotator(model_dir), default_backend=backend
+    )
+    _register_errors(app)
+    _register_pages(app)
+    _register_api(app)
+    return app
+
+
+def configure_annotate(parser: argparse.ArgumentParser) -> None:
+    """Declare the ``annotate`` command's arguments."""
+    parser.add_argument(
+        "directory", metavar="DIR", help="folder of PNG/JPEG plans; <stem>.json is saved next to each"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0 = any free port)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="unet",
+        help="pre-annotation backend selected by default in the editor (default unet)",
+    )
+    parser.add_argument(
+        "--model-dir",
+        default=None,
+        help="U-Net checkpoint folder for --backend unet (default: the bundled model)",
+    )
+
+
+def run_annotate(args: argparse.Namespace) -> int:
+    """Serve the tool until Ctrl+C; returns the exit code."""
+    if not 0 <= args.port <= 65535:
+        print(f"error: --port must be between 0 and 65535, got {args.port}", file=sys.stderr)
+        return 2
+    try:
+        app = create_app(args.directory, backend=args.backend, model_dir=args.model_dir)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        server = make_server(HOST, args.port, app, threaded=True)
+    except OSError as exc:
+        print(f"error: cannot listen on {HOST}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    count = len(_context(app).store.plans())
+    print(f"annotating {count} plan(s) in {Path(args.directory).resolve()}")
+    print(f"open http://{HOST}:{server.server_port}/ in a browser (Ctrl+C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped")
+    finally:
+        server.server_close()
+    return 0
