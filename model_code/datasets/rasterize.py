@@ -1,40 +1,23 @@
-"""Masks from annotation records: walls drawn with their thickness, openings across them.
+"""Training masks from annotation records, with the metric module's rasterisers.
 
-Each wall centreline is buffered with shapely (square caps, so corners close) to its full
-thickness (``DEFAULT_WALL_THICKNESS`` when absent) and filled with OpenCV.  Openings are
-drawn the same way with flat caps and the thickness of their host wall (a little wider, so
-they cut the wall fully); wall pixels under an opening are removed, as in R3D.
+Walls are drawn with their thickness (``DEFAULT_WALL_THICKNESS`` when absent, square caps so
+corners close) by :func:`model_code.metrics.rasterize_walls`; openings across their host wall
+(their own thickness, else the host wall's, else the default; a little wider so they cut the
+wall fully) by :func:`model_code.metrics.rasterize_openings`.  Wall pixels under an opening are
+removed, as in R3D, where doors and windows are not wall.
 """
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
-from shapely.geometry import LineString, Polygon
+import dataclasses
 
+import numpy as np
+
+from model_code.metrics import rasterize_openings, rasterize_walls
 from model_code.schema import Annotation, Opening, Wall
 
 DEFAULT_WALL_THICKNESS = 6.0
 OPENING_MARGIN = 2.0
-
-
-def _fill(mask: np.ndarray, polygon: Polygon) -> None:
-    if polygon.is_empty:
-        return
-    geoms = getattr(polygon, "geoms", [polygon])
-    for geom in geoms:
-        ring = np.round(np.asarray(geom.exterior.coords)).astype(np.int32)
-        cv2.fillPoly(mask, [ring], 1)
-
-
-def segment_polygon(
-    start: tuple[float, float], end: tuple[float, float], thickness: float, cap: str
-) -> Polygon:
-    """The band of full width ``thickness`` around segment start-end (``cap``: square or flat)."""
-    line = LineString([start, end])
-    if line.length == 0:
-        return Polygon()
-    return line.buffer(thickness / 2.0, cap_style=cap, join_style="mitre")
 
 
 def wall_thickness(wall: Wall, default: float = DEFAULT_WALL_THICKNESS) -> float:
@@ -43,7 +26,7 @@ def wall_thickness(wall: Wall, default: float = DEFAULT_WALL_THICKNESS) -> float
 
 
 def opening_thickness(opening: Opening, walls_by_id: dict[str, Wall], default: float) -> float:
-    """An opening's thickness: its own, else its host wall's, else ``default``; plus a margin."""
+    """An opening's drawn thickness: its own, else its host wall's, else ``default``; plus a margin."""
     if opening.thickness:
         return float(opening.thickness) + OPENING_MARGIN
     host = walls_by_id.get(opening.wall_id) if opening.wall_id is not None else None
@@ -54,16 +37,18 @@ def annotation_masks(
     annotation: Annotation, width: int, height: int, default_thickness: float = DEFAULT_WALL_THICKNESS
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rasterise an annotation into ``(wall, opening)`` bool masks of ``height`` x ``width``."""
-    wall = np.zeros((height, width), dtype=np.uint8)
-    opening = np.zeros((height, width), dtype=np.uint8)
+    shape = (height, width)
+    # One wall per call: cv2.fillPoly with several overlapping polygons leaves even-odd holes
+    # where bands cross (wall corners), so the bands are OR-ed one by one.
+    wall = np.zeros(shape, dtype=bool)
     for record in annotation.walls:
-        _fill(
-            wall,
-            segment_polygon(record.start, record.end, wall_thickness(record, default_thickness), "square"),
-        )
+        wall |= rasterize_walls([record], shape, default_thickness=default_thickness)
     walls_by_id = {w.id: w for w in annotation.walls if w.id is not None}
-    for record in annotation.openings:
-        thickness = opening_thickness(record, walls_by_id, default_thickness)
-        _fill(opening, segment_polygon(record.start, record.end, thickness, "flat"))
-    opening_mask = opening.astype(bool)
-    return wall.astype(bool) & ~opening_mask, opening_mask
+    openings = [
+        dataclasses.replace(o, thickness=opening_thickness(o, walls_by_id, default_thickness))
+        for o in annotation.openings
+    ]
+    opening = np.zeros(shape, dtype=bool)
+    for record in openings:
+        opening |= rasterize_openings([record], shape, default_thickness=default_thickness)
+    return wall & ~opening, opening

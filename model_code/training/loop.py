@@ -29,6 +29,7 @@ from tqdm import tqdm
 from model_code.datasets.layouts import PlanMasks, Sample, is_split_root, open_dataset, open_split
 from model_code.datasets.torch_data import PlanCropDataset, SyntheticPlanDataset, render_synthetic
 from model_code.inference import predict_probabilities
+from model_code.metrics import PixelCounts, pixel_counts
 from model_code.network import (
     LoadedModel,
     ModelMetadata,
@@ -285,22 +286,17 @@ class SegmentationLoss(torch.nn.Module):
 # ----------------------------------------------------------------------------- validation
 
 
-def mask_iou(predicted: np.ndarray, truth: np.ndarray) -> tuple[int, int]:
-    """(intersection, union) pixel counts of two bool masks."""
-    return int(np.count_nonzero(predicted & truth)), int(np.count_nonzero(predicted | truth))
-
-
 def validate(network: torch.nn.Module, metadata: ModelMetadata, plans: list[PlanMasks]) -> dict[str, float]:
     """Full-plan IoUs exactly as served: :func:`~model_code.inference.predict_probabilities` at the
-    working size, threshold 0.5, pixel counts summed over all plans (an empty union counts as 1)."""
+    working size, threshold 0.5, pixel counts pooled over all plans (:mod:`model_code.metrics`)."""
     network.eval()
     model = LoadedModel(network=network, metadata=metadata)
-    totals = np.zeros((2, 2), dtype=np.int64)
+    totals = [PixelCounts(), PixelCounts()]
     for plan in plans:
         probs = predict_probabilities(model, plan.image)
         for channel, truth in enumerate((plan.wall, plan.opening)):
-            totals[channel] += mask_iou(probs[channel] > 0.5, truth)
-    ious = [inter / union if union else 1.0 for inter, union in totals]
+            totals[channel] = totals[channel] + pixel_counts(probs[channel] > 0.5, truth)
+    ious = [counts.iou for counts in totals]
     return {"val_iou": ious[0], "val_opening_iou": ious[1], "val_mean_iou": float(np.mean(ious))}
 
 
