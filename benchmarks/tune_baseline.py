@@ -1,0 +1,120 @@
+"""Tune the classical baseline's few constants on R3D *training* plans, honestly.
+
+Only plans of the training split are read (the validation and test plans never influence the
+constants).  The search is a coordinate descent over small grids, starting from the current
+``DEFAULT_PARAMS``: wall constants maximise the pooled wall pixel IoU, the opening constant
+maximises the pooled opening pixel F1 (openings do not change the wall mask).  The result is
+printed; the winning values are then frozen by hand in ``model_code/baseline.py``.
+
+    .venv/bin/python benchmarks/tune_baseline.py --data /work/shared/datasets/r3d/train
+
+Never commit R3D images: this script only reads them at run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from model_code import metrics
+from model_code.baseline import DEFAULT_PARAMS, BaselineParams, baseline_masks
+from model_code.datasets.layouts import PlanMasks, open_dataset
+from model_code.evaluate import split_samples
+
+GRID: dict[str, Sequence[object]] = {
+    "normalize_background": (True, False),
+    "threshold_scale": (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1),
+    "open_factor": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+    "min_length_factor": (1.0, 1.5, 2.0, 3.0, 4.0, 6.0),
+    "min_area_factor": (1.0, 2.0, 4.0, 8.0, 16.0),
+    "line_support": (True, False),
+    "thin_factor": (0.15, 0.25, 0.3, 0.4, 0.5, 0.6),
+    "line_factor": (1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0),
+}
+OPENING_GRID: dict[str, Sequence[object]] = {"gap_factor": (2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 14.0)}
+
+
+def score(plans: Sequence[PlanMasks], params: BaselineParams) -> dict[str, float]:
+    """Pooled wall IoU/F1 and pooled opening F1 of the baseline with ``params`` over ``plans``."""
+    walls = metrics.PixelCounts()
+    openings = metrics.PixelCounts()
+    for plan in plans:
+        wall, opening = baseline_masks(plan.image, params)
+        walls += metrics.pixel_counts(wall, plan.wall)
+        openings += metrics.pixel_counts(opening, plan.opening)
+    return {"wall_iou": walls.iou, "wall_f1": walls.f1, "opening_f1": openings.f1}
+
+
+def descend(
+    plans: Sequence[PlanMasks],
+    start: BaselineParams,
+    grid: dict[str, Sequence[object]],
+    objective: str,
+    rounds: int,
+    log: Callable[[str], None],
+) -> tuple[BaselineParams, dict[str, float]]:
+    """Coordinate descent: vary one constant at a time over its grid, keep the best, repeat."""
+    best = start
+    best_score = score(plans, best)
+    log(f"start {objective}={best_score[objective]:.4f} {dataclasses.asdict(best)}")
+    for round_index in range(rounds):
+        changed = False
+        for name, values in grid.items():
+            for value in values:
+                if getattr(best, name) == value:
+                    continue
+                candidate = dataclasses.replace(best, **{name: value})
+                result = score(plans, candidate)
+                log(f"round {round_index + 1} {name}={value!s:<6} {objective}={result[objective]:.4f}")
+                if result[objective] > best_score[objective] + 1e-5:
+                    best, best_score, changed = candidate, result, True
+            log(f"  -> {name}={getattr(best, name)} ({objective}={best_score[objective]:.4f})")
+        if not changed:
+            break
+    return best, best_score
+
+
+def load_plans(data: Path, split: str, limit: int | None) -> list[PlanMasks]:
+    """Read the plans of one split (images and masks) into memory."""
+    samples = split_samples(open_dataset(data), split)
+    if limit:
+        samples = samples[:limit]
+    return [sample.load() for sample in tqdm(samples, desc=f"reading {split} plans", unit="plan")]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the search and print the tuned constants."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, required=True, help="flat R3D folder (<id>.jpg + <id>_wall.png)")
+    parser.add_argument("--split", default="train", help="split to tune on (never the validation split)")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N plans (quick runs)")
+    parser.add_argument("--rounds", type=int, default=2, help="coordinate-descent rounds (default 2)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the result here")
+    args = parser.parse_args(argv)
+    if args.split != "train":
+        parser.error("tuning on anything but the training split would leak the evaluation data")
+    started = time.perf_counter()
+    plans = load_plans(args.data, args.split, args.limit)
+    params, _ = descend(plans, DEFAULT_PARAMS, GRID, "wall_iou", args.rounds, print)
+    params, final = descend(plans, params, OPENING_GRID, "opening_f1", 1, print)
+    print(f"\n{len(plans)} training plans, {time.perf_counter() - started:.0f} s")
+    print(f"tuned: {params}")
+    print(json.dumps({k: round(v, 4) for k, v in final.items()}))
+    if args.json:
+        args.json.write_text(
+            json.dumps({"plans": len(plans), "params": dataclasses.asdict(params), "score": final}, indent=2)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
