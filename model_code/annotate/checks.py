@@ -89,10 +89,10 @@ def _room_problems(rooms: list[dict[str, Any]], width: int | None, height: int |
         if polygon:
             shape = Polygon(polygon)
             where = tuple(polygon[0])
-            if shape.area < MIN_ROOM_AREA:
-                problems.append(Problem("room polygon has no area", path, where))
-            elif not shape.is_valid:
+            if not shape.is_valid:
                 problems.append(Problem(f"room polygon is invalid: {explain_validity(shape)}", path, where))
+            elif shape.area < MIN_ROOM_AREA:
+                problems.append(Problem("room polygon has no area", path, where))
             if any(_outside(p, width, height) for p in polygon):
                 problems.append(Problem("room polygon has points outside the image", path, where))
     return problems

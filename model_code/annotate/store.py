@@ -147,9 +147,30 @@ def _sha256(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 
+def _is_number_list(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+    )
+
+
+def _format_json(value: Any, depth: int = 0) -> str:
+    """Pretty JSON with one element per line and points/boxes kept on one line."""
+    pad, inner = " " * depth, " " * (depth + 1)
+    if isinstance(value, dict) and value:
+        items = [
+            f"{inner}{json.dumps(k, ensure_ascii=False)}: {_format_json(v, depth + 1)}"
+            for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and value and not _is_number_list(value):
+        items = [inner + _format_json(v, depth + 1) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
 def encode_annotation(data: dict[str, Any]) -> bytes:
     """The exact bytes written for an annotation (stable, so equal documents hash equally)."""
-    return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    return (_format_json(data) + "\n").encode("utf-8")
 
 
 def is_plan_file(path: Path) -> bool:

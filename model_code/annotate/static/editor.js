@@ -292,7 +292,7 @@
   }
 
   function segmentNode(kind, item, index, bad, parent) {
-    const classes = [kind === "walls" ? "wall" : `opening ${item.type}`];
+    const classes = [kind === "walls" ? "wall" : `opening type-${item.type}`];
     if (kind === "walls" && item.is_load_bearing) classes.push("load-bearing");
     if (isSelected(kind, index)) classes.push("selected");
     if (bad.has(`${kind}/${index}`)) classes.push("bad");
