@@ -1,0 +1,194 @@
+"""Wall mask -> skeleton pixel graph (junctions and ends as nodes, pixel paths as edges).
+
+The graph is built with whole-image OpenCV/scikit-image operations rather than a walk over
+pixels: junction pixels (three or more skeleton neighbours) are labelled into clusters, the
+remaining skeleton pixels fall apart into simple paths, and each path is put in order by
+tracing its outline with :func:`cv2.findContours` (the outline of a one-pixel path visits it
+end to end and back).  Python loops run only over edges, never over pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from skimage.morphology import skeletonize
+
+_NEIGHBOURS = np.ones((3, 3), np.float32)
+
+
+@dataclass
+class SkeletonGraph:
+    """Nodes (junction centroids and free ends) and edges (ordered pixel paths).
+
+    ``nodes`` is an ``(N, 2)`` float array of ``(x, y)``; ``edges`` maps an edge id to
+    ``(node_a, node_b, path)`` where ``path`` is a ``(K, 2)`` float array from node_a to node_b
+    (both node positions included).
+    """
+
+    nodes: np.ndarray
+    edges: dict[int, tuple[int, int, np.ndarray]] = field(default_factory=dict)
+
+    def degree(self) -> np.ndarray:
+        """Number of edge ends at each node (a self-loop counts twice)."""
+        deg = np.zeros(len(self.nodes), np.int64)
+        for a, b, _ in self.edges.values():
+            deg[a] += 1
+            deg[b] += 1
+        return deg
+
+
+def remove_specks(mask: np.ndarray, min_area: float) -> np.ndarray:
+    """Drop 8-connected foreground blobs with fewer than ``min_area`` pixels."""
+    mask = np.asarray(mask, bool)
+    if min_area <= 1 or not mask.any():
+        return mask
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False
+    return keep[labels]
+
+
+def skeleton_of(mask: np.ndarray) -> np.ndarray:
+    """One-pixel-wide 8-connected skeleton (scikit-image, Zhang's method) as ``bool``."""
+    if not mask.any():
+        return np.zeros(mask.shape, bool)
+    return skeletonize(mask)
+
+
+def _neighbour_count(binary: np.ndarray) -> np.ndarray:
+    """For every pixel, how many of its 8 neighbours are set (border counts as unset)."""
+    counts = cv2.filter2D(binary.astype(np.float32), -1, _NEIGHBOURS, borderType=cv2.BORDER_CONSTANT)
+    return np.rint(counts).astype(np.int16) - binary.astype(np.int16)
+
+
+def _ordered_paths(edge_pixels: np.ndarray) -> list[np.ndarray]:
+    """Each 8-connected component of a graph-free skeleton as an ordered ``(K, 2)`` int (x, y) path.
+
+    A path with two ends is returned end to end; a closed ring is returned with its first
+    point repeated at the end.
+    """
+    degree = _neighbour_count(edge_pixels)
+    contours, _ = cv2.findContours(edge_pixels.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    paths = []
+    for contour in contours:
+        pts = contour[:, 0, :]
+        if len(pts) == 1:
+            paths.append(pts.copy())
+            continue
+        ends = np.flatnonzero(degree[pts[:, 1], pts[:, 0]] <= 1)
+        if len(ends) >= 2:
+            first, second = int(ends[0]), int(ends[1])
+            paths.append(pts[first : second + 1].copy())
+        elif len(ends) == 1:  # a lasso-like shape: walk from the single end all the way round
+            rolled = np.roll(pts, -int(ends[0]), axis=0)
+            paths.append(rolled[: len(rolled) // 2 + 1].copy())
+        else:
+            paths.append(np.vstack([pts, pts[:1]]))
+    return paths
+
+
+def _touching_label(labels: np.ndarray, x: int, y: int) -> int:
+    """The first non-zero label in the 3x3 neighbourhood of ``(x, y)``, else 0."""
+    height, width = labels.shape
+    window = labels[max(y - 1, 0) : min(y + 2, height), max(x - 1, 0) : min(x + 2, width)]
+    found = window[window > 0]
+    return int(found[0]) if found.size else 0
+
+
+def build_graph(skeleton: np.ndarray) -> SkeletonGraph:
+    """Turn a one-pixel skeleton into a :class:`SkeletonGraph`."""
+    skeleton = np.asarray(skeleton, bool)
+    degree = _neighbour_count(skeleton)
+    junctions = skeleton & (degree >= 3)
+    n_junction, junction_labels, _, centroids = cv2.connectedComponentsWithStats(
+        junctions.view(np.uint8), connectivity=8
+    )
+    nodes: list[tuple[float, float]] = [tuple(c) for c in centroids[1:]]  # node id = label - 1
+    graph = SkeletonGraph(nodes=np.zeros((0, 2)))
+    edge_pixels = skeleton & ~junctions
+    for pixel_path in _ordered_paths(edge_pixels):
+        closed = len(pixel_path) > 2 and np.array_equal(pixel_path[0], pixel_path[-1])
+        head, tail = pixel_path[0], pixel_path[-1]
+        a_label = _touching_label(junction_labels, int(head[0]), int(head[1]))
+        b_label = _touching_label(junction_labels, int(tail[0]), int(tail[1]))
+        path = pixel_path.astype(np.float64)
+        if a_label:
+            node_a = a_label - 1
+            path = np.vstack([centroids[a_label], path])
+        else:
+            nodes.append((float(head[0]), float(head[1])))
+            node_a = len(nodes) - 1
+        if closed and not a_label:
+            node_b = node_a
+        elif b_label:
+            node_b = b_label - 1
+            path = np.vstack([path, centroids[b_label]])
+        else:
+            nodes.append((float(tail[0]), float(tail[1])))
+            node_b = len(nodes) - 1
+        graph.edges[len(graph.edges)] = (node_a, node_b, path)
+    # junction clusters that touch each other through no path (e.g. a blob) still become nodes
+    graph.nodes = np.asarray(nodes, np.float64).reshape(-1, 2)
+    _ = n_junction
+    return graph
+
+
+def path_length(path: np.ndarray) -> float:
+    """Polyline length of a ``(K, 2)`` path."""
+    if len(path) < 2:
+        return 0.0
+    return float(np.hypot(*np.diff(path, axis=0).T).sum())
+
+
+def prune_spurs(graph: SkeletonGraph, local_thickness: np.ndarray, factor: float, rounds: int = 3) -> None:
+    """Remove spurs in place: edges from a junction to a free end shorter than ``factor`` x thickness.
+
+    ``local_thickness[i]`` is the wall thickness at node ``i``.  Spurs of spurs are removed in
+    later rounds; an isolated edge (two free ends) is kept here and judged by length later.
+    A junction is never stripped below two edges, so a wall end is shortened, not deleted.
+    """
+    for _ in range(rounds):
+        degree = graph.degree()
+        removed = False
+        for edge_id in list(graph.edges):
+            a, b, path = graph.edges[edge_id]
+            if a == b or (degree[a] == 1) == (degree[b] == 1):
+                continue
+            junction = a if degree[a] > 1 else b
+            if degree[junction] <= 2:
+                continue
+            if path_length(path) < factor * max(float(local_thickness[junction]), 1.0):
+                del graph.edges[edge_id]
+                degree[a] -= 1
+                degree[b] -= 1
+                removed = True
+        if not removed:
+            return
+
+
+def merge_pass_through(graph: SkeletonGraph) -> None:
+    """Join the two edges at every node of degree 2 into one edge (in place)."""
+    incident: dict[int, set[int]] = {}
+    for edge_id, (a, b, _) in graph.edges.items():
+        incident.setdefault(a, set()).add(edge_id)
+        incident.setdefault(b, set()).add(edge_id)
+    for node in list(incident):
+        ids = incident[node]
+        if len(ids) != 2:
+            continue
+        first, second = sorted(ids)
+        a1, b1, p1 = graph.edges[first]
+        a2, b2, p2 = graph.edges[second]
+        if a1 == b1 or a2 == b2:
+            continue
+        if b1 != node:
+            a1, b1, p1 = b1, a1, p1[::-1]
+        if a2 != node:
+            a2, b2, p2 = b2, a2, p2[::-1]
+        del graph.edges[second]
+        graph.edges[first] = (a1, b2, np.vstack([p1, p2[1:]]))
+        incident[node] = set()
+        incident[b2].discard(second)
+        incident[b2].add(first)

@@ -1,0 +1,211 @@
+"""``vectorize``: wall (and opening) mask -> walls with thickness, load-bearing flag and openings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from model_code.metrics import rasterize_segments
+from model_code.schema import Opening, Wall
+from model_code.vectorize.graph import (
+    build_graph,
+    merge_pass_through,
+    prune_spurs,
+    remove_specks,
+    skeleton_of,
+)
+from model_code.vectorize.openings import extract_openings
+from model_code.vectorize.options import ResolvedOptions, VectorizeOptions
+from model_code.vectorize.segments import (
+    dedupe,
+    dominant_angle,
+    fit_free_ends,
+    lengths,
+    merge_collinear,
+    polyline_segments,
+    snap_junctions,
+    snap_orientations,
+)
+from model_code.vectorize.thickness import (
+    distance_map,
+    exterior_fraction,
+    load_bearing,
+    outside_region,
+    recentre,
+    thickness_from_distance,
+    typical_thickness,
+    wall_profiles,
+    wall_thicknesses,
+)
+
+
+@dataclass
+class VectorizedPlan:
+    """Walls and openings of one plan, plus what room detection needs to close the rooms.
+
+    ``segments`` (``(N, 4)``), ``free_ends`` (``(N, 2)``: the end meets no other wall) and
+    ``exterior`` (share of the wall's outer side that faces the outside) are aligned with
+    ``walls``.  ``opening_mask`` is the cleaned opening mask (or ``None``).
+    """
+
+    walls: list[Wall]
+    openings: list[Opening]
+    wall_thickness: float
+    shape: tuple[int, int]
+    options: ResolvedOptions | None = None
+    segments: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    free_ends: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), bool))
+    exterior: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    opening_mask: np.ndarray | None = None
+
+
+def _as_mask(array: np.ndarray | None, name: str, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Validate a 2-D mask (bool, or numbers where non-zero means set) and return it as ``bool``."""
+    if array is None:
+        raise ValueError(f"{name} is missing")
+    array = np.asarray(array)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array, got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} is empty (shape {array.shape})")
+    if shape is not None and array.shape != shape:
+        raise ValueError(f"{name} has shape {array.shape}, expected {shape} like the wall mask")
+    if array.dtype != bool:
+        if not np.issubdtype(array.dtype, np.number):
+            raise ValueError(f"{name} must be boolean or numeric, got dtype {array.dtype}")
+        array = array > (127 if array.dtype == np.uint8 and array.max(initial=0) > 1 else 0)
+    return np.ascontiguousarray(array)
+
+
+def _graph_segments(skeleton: np.ndarray, dist: np.ndarray, resolved: ResolvedOptions) -> np.ndarray:
+    """Skeleton -> pruned graph -> Douglas-Peucker segments ``(N, 4)``."""
+    graph = build_graph(skeleton)
+    if len(graph.nodes):
+        height, width = dist.shape
+        xs = np.clip(np.rint(graph.nodes[:, 0]).astype(int), 0, width - 1)
+        ys = np.clip(np.rint(graph.nodes[:, 1]).astype(int), 0, height - 1)
+        local = np.asarray(thickness_from_distance(dist[ys, xs]), np.float64)
+        prune_spurs(graph, local, resolved.spur_factor)
+        merge_pass_through(graph)
+    pieces = [
+        polyline_segments(path, resolved.dp_epsilon, resolved.wall_thickness)
+        for _, _, path in graph.edges.values()
+    ]
+    pieces = [p for p in pieces if len(p)]
+    return np.vstack(pieces) if pieces else np.zeros((0, 4))
+
+
+def _order_by_position(segs: np.ndarray) -> np.ndarray:
+    """Indices that sort segments top to bottom, then left to right (by their upper-left end)."""
+    top = np.minimum(segs[:, 1], segs[:, 3])
+    left = np.minimum(segs[:, 0], segs[:, 2])
+    return np.lexsort((np.round(left, 1), np.round(top, 1)))
+
+
+def _clip(segs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Clip coordinates into the image: ``0 <= x <= W - 1``, ``0 <= y <= H - 1``."""
+    out = segs.copy()
+    out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, shape[1] - 1)
+    out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, shape[0] - 1)
+    return out
+
+
+def trace_segments(
+    mask: np.ndarray, blocker: np.ndarray | None, options: VectorizeOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, ResolvedOptions]:
+    """Mask -> ``(segments, connected ends, mask without specks, resolved options)``."""
+    dist = distance_map(mask)
+    skeleton = skeleton_of(mask)
+    resolved = options.resolve(mask.shape, typical_thickness(dist, skeleton))
+    clean = remove_specks(mask, resolved.speck_area)
+    skeleton &= clean
+    segs = _graph_segments(skeleton, dist, resolved)
+    if len(segs) == 0:
+        return segs, np.zeros((0, 2), bool), clean, resolved
+    segs = snap_orientations(segs, dominant_angle(segs), resolved.snap_angle)
+    segs = merge_collinear(segs, resolved.merge_angle, resolved.merge_offset, resolved.merge_gap, blocker)
+    thick, shift = wall_profiles(segs, clean, resolved.wall_thickness)
+    segs = recentre(segs, shift)
+    segs, connected = snap_junctions(segs, resolved.snap_distance, resolved.extend_distance, blocker)
+    segs = fit_free_ends(segs, connected, clean, thick)
+    keep = lengths(segs) >= max(resolved.min_wall_length, 1e-9)
+    segs, connected = segs[keep], connected[keep]
+    unique = dedupe(segs)
+    if len(unique) != len(segs):
+        index = [int(np.flatnonzero((segs == row).all(axis=1))[0]) for row in unique]
+        segs, connected = segs[index], connected[index]
+    return _clip(segs, mask.shape), connected, clean, resolved
+
+
+def vectorize(
+    wall_mask: np.ndarray, opening_mask: np.ndarray | None = None, options: VectorizeOptions | None = None
+) -> VectorizedPlan:
+    """Turn a wall mask (and optional opening mask) into walls and openings.
+
+    Masks are 2-D; ``bool`` or numbers (non-zero, or > 127 for 0/255 ``uint8``, means set).
+    Walls get ids ``w1, w2, ...`` in reading order, their measured thickness, the
+    load-bearing heuristic (see :mod:`model_code.vectorize.thickness`) and its confidence.
+
+    Raises:
+        ValueError: a mask is not 2-D, empty, of a non-numeric type, or the shapes differ.
+    """
+    options = options or VectorizeOptions()
+    mask = _as_mask(wall_mask, "wall_mask")
+    shape = (int(mask.shape[0]), int(mask.shape[1]))
+    openings_in = None if opening_mask is None else _as_mask(opening_mask, "opening_mask", shape)
+    if not mask.any():
+        resolved = options.resolve(shape, 1.0)
+        openings = (
+            []
+            if openings_in is None
+            else extract_openings(
+                openings_in, np.zeros((0, 4)), [], np.zeros(0), np.zeros(0), resolved.opening_speck_area, 0.0
+            )
+        )
+        return VectorizedPlan([], openings, 0.0, shape, resolved, opening_mask=openings_in)
+    blocker = None
+    if openings_in is not None and openings_in.any():
+        blocker = cv2.dilate(openings_in.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    segs, connected, clean, resolved = trace_segments(mask, blocker, options)
+    thick = wall_thicknesses(segs, clean, resolved.wall_thickness)
+    order = _order_by_position(segs) if len(segs) else np.zeros(0, int)
+    segs, connected, thick = segs[order], connected[order], thick[order]
+    barrier = rasterize_segments(segs, thick, shape) | (blocker if blocker is not None else False)
+    exterior = exterior_fraction(segs, thick, outside_region(mask, barrier))
+    bearing, confidence = load_bearing(thick, exterior, resolved.thick_ratio)
+    ids = [f"w{k}" for k in range(1, len(segs) + 1)]
+    walls = [
+        Wall(
+            start=(float(s[0]), float(s[1])),
+            end=(float(s[2]), float(s[3])),
+            thickness=float(t),
+            is_load_bearing=bool(b),
+            id=wid,
+            confidence=float(c),
+        )
+        for s, t, b, c, wid in zip(segs, thick, bearing, confidence, ids, strict=True)
+    ]
+    openings = []
+    if openings_in is not None:
+        openings = extract_openings(
+            openings_in,
+            segs,
+            ids,
+            thick,
+            exterior,
+            resolved.opening_speck_area,
+            resolved.opening_host_distance,
+        )
+    return VectorizedPlan(
+        walls=walls,
+        openings=openings,
+        wall_thickness=resolved.wall_thickness,
+        shape=shape,
+        options=resolved,
+        segments=segs,
+        free_ends=~connected,
+        exterior=exterior,
+        opening_mask=openings_in,
+    )

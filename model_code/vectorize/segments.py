@@ -1,0 +1,370 @@
+"""Skeleton paths -> few, long, straight wall segments that meet exactly at junctions.
+
+Segments are ``(N, 4)`` float arrays of ``x1, y1, x2, y2``.  The steps, in the order
+:func:`model_code.vectorize.vectorize` applies them:
+
+1. :func:`polyline_segments` - Douglas-Peucker (OpenCV) on each skeleton path, so a straight
+   wall becomes one segment and an arc a short polyline;
+2. :func:`snap_orientations` - near-axis walls are rotated onto the plan's dominant
+   orientations (:func:`dominant_angle`), true diagonals are left alone;
+3. :func:`merge_collinear` - collinear runs are merged across junctions and small gaps
+   (angle, perpendicular offset and gap tolerances), never across an opening;
+4. :func:`snap_junctions` - ends move to the intersection with the wall they meet (L and T
+   junctions) and dangling ends are extended to a wall within tolerance;
+5. :func:`fit_free_ends` - ends that meet nothing are placed half a thickness inside the
+   end of the mask, the convention :func:`model_code.metrics.rasterize_walls` draws back;
+6. :func:`drop_short` and :func:`dedupe`.
+
+All pairwise tests are vectorised numpy; loops run over merges, never over pixels.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import cv2
+import numpy as np
+
+
+def lengths(segs: np.ndarray) -> np.ndarray:
+    """Length of each segment."""
+    return np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
+
+
+def angles(segs: np.ndarray) -> np.ndarray:
+    """Undirected angle of each segment in ``[0, pi)``."""
+    return np.mod(np.arctan2(segs[:, 3] - segs[:, 1], segs[:, 2] - segs[:, 0]), np.pi)
+
+
+def _vertex_indices(path: np.ndarray, vertices: np.ndarray) -> list[int]:
+    """Indices in ``path`` of the Douglas-Peucker ``vertices`` (which are path points, in order)."""
+    indices, start = [], 0
+    for vertex in vertices:
+        hits = np.flatnonzero(np.all(np.abs(path[start:] - vertex) < 1e-3, axis=1))
+        index = start + int(hits[0]) if hits.size else start
+        indices.append(index)
+        start = index
+    indices[0], indices[-1] = 0, len(path) - 1
+    return indices
+
+
+def _fitted_piece(points: np.ndarray, first: np.ndarray, last: np.ndarray, trim: int) -> np.ndarray:
+    """Least-squares line through ``points`` (ends trimmed), spanning the projections of first/last.
+
+    Douglas-Peucker vertices sit on the skeleton, which cuts corners diagonally; the line fitted
+    to the straight middle of the run is where the wall's centreline really is.
+    """
+    core = points[trim : len(points) - trim] if len(points) > 2 * trim + 2 else points
+    if len(core) < 3:
+        return np.concatenate([first, last])
+    vx, vy, x0, y0 = cv2.fitLine(core.astype(np.float32), cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+    direction = np.array([vx, vy], np.float64)
+    origin = np.array([x0, y0], np.float64)
+    a = origin + direction * float((first - origin) @ direction)
+    b = origin + direction * float((last - origin) @ direction)
+    return np.concatenate([a, b])
+
+
+def polyline_segments(path: np.ndarray, epsilon: float, trim: float = 0.0) -> np.ndarray:
+    """Douglas-Peucker simplification of one ``(K, 2)`` path into ``(M, 4)`` segments.
+
+    Each piece is then refitted by least squares to its pixels, ignoring ``trim`` pixels at
+    each end, so corners rounded by the skeleton do not tilt the walls.
+    """
+    if len(path) < 2:
+        return np.zeros((0, 4))
+    simplified = cv2.approxPolyDP(path.astype(np.float32).reshape(-1, 1, 2), float(epsilon), False)
+    vertices = simplified.reshape(-1, 2).astype(np.float64)
+    if len(vertices) < 2:
+        vertices = np.vstack([path[0], path[-1]])
+    indices = _vertex_indices(path, vertices)
+    pieces = []
+    for i0, i1 in itertools.pairwise(indices):
+        if i1 <= i0:
+            continue
+        points = path[i0 : i1 + 1]
+        pieces.append(_fitted_piece(points, path[i0], path[i1], int(trim)))
+    if not pieces:
+        return np.zeros((0, 4))
+    segs = np.asarray(pieces)
+    return segs[lengths(segs) > 1e-9]
+
+
+def dominant_angle(segs: np.ndarray) -> float:
+    """The plan's main orientation in ``[0, pi/2)``: length-weighted mode of angles modulo 90 degrees."""
+    if len(segs) == 0:
+        return 0.0
+    folded = np.degrees(np.mod(angles(segs), np.pi / 2))
+    weights = lengths(segs)
+    hist, _ = np.histogram(folded, bins=90, range=(0.0, 90.0), weights=weights)
+    smooth = hist + np.roll(hist, 1) + np.roll(hist, -1)
+    peak = (int(np.argmax(smooth)) + 0.5) * math.pi / 180.0
+    # refine: circular mean (period 90 degrees) of the segments within 5 degrees of the peak
+    diff = np.angle(np.exp(4j * (np.mod(angles(segs), np.pi / 2) - peak))) / 4
+    near = np.abs(diff) < math.radians(5)
+    if not near.any():
+        return float(np.mod(peak, np.pi / 2))
+    mean = np.angle(np.sum(weights[near] * np.exp(4j * np.mod(angles(segs[near]), np.pi / 2)))) / 4
+    mean = float(np.mod(mean, np.pi / 2))
+    # a plan within half a degree of the image axes is drawn on them (scan noise, rounded corners)
+    if min(mean, np.pi / 2 - mean) < math.radians(0.5):
+        return 0.0
+    return mean
+
+
+def _rotate_about_midpoint(segs: np.ndarray, target: np.ndarray) -> np.ndarray:
+    mid = (segs[:, :2] + segs[:, 2:]) / 2
+    half = lengths(segs) / 2
+    direction = np.stack([np.cos(target), np.sin(target)], axis=1)
+    current = segs[:, 2:] - segs[:, :2]
+    flip = np.sum(current * direction, axis=1) < 0
+    direction[flip] *= -1
+    offset = direction * half[:, None]
+    return np.hstack([mid - offset, mid + offset])
+
+
+def snap_orientations(segs: np.ndarray, theta0: float, tolerance_deg: float) -> np.ndarray:
+    """Rotate segments within ``tolerance_deg`` of ``theta0`` or ``theta0 + 90`` onto it exactly."""
+    if len(segs) == 0:
+        return segs
+    axes = np.array([theta0, theta0 + np.pi / 2])
+    ang = angles(segs)
+    diff = np.angle(np.exp(2j * (ang[:, None] - axes[None, :]))) / 2  # period 180 degrees
+    best = np.argmin(np.abs(diff), axis=1)
+    close = np.abs(diff[np.arange(len(segs)), best]) <= math.radians(tolerance_deg)
+    out = segs.copy()
+    if close.any():
+        out[close] = _rotate_about_midpoint(segs[close], axes[best[close]])
+    return out
+
+
+def _fit_line(group: np.ndarray) -> np.ndarray:
+    """One segment covering a group of nearly collinear segments (length-weighted line fit)."""
+    weights = lengths(group)
+    ref = group[np.argmax(weights)]
+    ref_dir = (ref[2:] - ref[:2]) / max(np.hypot(*(ref[2:] - ref[:2])), 1e-12)
+    dirs = (group[:, 2:] - group[:, :2]) / np.maximum(weights, 1e-12)[:, None]
+    dirs[np.sum(dirs * ref_dir, axis=1) < 0] *= -1
+    direction = np.sum(dirs * weights[:, None], axis=0)
+    direction /= max(np.hypot(*direction), 1e-12)
+    mids = (group[:, :2] + group[:, 2:]) / 2
+    centre = np.sum(mids * weights[:, None], axis=0) / max(weights.sum(), 1e-12)
+    ends = np.vstack([group[:, :2], group[:, 2:]])
+    proj = (ends - centre) @ direction
+    return np.concatenate([centre + direction * proj.min(), centre + direction * proj.max()])
+
+
+def _line_blocked(blocker: np.ndarray | None, p: np.ndarray, q: np.ndarray) -> bool:
+    """True when the straight path from ``p`` to ``q`` crosses a set pixel of ``blocker``."""
+    if blocker is None:
+        return False
+    steps = max(math.ceil(float(np.hypot(*(q - p)))), 1) + 1
+    xs = np.rint(np.linspace(p[0], q[0], steps)).astype(int)
+    ys = np.rint(np.linspace(p[1], q[1], steps)).astype(int)
+    height, width = blocker.shape
+    inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+    return bool(blocker[ys[inside], xs[inside]].any())
+
+
+def _collinear_pairs(
+    segs: np.ndarray, angle_tol: float, offset_tol: float, gap_tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate pairs ``(i, j)`` with ``i < j`` and their gaps (negative = overlap)."""
+    n = len(segs)
+    ang = angles(segs)
+    dang = np.abs(np.angle(np.exp(2j * (ang[:, None] - ang[None, :])))) / 2
+    length = np.maximum(lengths(segs), 1e-12)
+    unit = (segs[:, 2:] - segs[:, :2]) / length[:, None]
+    normal = np.stack([-unit[:, 1], unit[:, 0]], axis=1)
+    # perpendicular distance of j's endpoints from i's line, and the extent of j along i
+    rel_a = segs[None, :, :2] - segs[:, None, :2]
+    rel_b = segs[None, :, 2:] - segs[:, None, :2]
+    off = np.maximum(
+        np.abs(np.einsum("ijk,ik->ij", rel_a, normal)), np.abs(np.einsum("ijk,ik->ij", rel_b, normal))
+    )
+    pa = np.einsum("ijk,ik->ij", rel_a, unit)
+    pb = np.einsum("ijk,ik->ij", rel_b, unit)
+    lo, hi = np.minimum(pa, pb), np.maximum(pa, pb)
+    gap = np.maximum(lo - length[:, None], -hi)
+    offset = np.maximum(off, off.T)
+    ok = (dang <= math.radians(angle_tol)) & (offset <= offset_tol) & (gap <= gap_tol)
+    ok &= np.triu(np.ones((n, n), bool), k=1)
+    i, j = np.nonzero(ok)
+    return i, j, gap[i, j]
+
+
+def merge_collinear(
+    segs: np.ndarray,
+    angle_tol: float,
+    offset_tol: float,
+    gap_tol: float,
+    blocker: np.ndarray | None = None,
+    max_passes: int = 20,
+) -> np.ndarray:
+    """Merge nearly collinear segments that overlap or are separated by at most ``gap_tol``.
+
+    Pairs are merged closest first, each segment at most once per pass, and passes repeat
+    until nothing changes, so a chain of pieces along one wall becomes one wall while an arc
+    (whose pieces turn by more than ``angle_tol``) stays a polyline.  A gap that crosses a
+    pixel of ``blocker`` (the opening mask) is never bridged.
+    """
+    segs = np.asarray(segs, np.float64).reshape(-1, 4)
+    for _ in range(max_passes):
+        if len(segs) < 2:
+            return segs
+        i_idx, j_idx, gaps = _collinear_pairs(segs, angle_tol, offset_tol, gap_tol)
+        if len(i_idx) == 0:
+            return segs
+        used = np.zeros(len(segs), bool)
+        merged = []
+        for k in np.argsort(gaps, kind="stable"):
+            i, j = int(i_idx[k]), int(j_idx[k])
+            if used[i] or used[j]:
+                continue
+            line = _fit_line(segs[[i, j]])
+            if gaps[k] > 0 and _gap_blocked(segs[i], segs[j], line, blocker):
+                continue
+            used[i] = used[j] = True
+            merged.append(line)
+        if not merged:
+            return segs
+        segs = np.vstack([segs[~used], np.asarray(merged)])
+    return segs
+
+
+def _gap_blocked(a: np.ndarray, b: np.ndarray, line: np.ndarray, blocker: np.ndarray | None) -> bool:
+    """Whether the gap between collinear segments ``a`` and ``b`` crosses the blocker mask."""
+    if blocker is None:
+        return False
+    direction = line[2:] - line[:2]
+    direction /= max(np.hypot(*direction), 1e-12)
+    ends_a = np.vstack([a[:2], a[2:]])
+    ends_b = np.vstack([b[:2], b[2:]])
+    pa, pb = ends_a @ direction, ends_b @ direction
+    if pa.max() <= pb.min():
+        p, q = ends_a[np.argmax(pa)], ends_b[np.argmin(pb)]
+    else:
+        p, q = ends_b[np.argmax(pb)], ends_a[np.argmin(pa)]
+    return _line_blocked(blocker, p, q)
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+
+
+def snap_junctions(
+    segs: np.ndarray,
+    snap_distance: float,
+    extend_distance: float,
+    blocker: np.ndarray | None = None,
+    min_angle_deg: float = 20.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move each end onto the wall it meets; returns new segments and an ``(N, 2)`` "connected" flag.
+
+    For the end ``P`` of segment ``i`` with outward direction ``d`` and every segment ``j`` that
+    is not nearly parallel, ``X`` is where the two lines cross and ``s`` the signed distance from
+    ``P`` to ``X`` along ``d``.  ``X`` must lie on ``j`` (within ``snap_distance`` of its
+    extent) and ``-snap_distance <= s <= extend_distance``; the nearest such ``X`` wins.
+    Both ends of an L corner pick each other and land on the same point; the end of a T stem
+    lands on the through wall; a dangling end within ``extend_distance`` of a wall is
+    extended to it unless the extension crosses the blocker (opening) mask.
+    """
+    n = len(segs)
+    connected = np.zeros((n, 2), bool)
+    if n < 2:
+        return segs.copy(), connected
+    length = np.maximum(lengths(segs), 1e-12)
+    unit = (segs[:, 2:] - segs[:, :2]) / length[:, None]
+    out = segs.copy()
+    sin_min = math.sin(math.radians(min_angle_deg))
+    for end in (0, 1):
+        p = segs[:, 2 * end : 2 * end + 2]
+        d = unit if end == 1 else -unit
+        denom = _cross(d[:, None, :], unit[None, :, :])  # (i, j)
+        rel = segs[None, :, :2] - p[:, None, :]  # Q0_j - P_i
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = _cross(rel, unit[None, :, :]) / denom
+            u = _cross(rel, d[:, None, :]) / denom
+        ok = np.abs(denom) >= sin_min
+        ok &= (u >= -snap_distance) & (u <= length[None, :] + snap_distance)
+        ok &= (s >= -min(snap_distance, 1e9)) & (s <= extend_distance)
+        ok &= s >= -0.5 * length[:, None]
+        np.fill_diagonal(ok, False)
+        score = np.where(ok, np.abs(s), np.inf)
+        best = np.argmin(score, axis=1)
+        best_s = score[np.arange(n), best]
+        for i in np.flatnonzero(np.isfinite(best_s)):
+            sign_s = float(s[i, best[i]])
+            target = p[i] + d[i] * sign_s
+            if sign_s > snap_distance and _line_blocked(blocker, p[i], target):
+                continue
+            out[i, 2 * end : 2 * end + 2] = target
+            connected[i, end] = True
+    return out, connected
+
+
+def fit_free_ends(
+    segs: np.ndarray,
+    connected: np.ndarray,
+    wall_mask: np.ndarray,
+    thicknesses: np.ndarray,
+    step: float = 0.25,
+) -> np.ndarray:
+    """Place every unconnected end half a wall thickness inside the end of the wall mask.
+
+    The skeleton of a bar stops short of (or, with a fork, beyond) the bar's end; reading the
+    mask along the wall direction every ``step`` px from the end to the first background
+    sample and stepping back ``t / 2`` puts the end where a square-capped wall of thickness
+    ``t`` reproduces the mask.  An end never moves by more than half the wall's length.
+    """
+    out = segs.copy()
+    height, width = wall_mask.shape
+    length = np.maximum(lengths(segs), 1e-12)
+    unit = (segs[:, 2:] - segs[:, :2]) / length[:, None]
+    for end in (0, 1):
+        free = np.flatnonzero(~connected[:, end])
+        if free.size == 0:
+            continue
+        p = segs[free, 2 * end : 2 * end + 2]
+        d = unit[free] if end == 1 else -unit[free]
+        t = thicknesses[free]
+        reach = float(np.max(2.0 * t + 4.0))
+        offsets = np.arange(0.0, reach + step, step)
+        xs = np.floor(p[:, 0:1] + d[:, 0:1] * offsets + 0.5).astype(np.int64)
+        ys = np.floor(p[:, 1:2] + d[:, 1:2] * offsets + 0.5).astype(np.int64)
+        inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+        on = np.zeros(xs.shape, bool)
+        on[inside] = wall_mask[ys[inside], xs[inside]]
+        first_off = np.where(on.all(axis=1), len(offsets), np.argmin(on, axis=1))
+        mask_end = first_off * step - step / 2
+        shift = np.maximum(mask_end - 0.5 * t, -0.5 * length[free])
+        usable = on[:, 0] & (first_off < len(offsets))
+        moved = p + d * shift[:, None]
+        out[free[usable], 2 * end : 2 * end + 2] = moved[usable]
+    return out
+
+
+def drop_short(segs: np.ndarray, min_length: float) -> np.ndarray:
+    """Remove segments shorter than ``min_length``."""
+    return segs[lengths(segs) >= max(min_length, 1e-9)]
+
+
+def dedupe(segs: np.ndarray, tolerance: float = 1.0) -> np.ndarray:
+    """Remove segments whose two ends both lie within ``tolerance`` of another segment's ends."""
+    keep = np.ones(len(segs), bool)
+    for i in range(len(segs)):
+        if not keep[i]:
+            continue
+        rest = np.flatnonzero(keep)
+        rest = rest[rest > i]
+        if rest.size == 0:
+            break
+        same = np.maximum(
+            np.hypot(*(segs[rest, :2] - segs[i, :2]).T), np.hypot(*(segs[rest, 2:] - segs[i, 2:]).T)
+        )
+        swapped = np.maximum(
+            np.hypot(*(segs[rest, :2] - segs[i, 2:]).T), np.hypot(*(segs[rest, 2:] - segs[i, :2]).T)
+        )
+        keep[rest[np.minimum(same, swapped) <= tolerance]] = False
+    return segs[keep]
