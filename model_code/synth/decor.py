@@ -1,0 +1,212 @@
+"""Drawing furniture outside the rooms: grids, dimension lines, north arrow and title block.
+
+Everything here lies outside the building or underneath the walls, and none of it is ground truth.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import cv2
+import numpy as np
+
+from model_code.synth.layout import Layout
+from model_code.synth.styles import Look
+from model_code.synth.text import TextSpec, draw_text, fit_scale
+
+SHIFT = 4
+SCALE = 1 << SHIFT
+TITLES = (
+    "GROUND FLOOR",
+    "FIRST FLOOR",
+    "SECOND FLOOR",
+    "Ground Floor",
+    "First Floor",
+    "Third Floor",
+    "FLOOR PLAN",
+)
+
+
+def _p(x: float, y: float) -> tuple[int, int]:
+    return round(x * SCALE), round(y * SCALE)
+
+
+def draw_grid(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
+    """Graph-paper lines or a structural axis grid with lettered bubbles, under everything else."""
+    height, width = image.shape[:2]
+    if look.grid == "paper":
+        step = max(6, round(layout.ppm * float(rng.choice([0.5, 1.0]))))
+        colour = (205, 220, 235) if rng.random() < 0.5 else (215, 215, 215)
+        image[::step, :] = colour
+        image[:, ::step] = colour
+    elif look.grid == "axes":
+        _axis_grid(rng, image, layout, look, width, height)
+
+
+def _axis_grid(
+    rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look, width: int, height: int
+) -> None:
+    xs = sorted({round(float(w.start[0]), 1) for w in layout.walls if w.start[0] == w.end[0]})
+    ys = sorted({round(float(w.start[1]), 1) for w in layout.walls if w.start[1] == w.end[1]})
+    colour = (150, 150, 150)
+    radius = max(5.0, layout.ppm * 0.25)
+    spec = TextSpec(cv2.FONT_HERSHEY_SIMPLEX, fit_scale(cv2.FONT_HERSHEY_SIMPLEX, "A", radius * 0.9, 1), 1)
+    minx, miny, maxx, maxy = layout.footprint.bounds
+    for k, x in enumerate(xs[:10]):
+        _dash_dot(image, (x, miny - 2 * radius), (x, maxy + radius), colour)
+        centre = (x, miny - 3 * radius)
+        if centre[1] - radius > 0:
+            cv2.circle(image, _p(*centre), round(radius * SCALE), colour, 1, cv2.LINE_AA, SHIFT)
+            draw_text(image, str(k + 1), centre, spec, colour)
+    for k, y in enumerate(ys[:10]):
+        _dash_dot(image, (minx - 2 * radius, y), (maxx + radius, y), colour)
+        centre = (minx - 3 * radius, y)
+        if centre[0] - radius > 0:
+            cv2.circle(image, _p(*centre), round(radius * SCALE), colour, 1, cv2.LINE_AA, SHIFT)
+            draw_text(image, chr(ord("A") + k), centre, spec, colour)
+
+
+def _dash_dot(
+    image: np.ndarray, a: tuple[float, float], b: tuple[float, float], colour: tuple[int, int, int]
+) -> None:
+    length = math.dist(a, b)
+    if length == 0:
+        return
+    u = ((b[0] - a[0]) / length, (b[1] - a[1]) / length)
+    pattern = (12.0, 3.0, 2.0, 3.0)  # dash, gap, dot, gap
+    s, k = 0.0, 0
+    while s < length:
+        run = min(pattern[k % 4], length - s)
+        if k % 2 == 0:
+            p = (a[0] + u[0] * s, a[1] + u[1] * s)
+            q = (a[0] + u[0] * (s + run), a[1] + u[1] * (s + run))
+            cv2.line(image, _p(*p), _p(*q), colour, 1, cv2.LINE_8, SHIFT)
+        s += run
+        k += 1
+
+
+def draw_decorations(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
+    """Dimension lines, north arrow and title block in the margins, as the look asks."""
+    if look.dimensions:
+        draw_dimensions(rng, image, layout, look)
+    if look.north_arrow:
+        draw_north_arrow(rng, image, layout, look)
+    if look.title:
+        draw_title(rng, image, layout, look)
+
+
+def draw_dimensions(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
+    """Chains of dimension lines with ticks above and beside the building, lengths in mm or metres."""
+    minx, miny, maxx, maxy = layout.footprint.bounds
+    gap = layout.exterior_thickness / 2.0 + max(6.0, 0.6 * layout.ppm)
+    text_h = float(np.clip(layout.ppm * 0.2, 5.0, 28.0))
+    spec = TextSpec(look.font, fit_scale(look.font, "0", text_h, 1), 1)
+    metres = bool(rng.random() < 0.4)
+    verticals = sorted({float(w.start[0]) for w in layout.walls if w.start[0] == w.end[0]} | {minx, maxx})
+    horizontals = sorted({float(w.start[1]) for w in layout.walls if w.start[1] == w.end[1]} | {miny, maxy})
+    top = miny - gap - layout.exterior_thickness / 2.0
+    left = minx - gap - layout.exterior_thickness / 2.0
+    if top - text_h * 2 > 0:
+        _chain(image, verticals, top, "h", layout.ppm, spec, look, metres)
+    if left - text_h * 2 > 0:
+        _chain(image, horizontals, left, "v", layout.ppm, spec, look, metres)
+
+
+def _chain(
+    image: np.ndarray,
+    stops: list[float],
+    at: float,
+    orient: str,
+    ppm: float,
+    spec: TextSpec,
+    look: Look,
+    metres: bool,
+) -> None:
+    stops = [s for k, s in enumerate(stops) if k == 0 or s - stops[k - 1] > 2]
+    if len(stops) < 2:
+        return
+    tick = max(3.0, spec.size("0")[1] * 0.6)
+
+    def point(along: float, across: float) -> tuple[int, int]:
+        return _p(along, at + across) if orient == "h" else _p(at + across, along)
+
+    cv2.line(image, point(stops[0] - tick, 0), point(stops[-1] + tick, 0), look.ink, 1, cv2.LINE_AA, SHIFT)
+    for s in stops:
+        cv2.line(image, point(s - tick, tick), point(s + tick, -tick), look.ink, 1, cv2.LINE_AA, SHIFT)
+        cv2.line(image, point(s, -tick * 1.4), point(s, tick * 1.4), look.ink, 1, cv2.LINE_AA, SHIFT)
+    for a, b in itertools.pairwise(stops):
+        value = (b - a) / ppm
+        text = f"{value:.2f}" if metres else f"{round(value * 1000 / 10) * 10:d}"
+        w, h, _ = spec.size(text)
+        if w + 4 > b - a:
+            continue
+        mid = (a + b) / 2
+        offset = -(h / 2 + tick + 1)
+        centre = (mid, at + offset) if orient == "h" else (at + offset, mid)
+        draw_text(image, text, centre, spec, look.ink, 0.0 if orient == "h" else 90.0)
+
+
+def draw_north_arrow(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
+    """A circle with an arrow and an N in a free top corner of the margin."""
+    _minx, miny, maxx, _maxy = layout.footprint.bounds
+    radius = float(np.clip(min(miny, layout.width - maxx) * 0.35, 0, layout.ppm * 0.8))
+    if radius < 6:
+        return
+    cx = layout.width - radius * 1.6 if rng.random() < 0.7 else radius * 1.6
+    cy = radius * 1.6
+    angle = math.radians(float(rng.uniform(-40, 40)))
+    tip = (cx + math.sin(angle) * radius, cy - math.cos(angle) * radius)
+    tail = (cx - math.sin(angle) * radius, cy + math.cos(angle) * radius)
+    side = (math.cos(angle) * radius * 0.35, math.sin(angle) * radius * 0.35)
+    cv2.circle(image, _p(cx, cy), round(radius * SCALE), look.ink, 1, cv2.LINE_AA, SHIFT)
+    poly = np.array(
+        [_p(*tip), _p(cx + side[0], cy + side[1]), _p(*tail), _p(cx - side[0], cy - side[1])], np.int32
+    )
+    cv2.fillPoly(image, [poly[:3]], look.ink, cv2.LINE_AA, SHIFT)
+    cv2.polylines(image, [poly], True, look.ink, 1, cv2.LINE_AA, SHIFT)
+    spec = TextSpec(look.font, fit_scale(look.font, "N", radius * 0.5, 1), 1)
+    draw_text(image, "N", (tip[0], tip[1] - radius * 0.45), spec, look.ink)
+
+
+def draw_title(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
+    """A floor name and an area line under the building, boxed in CAD-like looks."""
+    minx, _miny, maxx, maxy = layout.footprint.bounds
+    room_below = layout.height - maxy - layout.exterior_thickness
+    text_h = min(room_below * 0.22, layout.ppm * 0.45)
+    if text_h < 5:
+        return
+    spec = TextSpec(look.font, fit_scale(look.font, "G", text_h, 1), max(1, round(text_h / 14)))
+    small = TextSpec(look.font, spec.scale * 0.65, 1)
+    area_m2 = layout.footprint.area / layout.ppm**2
+    lines = [
+        (str(rng.choice(TITLES)), spec),
+        (f"GROSS INTERNAL AREA {area_m2:.0f} SQ M / {area_m2 * 10.764:.0f} SQ FT", small),
+    ]
+    if rng.random() < 0.4:
+        lines.append((f"SCALE 1:{int(rng.choice([50, 100, 200]))}", small))
+    widths = [s.size(t)[0] for t, s in lines]
+    if max(widths) + 8 > layout.width:
+        lines = lines[:1]
+        widths = widths[:1]
+    cx = (minx + maxx) / 2 if rng.random() < 0.7 else layout.width - max(widths) / 2 - 8
+    cx = float(np.clip(cx, max(widths) / 2 + 4, layout.width - max(widths) / 2 - 4))
+    y = maxy + layout.exterior_thickness + room_below * 0.3
+    top = y - text_h
+    for text, s in lines:
+        _w, h, base = s.size(text)
+        if y + h > layout.height - 2:
+            break
+        draw_text(image, text, (cx, y), s, look.ink)
+        y += h + base + text_h * 0.4
+    if look.style == "cad":
+        half = max(widths) / 2 + 6
+        cv2.rectangle(
+            image,
+            _p(cx - half, top - 4),
+            _p(cx + half, min(y, layout.height - 2)),
+            look.ink,
+            1,
+            cv2.LINE_8,
+            SHIFT,
+        )

@@ -1,0 +1,182 @@
+"""``generate_plan``: one seeded synthetic plan with its exact ground truth.
+
+Steps: pick a style and canvas, build the vector layout, render it, apply the geometric artefact
+to the image and the vectors alike, rasterise the masks from the final vectors, then apply the
+photometric artefacts to the image only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from model_code.schema import Annotation, Opening, Room, Wall, bounding_box_of
+from model_code.synth.artefacts import (
+    MAX_ROTATION_DEG,
+    light_effects,
+    rotation_matrix,
+    scan_effects,
+    transform_points,
+    warp_image,
+)
+from model_code.synth.layout import Layout, generate_layout
+from model_code.synth.raster import room_label_image, wall_and_opening_masks
+from model_code.synth.render import render_layout
+from model_code.synth.styles import STYLE_TABLE, STYLES, layout_params, realise
+
+MIN_SIZE = 128
+MAX_SIZE = 4096
+DEFAULT_SIZE_RANGE = (256, 2048)
+
+
+@dataclass
+class SynthPlan:
+    """A generated plan: RGB image, annotation and masks that agree pixel for pixel."""
+
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    annotation: Annotation
+    wall_mask: np.ndarray  # (H, W) bool, openings excluded
+    opening_mask: np.ndarray  # (H, W) bool, door/window gaps within the wall band
+    room_labels: np.ndarray  # (H, W) int32, 0 = no room, k = annotation.rooms[k - 1]
+    style: str
+    room_kinds: list[str]  # semantic kind of each room (living, bedroom, ...), parallel to annotation.rooms
+
+
+def plan_id(seed: int) -> str:
+    """The image id of the plan made from ``seed``, e.g. ``synth_000042``."""
+    return f"synth_{seed:06d}"
+
+
+def _check_arguments(seed: int, size: int | None, styles: Sequence[str] | None) -> tuple[str, ...]:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if size is not None and (
+        isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not MIN_SIZE <= size <= MAX_SIZE
+    ):
+        raise ValueError(f"size must be an integer from {MIN_SIZE} to {MAX_SIZE}, got {size!r}")
+    if styles is None:
+        return STYLES
+    if isinstance(styles, str):
+        styles = [styles]
+    chosen = tuple(dict.fromkeys(styles))
+    if not chosen:
+        raise ValueError(f"styles must name at least one of {list(STYLES)}")
+    unknown = [s for s in chosen if s not in STYLE_TABLE]
+    if unknown:
+        raise ValueError(f"unknown style(s) {unknown}; known styles: {list(STYLES)}")
+    return tuple(s for s in STYLES if s in chosen)
+
+
+def generate_plan(seed: int, size: int | None = None, styles: Sequence[str] | None = None) -> SynthPlan:
+    """Generate the plan for ``seed``: same seed and arguments give identical bytes.
+
+    Args:
+        seed: non-negative integer; every random choice derives from it.
+        size: longest image side in pixels (128-4096); drawn from 256..2048 when None.
+        styles: restrict the random style choice to these names (see ``STYLES``).
+    """
+    names = _check_arguments(seed, size, styles)
+    rng = np.random.default_rng(int(seed))
+    style = STYLE_TABLE[names[int(rng.integers(len(names)))]]
+    longest = (
+        int(size) if size is not None else int(rng.integers(DEFAULT_SIZE_RANGE[0], DEFAULT_SIZE_RANGE[1] + 1))
+    )
+    shortest = round(longest * float(rng.uniform(0.7, 1.0)))
+    width, height = (longest, shortest) if rng.random() < 0.5 else (shortest, longest)
+    look = realise(rng, style, longest)
+    margin = round(longest * float(rng.uniform(0.09, 0.14)))
+    layout = generate_layout(
+        rng, width, height, layout_params(rng, style), margin, max_bay_depth=0.45 * margin
+    )
+    annotation = to_annotation(layout, plan_id(int(seed)))
+    wall_mask, opening_mask = wall_and_opening_masks(annotation.walls, annotation.openings, height, width)
+    rendering = render_layout(rng, layout, look, wall_mask, opening_mask)
+    for room, label in zip(annotation.rooms, rendering.labels, strict=True):
+        room.name_hint = label
+    image = rendering.image
+    if look.scan:
+        angle = float(rng.uniform(-MAX_ROTATION_DEG, MAX_ROTATION_DEG))
+        matrix = rotation_matrix(angle, width, height)
+        image = warp_image(image, matrix, look.paper)
+        annotation = transform_annotation(annotation, matrix)
+        wall_mask, opening_mask = wall_and_opening_masks(annotation.walls, annotation.openings, height, width)
+        image = scan_effects(rng, image)
+    else:
+        image = light_effects(rng, image, look.jpeg)
+    labels = room_label_image([r.polygon for r in annotation.rooms], wall_mask | opening_mask, height, width)
+    return SynthPlan(
+        image=np.ascontiguousarray(image),
+        annotation=annotation,
+        wall_mask=wall_mask,
+        opening_mask=opening_mask,
+        room_labels=labels,
+        style=style.name,
+        room_kinds=[room.kind for room in layout.rooms],
+    )
+
+
+def to_annotation(layout: Layout, image_id: str) -> Annotation:
+    """The customers' annotation records (with our extensions) of a layout."""
+    walls = [
+        Wall(
+            start=(float(w.start[0]), float(w.start[1])),
+            end=(float(w.end[0]), float(w.end[1])),
+            thickness=float(w.thickness),
+            is_load_bearing=bool(w.load_bearing),
+            id=w.id,
+        )
+        for w in layout.walls
+    ]
+    openings = [
+        Opening(
+            type=o.type,  # type: ignore[arg-type]
+            start=(float(o.start[0]), float(o.start[1])),
+            end=(float(o.end[0]), float(o.end[1])),
+            id=f"o{k + 1}",
+            wall_id=o.wall_id,
+            thickness=float(o.thickness),
+        )
+        for k, o in enumerate(layout.openings)
+    ]
+    rooms = []
+    for k, room in enumerate(layout.rooms):
+        ring = [(float(x), float(y)) for x, y in list(room.interior.exterior.coords)[:-1]]
+        rooms.append(
+            Room(
+                id=f"room_{k + 1}",
+                bounding_box=bounding_box_of(ring),
+                polygon=ring,
+                area_px=float(room.interior.area),
+            )
+        )
+    return Annotation(
+        image_id=image_id,
+        walls=walls,
+        rooms=rooms,
+        openings=openings,
+        width=layout.width,
+        height=layout.height,
+    )
+
+
+def transform_annotation(annotation: Annotation, matrix: np.ndarray) -> Annotation:
+    """A copy of ``annotation`` with every coordinate moved by the 2x3 affine ``matrix``."""
+
+    def move(point: tuple[float, float]) -> tuple[float, float]:
+        x, y = transform_points(np.array([point]), matrix)[0]
+        return (float(x), float(y))
+
+    walls = [
+        Wall(move(w.start), move(w.end), w.thickness, w.is_load_bearing, w.id, w.confidence)
+        for w in annotation.walls
+    ]
+    openings = [
+        Opening(o.type, move(o.start), move(o.end), o.id, o.wall_id, o.thickness) for o in annotation.openings
+    ]
+    rooms = []
+    for room in annotation.rooms:
+        ring = [move(p) for p in room.polygon or []]
+        rooms.append(Room(room.id, bounding_box_of(ring), ring, room.area_px, room.name_hint))
+    return Annotation(annotation.image_id, walls, rooms, openings, annotation.width, annotation.height)

@@ -1,0 +1,774 @@
+"""Procedural floor-plan layouts as exact vector geometry in image pixels.
+
+A layout is built in steps, each a small function: a building footprint (rectangle, L, T or U)
+made of rectangular blocks; recursive subdivision of each block into rooms, some blocks with a
+corridor that every side room touches; walls extracted from the room edges (exterior walls
+thicker than interior ones); occasional diagonal corners and curved or box bays; doors on a
+random spanning tree of the room adjacency graph plus entrances, so that every room is reachable
+from outside; windows on exterior walls.
+
+Geometry conventions: integer pixel centres (see :mod:`model_code.synth.raster`).  Wall thicknesses
+share one parity and axis-aligned centrelines sit on half-integers for even thicknesses (integers for
+odd ones), so every wall face falls between pixel centres and the masks have exactly the drawn width.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from shapely import Polygon, unary_union
+from shapely.geometry import box as shapely_box
+
+from model_code.synth.raster import band_polygon
+
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (integers, centrelines before the parity offset)
+FOOTPRINTS = ("rect", "L", "T", "U")
+
+
+class LayoutError(RuntimeError):
+    """A random layout could not satisfy its constraints (the caller retries with the same RNG)."""
+
+
+@dataclass
+class LayoutParams:
+    """Physical proportions of a layout; the style decides the wall thicknesses in metres."""
+
+    interior_wall_m: float = 0.12
+    exterior_wall_m: float = 0.30
+    min_interior_px: int = 2
+    min_exterior_gap_px: int = 2
+    door_m: tuple[float, float] = (0.75, 0.95)
+
+
+@dataclass
+class LayoutWall:
+    """A straight wall along its centreline (pixels)."""
+
+    id: str
+    start: np.ndarray
+    end: np.ndarray
+    thickness: float
+    exterior: bool
+    load_bearing: bool
+
+
+@dataclass
+class Slot:
+    """A junction-free stretch of one wall between the same two rooms, where an opening may go.
+
+    ``rooms[1]`` lies on the side ``normal`` points to, ``rooms[0]`` on the other; ``None`` is outside.
+    """
+
+    wall_id: str
+    a: np.ndarray
+    b: np.ndarray
+    rooms: tuple[int | None, int | None]
+    normal: np.ndarray
+    thickness: float
+    occupied: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def length(self) -> float:
+        """Length of the stretch in pixels."""
+        return float(np.hypot(*(self.b - self.a)))
+
+    @property
+    def direction(self) -> np.ndarray:
+        """Unit vector from ``a`` to ``b``."""
+        return (self.b - self.a) / max(self.length, 1e-9)
+
+    @property
+    def exterior(self) -> bool:
+        """True when one side is outside the building."""
+        return None in self.rooms
+
+
+@dataclass
+class LayoutOpening:
+    """A door, window or open passage on a wall, with how a door leaf swings."""
+
+    type: str
+    start: np.ndarray
+    end: np.ndarray
+    wall_id: str
+    thickness: float
+    rooms: tuple[int | None, int | None]
+    swing_normal: np.ndarray | None = None  # unit normal towards the side the leaf opens into
+    hinge_at_start: bool = True
+
+
+@dataclass
+class LayoutRoom:
+    """A room: its kind, its centreline outline and its interior (outline minus walls)."""
+
+    kind: str
+    rect: Rect
+    outline: Polygon
+    interior: Polygon | None = None
+    corridor: bool = False
+
+
+@dataclass
+class Layout:
+    """A complete vector plan on a ``width`` x ``height`` canvas."""
+
+    width: int
+    height: int
+    ppm: float
+    interior_thickness: int
+    exterior_thickness: int
+    walls: list[LayoutWall]
+    openings: list[LayoutOpening]
+    rooms: list[LayoutRoom]
+    footprint: Polygon
+    slots: list[Slot]
+
+
+def _uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(rng.uniform(lo, hi))
+
+
+# ---------------------------------------------------------------------------------------------
+# footprint and subdivision
+# ---------------------------------------------------------------------------------------------
+
+
+def footprint_blocks(rng: np.random.Generator, width: int, height: int, min_side: int) -> list[Rect]:
+    """Split the building box into 1-3 rectangular blocks forming a rectangle, L, T or U."""
+    shape = FOOTPRINTS[int(rng.choice(4, p=[0.35, 0.3, 0.15, 0.2]))]
+    transpose = bool(rng.random() < 0.5)
+    bw, bh = (height, width) if transpose else (width, height)
+    ch = round(bh * _uniform(rng, 0.3, 0.5))
+    blocks: list[Rect]
+    if shape == "L":
+        cw = round(bw * _uniform(rng, 0.3, 0.5))
+        blocks = [(0, ch, bw, bh), (0, 0, bw - cw, ch)]
+    elif shape == "T":
+        a, b = round(bw * _uniform(rng, 0.18, 0.33)), round(bw * _uniform(rng, 0.18, 0.33))
+        blocks = [(0, ch, bw, bh), (a, 0, bw - b, ch)]
+    elif shape == "U":
+        a, b = round(bw * _uniform(rng, 0.25, 0.38)), round(bw * _uniform(rng, 0.25, 0.38))
+        blocks = [(0, ch, bw, bh), (0, 0, a, ch), (bw - b, 0, bw, ch)]
+    else:
+        blocks = [(0, 0, bw, bh)]
+    if any(min(x1 - x0, y1 - y0) < min_side for x0, y0, x1, y1 in blocks):
+        blocks = [(0, 0, bw, bh)]
+    flip_x, flip_y = bool(rng.random() < 0.5), bool(rng.random() < 0.5)
+    out = []
+    for x0, y0, x1, y1 in blocks:
+        if flip_x:
+            x0, x1 = bw - x1, bw - x0
+        if flip_y:
+            y0, y1 = bh - y1, bh - y0
+        out.append((y0, x0, y1, x1) if transpose else (x0, y0, x1, y1))
+    return out
+
+
+def _split_position(rng: np.random.Generator, lo: int, hi: int, fraction: float, min_side: int) -> int | None:
+    """A cut coordinate near ``lo + fraction * (hi - lo)`` leaving at least ``min_side`` on both sides."""
+    if hi - lo < 2 * min_side:
+        return None
+    target = lo + (fraction + _uniform(rng, -0.08, 0.08)) * (hi - lo)
+    return int(min(max(round(target), lo + min_side), hi - min_side))
+
+
+def subdivide(
+    rng: np.random.Generator,
+    rect: Rect,
+    count: int,
+    min_side: int,
+    corridor_width: int,
+    axis: str | None = None,
+) -> list[tuple[Rect, bool]]:
+    """Recursively split ``rect`` into about ``count`` rooms; returns ``(rect, is_corridor)`` pairs.
+
+    ``axis`` forces cuts across that axis ("x": vertical cut lines), so that every room of a
+    corridor side keeps its edge on the corridor.
+    """
+    x0, y0, x1, y1 = rect
+    w, h = x1 - x0, y1 - y0
+    if count <= 1:
+        return [(rect, False)]
+    if axis is None and count >= 4 and rng.random() < 0.6:
+        rooms = _with_corridor(rng, rect, count, min_side, corridor_width)
+        if rooms is not None:
+            return rooms
+    cut_axis = axis or ("x" if w >= h else "y")
+    if axis is None and rng.random() < 0.15:
+        cut_axis = "y" if cut_axis == "x" else "x"
+    first = int(min(max(round(count * _uniform(rng, 0.35, 0.65)), 1), count - 1))
+    fraction = first / count
+    if cut_axis == "x":
+        cut = _split_position(rng, x0, x1, fraction, min_side)
+        if cut is None:
+            return (
+                [(rect, False)] if axis else subdivide(rng, rect, count, min_side, corridor_width, "y_only")
+            )
+        parts = ((x0, y0, cut, y1), (cut, y0, x1, y1))
+    elif cut_axis in ("y", "y_only"):
+        cut = _split_position(rng, y0, y1, fraction, min_side)
+        if cut is None:
+            return [(rect, False)]
+        parts = ((x0, y0, x1, cut), (x0, cut, x1, y1))
+    else:
+        return [(rect, False)]
+    child_axis = axis if axis in ("x", "y") else None
+    return subdivide(rng, parts[0], first, min_side, corridor_width, child_axis) + subdivide(
+        rng, parts[1], count - first, min_side, corridor_width, child_axis
+    )
+
+
+def _with_corridor(
+    rng: np.random.Generator, rect: Rect, count: int, min_side: int, corridor_width: int
+) -> list[tuple[Rect, bool]] | None:
+    """Carve a corridor along the long axis of ``rect`` with rooms on both sides (None if it cannot fit)."""
+    x0, y0, x1, y1 = rect
+    transposed = (y1 - y0) > (x1 - x0)
+    if transposed:  # work as if the long axis were x
+        x0, y0, x1, y1 = y0, x0, y1, x1
+    length, depth = x1 - x0, y1 - y0
+    if depth < 2 * min_side + corridor_width or length < 2 * min_side:
+        return None
+    c0 = y0 + min_side + round(_uniform(rng, 0.25, 0.75) * (depth - 2 * min_side - corridor_width))
+    c1 = c0 + corridor_width
+    end = x1
+    pieces: list[tuple[Rect, int | None, bool]] = []
+    if length >= 3 * min_side and rng.random() < 0.5:
+        end = x0 + round(length * _uniform(rng, 0.6, 0.85))
+        end = min(end, x1 - min_side)
+        pieces.append(((end, y0, x1, y1), None, False))
+    sides = [(x0, y0, end, c0), (x0, c1, end, y1)]
+    remaining = count - 1 - (1 if len(pieces) else 0)
+    if remaining < 2:
+        return None
+    top = max(1, round(remaining * (c0 - y0) / max(depth - corridor_width, 1)))
+    top = min(top, remaining - 1)
+    pieces += [((x0, c0, end, c1), None, True), (sides[0], top, False), (sides[1], remaining - top, False)]
+    out: list[tuple[Rect, bool]] = []
+    for piece, n, is_corridor in pieces:
+        px0, py0, px1, py1 = piece
+        real = (py0, px0, py1, px1) if transposed else piece
+        if is_corridor:
+            out.append((real, True))
+        elif n is None:
+            out.append((real, False))
+        else:
+            out += subdivide(rng, real, n, min_side, corridor_width, "y" if transposed else "x")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# walls and slots from room rectangles
+# ---------------------------------------------------------------------------------------------
+
+
+def _line_intervals(
+    edges: list[tuple[int, int, int, int]],
+) -> list[tuple[int, int, int | None, int | None]]:
+    """Elementary intervals of one grid line with the room on each side: ``(u, v, neg_room, pos_room)``."""
+    points = sorted({e[0] for e in edges} | {e[1] for e in edges})
+    out = []
+    for u, v in itertools.pairwise(points):
+        neg = pos = None
+        for a, b, room, side in edges:
+            if a <= u and v <= b:
+                if side > 0:
+                    pos = room
+                else:
+                    neg = room
+        if neg is not None or pos is not None:
+            out.append((u, v, neg, pos))
+    return out
+
+
+def build_walls(
+    rects: list[Rect], t_int: int, t_ext: int, offset: float, extent: tuple[int, int]
+) -> tuple[list[LayoutWall], list[Slot]]:
+    """Merge the room edges into maximal walls (split where exterior/interior changes) and slots."""
+    lines: dict[tuple[str, int], list[tuple[int, int, int, int]]] = defaultdict(list)
+    for index, (x0, y0, x1, y1) in enumerate(rects):
+        lines[("h", y0)].append((x0, x1, index, +1))
+        lines[("h", y1)].append((x0, x1, index, -1))
+        lines[("v", x0)].append((y0, y1, index, +1))
+        lines[("v", x1)].append((y0, y1, index, -1))
+    walls: list[LayoutWall] = []
+    slots: list[Slot] = []
+    for (orient, coord), edges in sorted(lines.items()):
+        intervals = _line_intervals(edges)
+        groups: list[list[tuple[int, int, int | None, int | None]]] = []
+        for item in intervals:
+            last = groups[-1][-1] if groups else None
+            same_kind = last is not None and (None in last[2:]) == (None in item[2:])
+            if last is not None and last[1] == item[0] and same_kind:
+                groups[-1].append(item)
+            else:
+                groups.append([item])
+        for group in groups:
+            exterior = None in group[0][2:]
+            thickness = t_ext if exterior else t_int
+            wall_id = f"w{len(walls) + 1}"
+            start = _point(orient, coord, group[0][0], offset)
+            end = _point(orient, coord, group[-1][1], offset)
+            span = group[-1][1] - group[0][0]
+            spine = span >= 0.6 * (extent[0] if orient == "h" else extent[1])
+            walls.append(LayoutWall(wall_id, start, end, thickness, exterior, exterior or spine))
+            normal = np.array([0.0, 1.0]) if orient == "h" else np.array([1.0, 0.0])
+            run: list[tuple[int, int, int | None, int | None]] = []
+            for item in [*group, None]:
+                if run and (item is None or item[2:] != run[-1][2:]):
+                    slots.append(
+                        Slot(
+                            wall_id,
+                            _point(orient, coord, run[0][0], offset),
+                            _point(orient, coord, run[-1][1], offset),
+                            (run[0][2], run[0][3]),
+                            normal,
+                            float(thickness),
+                        )
+                    )
+                    run = []
+                if item is not None:
+                    run.append(item)
+    return walls, slots
+
+
+def _point(orient: str, coord: int, along: int, offset: float) -> np.ndarray:
+    if orient == "h":
+        return np.array([along + offset, coord + offset])
+    return np.array([coord + offset, along + offset])
+
+
+# ---------------------------------------------------------------------------------------------
+# diagonal corners and bays
+# ---------------------------------------------------------------------------------------------
+
+
+def _wall_by_id(walls: list[LayoutWall], wall_id: str) -> LayoutWall:
+    return next(w for w in walls if w.id == wall_id)
+
+
+def add_chamfer(rng: np.random.Generator, layout: Layout, margin: float) -> bool:
+    """Cut one convex building corner with a 45-degree exterior wall; False if no corner fits."""
+    candidates = []
+    for slot_a in layout.slots:
+        if not slot_a.exterior or slot_a.normal[1] != 1.0:
+            continue
+        for slot_b in layout.slots:
+            if not slot_b.exterior or slot_b.normal[0] != 1.0 or slot_b.rooms != slot_a.rooms:
+                continue
+            for pa in (slot_a.a, slot_a.b):
+                for pb in (slot_b.a, slot_b.b):
+                    if np.allclose(pa, pb):
+                        candidates.append((slot_a, slot_b, pa.copy()))
+    if not candidates:
+        return False
+    slot_h, slot_v, corner = candidates[int(rng.integers(len(candidates)))]
+    room_index = next(r for r in slot_h.rooms if r is not None)
+    room = layout.rooms[room_index]
+    x0, y0, x1, y1 = room.rect
+    cut = float(round(min(x1 - x0, y1 - y0) * _uniform(rng, 0.25, 0.4)))
+    if cut < 2 * margin or slot_h.length < cut + 3 * margin or slot_v.length < cut + 3 * margin:
+        return False
+    points = {}
+    for slot in (slot_h, slot_v):
+        wall = _wall_by_id(layout.walls, slot.wall_id)
+        inward = slot.direction if np.allclose(slot.a, corner) else -slot.direction
+        moved = corner + inward * cut
+        if np.allclose(wall.start, corner):
+            wall.start = moved
+        else:
+            wall.end = moved
+        if np.allclose(slot.a, corner):
+            slot.a = moved
+        else:
+            slot.b = moved
+        points[id(slot)] = moved
+    p, q = points[id(slot_h)], points[id(slot_v)]
+    wall_id = f"w{len(layout.walls) + 1}"
+    t_ext = float(layout.exterior_thickness)
+    layout.walls.append(LayoutWall(wall_id, p, q, t_ext, True, True))
+    centre = np.array(room.outline.centroid.coords[0])
+    normal = np.array([-(q - p)[1], (q - p)[0]]) / max(math.dist(p, q), 1e-9)
+    if np.dot(centre - p, normal) < 0:
+        normal = -normal
+    layout.slots.append(Slot(wall_id, p, q, (None, room_index), normal, t_ext))
+    triangle = Polygon([corner, p, q])
+    room.outline = _clean(room.outline.difference(triangle))
+    return True
+
+
+def add_bay(rng: np.random.Generator, layout: Layout, margin: float, max_depth: float) -> bool:
+    """Push a curved or box bay out of one exterior wall stretch; False if none is long enough."""
+    min_len = 2.6 * layout.ppm
+    candidates = [
+        s
+        for s in layout.slots
+        if s.exterior and s.length >= max(min_len, 8 * margin) and abs(s.normal[0]) in (0.0, 1.0)
+    ]
+    if not candidates:
+        return False
+    slot = candidates[int(rng.integers(len(candidates)))]
+    room_index = next(r for r in slot.rooms if r is not None)
+    outward = -slot.normal if slot.rooms[0] is None else slot.normal
+    chord = float(round(slot.length * _uniform(rng, 0.4, 0.65)))
+    start = float(round((slot.length - chord) / 2 + _uniform(rng, -0.1, 0.1) * (slot.length - chord)))
+    start = min(max(start, 2 * margin), slot.length - chord - 2 * margin)
+    if start < 2 * margin:
+        return False
+    m1 = slot.a + slot.direction * start
+    m2 = m1 + slot.direction * chord
+    kind = "arc" if rng.random() < 0.5 else "box"
+    if kind == "arc":
+        depth = min(chord * _uniform(rng, 0.2, 0.45), max_depth)
+        radius = (chord**2 / 4 + depth**2) / (2 * depth)
+        centre = (m1 + m2) / 2 - outward * (radius - depth)
+        a1 = math.atan2(*(m1 - centre)[::-1])
+        a2 = math.atan2(*(m2 - centre)[::-1])
+        sweep = (a2 - a1 + math.pi) % (2 * math.pi) - math.pi
+        apex = math.atan2(*outward[::-1])
+        mid = a1 + sweep / 2
+        if abs((mid - apex + math.pi) % (2 * math.pi) - math.pi) > math.pi / 2:
+            sweep = sweep - math.copysign(2 * math.pi, sweep)
+        n = int(np.clip(abs(sweep) * radius / (3.0 * layout.exterior_thickness), 6, 24))
+        angles = a1 + sweep * np.linspace(0.0, 1.0, n + 1)
+        points = [centre + radius * np.array([math.cos(t), math.sin(t)]) for t in angles]
+        points[0], points[-1] = m1, m2
+    else:
+        depth = min(chord * _uniform(rng, 0.2, 0.3), max_depth)
+        points = [
+            m1,
+            m1 + outward * depth + slot.direction * depth,
+            m2 + outward * depth - slot.direction * depth,
+            m2,
+        ]
+    _split_wall(layout, slot, m1, m2)
+    t_ext = float(layout.exterior_thickness)
+    bay_poly = Polygon([(float(p[0]), float(p[1])) for p in points])
+    for p, q in itertools.pairwise(points):
+        wall_id = f"w{len(layout.walls) + 1}"
+        layout.walls.append(LayoutWall(wall_id, p, q, t_ext, True, True))
+        if kind == "box" and math.dist(p, q) >= 4 * margin:
+            normal = np.array([-(q - p)[1], (q - p)[0]]) / math.dist(p, q)
+            if np.dot(outward, normal) > 0:
+                normal = -normal
+            layout.slots.append(Slot(wall_id, p, q, (None, room_index), normal, t_ext))
+    room = layout.rooms[room_index]
+    room.outline = _clean(room.outline.union(bay_poly))
+    return True
+
+
+def _split_wall(layout: Layout, slot: Slot, m1: np.ndarray, m2: np.ndarray) -> None:
+    """Remove the stretch ``m1``-``m2`` (inside ``slot``) from its wall, leaving two walls and slots."""
+    wall = _wall_by_id(layout.walls, slot.wall_id)
+    origin, axis = wall.start.copy(), wall.end - wall.start
+    near, far = (m1, m2) if np.dot(axis, slot.direction) > 0 else (m2, m1)
+    new_id = f"w{len(layout.walls) + 1}"
+    layout.walls.append(LayoutWall(new_id, far.copy(), wall.end.copy(), wall.thickness, True, True))
+    wall.end = near.copy()
+    tail = Slot(new_id, m2.copy(), slot.b.copy(), slot.rooms, slot.normal, slot.thickness)
+    slot.b = m1.copy()
+    cut_at = float(np.dot(far - origin, axis))
+    for other in layout.slots:  # stretches of the old wall beyond the cut now belong to the new wall
+        if other is not slot and other.wall_id == wall.id and np.dot(other.a - origin, axis) >= cut_at - 1e-6:
+            other.wall_id = new_id
+    layout.slots.append(tail)
+    if np.dot(tail.a - origin, axis) < cut_at - 1e-6:  # slot ran against the wall direction
+        tail.wall_id, slot.wall_id = wall.id, new_id
+
+
+def _clean(geometry) -> Polygon:
+    """The largest polygon of a shapely result, with collinear vertices removed."""
+    if geometry.geom_type == "MultiPolygon":
+        geometry = max(geometry.geoms, key=lambda g: g.area)
+    if geometry.geom_type != "Polygon" or geometry.is_empty:
+        raise LayoutError("room geometry degenerated")
+    return geometry.simplify(0.01)
+
+
+# ---------------------------------------------------------------------------------------------
+# openings
+# ---------------------------------------------------------------------------------------------
+
+
+def place_on_slot(
+    rng: np.random.Generator, slot: Slot, width: float, margin: float, where: str = "random"
+) -> tuple[float, float] | None:
+    """Reserve ``width`` pixels on ``slot`` at least ``margin`` from its ends and other openings."""
+    lo, hi = margin, slot.length - margin - width
+    if hi < lo:
+        return None
+    if where == "centre":
+        first = (lo + hi) / 2 + _uniform(rng, -0.15, 0.15) * (hi - lo)
+    elif where == "end":
+        first = lo if rng.random() < 0.5 else hi
+    else:
+        first = _uniform(rng, lo, hi)
+    candidates = [first, lo, hi, *np.linspace(lo, hi, 9).tolist()]
+    for s in candidates:
+        s = float(round(s))
+        if s < lo - 1e-9 or s > hi + 1e-9:
+            continue
+        if all(s + width + margin <= a or s >= b + margin for a, b in slot.occupied):
+            slot.occupied.append((s, s + width))
+            return s, s + width
+    return None
+
+
+def _opening(slot: Slot, interval: tuple[float, float], kind: str) -> LayoutOpening:
+    start = slot.a + slot.direction * interval[0]
+    end = slot.a + slot.direction * interval[1]
+    return LayoutOpening(kind, start, end, slot.wall_id, slot.thickness, slot.rooms)
+
+
+def _find(parent: list[int], i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+def add_doors(rng: np.random.Generator, layout: Layout, door: float, margin: float) -> None:
+    """Doors on a random spanning tree of the room graph, entrances, and a few extra doors."""
+    rooms = layout.rooms
+    need = door + 2 * margin
+    interior = [s for s in layout.slots if not s.exterior and s.length >= need]
+    weights = [
+        rng.random() - (0.6 if any(rooms[r].corridor for r in s.rooms if r is not None) else 0.0)
+        for s in interior
+    ]
+    parent = list(range(len(rooms)))
+    chosen, spare = [], []
+    for index in np.argsort(weights, kind="stable"):
+        slot = interior[int(index)]
+        a, b = _find(parent, slot.rooms[0]), _find(parent, slot.rooms[1])
+        if a != b:
+            parent[a] = b
+            chosen.append(slot)
+        else:
+            spare.append(slot)
+    chosen += [s for s in spare if rng.random() < 0.15]
+    for slot in chosen:
+        passage = rng.random() < 0.12 and not any(rooms[r].kind in ("bath", "wc") for r in slot.rooms)
+        width = min(door * _uniform(rng, 1.2, 1.8), slot.length - 2 * margin) if passage else door
+        interval = place_on_slot(rng, slot, width, margin, "end" if rng.random() < 0.6 else "random")
+        if interval is not None:
+            opening = _opening(slot, interval, "opening" if passage else "door")
+            _set_swing(rng, opening, slot, rooms)
+            layout.openings.append(opening)
+    _add_entrances(rng, layout, door, margin, parent)
+
+
+def _set_swing(rng: np.random.Generator, opening: LayoutOpening, slot: Slot, rooms: list[LayoutRoom]) -> None:
+    side_rooms = slot.rooms
+    if side_rooms[0] is None:
+        into = 1
+    elif side_rooms[1] is None:
+        into = 0
+    else:
+        areas = [rooms[r].outline.area for r in side_rooms]
+        into = int(np.argmax(areas)) if rng.random() < 0.7 else int(rng.integers(2))
+    opening.swing_normal = slot.normal if into == 1 else -slot.normal
+    opening.hinge_at_start = bool(rng.random() < 0.5)
+
+
+def _add_entrances(
+    rng: np.random.Generator, layout: Layout, door: float, margin: float, parent: list[int]
+) -> None:
+    """At least one entrance per connected group of rooms (usually one group), preferring halls."""
+    rooms = layout.rooms
+    groups: dict[int, list[int]] = defaultdict(list)
+    for index in range(len(rooms)):
+        groups[_find(parent, index)].append(index)
+    priority = {"hall": 0, "living": 1, "kitchen": 2}
+    for members in groups.values():
+        slots = [
+            s
+            for s in layout.slots
+            if s.exterior
+            and s.length >= door + 2 * margin
+            and next(r for r in s.rooms if r is not None) in members
+        ]
+        slots.sort(
+            key=lambda s: (
+                priority.get(rooms[next(r for r in s.rooms if r is not None)].kind, 9),
+                rng.random(),
+            )
+        )
+        wanted = 2 if len(members) > 6 and rng.random() < 0.3 else 1
+        placed = 0
+        for slot in slots:
+            interval = place_on_slot(rng, slot, door, margin, "random")
+            if interval is None:
+                continue
+            opening = _opening(slot, interval, "door")
+            _set_swing(rng, opening, slot, rooms)
+            layout.openings.append(opening)
+            placed += 1
+            if placed == wanted:
+                break
+        if placed == 0:
+            raise LayoutError("a group of rooms has no wall long enough for an entrance")
+
+
+def add_windows(rng: np.random.Generator, layout: Layout, margin: float) -> None:
+    """Windows on exterior stretches: most rooms get one or two, corridors and closets rarely."""
+    ppm = layout.ppm
+    for slot in layout.slots:
+        if not slot.exterior:
+            continue
+        room = layout.rooms[next(r for r in slot.rooms if r is not None)]
+        chance = {"hall": 0.3, "closet": 0.15, "wc": 0.5}.get(room.kind, 0.85)
+        if rng.random() > chance:
+            continue
+        count = 2 if slot.length > 5.0 * ppm and rng.random() < 0.5 else 1
+        for _ in range(count):
+            usable = slot.length - 2 * margin
+            width = float(round(np.clip(usable * _uniform(rng, 0.3, 0.6) / count, 0.6 * ppm, 2.2 * ppm)))
+            width = min(width, usable)
+            if width < max(6.0, 0.4 * ppm):
+                continue
+            interval = place_on_slot(rng, slot, width, margin, "centre" if count == 1 else "random")
+            if interval is not None:
+                layout.openings.append(_opening(slot, interval, "window"))
+
+
+# ---------------------------------------------------------------------------------------------
+# rooms
+# ---------------------------------------------------------------------------------------------
+
+ROOM_KINDS = ("living", "kitchen", "dining", "bedroom", "bath", "wc", "closet", "study", "utility", "hall")
+
+
+def assign_kinds(rng: np.random.Generator, rooms: list[LayoutRoom], ppm: float) -> None:
+    """Give each room a kind from its size: the largest is the living room, small ones bath/wc/closet."""
+    order = sorted(range(len(rooms)), key=lambda i: -rooms[i].outline.area)
+    plain = [i for i in order if not rooms[i].corridor]
+    for i in range(len(rooms)):
+        if rooms[i].corridor:
+            rooms[i].kind = "hall"
+    sqm = {i: rooms[i].outline.area / ppm**2 for i in plain}
+    small = [i for i in plain if sqm[i] < 4.5]
+    regular = [i for i in plain if i not in small]
+    if not regular:
+        regular, small = plain, []
+    sequence = [
+        "living",
+        "kitchen",
+        "bedroom",
+        "bath",
+        "bedroom",
+        "dining",
+        "bedroom",
+        "study",
+        "bath",
+        "utility",
+    ]
+    for n, i in enumerate(regular):
+        rooms[i].kind = sequence[n] if n < len(sequence) else str(rng.choice(["bedroom", "study", "utility"]))
+    if len(regular) > 2 and "bath" not in [rooms[i].kind for i in regular] and not small:
+        rooms[regular[-1]].kind = "bath"
+    small_kinds = ["bath", "wc", "closet", "closet", "utility"]
+    for n, i in enumerate(small):
+        rooms[i].kind = small_kinds[n] if n < len(small_kinds) else "closet"
+
+
+def compute_interiors(layout: Layout) -> None:
+    """Each room's interior: its centreline outline minus every wall's footprint."""
+    walls = unary_union(
+        [Polygon(band_polygon(w.start, w.end, w.thickness, w.thickness / 2.0)) for w in layout.walls]
+    )
+    for room in layout.rooms:
+        room.interior = _clean(room.outline.difference(walls))
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole layout
+# ---------------------------------------------------------------------------------------------
+
+
+def generate_layout(
+    rng: np.random.Generator,
+    width: int,
+    height: int,
+    params: LayoutParams,
+    margin_px: int,
+    max_bay_depth: float,
+    attempts: int = 8,
+) -> Layout:
+    """A complete plan on a ``width`` x ``height`` canvas, the building inside ``margin_px`` borders."""
+    last_error: Exception | None = None
+    for _ in range(attempts):
+        try:
+            return _attempt(rng, width, height, params, margin_px, max_bay_depth)
+        except LayoutError as exc:
+            last_error = exc
+    raise LayoutError(f"no valid layout after {attempts} attempts: {last_error}")
+
+
+def _thicknesses(params: LayoutParams, ppm: float) -> tuple[int, int]:
+    t_int = max(params.min_interior_px, round(params.interior_wall_m * ppm))
+    gap = max(params.min_exterior_gap_px, round((params.exterior_wall_m * ppm - t_int) / 2) * 2)
+    gap += gap % 2
+    return t_int, t_int + gap
+
+
+def _attempt(
+    rng: np.random.Generator,
+    width: int,
+    height: int,
+    params: LayoutParams,
+    margin_px: int,
+    max_bay_depth: float,
+) -> Layout:
+    n_rooms = int(np.clip(round(rng.triangular(3, 8, 15.99) - 0.5), 3, 15))
+    area_m2 = n_rooms * _uniform(rng, 10.0, 17.0)
+    avail_w, avail_h = width - 2 * margin_px, height - 2 * margin_px
+    if min(avail_w, avail_h) < 40:
+        raise LayoutError(f"canvas {width}x{height} is too small for a plan")
+    aspect = (avail_w / avail_h) * _uniform(rng, 0.8, 1.2)
+    bw_m = math.sqrt(area_m2 * 1.15 * aspect)
+    bh_m = bw_m / aspect
+    ppm = min(avail_w / bw_m, avail_h / bh_m)
+    bw, bh = int(bw_m * ppm), int(bh_m * ppm)
+    bw, bh = min(bw, avail_w), min(bh, avail_h)
+    t_int, t_ext = _thicknesses(params, ppm)
+    offset = 0.5 if t_int % 2 == 0 else 0.0
+    door = float(max(8, round(_uniform(rng, *params.door_m) * ppm)))
+    margin = float(math.ceil(t_ext / 2) + max(2, round(0.1 * ppm)))
+    min_side = int(max(1.7 * ppm, door + 2 * margin + t_ext))
+    corridor = int(max(1.1 * ppm, door + 2 * margin) * _uniform(rng, 1.0, 1.25))
+    blocks = footprint_blocks(rng, bw, bh, min_side)
+    total = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in blocks)
+    rects: list[tuple[Rect, bool]] = []
+    for block in blocks:
+        x0, y0, x1, y1 = block
+        share = max(1, round(n_rooms * (x1 - x0) * (y1 - y0) / total))
+        rects += subdivide(rng, block, share, min_side, corridor)
+    if len(rects) < 3:
+        raise LayoutError("too few rooms")
+    ox = margin_px + (avail_w - bw) // 2
+    oy = margin_px + (avail_h - bh) // 2
+    rects = [((x0 + ox, y0 + oy, x1 + ox, y1 + oy), c) for (x0, y0, x1, y1), c in rects]
+    walls, slots = build_walls([r for r, _ in rects], t_int, t_ext, offset, (bw, bh))
+    rooms = [
+        LayoutRoom(
+            "room", r, shapely_box(r[0] + offset, r[1] + offset, r[2] + offset, r[3] + offset), corridor=c
+        )
+        for r, c in rects
+    ]
+    footprint = unary_union([room.outline for room in rooms])
+    layout = Layout(width, height, ppm, t_int, t_ext, walls, [], rooms, footprint, slots)
+    if rng.random() < 0.2:
+        add_chamfer(rng, layout, margin)
+    if rng.random() < 0.2:
+        add_bay(rng, layout, margin, max_bay_depth)
+    assign_kinds(rng, rooms, ppm)
+    add_doors(rng, layout, door, margin)
+    add_windows(rng, layout, margin)
+    compute_interiors(layout)
+    layout.footprint = unary_union([room.outline for room in rooms])
+    return layout

@@ -1,0 +1,226 @@
+"""Drawing a layout as a raster plan in a :class:`~model_code.synth.styles.Look`.
+
+Walls are painted from the exact wall mask (solid, grey, hollow outline, hatched or thin), so the
+drawn wall pixels are the ground-truth pixels.  Doors are gaps with a leaf and a swing arc in the
+room they open into, windows thin multi-line inserts across the wall band, plain openings bare gaps.
+Room labels, furniture and decorations never touch the wall band.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from shapely.geometry import box as shapely_box
+
+from model_code.synth.decor import draw_decorations, draw_grid
+from model_code.synth.layout import Layout, LayoutOpening, LayoutRoom
+from model_code.synth.styles import ROOM_COLOURS, Look
+from model_code.synth.symbols import Box, furnish, swing_box
+from model_code.synth.text import TextSpec, draw_text, fit_scale, rotated_extent
+
+SHIFT = 4  # sub-pixel bits for OpenCV drawing calls
+SCALE = 1 << SHIFT
+
+ROOM_NAMES: dict[str, tuple[str, ...]] = {
+    "living": (
+        "Living Room",
+        "Lounge",
+        "Reception",
+        "Living",
+        "Reception Room",
+        "Family Room",
+        "Sitting Room",
+    ),
+    "kitchen": ("Kitchen", "Kit.", "Kitchen/Diner", "Kitchen Area", "Kitchen/Breakfast"),
+    "dining": ("Dining Room", "Dining", "Dining Area", "Dining Hall"),
+    "bedroom": ("Bedroom", "Bedroom {n}", "Bed {n}", "Bedroom {n}", "Sleeping Room"),
+    "bath": ("Bathroom", "Bath", "Shower Room", "En-suite", "Shower", "Washroom"),
+    "wc": ("WC", "W.C.", "Cloakroom", "Toilet"),
+    "closet": ("Closet", "Store", "Storage", "Cupboard", "Wardrobe", "Cl.", "Pantry"),
+    "study": ("Study", "Office", "Den", "Library"),
+    "utility": ("Utility", "Laundry", "Utility Room", "Boiler Room"),
+    "hall": ("Hall", "Hallway", "Entrance Hall", "Corridor", "Landing", "Entry"),
+}
+
+
+@dataclass
+class Rendering:
+    """The drawn image (before geometric and photometric artefacts) and each room's drawn label."""
+
+    image: np.ndarray
+    labels: list[str | None]
+
+
+def _pt(p: np.ndarray | tuple[float, float]) -> tuple[int, int]:
+    return round(float(p[0]) * SCALE), round(float(p[1]) * SCALE)
+
+
+def paint_walls(image: np.ndarray, wall_mask: np.ndarray, look: Look) -> None:
+    """Paint the wall pixels in the look's wall fill; only pixels of ``wall_mask`` change."""
+    ink = np.asarray(look.ink, dtype=np.uint8)
+    if look.wall_fill in ("solid", "line"):
+        image[wall_mask] = ink
+        return
+    mask_u8 = wall_mask.astype(np.uint8)
+    inner = cv2.erode(mask_u8, np.ones((3, 3), np.uint8), iterations=look.line_width).astype(bool)
+    outline = wall_mask & ~inner
+    if look.wall_fill == "grey":
+        image[inner] = np.asarray(look.wall_grey, dtype=np.uint8)
+    elif look.wall_fill == "hatch":
+        yy, xx = np.nonzero(inner)
+        stripes = ((xx + yy) % look.hatch_spacing) < look.line_width
+        image[yy[stripes], xx[stripes]] = ink
+    image[outline] = ink
+
+
+def draw_window(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
+    """Thin lines along the window inside the wall band, closed by the two jambs."""
+    direction = opening.end - opening.start
+    length = float(np.hypot(*direction))
+    if length == 0:
+        return
+    u = direction / length
+    n = np.array([-u[1], u[0]])
+    half = max(opening.thickness / 2.0 - 0.5, 0.5)
+    lw = 1
+    offsets = (-half, 0.0, half) if opening.thickness >= 6 else (-half, half)
+    for off in offsets:
+        cv2.line(
+            image, _pt(opening.start + n * off), _pt(opening.end + n * off), look.ink, lw, cv2.LINE_AA, SHIFT
+        )
+    for end in (opening.start, opening.end):
+        cv2.line(image, _pt(end - n * half), _pt(end + n * half), look.ink, lw, cv2.LINE_AA, SHIFT)
+
+
+def draw_door(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
+    """A door leaf standing open at 90 degrees into its room and the quarter-circle swing arc."""
+    if opening.swing_normal is None:
+        return
+    hinge, free = (opening.start, opening.end) if opening.hinge_at_start else (opening.end, opening.start)
+    width = float(np.hypot(*(free - hinge)))
+    face = opening.swing_normal * (opening.thickness / 2.0)
+    pivot = hinge + face
+    tip = pivot + opening.swing_normal * width
+    lw = max(1, look.line_width)
+    cv2.line(image, _pt(pivot), _pt(tip), look.ink, lw, cv2.LINE_AA, SHIFT)
+    a1 = math.degrees(math.atan2(*(tip - pivot)[::-1]))
+    a2 = math.degrees(math.atan2(*(free - hinge)[::-1]))
+    if (a2 - a1) % 360 > 180:
+        a1, a2 = a2, a1
+    a2 = a1 + (a2 - a1) % 360
+    radius = round(width * SCALE)
+    cv2.ellipse(image, _pt(pivot), (radius, radius), 0, a1, a2, look.ink, 1, cv2.LINE_AA, SHIFT)
+
+
+def room_name(rng: np.random.Generator, kind: str, number: int, uppercase: bool) -> str:
+    """A realistic label for a room of ``kind``; ``number`` fills bedroom numbering."""
+    options = ROOM_NAMES.get(kind, ("Room",))
+    name = str(options[int(rng.integers(len(options)))]).format(n=number)
+    return name.upper() if uppercase else name
+
+
+def area_text(rng: np.random.Generator, room: LayoutRoom, ppm: float) -> str:
+    """A dimension or area line such as ``3.20 x 4.10 m``, ``10'6" x 13'5"`` or ``12.5 sq m``."""
+    x0, y0, x1, y1 = room.interior.bounds
+    w_m, h_m = (x1 - x0) / ppm, (y1 - y0) / ppm
+    choice = int(rng.integers(3))
+    if choice == 0:
+        return f"{w_m:.2f} x {h_m:.2f} m"
+    if choice == 1:
+        return f"{_feet(w_m)} x {_feet(h_m)}"
+    return f"{room.interior.area / ppm**2:.1f} sq m"
+
+
+def _feet(metres: float) -> str:
+    inches = round(metres / 0.0254)
+    return f"{inches // 12}'{inches % 12}\""
+
+
+def place_label(
+    rng: np.random.Generator, image: np.ndarray, room: LayoutRoom, lines: list[str], look: Look, ppm: float
+) -> Box | None:
+    """Draw a room's label lines centred in the room when they fit; returns the box used, or None."""
+    interior = room.interior
+    target = float(np.clip(ppm * rng.uniform(0.22, 0.38), 6.0, 60.0))
+    thickness = max(1, round(target / 14)) if look.font != 4 else 1
+    spec = TextSpec(
+        look.font | (16 if look.italic else 0), fit_scale(look.font, lines[0], target, thickness), thickness
+    )
+    sizes = [spec.size(t) for t in lines]
+    gap = max(2, round(target * 0.5))
+    width = max(s[0] for s in sizes)
+    height = sum(s[1] + s[2] for s in sizes) + gap * (len(lines) - 1)
+    x0, y0, x1, y1 = interior.bounds
+    angle = 0.0
+    if rng.random() < 0.08:
+        angle = float(rng.uniform(-30, 30))
+    elif width > (x1 - x0) * 0.85 and (y1 - y0) > (x1 - x0):
+        angle = 90.0
+    ew, eh = rotated_extent(width, height, angle)
+    centre = (
+        interior.representative_point() if interior.area < 0.8 * (x1 - x0) * (y1 - y0) else interior.centroid
+    )
+    cx, cy = float(centre.x), float(centre.y)
+    box = (cx - ew / 2 - 2, cy - eh / 2 - 2, cx + ew / 2 + 2, cy + eh / 2 + 2)
+    if not interior.buffer(-2).contains(shapely_box(*box)):
+        return None
+    a = math.radians(angle)
+    step = np.array([math.sin(a), math.cos(a)])  # "down" for the rotated text block
+    offset = -height / 2
+    for text, (_, h, base) in zip(lines, sizes, strict=True):
+        centre_line = np.array([cx, cy]) + step * (offset + h / 2)
+        draw_text(image, text, (float(centre_line[0]), float(centre_line[1])), spec, look.ink, angle)
+        offset += h + base + gap
+    return box
+
+
+def render_layout(
+    rng: np.random.Generator, layout: Layout, look: Look, wall_mask: np.ndarray, opening_mask: np.ndarray
+) -> Rendering:
+    """Draw the whole plan: paper, grid, floors, furniture, walls, openings, labels, decorations."""
+    image = np.empty((layout.height, layout.width, 3), dtype=np.uint8)
+    image[:] = np.asarray(look.paper, dtype=np.uint8)
+    draw_grid(rng, image, layout, look)
+    if look.room_fill:
+        for room in layout.rooms:
+            colour = ROOM_COLOURS.get(room.kind, (235, 235, 235))
+            ring = np.round(np.asarray(room.interior.exterior.coords) * SCALE).astype(np.int32)
+            cv2.fillPoly(image, [ring], colour, cv2.LINE_8, SHIFT)
+    avoid: dict[int, list[Box]] = {i: [] for i in range(len(layout.rooms))}
+    for opening in layout.openings:
+        if opening.type == "door" and opening.swing_normal is not None:
+            for index in opening.rooms:
+                if index is not None:
+                    avoid[index].append(swing_box(opening))
+    labels: list[str | None] = [None] * len(layout.rooms)
+    numbers = {"bedroom": 0}
+    for index, room in enumerate(layout.rooms):
+        if room.kind == "bedroom":
+            numbers["bedroom"] += 1
+        if not look.labels:
+            continue
+        name = room_name(rng, room.kind, numbers["bedroom"], look.uppercase)
+        lines = [name]
+        if look.area_text and room.kind not in ("closet", "wc", "hall"):
+            lines.append(area_text(rng, room, layout.ppm))
+        box = place_label(rng, image, room, lines, look, layout.ppm)
+        if box is None and len(lines) > 1:
+            box = place_label(rng, image, room, lines[:1], look, layout.ppm)
+        if box is not None:
+            labels[index] = name
+            avoid[index].append(box)
+    if look.furniture:
+        for index, room in enumerate(layout.rooms):
+            furnish(rng, image, room, layout, look, avoid[index])
+    image[wall_mask | opening_mask] = np.asarray(look.paper, dtype=np.uint8)
+    paint_walls(image, wall_mask, look)
+    for opening in layout.openings:
+        if opening.type == "window":
+            draw_window(image, opening, look)
+        elif opening.type == "door":
+            draw_door(image, opening, look)
+    draw_decorations(rng, image, layout, look)
+    return Rendering(image, labels)

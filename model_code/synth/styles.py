@@ -1,0 +1,207 @@
+"""Named rendering styles: how walls, text, decorations and scan artefacts look.
+
+A :class:`Style` holds ranges and probabilities; :func:`realise` draws one concrete
+:class:`Look` per plan from them, so two plans of one style still differ in colours, fonts and
+decorations.  Every style keeps the same ground-truth semantics (see ``docs/synth.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from model_code.synth.layout import LayoutParams
+
+Colour = tuple[int, int, int]
+
+WALL_FILLS = ("solid", "grey", "hollow", "hatch", "line")
+FONTS = (
+    cv2.FONT_HERSHEY_SIMPLEX,
+    cv2.FONT_HERSHEY_DUPLEX,
+    cv2.FONT_HERSHEY_COMPLEX,
+    cv2.FONT_HERSHEY_TRIPLEX,
+    cv2.FONT_HERSHEY_PLAIN,
+    cv2.FONT_HERSHEY_COMPLEX_SMALL,
+    cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+)
+
+# pastel floor colours per room kind for the coloured style (RGB)
+ROOM_COLOURS: dict[str, Colour] = {
+    "living": (236, 244, 214),
+    "kitchen": (250, 236, 200),
+    "dining": (240, 232, 214),
+    "bedroom": (252, 228, 196),
+    "bath": (208, 236, 246),
+    "wc": (214, 232, 244),
+    "closet": (228, 226, 240),
+    "study": (232, 240, 226),
+    "utility": (230, 230, 230),
+    "hall": (246, 222, 204),
+}
+
+
+@dataclass(frozen=True)
+class Style:
+    """Ranges and probabilities of one named look."""
+
+    name: str
+    wall_fills: tuple[str, ...]
+    interior_wall_m: tuple[float, float]
+    exterior_wall_m: tuple[float, float]
+    min_interior_px: int = 2
+    paper: tuple[Colour, ...] = ((255, 255, 255),)
+    ink: tuple[Colour, ...] = ((0, 0, 0),)
+    fonts: tuple[int, ...] = FONTS[:4]
+    label_probability: float = 0.9
+    uppercase_probability: float = 0.5
+    area_text_probability: float = 0.4
+    furniture_probability: float = 0.7
+    dimension_probability: float = 0.3
+    north_arrow_probability: float = 0.3
+    title_probability: float = 0.5
+    grid: tuple[str, ...] = ("none",)
+    room_fill_probability: float = 0.0
+    thin_lines: bool = False
+    scan: bool = False
+    jpeg_probability: float = 0.2
+
+
+STYLE_TABLE: dict[str, Style] = {
+    s.name: s
+    for s in (
+        Style("solid", ("solid",), (0.10, 0.16), (0.25, 0.40), fonts=FONTS[:4]),
+        Style(
+            "grey",
+            ("grey",),
+            (0.10, 0.16),
+            (0.22, 0.35),
+            paper=((255, 255, 255), (250, 250, 246)),
+            ink=((0, 0, 0), (40, 40, 40)),
+        ),
+        Style(
+            "cad",
+            ("hollow",),
+            (0.12, 0.18),
+            (0.28, 0.40),
+            fonts=(cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_COMPLEX_SMALL),
+            uppercase_probability=0.9,
+            area_text_probability=0.7,
+            dimension_probability=0.85,
+            north_arrow_probability=0.5,
+            title_probability=0.8,
+            grid=("axes", "none"),
+            thin_lines=True,
+            jpeg_probability=0.1,
+        ),
+        Style(
+            "hatched",
+            ("hatch",),
+            (0.12, 0.18),
+            (0.30, 0.45),
+            fonts=(cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_PLAIN),
+            dimension_probability=0.6,
+            grid=("none", "axes"),
+            thin_lines=True,
+        ),
+        Style(
+            "thin",
+            ("line",),
+            (0.04, 0.07),
+            (0.08, 0.12),
+            fonts=(cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX),
+            furniture_probability=0.5,
+            dimension_probability=0.4,
+            grid=("none", "paper"),
+            thin_lines=True,
+        ),
+        Style(
+            "colour",
+            ("solid", "grey"),
+            (0.10, 0.16),
+            (0.22, 0.35),
+            paper=((255, 255, 255), (248, 244, 232), (236, 242, 248), (244, 240, 230)),
+            ink=((0, 0, 0), (50, 40, 30), (20, 30, 60)),
+            fonts=FONTS[:4],
+            room_fill_probability=1.0,
+        ),
+        Style(
+            "scan",
+            ("solid", "grey", "hollow", "hatch"),
+            (0.10, 0.16),
+            (0.25, 0.40),
+            paper=((255, 255, 255), (246, 242, 228)),
+            fonts=FONTS,
+            grid=("none", "paper"),
+            scan=True,
+            jpeg_probability=0.9,
+        ),
+    )
+}
+
+STYLES: tuple[str, ...] = tuple(STYLE_TABLE)
+
+
+@dataclass
+class Look:
+    """One plan's concrete drawing choices, drawn from a :class:`Style`."""
+
+    style: str
+    wall_fill: str
+    paper: Colour
+    ink: Colour
+    wall_grey: Colour
+    font: int
+    italic: bool
+    uppercase: bool
+    line_width: int
+    labels: bool
+    area_text: bool
+    furniture: bool
+    dimensions: bool
+    north_arrow: bool
+    title: bool
+    grid: str
+    room_fill: bool
+    hatch_spacing: int
+    scan: bool
+    jpeg: bool
+
+
+def realise(rng: np.random.Generator, style: Style, size: int) -> Look:
+    """Draw one :class:`Look` for a plan of longest side ``size`` pixels."""
+    ink = style.ink[int(rng.integers(len(style.ink)))]
+    grey_level = int(rng.integers(90, 170))
+    base = 1 if style.thin_lines or size < 700 else 2
+    return Look(
+        style=style.name,
+        wall_fill=style.wall_fills[int(rng.integers(len(style.wall_fills)))],
+        paper=style.paper[int(rng.integers(len(style.paper)))],
+        ink=ink,
+        wall_grey=(grey_level, grey_level, grey_level),
+        font=style.fonts[int(rng.integers(len(style.fonts)))],
+        italic=bool(rng.random() < 0.15),
+        uppercase=bool(rng.random() < style.uppercase_probability),
+        line_width=max(1, base + (size // 1400)),
+        labels=bool(rng.random() < style.label_probability),
+        area_text=bool(rng.random() < style.area_text_probability),
+        furniture=bool(rng.random() < style.furniture_probability),
+        dimensions=bool(rng.random() < style.dimension_probability),
+        north_arrow=bool(rng.random() < style.north_arrow_probability),
+        title=bool(rng.random() < style.title_probability),
+        grid=style.grid[int(rng.integers(len(style.grid)))],
+        room_fill=bool(rng.random() < style.room_fill_probability),
+        hatch_spacing=int(rng.integers(4, 8)),
+        scan=style.scan,
+        jpeg=bool(rng.random() < style.jpeg_probability),
+    )
+
+
+def layout_params(rng: np.random.Generator, style: Style) -> LayoutParams:
+    """Wall thicknesses (metres) and pixel minimums for a layout in ``style``."""
+    return LayoutParams(
+        interior_wall_m=float(rng.uniform(*style.interior_wall_m)),
+        exterior_wall_m=float(rng.uniform(*style.exterior_wall_m)),
+        min_interior_px=style.min_interior_px,
+    )
