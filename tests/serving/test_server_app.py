@@ -1,0 +1,132 @@
+"""The Flask app in-process: readiness states, error mapping and the request parsers (fast)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from model_code.pipeline import OptionsError, Pipeline, PipelineOptions, PlanResult
+from model_code.server import ApiError, create_app, negotiate, parse_custom_attributes, read_request_image
+from model_code.serving_config import ServingConfig
+from tests.serving.helpers import encode, plan_image
+
+CONFIG = ServingConfig(workers=1, max_payload_mb=1)
+
+
+class ExplodingPipeline(Pipeline):
+    """A pipeline whose analysis fails unexpectedly, to exercise the 500 path."""
+
+    def analyze(self, image: np.ndarray, options: PipelineOptions | None = None) -> PlanResult:
+        raise RuntimeError("secret internal detail")
+
+
+def wait_until(predicate, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def test_ping_is_503_while_loading_then_200():
+    release = threading.Event()
+
+    def slow_loader() -> Pipeline:
+        release.wait(10)
+        return Pipeline(None)
+
+    client = create_app(CONFIG, loader=slow_loader).test_client()
+    loading = client.get("/ping")
+    assert loading.status_code == 503
+    assert loading.json["status"] == "loading"
+    response = client.post("/invocations", data=encode(plan_image()), content_type="image/png")
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "model_not_ready"
+    release.set()
+    wait_until(lambda: client.get("/ping").status_code == 200)
+    assert client.post("/ping").status_code == 200
+
+
+def test_failed_load_stays_503_and_logs_the_reason(caplog):
+    def broken_loader() -> Pipeline:
+        raise OSError("disk on fire")
+
+    with caplog.at_level(logging.ERROR, logger="model_code.server"):
+        client = create_app(CONFIG, loader=broken_loader).test_client()
+        wait_until(lambda: client.get("/ping").json["status"] == "failed")
+    response = client.get("/ping")
+    assert response.status_code == 503
+    assert "disk on fire" in response.json["reason"]
+    assert "disk on fire" in caplog.text
+
+
+def test_internal_error_is_500_with_request_id_and_no_traceback(caplog):
+    client = create_app(CONFIG, loader=lambda: ExplodingPipeline(None)).test_client()
+    wait_until(lambda: client.get("/ping").status_code == 200)
+    with caplog.at_level(logging.ERROR, logger="model_code.server"):
+        response = client.post(
+            "/invocations",
+            data=encode(plan_image()),
+            content_type="image/png",
+            headers={"X-Amzn-SageMaker-Inference-Id": "abc-123"},
+        )
+    assert response.status_code == 500
+    error = response.json["error"]
+    assert error["code"] == "internal_error"
+    assert error["request_id"] in error["message"]
+    assert "secret internal detail" not in response.get_data(as_text=True)
+    assert error["request_id"] in caplog.text
+    assert "abc-123" in caplog.text
+    assert "secret internal detail" in caplog.text  # the traceback goes to the log only
+
+
+def test_payload_limit_applies_to_the_body():
+    client = create_app(CONFIG, loader=lambda: ExplodingPipeline(None)).test_client()
+    wait_until(lambda: client.get("/ping").status_code == 200)
+    response = client.post("/invocations", data=b"\0" * (1024 * 1024 + 1), content_type="image/png")
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "payload_too_large"
+
+
+def test_parse_custom_attributes():
+    assert parse_custom_attributes(None) == {}
+    assert parse_custom_attributes("threshold=0.4, render=overlay,") == {
+        "threshold": "0.4",
+        "render": "overlay",
+    }
+    assert parse_custom_attributes("min_wall_length=") == {"min_wall_length": ""}
+    with pytest.raises(OptionsError, match="key=value"):
+        parse_custom_attributes("threshold")
+    with pytest.raises(OptionsError, match="1024"):
+        parse_custom_attributes("a=" + "1" * 1100)
+
+
+@pytest.mark.parametrize(
+    ("accept", "default", "expected"),
+    [
+        (None, "application/json", "application/json"),
+        ("", "image/png", "image/png"),
+        ("*/*", "image/png", "image/png"),
+        ("application/*", "image/png", "application/json"),
+        ("image/png;q=0.5, application/json;q=0.6", "image/png", "application/json"),
+        ("text/csv", "application/json", None),
+    ],
+)
+def test_negotiate(accept, default, expected):
+    assert negotiate(accept, default) == expected
+
+
+def test_read_request_image_by_content_type():
+    png = encode(plan_image(64, 48))
+    image, options = read_request_image("image/png", png, 10_000)
+    assert image.shape == (48, 64, 3)
+    assert options == {}
+    with pytest.raises(ApiError) as info:
+        read_request_image("text/plain", png, 10_000)
+    assert info.value.status == 415
+    with pytest.raises(ApiError) as info:
+        read_request_image("application/json", b'{"image": "AAAA", "options": [1]}', 10_000)
+    assert info.value.status == 400

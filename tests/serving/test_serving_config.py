@@ -1,0 +1,110 @@
+"""Environment knobs of the model server (fast, no processes)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from model_code.network import DEFAULT_MODEL_DIR
+from model_code.serving_config import (
+    ServingConfig,
+    ServingConfigError,
+    available_cpus,
+    default_workers,
+    resolve_serving_model_dir,
+)
+
+
+def test_defaults():
+    config = ServingConfig.from_env({"SAGEMAKER_MODEL_SERVER_WORKERS": "1"})
+    assert (config.host, config.port) == ("0.0.0.0", 8080)
+    assert config.timeout_s == 60
+    assert config.gunicorn_timeout_s >= config.timeout_s
+    assert config.max_payload_bytes == 6 * 1024 * 1024
+    assert config.default_accept == "application/json"
+    assert config.torch_threads == available_cpus()
+    assert config.execution_parameters() == {
+        "MaxConcurrentTransforms": 1,
+        "BatchStrategy": "SINGLE_RECORD",
+        "MaxPayloadInMB": 6,
+    }
+
+
+def test_sagemaker_names_win_over_generic_names():
+    env = {
+        "SAGEMAKER_MODEL_SERVER_WORKERS": "3",
+        "MODEL_SERVER_WORKERS": "5",
+        "SAGEMAKER_MODEL_SERVER_TIMEOUT": "90",
+        "MODEL_SERVER_TIMEOUT": "10",
+        "SAGEMAKER_BIND_TO_PORT": "9000",
+    }
+    config = ServingConfig.from_env(env)
+    assert (config.workers, config.timeout_s, config.port) == (3, 90, 9000)
+    assert config.gunicorn_timeout_s >= 90
+    assert config.torch_threads == max(1, available_cpus() // 3)
+    assert config.max_concurrent_transforms == 3
+    assert ServingConfig.from_env({"MODEL_SERVER_WORKERS": "2", "MODEL_SERVER_TIMEOUT": "10"}).workers == 2
+
+
+def test_batch_variables():
+    env = {
+        "MODEL_SERVER_WORKERS": "2",
+        "SAGEMAKER_BATCH": "true",
+        "SAGEMAKER_MAX_PAYLOAD_IN_MB": "20",
+        "SAGEMAKER_BATCH_STRATEGY": "single_record",
+        "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": "4",
+    }
+    config = ServingConfig.from_env(env)
+    assert config.batch
+    assert config.execution_parameters() == {
+        "MaxConcurrentTransforms": 4,
+        "BatchStrategy": "SINGLE_RECORD",
+        "MaxPayloadInMB": 20,
+    }
+    with pytest.raises(ServingConfigError, match="SINGLE_RECORD"):
+        ServingConfig.from_env({**env, "SAGEMAKER_BATCH_STRATEGY": "MULTI_RECORD"})
+
+
+def test_default_accept_override():
+    config = ServingConfig.from_env(
+        {"MODEL_SERVER_WORKERS": "1", "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "image/png"}
+    )
+    assert config.default_accept == "image/png"
+    with pytest.raises(ServingConfigError, match="SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"):
+        ServingConfig.from_env({"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SAGEMAKER_BIND_TO_PORT", "http"),
+        ("SAGEMAKER_BIND_TO_PORT", "70000"),
+        ("MODEL_SERVER_WORKERS", "0"),
+        ("SAGEMAKER_MODEL_SERVER_TIMEOUT", "-1"),
+        ("SAGEMAKER_MAX_PAYLOAD_IN_MB", "lots"),
+    ],
+)
+def test_bad_values_name_the_variable(name, value):
+    with pytest.raises(ServingConfigError, match=name):
+        ServingConfig.from_env({name: value})
+
+
+def test_default_workers_respect_cpus_memory_and_gpu():
+    assert default_workers(cpus=8, memory_mb=64_000, worker_memory_mb=1200, use_gpu=False) == 8
+    assert default_workers(cpus=8, memory_mb=3_000, worker_memory_mb=1200, use_gpu=False) == 2
+    assert default_workers(cpus=8, memory_mb=500, worker_memory_mb=1200, use_gpu=False) == 1
+    assert default_workers(cpus=8, memory_mb=None, worker_memory_mb=1200, use_gpu=False) == 8
+    assert default_workers(cpus=8, memory_mb=64_000, worker_memory_mb=1200, use_gpu=True) == 1
+
+
+def test_model_dir_prefers_base_dir_checkpoint(tmp_path, monkeypatch, tiny_checkpoint: Path):
+    monkeypatch.delenv("SM_MODEL_DIR", raising=False)
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+    assert resolve_serving_model_dir() == DEFAULT_MODEL_DIR
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "notes.txt").write_text("not a checkpoint")
+    assert resolve_serving_model_dir() == DEFAULT_MODEL_DIR
+    shutil.copytree(tiny_checkpoint, tmp_path / "model", dirs_exist_ok=True)
+    assert resolve_serving_model_dir() == tmp_path / "model"
