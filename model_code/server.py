@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import cv2
 import numpy as np
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.datastructures import MIMEAccept
@@ -94,14 +93,10 @@ class ServingState:
 
 
 def warmup_image(size: int = 256) -> np.ndarray:
-    """A small generated plan (outer walls, one partition with a door gap) for the warm-up run."""
-    image = np.full((size, size, 3), 255, np.uint8)
-    margin, wall = size // 8, max(2, size // 40)
-    cv2.rectangle(image, (margin, margin), (size - margin, size - margin), (0, 0, 0), wall)
-    middle = size // 2
-    cv2.line(image, (middle, margin), (middle, middle - size // 10), (0, 0, 0), wall)
-    cv2.line(image, (middle, middle + size // 10), (middle, size - margin), (0, 0, 0), wall)
-    return image
+    """A small generated plan (``model_code.synth``, fixed seed) for the warm-up inference."""
+    from model_code.synth import generate_plan
+
+    return generate_plan(0, size=size).image
 
 
 def load_serving_pipeline(config: ServingConfig) -> Pipeline:

@@ -17,6 +17,8 @@ import numpy as np
 import requests
 from PIL import Image
 
+from model_code.synth import generate_plan
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVE = ROOT / "container" / "serve"
 ENTRYPOINT = ROOT / "container" / "entrypoint"
@@ -25,16 +27,10 @@ VENV_BIN = Path(sys.executable).parent
 PING_TIMEOUT_S = 2.0
 
 
-def plan_image(width: int = 320, height: int = 240) -> np.ndarray:
-    """A generated plan drawn with cv2: outer walls, two partitions with door gaps (never R3D data)."""
-    image = np.full((height, width, 3), 255, np.uint8)
-    margin, wall = max(8, width // 16), max(3, width // 60)
-    cv2.rectangle(image, (margin, margin), (width - margin, height - margin), (0, 0, 0), wall)
-    middle_x, middle_y, gap = width // 2, height // 2, max(8, height // 10)
-    cv2.line(image, (middle_x, margin), (middle_x, middle_y - gap), (0, 0, 0), wall)
-    cv2.line(image, (middle_x, middle_y + gap), (middle_x, height - margin), (0, 0, 0), wall)
-    cv2.line(image, (middle_x, middle_y), (width - margin - 3 * gap, middle_y), (0, 0, 0), wall)
-    return image
+def plan_image(width: int = 320, height: int = 240, seed: int = 11) -> np.ndarray:
+    """A synthetic plan from ``model_code.synth`` resized to ``width`` x ``height`` (never R3D data)."""
+    plan = generate_plan(seed, size=max(128, width, height))
+    return cv2.resize(plan.image, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def encode(image: np.ndarray, fmt: str = "PNG", **params: object) -> bytes:
