@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from shapely import Polygon
+from shapely.geometry.polygon import orient
 
 from model_code.schema import Annotation, Opening, Room, Wall, bounding_box_of
 from model_code.synth.artefacts import (
@@ -49,13 +51,25 @@ def plan_id(seed: int) -> str:
     return f"synth_{seed:06d}"
 
 
-def _check_arguments(seed: int, size: int | None, styles: Sequence[str] | None) -> tuple[str, ...]:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _size_range(size: int | tuple[int, int] | None) -> tuple[int, int]:
+    """The inclusive range the longest side is drawn from (a single size is a one-value range)."""
+    if size is None:
+        return DEFAULT_SIZE_RANGE
+    lo, hi = (size, size) if _is_int(size) else tuple(size)  # type: ignore[arg-type,misc]
+    if not (_is_int(lo) and _is_int(hi) and MIN_SIZE <= lo <= hi <= MAX_SIZE):
+        raise ValueError(
+            f"size must be an integer (or a (min, max) pair) from {MIN_SIZE} to {MAX_SIZE}, got {size!r}"
+        )
+    return int(lo), int(hi)
+
+
+def _check_arguments(seed: int, styles: Sequence[str] | None) -> tuple[str, ...]:
+    if not _is_int(seed) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if size is not None and (
-        isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not MIN_SIZE <= size <= MAX_SIZE
-    ):
-        raise ValueError(f"size must be an integer from {MIN_SIZE} to {MAX_SIZE}, got {size!r}")
     if styles is None:
         return STYLES
     if isinstance(styles, str):
@@ -69,20 +83,22 @@ def _check_arguments(seed: int, size: int | None, styles: Sequence[str] | None) 
     return tuple(s for s in STYLES if s in chosen)
 
 
-def generate_plan(seed: int, size: int | None = None, styles: Sequence[str] | None = None) -> SynthPlan:
+def generate_plan(
+    seed: int, size: int | tuple[int, int] | None = None, styles: Sequence[str] | None = None
+) -> SynthPlan:
     """Generate the plan for ``seed``: same seed and arguments give identical bytes.
 
     Args:
         seed: non-negative integer; every random choice derives from it.
-        size: longest image side in pixels (128-4096); drawn from 256..2048 when None.
+        size: longest image side in pixels (128-4096); a ``(min, max)`` pair draws it from that
+            range, None from 256..2048.
         styles: restrict the random style choice to these names (see ``STYLES``).
     """
-    names = _check_arguments(seed, size, styles)
+    names = _check_arguments(seed, styles)
+    size_lo, size_hi = _size_range(size)
     rng = np.random.default_rng(int(seed))
     style = STYLE_TABLE[names[int(rng.integers(len(names)))]]
-    longest = (
-        int(size) if size is not None else int(rng.integers(DEFAULT_SIZE_RANGE[0], DEFAULT_SIZE_RANGE[1] + 1))
-    )
+    longest = size_lo if size_lo == size_hi else int(rng.integers(size_lo, size_hi + 1))
     shortest = round(longest * float(rng.uniform(0.7, 1.0)))
     width, height = (longest, shortest) if rng.random() < 0.5 else (shortest, longest)
     look = realise(rng, style, longest)
@@ -105,7 +121,10 @@ def generate_plan(seed: int, size: int | None = None, styles: Sequence[str] | No
         image = scan_effects(rng, image)
     else:
         image = light_effects(rng, image, look.jpeg)
-    labels = room_label_image([r.polygon for r in annotation.rooms], wall_mask | opening_mask, height, width)
+    labels = room_label_image(annotation.rooms, wall_mask | opening_mask, height, width)
+    pixel_counts = np.bincount(labels.ravel(), minlength=len(annotation.rooms) + 1)
+    for k, room in enumerate(annotation.rooms, start=1):
+        room.area_px = float(pixel_counts[k])
     return SynthPlan(
         image=np.ascontiguousarray(image),
         annotation=annotation,
@@ -142,15 +161,8 @@ def to_annotation(layout: Layout, image_id: str) -> Annotation:
     ]
     rooms = []
     for k, room in enumerate(layout.rooms):
-        ring = [(float(x), float(y)) for x, y in list(room.interior.exterior.coords)[:-1]]
-        rooms.append(
-            Room(
-                id=f"room_{k + 1}",
-                bounding_box=bounding_box_of(ring),
-                polygon=ring,
-                area_px=float(room.interior.area),
-            )
-        )
+        ring = pixel_ring(room.interior)
+        rooms.append(Room(id=f"room_{k + 1}", bounding_box=bounding_box_of(ring), polygon=ring))
     return Annotation(
         image_id=image_id,
         walls=walls,
@@ -159,6 +171,17 @@ def to_annotation(layout: Layout, image_id: str) -> Annotation:
         width=layout.width,
         height=layout.height,
     )
+
+
+def pixel_ring(interior: Polygon) -> list[tuple[float, float]]:
+    """The room polygon through the centres of its outermost pixels: the interior shrunk by half a pixel."""
+    inner = interior.buffer(-0.5, join_style="mitre")
+    if inner.geom_type == "MultiPolygon":
+        inner = max(inner.geoms, key=lambda g: g.area)
+    if inner.is_empty:
+        inner = interior
+    inner = orient(inner.simplify(0.01), sign=1.0)
+    return [(float(x), float(y)) for x, y in list(inner.exterior.coords)[:-1]]
 
 
 def transform_annotation(annotation: Annotation, matrix: np.ndarray) -> Annotation:

@@ -23,7 +23,7 @@ import numpy as np
 from shapely import Polygon, unary_union
 from shapely.geometry import box as shapely_box
 
-from model_code.synth.raster import band_polygon
+from model_code.metrics import segment_polygon
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (integers, centrelines before the parity offset)
 FOOTPRINTS = ("rect", "L", "T", "U")
@@ -678,9 +678,7 @@ def assign_kinds(rng: np.random.Generator, rooms: list[LayoutRoom], ppm: float) 
 
 def compute_interiors(layout: Layout) -> None:
     """Each room's interior: its centreline outline minus every wall's footprint."""
-    walls = unary_union(
-        [Polygon(band_polygon(w.start, w.end, w.thickness, w.thickness / 2.0)) for w in layout.walls]
-    )
+    walls = unary_union([Polygon(segment_polygon(w.start, w.end, w.thickness)) for w in layout.walls])
     for room in layout.rooms:
         room.interior = _clean(room.outline.difference(walls))
 

@@ -1,0 +1,165 @@
+"""``floorplan synth``: write N synthetic plans in the dataset layout the training and evaluation readers use.
+
+Layout written under ``--out``::
+
+    images/<id>.png        the RGB plan
+    annotations/<id>.json  customers' annotation format plus our extensions (schema-valid)
+    masks/<id>.png         one grey PNG: 255 = wall, 128 = opening, 0 = background
+    rooms/<id>.png         16-bit PNG of room instance ids (k = annotations rooms[k-1], 0 = none)
+
+Plan ``i`` uses seed ``S + i`` and is named ``synth_<seed>`` (six digits), so any single plan
+can be regenerated with ``generate_plan(S + i, ...)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from model_code.datasets.layouts import merge_grey_mask
+from model_code.imageio import write_png
+from model_code.synth.generator import MAX_SIZE, MIN_SIZE, SynthPlan, generate_plan
+from model_code.synth.styles import STYLES
+
+SUBFOLDERS = ("images", "annotations", "masks", "rooms")
+
+
+@dataclass(frozen=True)
+class SynthJob:
+    """What every worker needs to write one plan."""
+
+    out: Path
+    size: int | tuple[int, int]
+    styles: tuple[str, ...] | None
+
+
+def parse_size(text: str) -> int | tuple[int, int]:
+    """``"512"`` -> 512 and ``"256:2048"`` -> (256, 2048); raises ``argparse.ArgumentTypeError``."""
+    parts = text.split(":")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"size must be N or MIN:MAX in pixels, got {text!r}") from exc
+    if len(values) not in (1, 2) or any(not MIN_SIZE <= v <= MAX_SIZE for v in values):
+        raise argparse.ArgumentTypeError(
+            f"size must be N or MIN:MAX with values from {MIN_SIZE} to {MAX_SIZE}"
+        )
+    if len(values) == 2:
+        if values[0] > values[1]:
+            raise argparse.ArgumentTypeError(f"size range {text!r} has MIN greater than MAX")
+        return (values[0], values[1])
+    return values[0]
+
+
+def parse_styles(text: str) -> tuple[str, ...]:
+    """``"solid,cad"`` -> ``("solid", "cad")``; every name must be one of ``STYLES``."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in STYLES]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown style(s) {unknown or [text]}; choose from {','.join(STYLES)}"
+        )
+    return names
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a positive integer, got 0")
+    return value
+
+
+def configure_synth(parser: argparse.ArgumentParser) -> None:
+    """Declare the ``floorplan synth`` arguments."""
+    parser.description = (
+        "Generate synthetic floor plans with exact ground truth into DIR/images, DIR/annotations, "
+        "DIR/masks (255 wall, 128 opening) and DIR/rooms (16-bit room ids). Plan i uses seed S+i."
+    )
+    parser.add_argument("--count", type=_positive, required=True, help="number of plans to write")
+    parser.add_argument("--out", type=Path, required=True, help="output dataset folder (created if missing)")
+    parser.add_argument("--seed", type=_non_negative, default=0, help="seed of the first plan (default 0)")
+    parser.add_argument(
+        "--size",
+        type=parse_size,
+        default=(256, 2048),
+        help="longest image side: N, or MIN:MAX to draw it per plan (default 256:2048)",
+    )
+    parser.add_argument(
+        "--styles",
+        type=parse_styles,
+        default=None,
+        help=f"comma-separated styles to draw from (default all: {','.join(STYLES)})",
+    )
+    parser.add_argument(
+        "--workers", type=_non_negative, default=1, help="worker processes (0 = one per CPU core; default 1)"
+    )
+
+
+def write_plan(plan: SynthPlan, out: Path) -> str:
+    """Write one plan's image, annotation, grey mask and room ids under ``out``; returns its id."""
+    plan_name = plan.annotation.image_id
+    write_png(out / "images" / f"{plan_name}.png", plan.image)
+    (out / "annotations" / f"{plan_name}.json").write_text(
+        json.dumps(plan.annotation.to_dict(), indent=1) + "\n"
+    )
+    write_png(out / "masks" / f"{plan_name}.png", merge_grey_mask(plan.wall_mask, plan.opening_mask))
+    if plan.room_labels.max(initial=0) > np.iinfo(np.uint16).max:
+        raise ValueError(f"{plan_name}: too many rooms for a 16-bit room image")
+    write_png(out / "rooms" / f"{plan_name}.png", plan.room_labels.astype(np.uint16))
+    return plan_name
+
+
+def _make_one(job: SynthJob, seed: int) -> str:
+    return write_plan(generate_plan(seed, size=job.size, styles=job.styles), job.out)
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    """Generate ``args.count`` plans into ``args.out``; returns the exit code."""
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
+        return 2
+    try:
+        for name in SUBFOLDERS:
+            (out / name).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"error: cannot create output folders under {out}: {exc}", file=sys.stderr)
+        return 2
+    job = SynthJob(out=out, size=args.size, styles=args.styles)
+    seeds = range(args.seed, args.seed + args.count)
+    workers = args.workers or os.cpu_count() or 1
+    bar = tqdm(total=args.count, desc="synth", unit="plan")
+    try:
+        if workers == 1:
+            for seed in seeds:
+                _make_one(job, seed)
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for _ in pool.map(_make_one, [job] * args.count, seeds, chunksize=4):
+                    bar.update()
+    except OSError as exc:
+        print(f"error: writing plans under {out} failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        bar.close()
+    print(f"wrote {args.count} plans (seeds {args.seed}..{args.seed + args.count - 1}) to {out}")
+    return 0
