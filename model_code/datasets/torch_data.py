@@ -78,7 +78,11 @@ class PlanCropDataset(_CropDataset):
 
 
 class SyntheticPlanDataset(_CropDataset):
-    """Synthetic plans rendered on the fly: item ``i`` is ``synth.generate_plan(seed_base + i)``."""
+    """Synthetic plans rendered on the fly, fresh ones every epoch.
+
+    Item ``i`` of epoch ``e`` is ``synth.generate_plan(seed_base + e * count + i)``: an epoch of
+    ``count`` plans never repeats an earlier one, so ``E`` epochs see ``E * count`` distinct plans.
+    """
 
     def __init__(
         self,
@@ -96,7 +100,7 @@ class SyntheticPlanDataset(_CropDataset):
         self.size = size
 
     def plan(self, index: int) -> PlanMasks:
-        return render_synthetic(self.seed_base + index, self.size)
+        return render_synthetic(self.seed_base + self.epoch * self.length + index, self.size)
 
 
 def render_synthetic(seed: int, size: int | None = None) -> PlanMasks:

@@ -52,7 +52,8 @@ class TrainConfig:
         default=0, metadata=_help("synthetic plans rendered on the fly and mixed into each epoch")
     )
     synthetic_seed: int = field(
-        default=1_000_000, metadata=_help("plan i is generate_plan(synthetic_seed + i)")
+        default=1_000_000,
+        metadata=_help("plan i of epoch e is generate_plan(synthetic_seed + e * synthetic + i)"),
     )
     synthetic_validation: int = field(
         default=8, metadata=_help("synthetic validation plans when there is no real validation data")

@@ -138,8 +138,9 @@ def resolve_data(config: TrainConfig) -> TrainData:
             train = sorted(order[: config.max_train_samples], key=lambda s: s.stem)
     synthetic_val: list[int] = []
     if not validation and config.synthetic:
-        start = config.synthetic_seed + config.synthetic
-        synthetic_val = list(range(start, start + config.synthetic_validation))
+        # Below the training seeds, which grow with every epoch (fresh plans per epoch).
+        start = config.synthetic_seed - config.synthetic_validation
+        synthetic_val = list(range(start, config.synthetic_seed))
     layouts = sorted({s.layout for s in train + validation})
     summary = {
         "train_plans": len(train),
