@@ -10,8 +10,9 @@ Pure numpy / scipy / shapely / OpenCV functions, no I/O:
   (the same matching with the looser :data:`OPENING_TOLERANCE` / :data:`OPENING_ANGLE`);
 * rooms: :func:`room_iou_matrix` on label images, :func:`room_scores` (one-to-one Hungarian
   matching, precision/recall/F1 at IoU 0.5 and 0.7), :func:`rasterize_rooms`;
-* :func:`rasterize_walls` (each wall a square-capped band of its thickness) for the
-  re-rasterised wall IoU, and :func:`bootstrap_ci` (seeded 95 % intervals over images).
+* :func:`rasterize_walls` (each wall a square-capped band of its thickness) and
+  :func:`rasterize_plan` (walls minus openings) for the re-rasterised wall IoU, and
+  :func:`bootstrap_ci` (seeded 95 % intervals over images).
 """
 
 from __future__ import annotations
@@ -253,6 +254,20 @@ def rasterize_openings(openings: Sequence[Opening], shape, default_thickness: fl
             poly = poly + np.array([unit * half, -unit * half, -unit * half, unit * half])
         polygons.append(poly)
     return fill_convex(np.asarray(polygons).reshape(-1, 4, 2), shape)
+
+
+def rasterize_plan(
+    walls: Sequence[Wall], openings: Sequence[Opening], shape
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(wall_mask, opening_mask)`` of a vector plan: walls with their thickness minus the openings.
+
+    A wall runs through its doors and windows, so the wall mask of a plan is the union of
+    its walls with the openings cut out (the same rule the synthetic generator and the R3D
+    masks follow).  Compare this wall mask, not :func:`rasterize_walls`, with a true wall mask.
+    """
+    wall = rasterize_walls(walls, shape)
+    opening = rasterize_openings(openings, shape)
+    return wall & ~opening, opening
 
 
 def rasterize_rooms(rooms: Sequence[Room], shape) -> np.ndarray:

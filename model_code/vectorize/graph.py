@@ -142,12 +142,19 @@ def path_length(path: np.ndarray) -> float:
     return float(np.hypot(*np.diff(path, axis=0).T).sum())
 
 
-def prune_spurs(graph: SkeletonGraph, local_thickness: np.ndarray, factor: float, rounds: int = 3) -> None:
+def prune_spurs(
+    graph: SkeletonGraph,
+    local_thickness: np.ndarray,
+    factor: float,
+    protected: np.ndarray | None = None,
+    rounds: int = 3,
+) -> None:
     """Remove spurs in place: edges from a junction to a free end shorter than ``factor`` x thickness.
 
-    ``local_thickness[i]`` is the wall thickness at node ``i``.  Spurs of spurs are removed in
-    later rounds; an isolated edge (two free ends) is kept here and judged by length later.
-    A junction is never stripped below two edges, so a wall end is shortened, not deleted.
+    ``local_thickness[i]`` is the wall thickness at node ``i``; a free end with
+    ``protected[i]`` (it touches a door or window) is a real wall piece, never a spur.  Spurs
+    of spurs are removed in later rounds; an isolated edge (two free ends) is kept here and
+    judged by length later.  A junction is never stripped below two edges.
     """
     for _ in range(rounds):
         degree = graph.degree()
@@ -157,7 +164,8 @@ def prune_spurs(graph: SkeletonGraph, local_thickness: np.ndarray, factor: float
             if a == b or (degree[a] == 1) == (degree[b] == 1):
                 continue
             junction = a if degree[a] > 1 else b
-            if degree[junction] <= 2:
+            tip = b if junction == a else a
+            if degree[junction] <= 2 or (protected is not None and protected[tip]):
                 continue
             if path_length(path) < factor * max(float(local_thickness[junction]), 1.0):
                 del graph.edges[edge_id]

@@ -27,6 +27,7 @@ class ResolvedOptions:
     extend_distance: float
     min_wall_length: float
     opening_speck_area: float
+    opening_gap: float
     opening_host_distance: float
     door_gap: float
     room_min_area: float
@@ -55,6 +56,8 @@ class VectorizeOptions:
         snap_distance: endpoints this close to another wall meet it exactly (default t + 2 px).
         extend_distance: dangling ends are extended to a wall this far away (default 1.5 t + 2 px).
         opening_speck_area: opening blobs smaller than this (px^2) are noise (default t^2 / 2).
+        opening_gap: widest door or window a wall is continued through when the gap between two
+            collinear wall pieces lies on the opening mask (default 30 % of the longest side).
         opening_host_distance: an opening's host wall must be this close (default 2 t + 2 px).
         door_gap: widest gap between a dangling wall end and a wall that room closing bridges
             when no opening was detected (default 8 t, at most 10 % of the longest side).
@@ -75,6 +78,7 @@ class VectorizeOptions:
     snap_distance: float | None = None
     extend_distance: float | None = None
     opening_speck_area: float | None = None
+    opening_gap: float | None = None
     opening_host_distance: float | None = None
     door_gap: float | None = None
     room_min_area: float | None = None
@@ -118,6 +122,7 @@ class VectorizeOptions:
             extend_distance=pick("extend_distance", 1.5 * t + 2.0),
             min_wall_length=pick("min_wall_length", t),
             opening_speck_area=pick("opening_speck_area", 0.5 * t * t),
+            opening_gap=pick("opening_gap", 0.3 * longest),
             opening_host_distance=pick("opening_host_distance", 2.0 * t + 2.0),
             door_gap=pick("door_gap", min(8.0 * t, 0.1 * longest)),
             room_min_area=pick("room_min_area", max(9.0 * t * t, 2e-4 * height * width)),

@@ -21,6 +21,7 @@ from model_code.vectorize.options import ResolvedOptions, VectorizeOptions
 from model_code.vectorize.segments import (
     dedupe,
     dominant_angle,
+    drop_covered,
     fit_free_ends,
     lengths,
     merge_collinear,
@@ -79,15 +80,22 @@ def _as_mask(array: np.ndarray | None, name: str, shape: tuple[int, int] | None 
     return np.ascontiguousarray(array)
 
 
-def _graph_segments(skeleton: np.ndarray, dist: np.ndarray, resolved: ResolvedOptions) -> np.ndarray:
-    """Skeleton -> pruned graph -> Douglas-Peucker segments ``(N, 4)``."""
+def _graph_segments(
+    skeleton: np.ndarray, dist: np.ndarray, near_opening: np.ndarray | None, resolved: ResolvedOptions
+) -> np.ndarray:
+    """Skeleton -> pruned graph -> Douglas-Peucker segments ``(N, 4)``.
+
+    ``near_opening`` marks pixels close to a door or window: a skeleton branch ending there is
+    a wall piece beside an opening, not a spur.
+    """
     graph = build_graph(skeleton)
     if len(graph.nodes):
         height, width = dist.shape
         xs = np.clip(np.rint(graph.nodes[:, 0]).astype(int), 0, width - 1)
         ys = np.clip(np.rint(graph.nodes[:, 1]).astype(int), 0, height - 1)
         local = np.asarray(thickness_from_distance(dist[ys, xs]), np.float64)
-        prune_spurs(graph, local, resolved.spur_factor)
+        protected = None if near_opening is None else near_opening[ys, xs]
+        prune_spurs(graph, local, resolved.spur_factor, protected)
         merge_pass_through(graph)
     pieces = [
         polyline_segments(path, resolved.dp_epsilon, resolved.wall_thickness)
@@ -121,16 +129,32 @@ def trace_segments(
     resolved = options.resolve(mask.shape, typical_thickness(dist, skeleton))
     clean = remove_specks(mask, resolved.speck_area)
     skeleton &= clean
-    segs = _graph_segments(skeleton, dist, resolved)
+    near_opening = None
+    if blocker is not None:
+        # a wall end beside an opening stops about half a thickness short of it (skeleton retreat)
+        size = 2 * int(np.ceil(resolved.wall_thickness)) + 1
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+        near_opening = cv2.dilate(blocker.view(np.uint8), kernel).astype(bool)
+    segs = _graph_segments(skeleton, dist, near_opening, resolved)
     if len(segs) == 0:
         return segs, np.zeros((0, 2), bool), clean, resolved
     segs = snap_orientations(segs, dominant_angle(segs), resolved.snap_angle)
-    segs = merge_collinear(segs, resolved.merge_angle, resolved.merge_offset, resolved.merge_gap, blocker)
+    segs = merge_collinear(
+        segs,
+        resolved.merge_angle,
+        resolved.merge_offset,
+        resolved.merge_gap,
+        blocker,
+        resolved.opening_gap,
+        wall_thicknesses(segs, clean, resolved.wall_thickness),
+    )
     thick, shift = wall_profiles(segs, clean, resolved.wall_thickness)
     segs = recentre(segs, shift)
-    segs, connected = snap_junctions(segs, resolved.snap_distance, resolved.extend_distance, blocker)
-    segs = fit_free_ends(segs, connected, clean, thick)
-    keep = lengths(segs) >= max(resolved.min_wall_length, 1e-9)
+    segs, connected = snap_junctions(
+        segs, resolved.snap_distance, resolved.extend_distance, blocker, resolved.opening_gap
+    )
+    segs = fit_free_ends(segs, connected, clean if blocker is None else clean | blocker, thick)
+    keep = (lengths(segs) >= max(resolved.min_wall_length, 1e-9)) & drop_covered(segs, thick)
     segs, connected = segs[keep], connected[keep]
     unique = dedupe(segs)
     if len(unique) != len(segs):

@@ -8,7 +8,7 @@ Segments are ``(N, 4)`` float arrays of ``x1, y1, x2, y2``.  The steps, in the o
 2. :func:`snap_orientations` - near-axis walls are rotated onto the plan's dominant
    orientations (:func:`dominant_angle`), true diagonals are left alone;
 3. :func:`merge_collinear` - collinear runs are merged across junctions and small gaps
-   (angle, perpendicular offset and gap tolerances), never across an opening;
+   (angle, perpendicular offset and gap tolerances) and through doors and windows;
 4. :func:`snap_junctions` - ends move to the intersection with the wall they meet (L and T
    junctions) and dangling ends are extended to a wall within tolerance;
 5. :func:`fit_free_ends` - ends that meet nothing are placed half a thickness inside the
@@ -140,14 +140,15 @@ def snap_orientations(segs: np.ndarray, theta0: float, tolerance_deg: float) -> 
 
 
 def _fit_line(group: np.ndarray) -> np.ndarray:
-    """One segment covering a group of nearly collinear segments (length-weighted line fit)."""
+    """One segment covering a group of nearly collinear segments.
+
+    The direction is the longest piece's (already snapped to the plan's axes when it was
+    near one; short pieces' directions are mostly pixel noise), the position the
+    length-weighted mean of the pieces, the extent the span of all their endpoints.
+    """
     weights = lengths(group)
     ref = group[np.argmax(weights)]
-    ref_dir = (ref[2:] - ref[:2]) / max(np.hypot(*(ref[2:] - ref[:2])), 1e-12)
-    dirs = (group[:, 2:] - group[:, :2]) / np.maximum(weights, 1e-12)[:, None]
-    dirs[np.sum(dirs * ref_dir, axis=1) < 0] *= -1
-    direction = np.sum(dirs * weights[:, None], axis=0)
-    direction /= max(np.hypot(*direction), 1e-12)
+    direction = (ref[2:] - ref[:2]) / max(np.hypot(*(ref[2:] - ref[:2])), 1e-12)
     mids = (group[:, :2] + group[:, 2:]) / 2
     centre = np.sum(mids * weights[:, None], axis=0) / max(weights.sum(), 1e-12)
     ends = np.vstack([group[:, :2], group[:, 2:]])
@@ -155,22 +156,35 @@ def _fit_line(group: np.ndarray) -> np.ndarray:
     return np.concatenate([centre + direction * proj.min(), centre + direction * proj.max()])
 
 
-def _line_blocked(blocker: np.ndarray | None, p: np.ndarray, q: np.ndarray) -> bool:
-    """True when the straight path from ``p`` to ``q`` crosses a set pixel of ``blocker``."""
-    if blocker is None:
-        return False
+def _line_coverage(mask: np.ndarray | None, p: np.ndarray, q: np.ndarray) -> float:
+    """Share of the straight path from ``p`` to ``q`` (one sample per pixel) that lies on ``mask``."""
+    if mask is None:
+        return 0.0
     steps = max(math.ceil(float(np.hypot(*(q - p)))), 1) + 1
     xs = np.rint(np.linspace(p[0], q[0], steps)).astype(int)
     ys = np.rint(np.linspace(p[1], q[1], steps)).astype(int)
-    height, width = blocker.shape
+    height, width = mask.shape
     inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
-    return bool(blocker[ys[inside], xs[inside]].any())
+    hits = np.zeros(steps, bool)
+    hits[inside] = mask[ys[inside], xs[inside]]
+    return float(hits.mean())
+
+
+def _line_blocked(blocker: np.ndarray | None, p: np.ndarray, q: np.ndarray) -> bool:
+    """True when the straight path from ``p`` to ``q`` crosses a set pixel of ``blocker``."""
+    return _line_coverage(blocker, p, q) > 0
 
 
 def _collinear_pairs(
     segs: np.ndarray, angle_tol: float, offset_tol: float, gap_tol: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate pairs ``(i, j)`` with ``i < j`` and their gaps (negative = overlap)."""
+    """Candidate pairs ``(i, j)`` with ``i < j`` and their gaps (negative = overlap).
+
+    The longer segment of a pair is the reference: the shorter one's endpoints must lie within
+    ``offset_tol`` of its line.  The angle tolerance grows for short pieces (up to 30 degrees),
+    whose direction is dominated by pixel noise: a piece may tilt as long as its tilt over its
+    own length stays within twice the offset tolerance.
+    """
     n = len(segs)
     ang = angles(segs)
     dang = np.abs(np.angle(np.exp(2j * (ang[:, None] - ang[None, :])))) / 2
@@ -187,8 +201,12 @@ def _collinear_pairs(
     pb = np.einsum("ijk,ik->ij", rel_b, unit)
     lo, hi = np.minimum(pa, pb), np.maximum(pa, pb)
     gap = np.maximum(lo - length[:, None], -hi)
-    offset = np.maximum(off, off.T)
-    ok = (dang <= math.radians(angle_tol)) & (offset <= offset_tol) & (gap <= gap_tol)
+    row_longer = length[:, None] >= length[None, :]
+    offset = np.where(row_longer, off, off.T)
+    gap = np.where(row_longer, gap, gap.T)
+    shorter = np.minimum(length[:, None], length[None, :])
+    allowed = np.clip(np.arctan2(2.0 * offset_tol, shorter), math.radians(angle_tol), math.radians(30.0))
+    ok = (dang <= allowed) & (offset <= offset_tol) & (gap <= gap_tol)
     ok &= np.triu(np.ones((n, n), bool), k=1)
     i, j = np.nonzero(ok)
     return i, j, gap[i, j]
@@ -199,44 +217,61 @@ def merge_collinear(
     angle_tol: float,
     offset_tol: float,
     gap_tol: float,
-    blocker: np.ndarray | None = None,
+    openings: np.ndarray | None = None,
+    opening_gap: float = 0.0,
+    thickness: np.ndarray | None = None,
+    thickness_ratio: float = 1.35,
     max_passes: int = 20,
 ) -> np.ndarray:
-    """Merge nearly collinear segments that overlap or are separated by at most ``gap_tol``.
+    """Merge nearly collinear segments that overlap, are at most ``gap_tol`` apart, or span an opening.
 
+    A wall continues through its doors and windows (the customers' format puts an opening
+    *in* its host wall), so two collinear pieces separated by up to ``opening_gap`` are merged
+    when the gap between them lies on the opening mask ``openings`` (at least 60 % of it).
     Pairs are merged closest first, each segment at most once per pass, and passes repeat
     until nothing changes, so a chain of pieces along one wall becomes one wall while an arc
-    (whose pieces turn by more than ``angle_tol``) stays a polyline.  A gap that crosses a
-    pixel of ``blocker`` (the opening mask) is never bridged.
+    (whose pieces turn by more than ``angle_tol``) stays a polyline.  With per-segment
+    ``thickness``, pieces whose thicknesses differ by more than ``thickness_ratio`` (and by more
+    than 1.5 px) stay apart: a thick exterior wall and the thin partition in line with it are
+    two walls.
     """
     segs = np.asarray(segs, np.float64).reshape(-1, 4)
+    thick = np.ones(len(segs)) if thickness is None else np.asarray(thickness, np.float64).copy()
+    reach = max(gap_tol, opening_gap if openings is not None else 0.0)
     for _ in range(max_passes):
         if len(segs) < 2:
             return segs
-        i_idx, j_idx, gaps = _collinear_pairs(segs, angle_tol, offset_tol, gap_tol)
+        i_idx, j_idx, gaps = _collinear_pairs(segs, angle_tol, offset_tol, reach)
         if len(i_idx) == 0:
             return segs
         used = np.zeros(len(segs), bool)
-        merged = []
+        merged: list[np.ndarray] = []
+        merged_thick: list[float] = []
         for k in np.argsort(gaps, kind="stable"):
             i, j = int(i_idx[k]), int(j_idx[k])
             if used[i] or used[j]:
                 continue
+            thin, wide = sorted((thick[i], thick[j]))
+            if wide > thickness_ratio * thin and wide - thin > 1.5:
+                continue
             line = _fit_line(segs[[i, j]])
-            if gaps[k] > 0 and _gap_blocked(segs[i], segs[j], line, blocker):
+            if gaps[k] > gap_tol and _gap_coverage(segs[i], segs[j], line, openings) < 0.6:
                 continue
             used[i] = used[j] = True
             merged.append(line)
+            weight = lengths(segs[[i, j]])
+            merged_thick.append(float(np.average(thick[[i, j]], weights=np.maximum(weight, 1e-9))))
         if not merged:
             return segs
         segs = np.vstack([segs[~used], np.asarray(merged)])
+        thick = np.concatenate([thick[~used], merged_thick])
     return segs
 
 
-def _gap_blocked(a: np.ndarray, b: np.ndarray, line: np.ndarray, blocker: np.ndarray | None) -> bool:
-    """Whether the gap between collinear segments ``a`` and ``b`` crosses the blocker mask."""
-    if blocker is None:
-        return False
+def _gap_coverage(a: np.ndarray, b: np.ndarray, line: np.ndarray, mask: np.ndarray | None) -> float:
+    """Share of the gap between collinear segments ``a`` and ``b`` that lies on ``mask``."""
+    if mask is None:
+        return 0.0
     direction = line[2:] - line[:2]
     direction /= max(np.hypot(*direction), 1e-12)
     ends_a = np.vstack([a[:2], a[2:]])
@@ -246,7 +281,7 @@ def _gap_blocked(a: np.ndarray, b: np.ndarray, line: np.ndarray, blocker: np.nda
         p, q = ends_a[np.argmax(pa)], ends_b[np.argmin(pb)]
     else:
         p, q = ends_b[np.argmax(pb)], ends_a[np.argmin(pa)]
-    return _line_blocked(blocker, p, q)
+    return _line_coverage(mask, p, q)
 
 
 def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -257,7 +292,8 @@ def snap_junctions(
     segs: np.ndarray,
     snap_distance: float,
     extend_distance: float,
-    blocker: np.ndarray | None = None,
+    openings: np.ndarray | None = None,
+    opening_gap: float = 0.0,
     min_angle_deg: float = 20.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move each end onto the wall it meets; returns new segments and an ``(N, 2)`` "connected" flag.
@@ -265,10 +301,12 @@ def snap_junctions(
     For the end ``P`` of segment ``i`` with outward direction ``d`` and every segment ``j`` that
     is not nearly parallel, ``X`` is where the two lines cross and ``s`` the signed distance from
     ``P`` to ``X`` along ``d``.  ``X`` must lie on ``j`` (within ``snap_distance`` of its
-    extent) and ``-snap_distance <= s <= extend_distance``; the nearest such ``X`` wins.
-    Both ends of an L corner pick each other and land on the same point; the end of a T stem
-    lands on the through wall; a dangling end within ``extend_distance`` of a wall is
-    extended to it unless the extension crosses the blocker (opening) mask.
+    extent); the nearest acceptable ``X`` wins.  Acceptable: ``|s| <= snap_distance`` (L and T
+    junctions: both ends of an L corner pick each other and land on the same point, a T stem
+    lands on the through wall); a dangling end extended by up to ``extend_distance`` when the
+    extension crosses no opening; or extended by up to ``opening_gap`` through a door or
+    window (at least 60 % of the extension on the ``openings`` mask), since a wall runs
+    through the openings it hosts.
     """
     n = len(segs)
     connected = np.zeros((n, 2), bool)
@@ -278,6 +316,7 @@ def snap_junctions(
     unit = (segs[:, 2:] - segs[:, :2]) / length[:, None]
     out = segs.copy()
     sin_min = math.sin(math.radians(min_angle_deg))
+    reach = max(extend_distance, opening_gap if openings is not None else 0.0)
     for end in (0, 1):
         p = segs[:, 2 * end : 2 * end + 2]
         d = unit if end == 1 else -unit
@@ -288,20 +327,33 @@ def snap_junctions(
             u = _cross(rel, d[:, None, :]) / denom
         ok = np.abs(denom) >= sin_min
         ok &= (u >= -snap_distance) & (u <= length[None, :] + snap_distance)
-        ok &= (s >= -min(snap_distance, 1e9)) & (s <= extend_distance)
-        ok &= s >= -0.5 * length[:, None]
+        ok &= (s >= -snap_distance) & (s <= reach) & (s >= -0.5 * length[:, None])
         np.fill_diagonal(ok, False)
         score = np.where(ok, np.abs(s), np.inf)
-        best = np.argmin(score, axis=1)
-        best_s = score[np.arange(n), best]
-        for i in np.flatnonzero(np.isfinite(best_s)):
-            sign_s = float(s[i, best[i]])
-            target = p[i] + d[i] * sign_s
-            if sign_s > snap_distance and _line_blocked(blocker, p[i], target):
-                continue
-            out[i, 2 * end : 2 * end + 2] = target
-            connected[i, end] = True
+        for i in np.flatnonzero(ok.any(axis=1)):
+            for j in np.argsort(score[i]):
+                if not np.isfinite(score[i, j]):
+                    break
+                step = float(s[i, j])
+                target = p[i] + d[i] * step
+                if step > snap_distance and not _extension_allowed(
+                    p[i], target, step, extend_distance, openings
+                ):
+                    continue
+                out[i, 2 * end : 2 * end + 2] = target
+                connected[i, end] = True
+                break
     return out, connected
+
+
+def _extension_allowed(
+    p: np.ndarray, target: np.ndarray, step: float, extend_distance: float, openings: np.ndarray | None
+) -> bool:
+    """Whether a dangling end may be extended from ``p`` to ``target`` (see :func:`snap_junctions`)."""
+    coverage = _line_coverage(openings, p, target)
+    if step <= extend_distance and coverage == 0.0:
+        return True
+    return coverage >= 0.6
 
 
 def fit_free_ends(
@@ -343,6 +395,35 @@ def fit_free_ends(
         moved = p + d * shift[:, None]
         out[free[usable], 2 * end : 2 * end + 2] = moved[usable]
     return out
+
+
+def point_segment_distance(points: np.ndarray, segs: np.ndarray) -> np.ndarray:
+    """Distance from each of ``(P, 2)`` points to each of ``(N, 4)`` segments: ``(P, N)``."""
+    a, b = segs[None, :, :2], segs[None, :, 2:]
+    ab = b - a
+    rel = points[:, None, :] - a
+    t = np.clip(np.sum(rel * ab, axis=2) / np.maximum(np.sum(ab * ab, axis=2), 1e-12), 0.0, 1.0)
+    closest = a + ab * t[:, :, None]
+    return np.hypot(*(points[:, None, :] - closest).transpose(2, 0, 1))
+
+
+def drop_covered(segs: np.ndarray, thickness: np.ndarray, slack: float = 1.0) -> np.ndarray:
+    """Keep-mask that drops segments lying entirely inside the band of a longer wall.
+
+    A stub left between a door and the wall beyond it, or a duplicate piece, has both ends
+    within ``t / 2 + slack`` of a longer wall of thickness ``t``; it adds nothing.
+    """
+    n = len(segs)
+    if n < 2:
+        return np.ones(n, bool)
+    seg_lengths = lengths(segs)
+    reach = np.maximum(thickness / 2.0, 1.0) + slack
+    d_start = point_segment_distance(segs[:, :2], segs)
+    d_end = point_segment_distance(segs[:, 2:], segs)
+    inside = (d_start <= reach[None, :]) & (d_end <= reach[None, :])
+    longer = seg_lengths[None, :] > seg_lengths[:, None]
+    np.fill_diagonal(inside, False)
+    return ~(inside & longer).any(axis=1)
 
 
 def drop_short(segs: np.ndarray, min_length: float) -> np.ndarray:
