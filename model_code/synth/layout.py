@@ -27,6 +27,7 @@ from model_code.metrics import segment_polygon
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (integers, centrelines before the parity offset)
 FOOTPRINTS = ("rect", "L", "T", "U")
+MIN_ROOMS, MAX_ROOMS = 3, 15
 
 
 class LayoutError(RuntimeError):
@@ -497,8 +498,15 @@ def _clean(geometry) -> Polygon:
 def place_on_slot(
     rng: np.random.Generator, slot: Slot, width: float, margin: float, where: str = "random"
 ) -> tuple[float, float] | None:
-    """Reserve ``width`` pixels on ``slot`` at least ``margin`` from its ends and other openings."""
+    """Reserve ``width`` pixels on ``slot`` at least ``margin`` from its ends and other openings.
+
+    On axis-aligned walls the opening's ends land on half-integer coordinates, between pixel
+    centres, so its gap has exactly ``width`` pixels along the wall.
+    """
+    width = float(round(width))
     lo, hi = margin, slot.length - margin - width
+    along = float(slot.a @ np.abs(slot.direction)) if np.any(np.abs(slot.direction) == 1.0) else 0.5
+    phase = (0.5 - along) % 1.0
     if hi < lo:
         return None
     if where == "centre":
@@ -509,7 +517,8 @@ def place_on_slot(
         first = _uniform(rng, lo, hi)
     candidates = [first, lo, hi, *np.linspace(lo, hi, 9).tolist()]
     for s in candidates:
-        s = float(round(s))
+        s = float(round(s - phase)) + phase
+        s = s + 1.0 if s < lo else (s - 1.0 if s > hi else s)
         if s < lo - 1e-9 or s > hi + 1e-9:
             continue
         if all(s + width + margin <= a or s >= b + margin for a, b in slot.occupied):
@@ -541,25 +550,32 @@ def add_doors(rng: np.random.Generator, layout: Layout, door: float, margin: flo
         for s in interior
     ]
     parent = list(range(len(rooms)))
-    chosen, spare = [], []
+    spare = []
     for index in np.argsort(weights, kind="stable"):
         slot = interior[int(index)]
         a, b = _find(parent, slot.rooms[0]), _find(parent, slot.rooms[1])
-        if a != b:
-            parent[a] = b
-            chosen.append(slot)
-        else:
+        if a == b:
             spare.append(slot)
-    chosen += [s for s in spare if rng.random() < 0.15]
-    for slot in chosen:
-        passage = rng.random() < 0.12 and not any(rooms[r].kind in ("bath", "wc") for r in slot.rooms)
-        width = min(door * _uniform(rng, 1.2, 1.8), slot.length - 2 * margin) if passage else door
-        interval = place_on_slot(rng, slot, width, margin, "end" if rng.random() < 0.6 else "random")
-        if interval is not None:
-            opening = _opening(slot, interval, "opening" if passage else "door")
-            _set_swing(rng, opening, slot, rooms)
-            layout.openings.append(opening)
+        elif _add_connection(rng, layout, slot, door, margin):
+            parent[a] = b
+    for slot in spare:
+        if rng.random() < 0.15:
+            _add_connection(rng, layout, slot, door, margin)
     _add_entrances(rng, layout, door, margin, parent)
+
+
+def _add_connection(rng: np.random.Generator, layout: Layout, slot: Slot, door: float, margin: float) -> bool:
+    """A door (sometimes a wider open passage) between the two rooms of ``slot``; False if it cannot fit."""
+    rooms = layout.rooms
+    passage = rng.random() < 0.12 and not any(rooms[r].kind in ("bath", "wc") for r in slot.rooms)
+    width = min(door * _uniform(rng, 1.2, 1.8), slot.length - 2 * margin) if passage else door
+    interval = place_on_slot(rng, slot, width, margin, "end" if rng.random() < 0.6 else "random")
+    if interval is None:
+        return False
+    opening = _opening(slot, interval, "opening" if passage else "door")
+    _set_swing(rng, opening, slot, rooms)
+    layout.openings.append(opening)
+    return True
 
 
 def _set_swing(rng: np.random.Generator, opening: LayoutOpening, slot: Slot, rooms: list[LayoutRoom]) -> None:
@@ -707,6 +723,18 @@ def generate_layout(
     raise LayoutError(f"no valid layout after {attempts} attempts: {last_error}")
 
 
+def room_shares(blocks: list[Rect], count: int) -> list[int]:
+    """Split ``count`` rooms over the blocks by area (largest remainders), at least one each."""
+    areas = np.array([(x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in blocks], dtype=np.float64)
+    exact = np.maximum(count, len(blocks)) * areas / areas.sum()
+    shares = np.maximum(np.floor(exact).astype(int), 1)
+    for index in np.argsort(-(exact - np.floor(exact)), kind="stable"):
+        if shares.sum() >= max(count, len(blocks)):
+            break
+        shares[index] += 1
+    return [int(v) for v in shares]
+
+
 def _thicknesses(params: LayoutParams, ppm: float) -> tuple[int, int]:
     t_int = max(params.min_interior_px, round(params.interior_wall_m * ppm))
     gap = max(params.min_exterior_gap_px, round((params.exterior_wall_m * ppm - t_int) / 2) * 2)
@@ -722,7 +750,7 @@ def _attempt(
     margin_px: int,
     max_bay_depth: float,
 ) -> Layout:
-    n_rooms = int(np.clip(round(rng.triangular(3, 8, 15.99) - 0.5), 3, 15))
+    n_rooms = int(np.clip(round(rng.triangular(MIN_ROOMS, 8, MAX_ROOMS + 0.99) - 0.5), MIN_ROOMS, MAX_ROOMS))
     area_m2 = n_rooms * _uniform(rng, 10.0, 17.0)
     avail_w, avail_h = width - 2 * margin_px, height - 2 * margin_px
     if min(avail_w, avail_h) < 40:
@@ -740,14 +768,11 @@ def _attempt(
     min_side = int(max(1.7 * ppm, door + 2 * margin + t_ext))
     corridor = int(max(1.1 * ppm, door + 2 * margin) * _uniform(rng, 1.0, 1.25))
     blocks = footprint_blocks(rng, bw, bh, min_side)
-    total = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in blocks)
     rects: list[tuple[Rect, bool]] = []
-    for block in blocks:
-        x0, y0, x1, y1 = block
-        share = max(1, round(n_rooms * (x1 - x0) * (y1 - y0) / total))
+    for block, share in zip(blocks, room_shares(blocks, n_rooms), strict=True):
         rects += subdivide(rng, block, share, min_side, corridor)
-    if len(rects) < 3:
-        raise LayoutError("too few rooms")
+    if not MIN_ROOMS <= len(rects) <= MAX_ROOMS:
+        raise LayoutError(f"{len(rects)} rooms, outside {MIN_ROOMS}..{MAX_ROOMS}")
     ox = margin_px + (avail_w - bw) // 2
     oy = margin_px + (avail_h - bh) // 2
     rects = [((x0 + ox, y0 + oy, x1 + ox, y1 + oy), c) for (x0, y0, x1, y1), c in rects]

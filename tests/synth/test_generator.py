@@ -1,0 +1,179 @@
+"""The synthetic plan generator: determinism, exact ground truth, reachability, schema validity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model_code.synth import STYLES, SynthPlan, generate_plan, rasterize_annotation
+from model_code.synth.layout import generate_layout
+from model_code.synth.raster import wall_and_opening_masks
+from model_code.synth.render import paint_walls
+from model_code.synth.styles import STYLE_TABLE, layout_params, realise
+from tests.synth.helpers import door_graph, independent_masks, iou, reachable_from_outside, round_trip
+
+# strict agreement thresholds between the annotation JSON (rounded to 0.01 px) and the masks;
+# unrotated plans agree exactly, rotated scans lose at most a few pixels to the rounding
+WALL_IOU = 0.995
+OPENING_IOU = 0.99
+ROOM_PIXEL_AGREEMENT = 0.999
+
+SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
+FAST = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _plan(seed: int, size: int = 256, style: str | None = None) -> SynthPlan:
+    return generate_plan(seed, size=size, styles=None if style is None else [style])
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_same_seed_gives_identical_bytes(style: str) -> None:
+    first, second = _plan(11, style=style), _plan(11, style=style)
+    assert first.style == second.style == style
+    assert first.image.tobytes() == second.image.tobytes()
+    assert first.wall_mask.tobytes() == second.wall_mask.tobytes()
+    assert first.opening_mask.tobytes() == second.opening_mask.tobytes()
+    assert first.room_labels.tobytes() == second.room_labels.tobytes()
+    assert first.annotation.to_dict() == second.annotation.to_dict()
+
+
+def test_different_seeds_differ() -> None:
+    plans = [_plan(seed) for seed in range(4)]
+    images = {p.image.tobytes() for p in plans}
+    walls = {tuple(map(tuple, (w.start for w in p.annotation.walls))) for p in plans}
+    assert len(images) == 4
+    assert len(walls) == 4
+
+
+@FAST
+@given(seed=SEEDS)
+def test_masks_are_binary_and_sized_like_the_image(seed: int) -> None:
+    plan = _plan(seed)
+    height, width = plan.image.shape[:2]
+    assert plan.image.dtype == np.uint8 and plan.image.shape == (height, width, 3)
+    assert max(height, width) == 256
+    assert (plan.annotation.width, plan.annotation.height) == (width, height)
+    for mask in (plan.wall_mask, plan.opening_mask):
+        assert mask.dtype == bool and mask.shape == (height, width)
+    assert not np.any(plan.wall_mask & plan.opening_mask)
+    assert plan.wall_mask.sum() > 0 and plan.opening_mask.sum() > 0
+    assert plan.room_labels.dtype == np.int32 and plan.room_labels.shape == (height, width)
+    assert not np.any(plan.room_labels[plan.wall_mask | plan.opening_mask])
+    present = set(np.unique(plan.room_labels)) - {0}
+    assert present == set(range(1, len(plan.annotation.rooms) + 1))  # every room has pixels, no extra label
+
+
+@FAST
+@given(seed=SEEDS)
+def test_annotation_json_rerasterises_to_the_masks(seed: int) -> None:
+    plan = _plan(seed)
+    annotation = round_trip(plan.annotation)  # schema-valid, rounded to 0.01 px like any saved file
+    height, width = plan.wall_mask.shape
+    wall, opening, labels = rasterize_annotation(annotation, height, width)
+    assert iou(wall, plan.wall_mask) >= WALL_IOU
+    assert iou(opening, plan.opening_mask) >= OPENING_IOU
+    assert np.mean(labels == plan.room_labels) >= ROOM_PIXEL_AGREEMENT
+    # the documented rule, implemented independently (matplotlib point-in-polygon on pixel centres)
+    wall_ref, opening_ref = independent_masks(annotation, (height, width))
+    assert iou(wall_ref, plan.wall_mask) >= WALL_IOU
+    assert iou(opening_ref, plan.opening_mask) >= OPENING_IOU
+
+
+def test_unrotated_plans_agree_exactly() -> None:
+    plan = _plan(5, style="solid")
+    annotation = round_trip(plan.annotation)
+    wall, opening, labels = rasterize_annotation(annotation, *plan.wall_mask.shape)
+    assert np.array_equal(wall, plan.wall_mask)
+    assert np.array_equal(opening, plan.opening_mask)
+    assert np.array_equal(labels, plan.room_labels)
+
+
+@FAST
+@given(seed=SEEDS)
+def test_every_room_is_reachable_from_outside(seed: int) -> None:
+    plan = _plan(seed)
+    graph, sides = door_graph(plan.annotation)
+    rooms = len(plan.annotation.rooms)
+    assert reachable_from_outside(graph) == set(range(rooms))
+    for kind, left, right in sides:
+        assert left != right, f"{kind} with the same region on both sides"
+        if kind == "window":
+            assert -1 in (left, right), "window not on an exterior wall"
+
+
+@FAST
+@given(seed=SEEDS)
+def test_walls_openings_and_rooms_are_consistent(seed: int) -> None:
+    annotation = _plan(seed).annotation
+    assert 3 <= len(annotation.rooms) <= 15
+    walls = {w.id: w for w in annotation.walls}
+    exterior = [w.thickness for w in annotation.walls if w.is_load_bearing and w.thickness is not None]
+    interior = [w.thickness for w in annotation.walls if not w.is_load_bearing]
+    assert interior and exterior and max(interior) < max(exterior)
+    for opening in annotation.openings:
+        host = walls[opening.wall_id]
+        assert opening.thickness == host.thickness
+        p, q = np.asarray(host.start), np.asarray(host.end)
+        u = (q - p) / np.linalg.norm(q - p)
+        for point in (opening.start, opening.end):
+            offset = np.asarray(point) - p
+            assert abs(offset[0] * u[1] - offset[1] * u[0]) < 0.05  # on the centreline
+            assert -0.05 <= offset @ u <= np.linalg.norm(q - p) + 0.05  # within the wall
+    for room in annotation.rooms:
+        xs = [x for x, _ in room.polygon]
+        ys = [y for _, y in room.polygon]
+        assert room.bounding_box == pytest.approx([min(xs), min(ys), max(xs), max(ys)])
+        assert room.area_px > 0
+
+
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("size", [128, 700])
+def test_every_style_renders_at_small_and_large_sizes(style: str, size: int) -> None:
+    plan = _plan(3, size=size, style=style)
+    assert max(plan.image.shape[:2]) == size
+    assert plan.image.std() > 5  # something was drawn
+    assert plan.wall_mask.mean() > 0.01
+
+
+@pytest.mark.parametrize("fill", ["solid", "grey", "hollow", "hatch", "line"])
+def test_walls_are_painted_only_on_wall_pixels(fill: str) -> None:
+    rng = np.random.default_rng(1)
+    style = STYLE_TABLE["solid"]
+    layout = generate_layout(rng, 300, 260, layout_params(rng, style), 30, 10.0)
+    from model_code.synth.generator import to_annotation
+
+    annotation = to_annotation(layout, "x")
+    wall_mask, _ = wall_and_opening_masks(annotation.walls, annotation.openings, 260, 300)
+    look = realise(rng, style, 300)
+    look.wall_fill = fill
+    canvas = np.full((260, 300, 3), 255, np.uint8)
+    paint_walls(canvas, wall_mask, look)
+    painted = np.any(canvas != 255, axis=2)
+    assert not np.any(painted & ~wall_mask)
+    if fill in ("solid", "line"):
+        assert np.array_equal(painted, wall_mask)
+    else:  # outlines mark every wall's faces
+        assert painted.sum() > 0.3 * wall_mask.sum()
+
+
+def test_size_range_and_default_size() -> None:
+    assert 200 <= max(generate_plan(2, size=(200, 300)).image.shape[:2]) <= 300
+    assert 256 <= max(generate_plan(2).image.shape[:2]) <= 2048
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"seed": -1}, "seed"),
+        ({"seed": 1.5}, "seed"),
+        ({"seed": 1, "size": 10}, "size"),
+        ({"seed": 1, "size": (400, 300)}, "size"),
+        ({"seed": 1, "styles": ["nope"]}, "unknown style"),
+        ({"seed": 1, "styles": []}, "at least one"),
+    ],
+)
+def test_bad_arguments_are_rejected(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        generate_plan(**kwargs)
