@@ -1,0 +1,54 @@
+"""Synthetic plan generation speed: plans per second per style at one size, on one core.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_synth.py --size 512 --count 100
+
+Every style is timed on the same seeds; "all" draws the style at random per plan, as the
+training dataset does.  OpenCV and the BLAS libraries are pinned to one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import time  # noqa: E402
+
+import cv2  # noqa: E402
+
+from model_code.synth import STYLES, generate_plan  # noqa: E402
+
+
+def time_style(styles: list[str] | None, size: int, count: int, first_seed: int) -> float:
+    """Plans per second for ``count`` plans of ``size`` px restricted to ``styles`` (None: all)."""
+    generate_plan(first_seed, size=size, styles=styles)  # warm-up: imports, font caches
+    start = time.perf_counter()
+    for seed in range(first_seed, first_seed + count):
+        generate_plan(seed, size=size, styles=styles)
+    return count / (time.perf_counter() - start)
+
+
+def main() -> int:
+    """Print a table of plans per second per style."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=512, help="longest image side in pixels (default 512)")
+    parser.add_argument("--count", type=int, default=100, help="plans per style (default 100)")
+    parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    args = parser.parse_args()
+    if args.count < 1:
+        parser.error("--count must be at least 1")
+    cv2.setNumThreads(1)
+    print(f"plans per second at {args.size} px, one core, {args.count} plans each")
+    print(f"{'style':<10} {'plans/s':>8} {'ms/plan':>8}")
+    for name in [*STYLES, "all"]:
+        rate = time_style(None if name == "all" else [name], args.size, args.count, args.seed)
+        print(f"{name:<10} {rate:8.1f} {1000 / rate:8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
