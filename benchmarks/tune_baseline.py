@@ -30,6 +30,7 @@ from model_code.evaluate import split_samples
 
 GRID: dict[str, Sequence[object]] = {
     "normalize_background": (True, False),
+    "paper_floor": (0.1, 0.25, 0.5, 0.75),
     "threshold_scale": (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1),
     "open_factor": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
     "min_length_factor": (1.0, 1.5, 2.0, 3.0, 4.0, 6.0),
@@ -37,6 +38,9 @@ GRID: dict[str, Sequence[object]] = {
     "line_support": (True, False),
     "thin_factor": (0.15, 0.25, 0.3, 0.4, 0.5, 0.6),
     "line_factor": (1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0),
+    "thin_cap": (0.004, 0.006, 0.008, 0.01, 0.015, 1.0),
+    "hollow_fraction": (0.0, 0.01, 0.02, 0.03),
+    "hollow_elongation": (2.0, 4.0, 8.0),
 }
 OPENING_GRID: dict[str, Sequence[object]] = {"gap_factor": (2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 14.0)}
 

@@ -219,9 +219,20 @@ def _caption(panel: np.ndarray, text: str) -> np.ndarray:
     return np.vstack([strip, panel])
 
 
-def tint_masks(image: np.ndarray, wall: np.ndarray, opening: np.ndarray, alpha: float = 0.6) -> np.ndarray:
-    """Ground-truth pixel masks blended over a lightened plan (walls red, openings blue)."""
+def tint_masks(
+    image: np.ndarray,
+    wall: np.ndarray,
+    opening: np.ndarray,
+    rooms: np.ndarray | None = None,
+    alpha: float = 0.6,
+) -> np.ndarray:
+    """Ground-truth pixel masks over a lightened plan: walls red, openings blue, rooms in pastels."""
     out = (image.astype(np.float32) * 0.5 + 127.5).astype(np.float32)
+    if rooms is not None and rooms.max(initial=0) > 0:
+        count = int(rooms.max()) + 1
+        palette = np.random.default_rng(0).integers(120, 240, size=(count, 3)).astype(np.float32)
+        inside = rooms > 0
+        out[inside] = out[inside] * 0.6 + palette[rooms[inside]] * 0.4
     for mask, colour in ((wall, GROUND_TRUTH_COLOURS["wall"]), (opening, GROUND_TRUTH_COLOURS["opening"])):
         out[mask] = out[mask] * (1 - alpha) + np.asarray(colour, np.float32) * alpha
     return np.clip(out, 0, 255).astype(np.uint8)
@@ -234,7 +245,7 @@ def truth_panel(truth: GroundTruth) -> np.ndarray:
     if truth.annotation is not None and truth.annotation.walls:
         ann = truth.annotation
         return draw_overlay(truth.image, ann.walls, ann.openings, ann.rooms)
-    return tint_masks(truth.image, truth.wall, truth.opening)
+    return tint_masks(truth.image, truth.wall, truth.opening, truth.room_labels)
 
 
 def side_by_side(truth: GroundTruth, results: dict[str, PlanResult], order: Sequence[str]) -> np.ndarray:
@@ -267,14 +278,16 @@ def hstack_padded(panels: Sequence[np.ndarray], gap: int = 6) -> np.ndarray:
     return canvas
 
 
-def write_gallery(out_dir: Path, worst: Sequence[PlanRecord], max_width: int = 1600) -> str | None:
+def write_gallery(out_dir: Path, worst: Sequence[PlanRecord], max_width: int = 1200) -> str | None:
     """Stack the overlays of the worst plans into ``gallery.png``; returns its relative path or None."""
     rows = []
     for record in worst:
         if record.overlay and (out_dir / record.overlay).is_file():
             row = read_image(out_dir / record.overlay)
             if row.shape[1] > max_width:
-                row = _fit(row, max_width) if row.shape[1] >= row.shape[0] else row
+                scale = max_width / row.shape[1]
+                size = (max_width, max(1, round(row.shape[0] * scale)))
+                row = cv2.resize(row, size, interpolation=cv2.INTER_AREA)
             rows.append(row)
     if not rows:
         return None
