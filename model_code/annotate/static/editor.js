@@ -336,7 +336,7 @@
     const fragment = document.createDocumentFragment();
     ed.handleNodes = new Map();
     if (ed.tool === "select") {
-      for (const kind of ["walls", "openings"]) {
+      for (const kind of ["openings", "walls"]) { // wall handles on top: junctions matter most
         ed.doc[kind].forEach((item, index) => {
           handle(`${kind}:${index}:start`, item.start, fragment);
           handle(`${kind}:${index}:end`, item.end, fragment);
@@ -411,6 +411,7 @@
   }
 
   function renderAll() {
+    fixSelection();
     const bad = badPaths();
     renderRooms(bad);
     renderSegments("walls", bad);
@@ -483,14 +484,13 @@
   function deleteSelection() {
     const sel = ed.selection;
     if (!sel) return;
+    ed.selection = null;
     edit((doc) => {
       const [removed] = doc[sel.kind].splice(sel.index, 1);
       if (sel.kind === "walls") {
         for (const opening of doc.openings) if (String(opening.wall_id) === String(removed.id)) opening.wall_id = null;
       }
     });
-    ed.selection = null;
-    renderAll();
   }
 
   function select(selection) {
