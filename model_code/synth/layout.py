@@ -353,7 +353,7 @@ def _wall_by_id(walls: list[LayoutWall], wall_id: str) -> LayoutWall:
 
 
 def add_chamfer(rng: np.random.Generator, layout: Layout, margin: float) -> bool:
-    """Cut one convex building corner with a 45-degree exterior wall; False if no corner fits."""
+    """Cut one convex building corner with a 45-degree or rounded exterior wall; False if none fits."""
     candidates = []
     for slot_a in layout.slots:
         if not slot_a.exterior or slot_a.normal[1] != 1.0:
@@ -389,17 +389,38 @@ def add_chamfer(rng: np.random.Generator, layout: Layout, margin: float) -> bool
             slot.b = moved
         points[id(slot)] = moved
     p, q = points[id(slot_h)], points[id(slot_v)]
-    wall_id = f"w{len(layout.walls) + 1}"
     t_ext = float(layout.exterior_thickness)
-    layout.walls.append(LayoutWall(wall_id, p, q, t_ext, True, True))
-    centre = np.array(room.outline.centroid.coords[0])
-    normal = np.array([-(q - p)[1], (q - p)[0]]) / max(math.dist(p, q), 1e-9)
-    if np.dot(centre - p, normal) < 0:
-        normal = -normal
-    layout.slots.append(Slot(wall_id, p, q, (None, room_index), normal, t_ext))
-    triangle = Polygon([corner, p, q])
-    room.outline = _clean(room.outline.difference(triangle))
+    if rng.random() < 0.5:  # a diagonal wall with room for a window
+        wall_id = f"w{len(layout.walls) + 1}"
+        layout.walls.append(LayoutWall(wall_id, p, q, t_ext, True, True))
+        centre = np.array(room.outline.centroid.coords[0])
+        normal = np.array([-(q - p)[1], (q - p)[0]]) / max(math.dist(p, q), 1e-9)
+        if np.dot(centre - p, normal) < 0:
+            normal = -normal
+        layout.slots.append(Slot(wall_id, p, q, (None, room_index), normal, t_ext))
+        cut_off = Polygon([corner, p, q])
+    else:  # a quarter-circle corner drawn as a chain of short walls
+        arc = _arc_points(p, q, corner, layout.exterior_thickness)
+        for a, b in itertools.pairwise(arc):
+            layout.walls.append(LayoutWall(f"w{len(layout.walls) + 1}", a, b, t_ext, True, True))
+        cut_off = Polygon([corner, *arc])
+    room.outline = _clean(room.outline.difference(cut_off))
     return True
+
+
+def _arc_points(p: np.ndarray, q: np.ndarray, corner: np.ndarray, thickness: float) -> list[np.ndarray]:
+    """Points of the quarter circle from ``p`` to ``q`` that rounds off ``corner``."""
+    centre = p + q - corner
+    radius = math.dist(p, centre)
+    a1 = math.atan2(*(p - centre)[::-1])
+    a2 = math.atan2(*(q - centre)[::-1])
+    sweep = (a2 - a1 + math.pi) % (2 * math.pi) - math.pi
+    n = int(np.clip(abs(sweep) * radius / (3.0 * thickness), 3, 16))
+    points = [
+        centre + radius * np.array([math.cos(t), math.sin(t)]) for t in a1 + sweep * np.linspace(0, 1, n + 1)
+    ]
+    points[0], points[-1] = p, q
+    return points
 
 
 def add_bay(rng: np.random.Generator, layout: Layout, margin: float, max_depth: float) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from shapely import Polygon
 from shapely.geometry import box as shapely_box
 
 from model_code.synth.decor import draw_decorations, draw_grid
@@ -140,9 +141,15 @@ def _feet(metres: float) -> str:
 
 
 def place_label(
-    rng: np.random.Generator, image: np.ndarray, room: LayoutRoom, lines: list[str], look: Look, ppm: float
+    rng: np.random.Generator,
+    image: np.ndarray,
+    room: LayoutRoom,
+    lines: list[str],
+    look: Look,
+    ppm: float,
+    avoid: list[Box],
 ) -> Box | None:
-    """Draw a room's label lines centred in the room when they fit; returns the box used, or None."""
+    """Draw a room's label lines near the room's centre, clear of door swings; returns the box or None."""
     interior = room.interior
     target = float(np.clip(ppm * rng.uniform(0.22, 0.38), 6.0, 60.0))
     thickness = max(1, round(target / 14)) if look.font != 4 else 1
@@ -163,10 +170,11 @@ def place_label(
     centre = (
         interior.representative_point() if interior.area < 0.8 * (x1 - x0) * (y1 - y0) else interior.centroid
     )
-    cx, cy = float(centre.x), float(centre.y)
-    box = (cx - ew / 2 - 2, cy - eh / 2 - 2, cx + ew / 2 + 2, cy + eh / 2 + 2)
-    if not interior.buffer(-2).contains(shapely_box(*box)):
+    spot = _free_spot(interior, (float(centre.x), float(centre.y)), ew + 4, eh + 4, avoid)
+    if spot is None:
         return None
+    cx, cy = spot
+    box = (cx - ew / 2 - 2, cy - eh / 2 - 2, cx + ew / 2 + 2, cy + eh / 2 + 2)
     a = math.radians(angle)
     step = np.array([math.sin(a), math.cos(a)])  # "down" for the rotated text block
     offset = -height / 2
@@ -175,6 +183,25 @@ def place_label(
         draw_text(image, text, (float(centre_line[0]), float(centre_line[1])), spec, look.ink, angle)
         offset += h + base + gap
     return box
+
+
+def _free_spot(
+    interior: Polygon, centre: tuple[float, float], width: float, height: float, avoid: list[Box]
+) -> tuple[float, float] | None:
+    """The point nearest ``centre`` where a ``width`` x ``height`` box fits inside and clear of ``avoid``."""
+    x0, y0, x1, y1 = interior.bounds
+    xs = np.linspace(x0 + width / 2, x1 - width / 2, 7) if x1 - x0 > width else np.array([])
+    ys = np.linspace(y0 + height / 2, y1 - height / 2, 7) if y1 - y0 > height else np.array([])
+    grid = [(float(x), float(y)) for x in xs for y in ys]
+    candidates = [centre, *sorted(grid, key=lambda p: math.dist(p, centre))]
+    inner = interior.buffer(-2)
+    for cx, cy in candidates:
+        box = (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
+        if any(b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in avoid):
+            continue
+        if inner.contains(shapely_box(*box)):
+            return cx, cy
+    return None
 
 
 def render_layout(
@@ -206,9 +233,9 @@ def render_layout(
         lines = [name]
         if look.area_text and room.kind not in ("closet", "wc", "hall"):
             lines.append(area_text(rng, room, layout.ppm))
-        box = place_label(rng, image, room, lines, look, layout.ppm)
+        box = place_label(rng, image, room, lines, look, layout.ppm, avoid[index])
         if box is None and len(lines) > 1:
-            box = place_label(rng, image, room, lines[:1], look, layout.ppm)
+            box = place_label(rng, image, room, lines[:1], look, layout.ppm, avoid[index])
         if box is not None:
             labels[index] = name
             avoid[index].append(box)
