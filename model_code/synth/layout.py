@@ -658,13 +658,13 @@ def add_windows(rng: np.random.Generator, layout: Layout, margin: float) -> None
         if not slot.exterior:
             continue
         room = layout.rooms[next(r for r in slot.rooms if r is not None)]
-        chance = {"hall": 0.3, "closet": 0.15, "wc": 0.5}.get(room.kind, 0.85)
+        chance = {"hall": 0.3, "closet": 0.15, "wc": 0.5}.get(room.kind, 0.75)
         if rng.random() > chance:
             continue
         count = 2 if slot.length > 5.0 * ppm and rng.random() < 0.5 else 1
         for _ in range(count):
             usable = slot.length - 2 * margin
-            width = float(round(np.clip(usable * _uniform(rng, 0.3, 0.6) / count, 0.6 * ppm, 2.2 * ppm)))
+            width = float(round(np.clip(usable * _uniform(rng, 0.22, 0.5) / count, 0.6 * ppm, 1.8 * ppm)))
             width = min(width, usable)
             if width < max(6.0, 0.4 * ppm):
                 continue

@@ -72,7 +72,9 @@ def paint_walls(image: np.ndarray, wall_mask: np.ndarray, look: Look) -> None:
         image[inner] = np.asarray(look.wall_grey, dtype=np.uint8)
     elif look.wall_fill == "hatch":
         yy, xx = np.nonzero(inner)
-        stripes = ((xx + yy) % look.hatch_spacing) < look.line_width
+        rising = ((xx + yy) % look.hatch_spacing) < look.line_width
+        falling = ((xx - yy) % look.hatch_spacing) < look.line_width
+        stripes = {"/": rising, "\\": falling}.get(look.hatch_kind, rising | falling)
         image[yy[stripes], xx[stripes]] = ink
     image[outline] = ink
 

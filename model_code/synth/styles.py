@@ -165,6 +165,7 @@ class Look:
     grid: str
     room_fill: bool
     hatch_spacing: int
+    hatch_kind: str  # "/", "\\" or "x" (cross-hatched)
     scan: bool
     jpeg: bool
 
@@ -193,6 +194,7 @@ def realise(rng: np.random.Generator, style: Style, size: int) -> Look:
         grid=style.grid[int(rng.integers(len(style.grid)))],
         room_fill=bool(rng.random() < style.room_fill_probability),
         hatch_spacing=int(rng.integers(4, 8)),
+        hatch_kind=str(rng.choice(["/", "\\", "x"])),
         scan=style.scan,
         jpeg=bool(rng.random() < style.jpeg_probability),
     )
