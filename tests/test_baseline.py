@@ -146,3 +146,29 @@ def test_rejects_non_rgb_uint8_input(image: np.ndarray) -> None:
 def test_frozen_params_are_the_default() -> None:
     walls, _ = baseline_masks(draw_plan().image, DEFAULT_PARAMS)
     assert np.array_equal(walls, baseline_masks(draw_plan().image)[0])
+
+
+def test_finds_the_walls_of_clean_synthetic_plans() -> None:
+    """Six 512 px plans of the generator's clean ``solid`` style (dark walls on white paper).
+
+    Measured when the constants were frozen: pooled IoU 0.85, precision 0.92, 5 % of the
+    predicted pixels more than 3 px from a true wall.  The misses are by design: some plans
+    draw interior partitions as 2 px lines, as thin as the furniture, which a classical
+    pipeline cannot tell apart (docs/evaluation.md).  0.8 / 8 % leave a margin for the
+    platform's OpenCV and still fail on a real regression.
+    """
+    from model_code import metrics
+    from model_code.synth import generate_plan
+
+    counts = metrics.PixelCounts()
+    far_pixels = predicted = 0
+    for seed in range(6):
+        plan = generate_plan(seed, 512, styles=["solid"])
+        walls, openings = baseline_masks(plan.image)
+        assert walls.shape == plan.wall_mask.shape and not (walls & openings).any()
+        counts += metrics.pixel_counts(walls, plan.wall_mask)
+        distance = cv2.distanceTransform((~plan.wall_mask).astype(np.uint8), cv2.DIST_L2, 3)
+        far_pixels += int((walls & (distance > 3)).sum())  # text, furniture, dimension lines kept
+        predicted += int(walls.sum())
+    assert counts.iou > 0.8
+    assert far_pixels / predicted < 0.08

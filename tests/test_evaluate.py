@@ -252,3 +252,48 @@ def test_nan_free_json(tmp_path: Path) -> None:
     assert "NaN" not in text and "Infinity" not in text
     values = [c["value"] for c in json.loads(text)["backends"]["opencv"].values() if c["value"] is not None]
     assert all(math.isfinite(v) for v in values)
+
+
+def test_leak_warning_for_plans_outside_the_models_hold_out(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    from model_code.network import load_model, read_metadata, save_model
+
+    model_dir = tmp_path / "model"
+    metadata = read_metadata(tiny_checkpoint)
+    metadata.training = {"validation_ids": ["plan_0"]}
+    save_model(load_model(tiny_checkpoint).network, metadata, model_dir)
+    data = write_channel_dataset(tmp_path / "synth", count=2)
+    out = tmp_path / "report"
+    argv = ["evaluate", "--data", str(data), "--backend", f"unet:{model_dir}", "--out", str(out)]
+    assert main([*argv, "--no-overlays", "--resamples", "0"]) == 0
+    warnings = json.loads((out / "report.json").read_text())["settings"]["warnings"]
+    assert len(warnings) == 1 and "1 of the 2 evaluated plans" in warnings[0]
+
+
+@pytest.mark.slow
+def test_workers_give_the_same_scores_as_one_process(tmp_path: Path) -> None:
+    data = write_channel_dataset(tmp_path / "synth", count=3)
+    reports = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"report{workers}"
+        argv = [
+            "evaluate",
+            "--data",
+            str(data),
+            "--backend",
+            "opencv",
+            "--out",
+            str(out),
+            "--workers",
+            workers,
+        ]
+        assert main([*argv, "--resamples", "0"]) == 0
+        reports.append(json.loads((out / "report.json").read_text()))
+        assert len(list((out / "overlays").glob("*.png"))) == 3
+    strip = [
+        [{k: v for k, v in p["scores"]["opencv"].items() if k != "time_ms"} for p in r["plans"]]
+        for r in reports
+    ]
+    for plans in strip:
+        for plan in plans:
+            plan["values"].pop("time_ms")
+    assert strip[0] == strip[1]
