@@ -70,9 +70,11 @@ def _ordered_paths(edge_pixels: np.ndarray) -> list[np.ndarray]:
     point repeated at the end.
     """
     degree = _neighbour_count(edge_pixels)
-    contours, _ = cv2.findContours(edge_pixels.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    # CCOMP: every component's outer boundary is at the top level, even inside another's hole
+    contours, hierarchy = cv2.findContours(edge_pixels.view(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
     paths = []
-    for contour in contours:
+    outer = [c for c, h in zip(contours, hierarchy[0], strict=True) if h[3] < 0] if contours else []
+    for contour in outer:
         pts = contour[:, 0, :]
         if len(pts) == 1:
             paths.append(pts.copy())

@@ -61,7 +61,8 @@ class VectorizeOptions:
         opening_host_distance: an opening's host wall must be this close (default 2 t + 2 px).
         door_gap: widest gap between a dangling wall end and a wall that room closing bridges
             when no opening was detected (default 8 t, at most 10 % of the longest side).
-        room_min_area: smaller free-space regions are not rooms (default max((3 t)^2, 2e-4 H W)).
+        room_min_area: smaller free-space regions are not rooms (default max(3 t^2, 1e-4 H W)); a
+            closet is a few wall thicknesses wide.
         room_simplify: room polygon simplification tolerance (default max(1, t / 4) px).
         thick_ratio: a wall this many times thicker than the typical interior wall is load-bearing (1.3).
     """
@@ -125,7 +126,7 @@ class VectorizeOptions:
             opening_gap=pick("opening_gap", 0.3 * longest),
             opening_host_distance=pick("opening_host_distance", 2.0 * t + 2.0),
             door_gap=pick("door_gap", min(8.0 * t, 0.1 * longest)),
-            room_min_area=pick("room_min_area", max(9.0 * t * t, 2e-4 * height * width)),
+            room_min_area=pick("room_min_area", max(3.0 * t * t, 1e-4 * height * width)),
             room_simplify=pick("room_simplify", max(1.0, 0.25 * t)),
             thick_ratio=pick("thick_ratio", 1.3),
         )

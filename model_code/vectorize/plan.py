@@ -80,13 +80,24 @@ def _as_mask(array: np.ndarray | None, name: str, shape: tuple[int, int] | None 
     return np.ascontiguousarray(array)
 
 
+def _near_mask(mask: np.ndarray | None, xs: np.ndarray, ys: np.ndarray, radius: int) -> np.ndarray | None:
+    """For each point, whether ``mask`` has a set pixel in the square of ``radius`` around it."""
+    if mask is None:
+        return None
+    out = np.zeros(len(xs), bool)
+    for k, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        out[k] = mask[max(y - radius, 0) : y + radius + 1, max(x - radius, 0) : x + radius + 1].any()
+    return out
+
+
 def _graph_segments(
-    skeleton: np.ndarray, dist: np.ndarray, near_opening: np.ndarray | None, resolved: ResolvedOptions
+    skeleton: np.ndarray, dist: np.ndarray, openings: np.ndarray | None, resolved: ResolvedOptions
 ) -> np.ndarray:
     """Skeleton -> pruned graph -> Douglas-Peucker segments ``(N, 4)``.
 
-    ``near_opening`` marks pixels close to a door or window: a skeleton branch ending there is
-    a wall piece beside an opening, not a spur.
+    A skeleton branch that ends within one wall thickness of a door or window (``openings``)
+    is a wall piece beside the opening (the skeleton stops half a thickness short of it),
+    not a spur.
     """
     graph = build_graph(skeleton)
     if len(graph.nodes):
@@ -94,7 +105,7 @@ def _graph_segments(
         xs = np.clip(np.rint(graph.nodes[:, 0]).astype(int), 0, width - 1)
         ys = np.clip(np.rint(graph.nodes[:, 1]).astype(int), 0, height - 1)
         local = np.asarray(thickness_from_distance(dist[ys, xs]), np.float64)
-        protected = None if near_opening is None else near_opening[ys, xs]
+        protected = _near_mask(openings, xs, ys, int(np.ceil(resolved.wall_thickness)))
         prune_spurs(graph, local, resolved.spur_factor, protected)
         merge_pass_through(graph)
     pieces = [
@@ -129,13 +140,7 @@ def trace_segments(
     resolved = options.resolve(mask.shape, typical_thickness(dist, skeleton))
     clean = remove_specks(mask, resolved.speck_area)
     skeleton &= clean
-    near_opening = None
-    if blocker is not None:
-        # a wall end beside an opening stops about half a thickness short of it (skeleton retreat)
-        size = 2 * int(np.ceil(resolved.wall_thickness)) + 1
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-        near_opening = cv2.dilate(blocker.view(np.uint8), kernel).astype(bool)
-    segs = _graph_segments(skeleton, dist, near_opening, resolved)
+    segs = _graph_segments(skeleton, dist, blocker, resolved)
     if len(segs) == 0:
         return segs, np.zeros((0, 2), bool), clean, resolved
     segs = snap_orientations(segs, dominant_angle(segs), resolved.snap_angle)

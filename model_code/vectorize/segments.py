@@ -74,6 +74,12 @@ def polyline_segments(path: np.ndarray, epsilon: float, trim: float = 0.0) -> np
     """
     if len(path) < 2:
         return np.zeros((0, 4))
+    if len(path) > 3 and np.array_equal(path[0], path[-1]):
+        # a closed ring (a room outline with no junction): split it at its farthest point
+        far = int(np.argmax(np.hypot(*(path - path[0]).T)))
+        return np.vstack(
+            [polyline_segments(path[: far + 1], epsilon, trim), polyline_segments(path[far:], epsilon, trim)]
+        )
     simplified = cv2.approxPolyDP(path.astype(np.float32).reshape(-1, 1, 2), float(epsilon), False)
     vertices = simplified.reshape(-1, 2).astype(np.float64)
     if len(vertices) < 2:
