@@ -100,6 +100,7 @@ class LayoutOpening:
     rooms: tuple[int | None, int | None]
     swing_normal: np.ndarray | None = None  # unit normal towards the side the leaf opens into
     hinge_at_start: bool = True
+    leaf: str = "single"  # doors: "single", "double" (two leaves) or "sliding" (panels in the wall band)
 
 
 @dataclass
@@ -589,14 +590,33 @@ def _add_connection(rng: np.random.Generator, layout: Layout, slot: Slot, door: 
     """A door (sometimes a wider open passage) between the two rooms of ``slot``; False if it cannot fit."""
     rooms = layout.rooms
     passage = rng.random() < 0.12 and not any(rooms[r].kind in ("bath", "wc") for r in slot.rooms)
-    width = min(door * _uniform(rng, 1.2, 1.8), slot.length - 2 * margin) if passage else door
-    interval = place_on_slot(rng, slot, width, margin, "end" if rng.random() < 0.6 else "random")
-    if interval is None:
-        return False
-    opening = _opening(slot, interval, "opening" if passage else "door")
-    _set_swing(rng, opening, slot, rooms)
-    layout.openings.append(opening)
-    return True
+    if passage:
+        width = min(door * _uniform(rng, 1.2, 1.8), slot.length - 2 * margin)
+        interval = place_on_slot(rng, slot, width, margin, "end" if rng.random() < 0.6 else "random")
+        if interval is None:
+            return False
+        layout.openings.append(_opening(slot, interval, "opening"))
+        return True
+    leaf = "double" if rng.random() < 0.06 else "single"
+    return _place_door(rng, layout, slot, door, margin, leaf, "end" if rng.random() < 0.6 else "random")
+
+
+DOOR_WIDTH_FACTOR = {"single": 1.0, "double": 1.6, "sliding": 1.8}
+
+
+def _place_door(
+    rng: np.random.Generator, layout: Layout, slot: Slot, door: float, margin: float, leaf: str, where: str
+) -> bool:
+    """A door with ``leaf`` on ``slot`` (a single leaf if the wider kind does not fit); False if none fits."""
+    for kind in dict.fromkeys([leaf, "single"]):
+        interval = place_on_slot(rng, slot, door * DOOR_WIDTH_FACTOR[kind], margin, where)
+        if interval is not None:
+            opening = _opening(slot, interval, "door")
+            opening.leaf = kind
+            _set_swing(rng, opening, slot, layout.rooms)
+            layout.openings.append(opening)
+            return True
+    return False
 
 
 def _set_swing(rng: np.random.Generator, opening: LayoutOpening, slot: Slot, rooms: list[LayoutRoom]) -> None:
@@ -638,12 +658,15 @@ def _add_entrances(
         wanted = 2 if len(members) > 6 and rng.random() < 0.3 else 1
         placed = 0
         for slot in slots:
-            interval = place_on_slot(rng, slot, door, margin, "random")
-            if interval is None:
+            kind = rooms[next(r for r in slot.rooms if r is not None)].kind
+            roll = rng.random()
+            leaf = (
+                "double"
+                if roll < 0.2
+                else ("sliding" if roll < 0.4 and kind in ("living", "dining") else "single")
+            )
+            if not _place_door(rng, layout, slot, door, margin, leaf, "random"):
                 continue
-            opening = _opening(slot, interval, "door")
-            _set_swing(rng, opening, slot, rooms)
-            layout.openings.append(opening)
             placed += 1
             if placed == wanted:
                 break

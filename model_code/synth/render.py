@@ -99,16 +99,28 @@ def draw_window(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
 
 
 def draw_door(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
-    """A door leaf standing open at 90 degrees into its room and the quarter-circle swing arc."""
+    """A door: one or two leaves standing open with their swing arcs, or sliding panels in the wall band."""
     if opening.swing_normal is None:
         return
-    hinge, free = (opening.start, opening.end) if opening.hinge_at_start else (opening.end, opening.start)
+    if opening.leaf == "sliding":
+        _sliding_panels(image, opening, look)
+    elif opening.leaf == "double":
+        middle = (opening.start + opening.end) / 2
+        _leaf(image, opening.start, middle, opening, look)
+        _leaf(image, opening.end, middle, opening, look)
+    elif opening.hinge_at_start:
+        _leaf(image, opening.start, opening.end, opening, look)
+    else:
+        _leaf(image, opening.end, opening.start, opening, look)
+
+
+def _leaf(image: np.ndarray, hinge: np.ndarray, free: np.ndarray, opening: LayoutOpening, look: Look) -> None:
+    """One leaf hinged at ``hinge``, open at 90 degrees, and its quarter-circle swing to ``free``."""
     width = float(np.hypot(*(free - hinge)))
     face = opening.swing_normal * (opening.thickness / 2.0)
     pivot = hinge + face
     tip = pivot + opening.swing_normal * width
-    lw = max(1, look.line_width)
-    cv2.line(image, _pt(pivot), _pt(tip), look.ink, lw, cv2.LINE_AA, SHIFT)
+    cv2.line(image, _pt(pivot), _pt(tip), look.ink, max(1, look.line_width), cv2.LINE_AA, SHIFT)
     a1 = math.degrees(math.atan2(*(tip - pivot)[::-1]))
     a2 = math.degrees(math.atan2(*(free - hinge)[::-1]))
     if (a2 - a1) % 360 > 180:
@@ -116,6 +128,21 @@ def draw_door(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
     a2 = a1 + (a2 - a1) % 360
     radius = round(width * SCALE)
     cv2.ellipse(image, _pt(pivot), (radius, radius), 0, a1, a2, look.ink, 1, cv2.LINE_AA, SHIFT)
+
+
+def _sliding_panels(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
+    """Two overlapping thin panels inside the wall band, as sliding patio doors are drawn."""
+    u = (opening.end - opening.start) / max(float(np.hypot(*(opening.end - opening.start))), 1e-9)
+    n = np.array([-u[1], u[0]])
+    quarter = max(opening.thickness / 4.0, 0.5)
+    length = float(np.hypot(*(opening.end - opening.start)))
+    for first, last, side in ((0.0, 0.55, -1.0), (0.45, 1.0, 1.0)):
+        a = opening.start + u * (first * length) + n * (side * quarter)
+        b = opening.start + u * (last * length) + n * (side * quarter)
+        cv2.line(image, _pt(a), _pt(b), look.ink, max(1, look.line_width), cv2.LINE_AA, SHIFT)
+    half = max(opening.thickness / 2.0 - 0.5, 0.5)
+    for end in (opening.start, opening.end):
+        cv2.line(image, _pt(end - n * half), _pt(end + n * half), look.ink, 1, cv2.LINE_AA, SHIFT)
 
 
 def room_name(rng: np.random.Generator, kind: str, number: int, uppercase: bool) -> str:
