@@ -242,6 +242,21 @@ def error_response(status: int, code: str, message: str, request_id: str | None 
     return response
 
 
+def read_body(limit: int) -> bytes:
+    """The request body, at most ``limit`` bytes; 413 when longer, also for chunked uploads.
+
+    With a Content-Length werkzeug refuses an oversized body before reading it.  A chunked
+    body has no length: its stream is read up to ``limit + 1`` bytes, because werkzeug's
+    limited stream would silently cut it at the limit and turn a 413 into a bogus 400.
+    """
+    if request.content_length is not None or "wsgi.input_terminated" not in request.environ:
+        return request.get_data()
+    data = request.environ["wsgi.input"].read(limit + 1)
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    return data
+
+
 def _state() -> ServingState:
     from flask import current_app
 
@@ -276,7 +291,8 @@ def invocations() -> Response:
         )
     header_options = parse_custom_attributes(request.headers.get(CUSTOM_ATTRIBUTES_HEADER))
     start = time.perf_counter()
-    image, body_options = read_request_image(request.mimetype, request.get_data(), state.config.max_pixels)
+    raw = read_body(state.config.max_payload_bytes)
+    image, body_options = read_request_image(request.mimetype, raw, state.config.max_pixels)
     options = PipelineOptions.from_mapping({**header_options, **body_options})
     decode_ms = (time.perf_counter() - start) * 1000
     with state.inference_lock:

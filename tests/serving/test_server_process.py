@@ -25,7 +25,7 @@ MIB = 1024 * 1024
 ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 
 
-def post(server: ServerProcess, body: bytes, content_type: str | None = "image/png", **headers: str):
+def post(server: ServerProcess, body, content_type: str | None = "image/png", **headers: str):
     """POST /invocations with the given body and headers."""
     if content_type is not None:
         headers["Content-Type"] = content_type
@@ -101,7 +101,7 @@ def test_exif_orientation_and_rgba_and_16bit_inputs(server):
     assert rotated["image"] == {"width": 120, "height": 200}
     rgba = np.dstack([plan, np.full(plan.shape[:2], 128, np.uint8)])
     assert post(server, encode(rgba), "image/png").status_code == 200
-    grey16 = Image.fromarray((plan[:, :, 0].astype(np.uint16) * 257), mode="I;16")
+    grey16 = Image.fromarray(plan[:, :, 0].astype(np.uint16) * 257)
     buffer = io.BytesIO()
     grey16.save(buffer, format="PNG")
     assert post(server, buffer.getvalue(), "image/png").json()["image"] == {"width": 200, "height": 120}
@@ -161,6 +161,15 @@ def test_payload_just_under_and_just_over_the_limit(server, plan_png):
     assert post(server, under, "image/png").status_code == 200
     over = plan_png + b"\0" * (limit - len(plan_png) + 1024)
     assert_error(post(server, over, "image/png"), 413, "payload_too_large")
+    # Chunked uploads carry no Content-Length: the limit still holds (and is not a silent truncation).
+    assert post(server, chunks(under), "image/png").status_code == 200
+    assert_error(post(server, chunks(over), "image/png"), 413, "payload_too_large")
+
+
+def chunks(body: bytes, size: int = 256 * 1024):
+    """A generator body: requests sends it with Transfer-Encoding: chunked."""
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
 
 
 def test_pixel_budget_rejects_decompression_bombs(server):
