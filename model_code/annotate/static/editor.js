@@ -284,7 +284,8 @@
       const label = el("text", { x: cx, y: cy, class: "room-label", "stroke-width": 3 }, labels);
       label.style.fontSize = "var(--label-size)";
       label.style.strokeWidth = "calc(var(--label-size) / 4)";
-      label.textContent = room.name_hint || `(${room.id}: no name)`;
+      label.textContent = room.name_hint || `${room.id}?`;
+      if (!room.name_hint) label.classList.add("unnamed");
       ed.roomNodes.push({ shape, label });
     });
     layers.rooms.replaceChildren(shapes);
@@ -327,7 +328,10 @@
   }
 
   function handle(ref, point, parent) {
-    const circle = el("circle", { class: "handle ns", cx: point[0], cy: point[1], "data-kind": "handle", "data-ref": ref }, parent);
+    const [kind, index] = ref.split(":");
+    const on = ed.selection && ed.selection.kind === kind && ed.selection.index === Number(index);
+    const attrs = { class: on ? "handle ns on" : "handle ns", cx: point[0], cy: point[1], "data-kind": "handle", "data-ref": ref };
+    const circle = el("circle", attrs, parent);
     circle.style.r = "var(--handle-r)";
     ed.handleNodes.set(ref, circle);
   }
@@ -721,6 +725,7 @@
     }
     if (kind === "rooms" && !ed.doc.rooms[index].polygon) ed.doc.rooms[index].polygon = polygonOf(ed.doc.rooms[index]);
     ed.gesture = { type: "drag", refs, kind, index, which, snap: snapshot(), moved: false };
+    for (const moving of refs) ed.handleNodes.get(moving)?.classList.add("on");
   }
 
   function dragTo(event) {
@@ -1198,7 +1203,9 @@
     $("room-name").addEventListener("input", () => {
       const value = $("room-name").value.trim();
       fieldEdit(() => (current().name_hint = value || null));
-      ed.roomNodes[ed.selection.index].label.textContent = value || `(${current().id}: no name)`;
+      const label = ed.roomNodes[ed.selection.index].label;
+      label.textContent = value || `${current().id}?`;
+      label.classList.toggle("unnamed", !value);
     });
     $("wall-loadbearing").addEventListener("change", () => {
       const on = $("wall-loadbearing").checked;
@@ -1255,6 +1262,10 @@
     },
     get view() {
       return { ...ed.view };
+    },
+    get selection() {
+      const sel = ed.selection;
+      return sel ? { kind: sel.kind, index: sel.index, id: ed.doc[sel.kind][sel.index].id } : null;
     },
     toClient,
     save: () => save(),
