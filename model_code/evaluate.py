@@ -160,7 +160,7 @@ def warn_about_leaks(specs: list[BackendSpec], samples: list[Sample]) -> list[st
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """Run ``floorplan evaluate``; returns 0 on success, 2 on bad input."""
+    """Run ``floorplan evaluate``; returns 0 on success, 2 on bad input, 1 when no plan could be scored."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         check_arguments(args)
@@ -211,4 +211,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         iou = summaries[name]["wall_iou_pooled"]
         LOG.info("%s: wall IoU (pooled) %s over %d plans", name, iou.cell(), iou.plans)
     LOG.info("report written to %s", args.out / "report.md")
+    if not any(r.scores for r in records):
+        report = args.out / "report.md"
+        print(f"floorplan evaluate: error: no plan could be scored (see {report})", file=sys.stderr)
+        return 1
     return 0

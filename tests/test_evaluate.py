@@ -297,3 +297,34 @@ def test_workers_give_the_same_scores_as_one_process(tmp_path: Path) -> None:
         for plan in plans:
             plan["values"].pop("time_ms")
     assert strip[0] == strip[1]
+
+
+def test_room_labels_of_the_wrong_size_are_a_clear_error(tmp_path: Path) -> None:
+    from model_code.evaluation.truth import GroundTruthError, read_instance_labels
+
+    path = tmp_path / "rooms.png"
+    Image.fromarray(np.ones((10, 12), np.uint16)).save(path)
+    assert read_instance_labels(path, (10, 12)).dtype == np.int32
+    with pytest.raises(GroundTruthError, match="is \\(10, 12\\), its plan is \\(20, 12\\)"):
+        read_instance_labels(path, (20, 12))
+
+
+def test_a_broken_plan_is_reported_not_fatal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_channel_dataset(tmp_path / "synth", count=2)
+    (data / "images" / "plan_1.png").write_bytes(b"not a png")
+    out = tmp_path / "report"
+    argv = ["evaluate", "--data", str(data), "--backend", "opencv", "--out", str(out)]
+    assert main([*argv, "--resamples", "0"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    broken = next(p for p in report["plans"] if p["stem"] == "plan_1")
+    assert "cannot read plan plan_1" in broken["errors"]["ground truth"]
+    assert report["backends"]["opencv"]["wall_iou"]["plans"] == 1
+    assert "## Plans that failed" in (out / "report.md").read_text()
+
+
+def test_nothing_scored_is_a_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_channel_dataset(tmp_path / "synth", count=1)
+    (data / "images" / "plan_0.png").write_bytes(b"")
+    argv = ["evaluate", "--data", str(data), "--backend", "opencv", "--out", str(tmp_path / "report")]
+    assert main(argv) == 1
+    assert "no plan could be scored" in capsys.readouterr().err
