@@ -182,17 +182,19 @@ def segment_polygon(start: Sequence[float], end: Sequence[float], thickness: flo
 def fill_convex(polygons: np.ndarray, shape) -> np.ndarray:
     """``bool`` mask of the pixels whose centres lie inside any of the convex ``(P, K, 2)`` polygons.
 
-    Pixel ``(row, col)`` has its centre at ``x = col, y = row``; edges are half-open
-    (``[lo, hi)``), so bands whose edges fall between pixel centres cover exactly the
-    expected pixels.  Scanlines are computed for all polygons at once and painted with a
-    difference image, so the cost is one pass over the covered rows plus one cumulative sum.
+    Pixel ``(row, col)`` has its centre at ``x = col, y = row``; a centre exactly on an edge
+    counts as inside (the rule :mod:`model_code.synth` draws its masks with), so a band whose
+    edges fall between pixel centres covers exactly the expected pixels and an opening from
+    ``x = 20`` to ``x = 30`` covers columns 20 to 30.  Scanlines are computed for all polygons
+    at once and painted with a difference image, so the cost is one pass over the covered rows
+    plus one cumulative sum.
     """
     height, width = int(shape[0]), int(shape[1])
     polygons = np.asarray(polygons, np.float64)
     if polygons.size == 0 or height == 0 or width == 0:
         return np.zeros((height, width), bool)
     top = np.clip(np.ceil(polygons[:, :, 1].min(axis=1)), 0, height).astype(np.int64)
-    bottom = np.clip(np.ceil(polygons[:, :, 1].max(axis=1)) - 1, -1, height - 1).astype(np.int64)
+    bottom = np.clip(np.floor(polygons[:, :, 1].max(axis=1)), -1, height - 1).astype(np.int64)
     counts = np.maximum(bottom - top + 1, 0)
     if counts.sum() == 0:
         return np.zeros((height, width), bool)
@@ -206,7 +208,7 @@ def fill_convex(polygons: np.ndarray, shape) -> np.ndarray:
     hit = spans.any(axis=1)
     with np.errstate(all="ignore"):
         left = np.ceil(np.nanmin(np.where(hit[:, None], xs, 0.0), axis=1))
-        right = np.ceil(np.nanmax(np.where(hit[:, None], xs, 0.0), axis=1)) - 1
+        right = np.floor(np.nanmax(np.where(hit[:, None], xs, 0.0), axis=1))
     left = np.clip(left, 0, width).astype(np.int64)
     right = np.clip(right, -1, width - 1).astype(np.int64)
     ok = hit & (right >= left)

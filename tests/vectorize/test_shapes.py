@@ -137,9 +137,9 @@ def test_door_gap_with_opening_mask_keeps_the_wall_and_links_the_door():
 
 
 def test_door_gap_without_opening_is_bridged_for_rooms():
-    mask = room_mask()
-    band(mask, 80, 20, 80, 100)
-    mask[50:70, 76:84] = False  # an undetected door: a plain gap in the partition
+    mask = room_mask((200, 300), (20, 20, 280, 180))
+    band(mask, 150, 20, 150, 180)
+    mask[90:110, 146:154] = False  # an undetected door: a plain gap in the partition
     plan = vectorize(mask)
     assert len(plan.openings) == 0
     rooms = detect_rooms(plan, mask)
