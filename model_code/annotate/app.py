@@ -90,12 +90,28 @@ class Preannotator:
                 raise BackendUnavailable(f"the {backend} backend is not available: {exc}") from exc
 
 
+def _clamp(point: tuple[float, float], width: int, height: int) -> tuple[float, float]:
+    return (min(max(float(point[0]), 0.0), float(width)), min(max(float(point[1]), 0.0), float(height)))
+
+
 def document_to_annotation(plan_id: str, document: ResultDocument) -> dict[str, Any]:
-    """A pipeline result as an annotation body, every element given a stable id."""
+    """A pipeline result as an annotation body: stable ids, coordinates clamped into the image.
+
+    (Vectorized segments may overshoot the border by a fraction of a pixel; a pre-annotation
+    must not start its life with "outside the image" problems the annotator did not make.)
+    """
+    width, height = document.width, document.height
     for prefix, items in (("w", document.walls), ("o", document.openings)):
         for number, item in enumerate(items, start=1):
             if item.id is None:
                 item.id = f"{prefix}{number}"
+            item.start, item.end = _clamp(item.start, width, height), _clamp(item.end, width, height)
+    for room in document.rooms:
+        if room.polygon:
+            room.polygon = [_clamp(p, width, height) for p in room.polygon]
+        x0, y0 = _clamp(room.bounding_box[:2], width, height)
+        x1, y1 = _clamp(room.bounding_box[2:], width, height)
+        room.bounding_box = [x0, y0, x1, y1]
     annotation = Annotation(
         image_id=plan_id,
         walls=document.walls,

@@ -10,8 +10,10 @@ import pytest
 
 from model_code.annotate.app import configure_annotate, create_app, run_annotate
 from model_code.cli import main
+from model_code.imageio import write_png
+from model_code.pipeline import Pipeline, PipelineOptions
 from model_code.schema import validate_annotation
-from tests.annotate.helpers import sample_annotation
+from tests.annotate.helpers import draw_plan, sample_annotation
 
 PIPELINE_READY = all(importlib.util.find_spec(f"model_code.{m}") for m in ("vectorize", "rooms", "baseline"))
 
@@ -121,18 +123,40 @@ def test_unet_without_a_checkpoint_is_a_clear_503(plan_folder: Path, tmp_path: P
 
 
 @pytest.mark.skipif(not PIPELINE_READY, reason="vectorize/rooms/baseline modules have not landed yet")
-def test_preannotate_with_opencv_saves_the_pipeline_result(client, plan_folder: Path) -> None:
-    response = client.post("/api/plans/plan_a/preannotate", json={"backend": "opencv", "base_revision": 0})
+def test_preannotate_with_opencv_saves_the_pipeline_result(tmp_path: Path) -> None:
+    from model_code.synth import generate_plan
+
+    plan = generate_plan(2, 320)
+    write_png(tmp_path / "synth_a.png", plan.image)
+    client = create_app(tmp_path, backend="opencv").test_client()
+    response = client.post("/api/plans/synth_a/preannotate", json={"backend": "opencv", "base_revision": 0})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["state"] == "pre_annotated" and body["revision"] == 1
     assert body["model"]["backend"] == "opencv"
-    on_disk = json.loads((plan_folder / "plan_a.json").read_text())
+    expected = Pipeline(None).analyze(plan.image, PipelineOptions(backend="opencv")).document
+    on_disk = json.loads((tmp_path / "synth_a.json").read_text())
     validate_annotation(on_disk)
-    assert len(on_disk["walls"]) >= 3
+    assert len(on_disk["walls"]) == len(expected.walls) >= 4
+    assert len(on_disk["openings"]) == len(expected.openings)
+    assert len(on_disk["rooms"]) == len(expected.rooms)
     assert all(w["id"] for w in on_disk["walls"])
-    stale = client.post("/api/plans/plan_a/preannotate", json={"backend": "opencv", "base_revision": 0})
+    height, width = plan.image.shape[:2]
+    points = [w[end] for w in on_disk["walls"] + on_disk["openings"] for end in ("start", "end")]
+    assert all(0 <= x <= width and 0 <= y <= height for x, y in points)
+    stale = client.post("/api/plans/synth_a/preannotate", json={"backend": "opencv", "base_revision": 0})
     assert stale.status_code == 409
+
+
+def test_preannotate_with_a_unet_checkpoint(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    if not PIPELINE_READY:
+        pytest.skip("vectorize/rooms/baseline modules have not landed yet")
+    write_png(tmp_path / "plan.png", draw_plan(128, 96))
+    client = create_app(tmp_path, backend="unet", model_dir=str(tiny_checkpoint)).test_client()
+    response = client.post("/api/plans/plan/preannotate", json={"base_revision": 0})  # default backend
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["model"] == {"name": "tiny-test", "version": "0.0.1", "backend": "unet"}
+    validate_annotation(json.loads((tmp_path / "plan.json").read_text()))
 
 
 def test_cli_help_and_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
