@@ -199,29 +199,31 @@ def subdivide(
         rooms = _with_corridor(rng, rect, count, min_side, corridor_width)
         if rooms is not None:
             return rooms
-    cut_axis = axis or ("x" if w >= h else "y")
-    if axis is None and rng.random() < 0.15:
-        cut_axis = "y" if cut_axis == "x" else "x"
-    first = int(min(max(round(count * _uniform(rng, 0.35, 0.65)), 1), count - 1))
-    fraction = first / count
-    if cut_axis == "x":
-        cut = _split_position(rng, x0, x1, fraction, min_side)
-        if cut is None:
-            return (
-                [(rect, False)] if axis else subdivide(rng, rect, count, min_side, corridor_width, "y_only")
-            )
-        parts = ((x0, y0, cut, y1), (cut, y0, x1, y1))
-    elif cut_axis in ("y", "y_only"):
-        cut = _split_position(rng, y0, y1, fraction, min_side)
-        if cut is None:
-            return [(rect, False)]
-        parts = ((x0, y0, x1, cut), (x0, cut, x1, y1))
+    if axis is None:
+        preferred, other = ("x", "y") if w >= h else ("y", "x")
+        order = [other, preferred] if rng.random() < 0.15 else [preferred, other]
     else:
-        return [(rect, False)]
-    child_axis = axis if axis in ("x", "y") else None
-    return subdivide(rng, parts[0], first, min_side, corridor_width, child_axis) + subdivide(
-        rng, parts[1], count - first, min_side, corridor_width, child_axis
-    )
+        order = [axis]
+    first = int(min(max(round(count * _uniform(rng, 0.35, 0.65)), 1), count - 1))
+    for cut_axis in order:
+        parts = _cut(rng, rect, cut_axis, first / count, min_side)
+        if parts is not None:
+            return subdivide(rng, parts[0], first, min_side, corridor_width, axis) + subdivide(
+                rng, parts[1], count - first, min_side, corridor_width, axis
+            )
+    return [(rect, False)]
+
+
+def _cut(
+    rng: np.random.Generator, rect: Rect, axis: str, fraction: float, min_side: int
+) -> tuple[Rect, Rect] | None:
+    """Two rectangles from one cut across ``axis`` ("x": a vertical cut line), or None if too small."""
+    x0, y0, x1, y1 = rect
+    if axis == "x":
+        cut = _split_position(rng, x0, x1, fraction, min_side)
+        return None if cut is None else ((x0, y0, cut, y1), (cut, y0, x1, y1))
+    cut = _split_position(rng, y0, y1, fraction, min_side)
+    return None if cut is None else ((x0, y0, x1, cut), (x0, cut, x1, y1))
 
 
 def _with_corridor(
@@ -786,6 +788,45 @@ def _thicknesses(params: LayoutParams, ppm: float) -> tuple[int, int]:
     return t_int, t_int + gap
 
 
+@dataclass(frozen=True)
+class Scale:
+    """Pixel sizes of one layout, all derived from its pixels-per-metre ``ppm``."""
+
+    ppm: float
+    building: tuple[int, int]  # width, height of the building box in pixels
+    interior: int  # interior wall thickness
+    exterior: int  # exterior wall thickness (same parity, thicker)
+    offset: float  # 0.5 for even thicknesses: centrelines on half-integers, faces between pixel centres
+    door: float
+    margin: float  # clearance of openings from wall junctions and from each other
+    min_side: int  # smallest room side
+    corridor: int
+
+
+def choose_scale(rng: np.random.Generator, params: LayoutParams, avail: tuple[int, int], rooms: int) -> Scale:
+    """Building size for ``rooms`` rooms fitted into ``avail`` pixels, and the pixel sizes that follow."""
+    area_m2 = rooms * _uniform(rng, 10.0, 17.0)
+    aspect = (avail[0] / avail[1]) * _uniform(rng, 0.8, 1.2)
+    width_m = math.sqrt(area_m2 * 1.15 * aspect)
+    height_m = width_m / aspect
+    ppm = min(avail[0] / width_m, avail[1] / height_m)
+    building = (min(int(width_m * ppm), avail[0]), min(int(height_m * ppm), avail[1]))
+    t_int, t_ext = _thicknesses(params, ppm)
+    door = float(max(8, round(_uniform(rng, *params.door_m) * ppm)))
+    margin = float(math.ceil(t_ext / 2) + max(2, round(0.1 * ppm)))
+    return Scale(
+        ppm=ppm,
+        building=building,
+        interior=t_int,
+        exterior=t_ext,
+        offset=0.5 if t_int % 2 == 0 else 0.0,
+        door=door,
+        margin=margin,
+        min_side=int(max(1.7 * ppm, door + 2 * margin + t_ext)),
+        corridor=int(max(1.1 * ppm, door + 2 * margin) * _uniform(rng, 1.0, 1.25)),
+    )
+
+
 def _attempt(
     rng: np.random.Generator,
     width: int,
@@ -795,47 +836,36 @@ def _attempt(
     max_bay_depth: float,
 ) -> Layout:
     n_rooms = int(np.clip(round(rng.triangular(MIN_ROOMS, 8, MAX_ROOMS + 0.99) - 0.5), MIN_ROOMS, MAX_ROOMS))
-    area_m2 = n_rooms * _uniform(rng, 10.0, 17.0)
-    avail_w, avail_h = width - 2 * margin_px, height - 2 * margin_px
-    if min(avail_w, avail_h) < 40:
+    avail = (width - 2 * margin_px, height - 2 * margin_px)
+    if min(avail) < 40:
         raise LayoutError(f"canvas {width}x{height} is too small for a plan")
-    aspect = (avail_w / avail_h) * _uniform(rng, 0.8, 1.2)
-    bw_m = math.sqrt(area_m2 * 1.15 * aspect)
-    bh_m = bw_m / aspect
-    ppm = min(avail_w / bw_m, avail_h / bh_m)
-    bw, bh = int(bw_m * ppm), int(bh_m * ppm)
-    bw, bh = min(bw, avail_w), min(bh, avail_h)
-    t_int, t_ext = _thicknesses(params, ppm)
-    offset = 0.5 if t_int % 2 == 0 else 0.0
-    door = float(max(8, round(_uniform(rng, *params.door_m) * ppm)))
-    margin = float(math.ceil(t_ext / 2) + max(2, round(0.1 * ppm)))
-    min_side = int(max(1.7 * ppm, door + 2 * margin + t_ext))
-    corridor = int(max(1.1 * ppm, door + 2 * margin) * _uniform(rng, 1.0, 1.25))
-    blocks = footprint_blocks(rng, bw, bh, min_side)
+    scale = choose_scale(rng, params, avail, n_rooms)
+    bw, bh = scale.building
+    blocks = footprint_blocks(rng, bw, bh, scale.min_side)
     rects: list[tuple[Rect, bool]] = []
     for block, share in zip(blocks, room_shares(blocks, n_rooms), strict=True):
-        rects += subdivide(rng, block, share, min_side, corridor)
+        rects += subdivide(rng, block, share, scale.min_side, scale.corridor)
     if not MIN_ROOMS <= len(rects) <= MAX_ROOMS:
         raise LayoutError(f"{len(rects)} rooms, outside {MIN_ROOMS}..{MAX_ROOMS}")
-    ox = margin_px + (avail_w - bw) // 2
-    oy = margin_px + (avail_h - bh) // 2
+    ox, oy = margin_px + (avail[0] - bw) // 2, margin_px + (avail[1] - bh) // 2
     rects = [((x0 + ox, y0 + oy, x1 + ox, y1 + oy), c) for (x0, y0, x1, y1), c in rects]
-    walls, slots = build_walls([r for r, _ in rects], t_int, t_ext, offset, (bw, bh))
+    walls, slots = build_walls([r for r, _ in rects], scale.interior, scale.exterior, scale.offset, (bw, bh))
+    off = scale.offset
     rooms = [
-        LayoutRoom(
-            "room", r, shapely_box(r[0] + offset, r[1] + offset, r[2] + offset, r[3] + offset), corridor=c
-        )
+        LayoutRoom("room", r, shapely_box(r[0] + off, r[1] + off, r[2] + off, r[3] + off), corridor=c)
         for r, c in rects
     ]
     footprint = unary_union([room.outline for room in rooms])
-    layout = Layout(width, height, ppm, t_int, t_ext, walls, [], rooms, footprint, slots)
+    layout = Layout(
+        width, height, scale.ppm, scale.interior, scale.exterior, walls, [], rooms, footprint, slots
+    )
     if rng.random() < 0.2:
-        add_chamfer(rng, layout, margin)
+        add_chamfer(rng, layout, scale.margin)
     if rng.random() < 0.2:
-        add_bay(rng, layout, margin, max_bay_depth)
-    assign_kinds(rng, rooms, ppm)
-    add_doors(rng, layout, door, margin)
-    add_windows(rng, layout, margin)
+        add_bay(rng, layout, scale.margin, max_bay_depth)
+    assign_kinds(rng, rooms, scale.ppm)
+    add_doors(rng, layout, scale.door, scale.margin)
+    add_windows(rng, layout, scale.margin)
     compute_interiors(layout)
     layout.footprint = unary_union([room.outline for room in rooms])
     return layout

@@ -233,32 +233,36 @@ def _free_spot(
     return None
 
 
-def render_layout(
-    rng: np.random.Generator, layout: Layout, look: Look, wall_mask: np.ndarray, opening_mask: np.ndarray
-) -> Rendering:
-    """Draw the whole plan: paper, grid, floors, furniture, walls, openings, labels, decorations."""
-    image = np.empty((layout.height, layout.width, 3), dtype=np.uint8)
-    image[:] = np.asarray(look.paper, dtype=np.uint8)
-    draw_grid(rng, image, layout, look)
-    if look.room_fill:
-        for room in layout.rooms:
-            colour = ROOM_COLOURS.get(room.kind, (235, 235, 235))
-            ring = np.round(np.asarray(room.interior.exterior.coords) * SCALE).astype(np.int32)
-            cv2.fillPoly(image, [ring], colour, cv2.LINE_8, SHIFT)
-    avoid: dict[int, list[Box]] = {i: [] for i in range(len(layout.rooms))}
+def fill_rooms(image: np.ndarray, layout: Layout) -> None:
+    """Pastel floor colours by room kind, inside each room's interior."""
+    for room in layout.rooms:
+        colour = ROOM_COLOURS.get(room.kind, (235, 235, 235))
+        ring = np.round(np.asarray(room.interior.exterior.coords) * SCALE).astype(np.int32)
+        cv2.fillPoly(image, [ring], colour, cv2.LINE_8, SHIFT)
+
+
+def swing_boxes(layout: Layout) -> list[list[Box]]:
+    """Per room, the boxes its doors sweep (kept free of labels and furniture)."""
+    boxes: list[list[Box]] = [[] for _ in layout.rooms]
     for opening in layout.openings:
         if opening.type == "door" and opening.swing_normal is not None:
             for index in opening.rooms:
                 if index is not None:
-                    avoid[index].append(swing_box(opening))
+                    boxes[index].append(swing_box(opening))
+    return boxes
+
+
+def draw_labels(
+    rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look, avoid: list[list[Box]]
+) -> list[str | None]:
+    """Draw each room's name (and sometimes its size) where it fits; returns the names drawn."""
     labels: list[str | None] = [None] * len(layout.rooms)
-    numbers = {"bedroom": 0}
+    bedrooms = 0
     for index, room in enumerate(layout.rooms):
-        if room.kind == "bedroom":
-            numbers["bedroom"] += 1
+        bedrooms += room.kind == "bedroom"
         if not look.labels:
             continue
-        name = room_name(rng, room.kind, numbers["bedroom"], look.uppercase)
+        name = room_name(rng, room.kind, bedrooms, look.uppercase)
         lines = [name]
         if look.area_text and room.kind not in ("closet", "wc", "hall"):
             lines.append(area_text(rng, room, layout.ppm))
@@ -268,6 +272,20 @@ def render_layout(
         if box is not None:
             labels[index] = name
             avoid[index].append(box)
+    return labels
+
+
+def render_layout(
+    rng: np.random.Generator, layout: Layout, look: Look, wall_mask: np.ndarray, opening_mask: np.ndarray
+) -> Rendering:
+    """Draw the whole plan: paper, grid, floors, labels, furniture, walls, openings, decorations."""
+    image = np.empty((layout.height, layout.width, 3), dtype=np.uint8)
+    image[:] = np.asarray(look.paper, dtype=np.uint8)
+    draw_grid(rng, image, layout, look)
+    if look.room_fill:
+        fill_rooms(image, layout)
+    avoid = swing_boxes(layout)
+    labels = draw_labels(rng, image, layout, look, avoid)
     if look.furniture:
         for index, room in enumerate(layout.rooms):
             furnish(rng, image, room, layout, look, avoid[index])
