@@ -1,0 +1,210 @@
+"""``container/train`` as SageMaker runs it, with ``SAGEMAKER_BASE_DIR`` in a temporary folder:
+model written, failure file, hyperparameter encodings, kill-and-resume, SIGTERM, then serving."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import torch
+
+from model_code.network import load_model
+from model_code.schema import validate_result
+from tests.serving.helpers import ServerProcess, encode
+from tests.training.plans import draw_plan, write_channel_dataset
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN = ROOT / "container" / "train"
+TIMEOUT_S = 300
+TINY = {
+    "encoder": "resnet18",
+    "encoder-depth": 3,
+    "decoder-channels": "32,16,8",
+    "batch-size": 2,
+    "crop-size": 64,
+    "working-size": 96,
+    "max-steps-per-epoch": 2,
+    "num-workers": 0,
+    "threads": 1,
+    "augment": "light",
+}
+
+
+def encode_hyperparameters(values: dict, encoding: str) -> dict[str, str]:
+    """Strings as the SDK sends them: plain str(), JSON-quoted strings, or JSON."""
+    if encoding == "plain":
+        return {k: str(v) for k, v in values.items()}
+    if encoding == "json-quoted":
+        return {k: json.dumps(str(v)) for k, v in values.items()}
+    return {k: json.dumps(v) for k, v in values.items()}
+
+
+def make_base(root: Path, hyperparameters: dict, encoding: str = "json") -> Path:
+    """A SageMaker layout: channels train (5 plans) and validation (2), configs, hyperparameters."""
+    write_channel_dataset(root / "input" / "data" / "train", 5)
+    write_channel_dataset(root / "input" / "data" / "validation", 2, first_seed=40)
+    config = root / "input" / "config"
+    config.mkdir(parents=True)
+    (config / "hyperparameters.json").write_text(
+        json.dumps(encode_hyperparameters(hyperparameters, encoding))
+    )
+    (config / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]}))
+    channels = {
+        name: {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated"}
+        for name in ("train", "validation")
+    }
+    (config / "inputdataconfig.json").write_text(json.dumps(channels))
+    return root
+
+
+def set_hyperparameters(base: Path, values: dict) -> None:
+    (base / "input" / "config" / "hyperparameters.json").write_text(json.dumps(values))
+
+
+def train_env(base: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAGEMAKER_", "SM_"))}
+    env.update({"SAGEMAKER_BASE_DIR": str(base), "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"})
+    return env
+
+
+def run_train(base: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(TRAIN)],
+        env=train_env(base),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+
+
+def start_train(base: Path, log: Path) -> subprocess.Popen:
+    handle = log.open("w")
+    return subprocess.Popen(
+        [str(TRAIN)], env=train_env(base), cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT
+    )
+
+
+def wait_for_file(path: Path, process: subprocess.Popen, timeout_s: float = TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not path.is_file():
+        assert process.poll() is None, f"training exited early with {process.returncode}"
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.1)
+
+
+def saved_epoch(base: Path) -> int:
+    state = torch.load(base / "checkpoints" / "training_state.pt", map_location="cpu", weights_only=False)
+    return int(state["epoch"])
+
+
+def test_train_then_serve_the_same_model(tmp_path):
+    base = make_base(tmp_path / "ml", {**TINY, "epochs": 2})
+    done = run_train(base)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "epoch=2 train_loss=" in done.stdout
+    assert not (base / "output" / "failure").exists()
+    assert (base / "output" / "data" / "training_curve.png").is_file()
+    assert (base / "checkpoints" / "best" / "model.json").is_file()
+    model = load_model(base / "model")
+    assert model.metadata.training["validation_source"] == "real"
+    assert model.metadata.training["validation_plans"] == 2
+    server = ServerProcess.serve(base, tmp_path / "serve.log")
+    try:
+        server.wait_for(200)
+        image = draw_plan(7, 128)[0]
+        response = requests.post(
+            f"{server.url}/invocations", data=encode(image), timeout=60, headers={"Content-Type": "image/png"}
+        )
+        assert response.status_code == 200, response.text
+        document = response.json()
+        validate_result(document)
+        assert document["image"] == {"width": 128, "height": 128}
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("encoding", ["plain", "json-quoted", "json"])
+def test_every_hyperparameter_encoding(tmp_path, encoding):
+    values = {**TINY, "epochs": 1, "amp": False, "learning-rate": 0.002, "sagemaker_region": "eu-west-1"}
+    base = make_base(tmp_path / "ml", values, encoding)
+    done = run_train(base)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "skipping SageMaker hyperparameter sagemaker_region" in done.stdout
+    used = load_model(base / "model").metadata.training["hyperparameters"]
+    assert (used["epochs"], used["amp"], used["learning_rate"], used["decoder_channels"]) == (
+        1,
+        False,
+        0.002,
+        [32, 16, 8],
+    )
+
+
+def test_unknown_hyperparameter_fails_the_job(tmp_path):
+    base = make_base(tmp_path / "ml", {**TINY, "epoch": 3})
+    done = run_train(base)
+    assert done.returncode == 1
+    failure = (base / "output" / "failure").read_text()
+    assert failure.startswith("ConfigError: unknown hyperparameter(s) ['epoch']")
+    assert not (base / "model" / "model.json").exists()
+
+
+def test_broken_channel_writes_the_failure_file(tmp_path):
+    base = make_base(tmp_path / "ml", {**TINY, "epochs": 1})
+    train = base / "input" / "data" / "train"
+    for mask in (train / "masks").iterdir():
+        mask.unlink()
+    (train / "masks").rmdir()
+    done = run_train(base)
+    assert done.returncode == 1
+    failure = (base / "output" / "failure").read_text()
+    assert failure.startswith("DatasetError:") and "neither a masks/ nor an annotations/" in failure[:1024]
+
+
+def test_killed_job_resumes_from_the_last_epoch_checkpoint(tmp_path):
+    base = make_base(tmp_path / "ml", {**TINY, "epochs": 50})
+    process = start_train(base, tmp_path / "first.log")
+    try:
+        wait_for_file(base / "checkpoints" / "training_state.pt", process)
+    finally:
+        process.kill()  # SIGKILL: no chance to save anything more
+        process.wait(timeout=30)
+    reached = saved_epoch(base)
+    assert 1 <= reached < 50
+    set_hyperparameters(base, {**TINY, "epochs": reached + 1})
+    done = run_train(base)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"at epoch {reached} " in done.stdout
+    assert f"epoch={reached + 1} train_loss=" in done.stdout and "epoch=1 train_loss=" not in done.stdout
+    history = json.loads((base / "output" / "data" / "history.json").read_text())["history"]
+    assert [row["epoch"] for row in history] == list(range(1, reached + 2))
+
+
+def test_sigterm_saves_a_checkpoint_and_exits(tmp_path):
+    base = make_base(tmp_path / "ml", {**TINY, "epochs": 50})
+    log = tmp_path / "run.log"
+    process = start_train(base, log)
+    try:
+        wait_for_file(base / "checkpoints" / "training_state.pt", process)
+        before = (base / "checkpoints" / "training_state.pt").stat().st_mtime_ns
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=120)
+        took = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert code == 128 + signal.SIGTERM, log.read_text()
+    assert took < 120
+    assert "interrupted: SIGTERM: checkpoint saved" in log.read_text()
+    assert (base / "checkpoints" / "training_state.pt").stat().st_mtime_ns > before
+    assert not (base / "output" / "failure").exists()

@@ -1,0 +1,184 @@
+"""The training loop in-process on tiny cv2-drawn plans: model, metrics, resume, stop, init, freeze."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from model_code.datasets.layouts import open_dataset
+from model_code.datasets.torch_data import PlanCropDataset
+from model_code.inference import predict_probabilities
+from model_code.network import PretrainedWeightsUnavailable, load_model
+from model_code.training.checkpoints import ResumeError, state_path
+from model_code.training.config import TrainConfig
+from model_code.training.loop import StopFlag, TrainingInterrupted, initial_network, train
+from tests.training.plans import draw_plan, write_channel_dataset
+
+METRIC_LINE = re.compile(r"^epoch=(\d+) train_loss=([0-9.]+) val_iou=([0-9.]+) val_opening_iou=([0-9.]+)")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def plans_dir(tmp_path_factory):
+    return write_channel_dataset(tmp_path_factory.mktemp("plans"), 6)
+
+
+def tiny(tmp_path, data, **changes) -> TrainConfig:
+    """A config that trains in about a second: resnet18 depth 3, 64 px crops, 2 steps per epoch."""
+    config = TrainConfig(
+        data=str(data),
+        out=str(tmp_path / "model"),
+        encoder="resnet18",
+        encoder_depth=3,
+        decoder_channels=(32, 16, 8),
+        epochs=2,
+        batch_size=2,
+        crop_size=64,
+        working_size=96,
+        max_steps_per_epoch=2,
+        num_workers=0,
+        threads=1,
+        augment="light",
+        val_fraction=0.34,
+    )
+    for key, value in changes.items():
+        setattr(config, key, value)
+    return config
+
+
+def test_train_writes_a_servable_model_with_metrics_and_curve(tmp_path, plans_dir, caplog):
+    with caplog.at_level(logging.INFO, logger="model_code.training"):
+        result = train(tiny(tmp_path, plans_dir))
+    lines = [m for m in (METRIC_LINE.match(r.getMessage()) for r in caplog.records) if m]
+    assert [int(m.group(1)) for m in lines] == [1, 2]
+    loaded = load_model(result.model_dir)
+    meta = loaded.metadata
+    assert meta.working_size == 96 and meta.spec.encoder == "resnet18"
+    assert set(meta.metrics) == {"val_iou", "val_opening_iou", "val_mean_iou"}
+    assert meta.training["train_plans"] == 4 and meta.training["validation_plans"] == 2
+    assert meta.training["stopped"] == "completed" and meta.training["epochs_completed"] == 2
+    assert meta.training["hyperparameters"]["batch_size"] == 2
+    probs = predict_probabilities(loaded, draw_plan(99, 80)[0])
+    assert probs.shape == (2, 80, 80) and 0 <= probs.min() <= probs.max() <= 1
+    history = json.loads((result.model_dir / "history.json").read_text())["history"]
+    assert [row["epoch"] for row in history] == [1, 2]
+    assert (result.model_dir / "training_curve.png").stat().st_size > 1000
+
+
+def test_loss_goes_down_on_simple_plans(tmp_path, plans_dir):
+    result = train(
+        tiny(tmp_path, plans_dir, epochs=4, max_steps_per_epoch=3, learning_rate=3e-3, augment="none")
+    )
+    losses = [row["train_loss"] for row in result.history]
+    assert losses[-1] < losses[0], losses
+
+
+def test_second_run_resumes_from_the_last_epoch(tmp_path, plans_dir, caplog):
+    train(tiny(tmp_path, plans_dir, epochs=1))
+    with caplog.at_level(logging.INFO, logger="model_code.training"):
+        result = train(tiny(tmp_path, plans_dir, epochs=3))
+    assert "resumed from" in caplog.text and "at epoch 1" in caplog.text
+    assert [row["epoch"] for row in result.history] == [1, 2, 3]
+    assert result.epochs_completed == 3
+
+
+def test_resume_refuses_another_network(tmp_path, plans_dir):
+    train(tiny(tmp_path, plans_dir, epochs=1))
+    with pytest.raises(ResumeError, match="different network"):
+        train(tiny(tmp_path, plans_dir, epochs=2, decoder_channels=(16, 8, 8)))
+
+
+def test_stop_request_checkpoints_then_resume_finishes(tmp_path, plans_dir):
+    stop = StopFlag()
+    stop.request("SIGTERM")
+    config = tiny(tmp_path, plans_dir)
+    with pytest.raises(TrainingInterrupted, match="SIGTERM: checkpoint saved"):
+        train(config, stop=stop)
+    assert state_path(tmp_path / "model-checkpoints").is_file()
+    result = train(config)
+    assert [row["epoch"] for row in result.history] == [1, 2]
+
+
+def test_time_budget_stops_after_the_current_epoch(tmp_path, plans_dir):
+    result = train(tiny(tmp_path, plans_dir, epochs=5, time_budget_minutes=1e-6))
+    assert result.stopped == "time_budget" and result.epochs_completed == 1
+    assert load_model(result.model_dir).metadata.training["stopped"] == "time_budget"
+
+
+def test_init_checkpoint_sets_architecture_and_weights(tmp_path, plans_dir, tiny_checkpoint):
+    config = tiny(
+        tmp_path, plans_dir, encoder="resnet34", encoder_depth=5, init_checkpoint=str(tiny_checkpoint)
+    )
+    network, metadata, init = initial_network(config)
+    reference = load_model(tiny_checkpoint).network.state_dict()
+    assert metadata.spec.encoder == "resnet18" and init.startswith("checkpoint:")
+    assert all(torch.equal(v, reference[k]) for k, v in network.state_dict().items())
+
+
+def test_frozen_encoder_keeps_its_weights(tmp_path, plans_dir, tiny_checkpoint):
+    config = tiny(
+        tmp_path, plans_dir, epochs=1, freeze_encoder_epochs=1, init_checkpoint=str(tiny_checkpoint)
+    )
+    result = train(config)
+    before = load_model(tiny_checkpoint).network
+    after = load_model(result.model_dir).network
+    for (name, old), new in zip(
+        before.encoder.state_dict().items(), after.encoder.state_dict().values(), strict=True
+    ):
+        assert torch.equal(old, new), name
+    assert not torch.equal(
+        before.decoder.state_dict()["blocks.0.conv1.0.weight"],
+        after.decoder.state_dict()["blocks.0.conv1.0.weight"],
+    )
+
+
+def test_imagenet_weights_offline_fail_clearly(tmp_path, plans_dir, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no network wait in tests
+    config = tiny(tmp_path, plans_dir, encoder_weights="imagenet")
+    with pytest.raises(PretrainedWeightsUnavailable, match="init_checkpoint=default"):
+        initial_network(config)
+
+
+def test_split_root_uses_its_validation_folder(tmp_path):
+    write_channel_dataset(tmp_path / "split" / "train", 3)
+    write_channel_dataset(tmp_path / "split" / "validation", 1, first_seed=50)
+    result = train(tiny(tmp_path, tmp_path / "split", epochs=1))
+    training = load_model(result.model_dir).metadata.training
+    assert (training["train_plans"], training["validation_ids"]) == (3, ["plan050"])
+
+
+def test_crops_are_seeded_per_epoch_and_item(plans_dir):
+    dataset = PlanCropDataset(open_dataset(plans_dir), working_size=96, crop_size=64, seed=3)
+    first, again = dataset[1], dataset[1]
+    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+    dataset.set_epoch(1)
+    assert not torch.equal(first[0], dataset[1][0])
+    image, target = first
+    assert image.shape == (3, 64, 64) and target.shape == (2, 64, 64)
+    assert set(np.unique(target.numpy())) <= {0.0, 1.0}
+
+
+def test_synthetic_plans_render_on_the_fly():
+    synth = pytest.importorskip("model_code.synth")
+    if not hasattr(synth, "generate_plan"):
+        pytest.skip("model_code.synth.generate_plan has not landed yet")
+    from model_code.datasets.torch_data import SyntheticPlanDataset
+
+    dataset = SyntheticPlanDataset(3, working_size=128, crop_size=64, seed_base=10, size=160)
+    image, target = dataset[2]
+    assert image.shape == (3, 64, 64) and target.shape == (2, 64, 64)
+    assert torch.equal(image, dataset[2][0])
