@@ -14,13 +14,20 @@ import pytest
 from tests.serving.helpers import ENTRYPOINT, ROOT
 
 STUBS = Path(__file__).parent / "stubs"
-SHELL_SCRIPTS = [
-    ROOT / "build_and_push.sh",
-    ROOT / "container" / "serve",
-    ROOT / "container" / "entrypoint",
-    STUBS / "aws",
-    STUBS / "docker",
-]
+
+
+def shell_scripts() -> list[Path]:
+    """build_and_push.sh, every shell script in container/ (serve, train, entrypoint) and the stubs."""
+    candidates = [
+        ROOT / "build_and_push.sh",
+        *sorted((ROOT / "container").iterdir()),
+        *sorted(STUBS.iterdir()),
+    ]
+    return [
+        p
+        for p in candidates
+        if p.is_file() and p.read_text(errors="replace").startswith("#!/usr/bin/env bash")
+    ]
 
 
 def test_hadolint_passes_on_the_dockerfile():
@@ -33,7 +40,9 @@ def test_hadolint_passes_on_the_dockerfile():
 def test_shellcheck_passes_on_every_shell_script():
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck is missing: apt-get install shellcheck (make system-deps)"
-    done = subprocess.run([shellcheck, *map(str, SHELL_SCRIPTS)], capture_output=True, text=True, timeout=60)
+    scripts = shell_scripts()
+    assert {"build_and_push.sh", "serve", "entrypoint", "aws", "docker"} <= {p.name for p in scripts}
+    done = subprocess.run([shellcheck, *map(str, scripts)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
