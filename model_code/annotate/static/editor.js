@@ -541,11 +541,14 @@
     return { point, how: null };
   }
 
-  function projectOnWall(point, wall) {
+  // Foot of the perpendicular from point onto the wall's segment (clamped) or its whole line:
+  // a door's second end may lie past the wall piece where the drawing leaves a gap.
+  function projectOnWall(point, wall, clamp = true) {
     const [ax, ay] = wall.start;
     const [bx, by] = wall.end;
     const length2 = (bx - ax) ** 2 + (by - ay) ** 2;
-    const t = length2 ? Math.max(0, Math.min(1, ((point[0] - ax) * (bx - ax) + (point[1] - ay) * (by - ay)) / length2)) : 0;
+    let t = length2 ? ((point[0] - ax) * (bx - ax) + (point[1] - ay) * (by - ay)) / length2 : 0;
+    if (clamp) t = Math.max(0, Math.min(1, t));
     return [ax + t * (bx - ax), ay + t * (by - ay)];
   }
 
@@ -603,7 +606,7 @@
     const draft = ed.draft;
     if (!draft) return snapPoint(point, { free });
     if (draft.kind === "opening" && draft.wall !== null) {
-      return { point: projectOnWall(point, ed.doc.walls[draft.wall]), how: "wall" };
+      return { point: projectOnWall(point, ed.doc.walls[draft.wall], false), how: "wall" };
     }
     const from = draft.kind === "polygon" ? draft.points[draft.points.length - 1] : draft.kind === "wall" ? draft.start : null;
     return snapPoint(point, { from, free });
@@ -740,7 +743,7 @@
     if (gesture.kind === "openings") {
       const opening = ed.doc.openings[gesture.index];
       const host = ed.doc.walls.find((w) => String(w.id) === String(opening.wall_id));
-      if (host && !event.shiftKey) point = projectOnWall(raw, host);
+      if (host && !event.shiftKey) point = projectOnWall(raw, host, false);
     }
     point = pt(point);
     gesture.moved = true;
