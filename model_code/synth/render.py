@@ -180,7 +180,7 @@ def place_label(
 ) -> Box | None:
     """Draw a room's label lines near the room's centre, clear of door swings; returns the box or None."""
     interior = room.interior
-    target = float(np.clip(ppm * rng.uniform(0.22, 0.38), 6.0, 60.0))
+    target = float(np.clip(ppm * rng.uniform(0.22, 0.38), 6.0, max(6.0, 0.022 * max(image.shape[:2]))))
     thickness = max(1, round(target / 14)) if look.font != 4 else 1
     spec = TextSpec(
         look.font | (16 if look.italic else 0), fit_scale(look.font, lines[0], target, thickness), thickness
