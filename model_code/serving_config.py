@@ -10,7 +10,7 @@ and ``/execution-parameters`` agree on the same values.
 | ``SERVING_BIND_HOST`` | interface to bind | ``0.0.0.0`` (``serve_local.py``: 127.0.0.1) |
 | ``SAGEMAKER_MODEL_SERVER_WORKERS`` / ``MODEL_SERVER_WORKERS`` | gunicorn worker processes | see below |
 | ``MODEL_SERVER_THREADS`` | request threads per worker (inference is serialised) | 4 |
-| ``MODEL_SERVER_WORKER_MEMORY_MB`` | memory budget of one worker for the default | 1200 |
+| ``MODEL_SERVER_WORKER_MEMORY_MB`` | memory budget of one worker for the default | 1500 |
 | ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` / ``MODEL_SERVER_TIMEOUT`` | request timeout, seconds | 60 |
 | ``MODEL_SERVER_GRACEFUL_TIMEOUT`` | seconds to finish in-flight requests on SIGTERM | 25 |
 | ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` | largest request body, MiB | 6 |
@@ -41,7 +41,7 @@ DEFAULT_TIMEOUT_S = 60
 DEFAULT_GRACEFUL_TIMEOUT_S = 25
 DEFAULT_MAX_PAYLOAD_MB = 6
 DEFAULT_THREADS = 4
-DEFAULT_WORKER_MEMORY_MB = 1200
+DEFAULT_WORKER_MEMORY_MB = 1500
 RESPONSE_TYPES = ("application/json", "image/png")
 BATCH_STRATEGIES = ("SINGLE_RECORD",)
 
