@@ -2,8 +2,9 @@
 
 The mask is a synthetic plan's true wall and opening masks (``model_code.synth``) at the
 requested size (default 2048 px on the longest side).  Prints the median and best of
-``--repeats`` runs for each stage.  The issue's target is 100 ms for a 2048 x 2048 mask on
-one core.
+``--repeats`` runs for each stage, as wall-clock time and as CPU time of this process (the
+CPU time is what to compare on a shared, loaded machine).  The issue's target is 100 ms for
+a 2048 x 2048 mask on one core.
 
 Usage::
 
@@ -44,19 +45,27 @@ def main(argv: list[str] | None = None) -> int:
     from model_code.vectorize import vectorize
 
     plan = generate_plan(args.seed, args.size)
-    wall, opening = plan.wall_mask, plan.opening_mask
-    times: dict[str, list[float]] = {"vectorize": [], "rooms": [], "total": []}
+    # pad to a square canvas (the 2048 x 2048), keeping the plan where it is
+    wall = np.zeros((args.size, args.size), bool)
+    opening = np.zeros((args.size, args.size), bool)
+    height, width = plan.wall_mask.shape
+    wall[:height, :width] = plan.wall_mask
+    opening[:height, :width] = plan.opening_mask
+    times: dict[str, list[float]] = {k: [] for k in ("vectorize", "rooms", "total", "cpu total")}
     for run in range(args.repeats + 1):
+        cpu = time.process_time()
         start = time.perf_counter()
         result = vectorize(wall, opening)
         middle = time.perf_counter()
         rooms = detect_rooms(result, wall)
         end = time.perf_counter()
+        cpu = time.process_time() - cpu
         if run == 0:
             continue  # warm-up
         times["vectorize"].append((middle - start) * 1000)
         times["rooms"].append((end - middle) * 1000)
         times["total"].append((end - start) * 1000)
+        times["cpu total"].append(cpu * 1000)
     height, width = wall.shape
     print(
         f"mask {width}x{height}, {int(np.count_nonzero(wall))} wall px, {len(result.walls)} walls, "

@@ -212,11 +212,20 @@ def fill_convex(polygons: np.ndarray, shape) -> np.ndarray:
     left = np.clip(left, 0, width).astype(np.int64)
     right = np.clip(right, -1, width - 1).astype(np.int64)
     ok = hit & (right >= left)
-    rows = y[ok].astype(np.int64)
-    size = height * (width + 1)
-    diff = np.bincount(rows * (width + 1) + left[ok], minlength=size).astype(np.int32)
-    diff -= np.bincount(rows * (width + 1) + right[ok] + 1, minlength=size).astype(np.int32)
-    return np.add.accumulate(diff.reshape(height, width + 1)[:, :width], axis=1, dtype=np.int32) > 0
+    out = np.zeros((height, width), bool)
+    if not ok.any():
+        return out
+    rows, left, right = y[ok].astype(np.int64), left[ok], right[ok]
+    # paint only the window the polygons cover
+    r0, r1 = int(rows.min()), int(rows.max()) + 1
+    c0, c1 = int(left.min()), int(right.max()) + 1
+    span = c1 - c0 + 1
+    size = (r1 - r0) * span
+    diff = np.bincount((rows - r0) * span + left - c0, minlength=size).astype(np.int32)
+    diff -= np.bincount((rows - r0) * span + right + 1 - c0, minlength=size).astype(np.int32)
+    window = np.add.accumulate(diff.reshape(r1 - r0, span)[:, :-1], axis=1, dtype=np.int32) > 0
+    out[r0:r1, c0:c1] = window
+    return out
 
 
 def rasterize_segments(segments: np.ndarray, thickness: Sequence[float] | float, shape) -> np.ndarray:

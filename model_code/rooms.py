@@ -15,6 +15,7 @@ room names.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -24,6 +25,7 @@ from shapely.geometry import Polygon
 from model_code.metrics import rasterize_openings, rasterize_segments
 from model_code.schema import Room, bounding_box_of
 from model_code.vectorize import ResolvedOptions, VectorizedPlan, VectorizeOptions
+from model_code.vectorize.plan import content_window
 from model_code.vectorize.segments import lengths
 
 
@@ -97,20 +99,34 @@ def bridge_segments(plan: VectorizedPlan, resolved: ResolvedOptions) -> np.ndarr
     return np.asarray(bridges, np.float64).reshape(-1, 4)
 
 
-def room_barrier(plan: VectorizedPlan, wall_mask: np.ndarray, resolved: ResolvedOptions) -> np.ndarray:
-    """Everything that separates rooms: wall mask, vector walls, openings and bridges (``bool``)."""
-    shape = plan.shape
-    barrier = np.asarray(wall_mask, bool).copy()
+def room_barrier(
+    plan: VectorizedPlan,
+    wall_mask: np.ndarray,
+    resolved: ResolvedOptions,
+    window: tuple[int, int, int, int] | None = None,
+) -> np.ndarray:
+    """Everything that separates rooms: wall mask, vector walls, openings and bridges (``bool``).
+
+    ``window`` = ``(y0, y1, x0, x1)`` restricts the result to that part of the image.
+    """
+    y0, y1, x0, x1 = window or (0, plan.shape[0], 0, plan.shape[1])
+    shape = (y1 - y0, x1 - x0)
+    shift = np.array([x0, y0, x0, y0], np.float64)
+    barrier = np.asarray(wall_mask, bool)[y0:y1, x0:x1].copy()
     if len(plan.segments):
         widths = [w.thickness or resolved.wall_thickness for w in plan.walls]
-        barrier |= rasterize_segments(plan.segments, widths, shape)
+        barrier |= rasterize_segments(plan.segments - shift, widths, shape)
     if plan.openings:
-        barrier |= rasterize_openings(plan.openings, shape, default_thickness=resolved.wall_thickness)
+        moved = [
+            replace(o, start=(o.start[0] - x0, o.start[1] - y0), end=(o.end[0] - x0, o.end[1] - y0))
+            for o in plan.openings
+        ]
+        barrier |= rasterize_openings(moved, shape, default_thickness=resolved.wall_thickness)
     if plan.opening_mask is not None:
-        barrier |= plan.opening_mask
+        barrier |= plan.opening_mask[y0:y1, x0:x1]
     bridges = bridge_segments(plan, resolved)
     if len(bridges):
-        barrier |= rasterize_segments(bridges, resolved.wall_thickness, shape)
+        barrier |= rasterize_segments(bridges - shift, resolved.wall_thickness, shape)
     return barrier
 
 
@@ -151,7 +167,10 @@ def detect_rooms(
         resolved = plan.options or VectorizeOptions().resolve(plan.shape, plan.wall_thickness)
     if not wall_mask.any() and not plan.walls:
         return []
-    free = ~room_barrier(plan, wall_mask, resolved)
+    content = [wall_mask] if plan.opening_mask is None else [wall_mask, plan.opening_mask]
+    margin = math.ceil(max([resolved.wall_thickness, *[w.thickness or 0.0 for w in plan.walls]])) + 3
+    window = content_window(content, margin)
+    free = ~room_barrier(plan, wall_mask, resolved, window)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(free.view(np.uint8), connectivity=4)
     border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     found = []
@@ -162,7 +181,7 @@ def detect_rooms(
         x, y = int(stats[label, cv2.CC_STAT_LEFT]), int(stats[label, cv2.CC_STAT_TOP])
         w, h = int(stats[label, cv2.CC_STAT_WIDTH]), int(stats[label, cv2.CC_STAT_HEIGHT])
         region = labels[y : y + h, x : x + w] == label
-        polygon = _region_polygon(region, (x, y), resolved.room_simplify)
+        polygon = _region_polygon(region, (x + window[2], y + window[0]), resolved.room_simplify)
         if polygon is None:
             continue
         points = [(float(px), float(py)) for px, py in list(polygon.exterior.coords)[:-1]]

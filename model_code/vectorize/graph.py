@@ -91,12 +91,45 @@ def _ordered_paths(edge_pixels: np.ndarray) -> list[np.ndarray]:
     return paths
 
 
-def _touching_label(labels: np.ndarray, x: int, y: int) -> int:
-    """The first non-zero label in the 3x3 neighbourhood of ``(x, y)``, else 0."""
-    height, width = labels.shape
-    window = labels[max(y - 1, 0) : min(y + 2, height), max(x - 1, 0) : min(x + 2, width)]
-    found = window[window > 0]
-    return int(found[0]) if found.size else 0
+def _cluster_junctions(ys: np.ndarray, xs: np.ndarray) -> tuple[dict[tuple[int, int], int], np.ndarray]:
+    """8-connected clusters of the (few) junction pixels: ``{(x, y): cluster}`` and centroids ``(K, 2)``.
+
+    Junction pixels are sparse, so a union-find over their coordinates is far cheaper than
+    labelling a whole-image array.
+    """
+    index = {(int(x), int(y)): k for k, (x, y) in enumerate(zip(xs, ys, strict=True))}
+    parent = list(range(len(index)))
+
+    def find(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for (x, y), k in index.items():
+        for dx, dy in ((1, 0), (-1, 1), (0, 1), (1, 1)):
+            other = index.get((x + dx, y + dy))
+            if other is not None:
+                parent[find(other)] = find(k)
+    roots = np.array([find(k) for k in range(len(parent))], np.int64)
+    _, cluster = np.unique(roots, return_inverse=True)
+    count = int(cluster.max()) + 1 if cluster.size else 0
+    weights = np.maximum(np.bincount(cluster, minlength=count), 1)
+    centroids = np.stack(
+        [np.bincount(cluster, xs, count) / weights, np.bincount(cluster, ys, count) / weights], axis=1
+    )
+    labels = {key: int(cluster[k]) for key, k in index.items()}
+    return labels, centroids.reshape(-1, 2)
+
+
+def _touching_cluster(labels: dict[tuple[int, int], int], x: int, y: int) -> int:
+    """The junction cluster among the 8 neighbours of ``(x, y)`` (or the pixel itself), else -1."""
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            found = labels.get((x + dx, y + dy))
+            if found is not None:
+                return found
+    return -1
 
 
 def build_graph(skeleton: np.ndarray) -> SkeletonGraph:
@@ -104,36 +137,33 @@ def build_graph(skeleton: np.ndarray) -> SkeletonGraph:
     skeleton = np.asarray(skeleton, bool)
     degree = _neighbour_count(skeleton)
     junctions = skeleton & (degree >= 3)
-    n_junction, junction_labels, _, centroids = cv2.connectedComponentsWithStats(
-        junctions.view(np.uint8), connectivity=8
-    )
-    nodes: list[tuple[float, float]] = [tuple(c) for c in centroids[1:]]  # node id = label - 1
+    ys, xs = np.nonzero(junctions)
+    junction_labels, centroids = _cluster_junctions(ys, xs)
+    nodes: list[tuple[float, float]] = [(float(x), float(y)) for x, y in centroids]  # node id = cluster
     graph = SkeletonGraph(nodes=np.zeros((0, 2)))
     edge_pixels = skeleton & ~junctions
     for pixel_path in _ordered_paths(edge_pixels):
         closed = len(pixel_path) > 2 and np.array_equal(pixel_path[0], pixel_path[-1])
         head, tail = pixel_path[0], pixel_path[-1]
-        a_label = _touching_label(junction_labels, int(head[0]), int(head[1]))
-        b_label = _touching_label(junction_labels, int(tail[0]), int(tail[1]))
+        a_label = _touching_cluster(junction_labels, int(head[0]), int(head[1]))
+        b_label = _touching_cluster(junction_labels, int(tail[0]), int(tail[1]))
         path = pixel_path.astype(np.float64)
-        if a_label:
-            node_a = a_label - 1
+        if a_label >= 0:
+            node_a = a_label
             path = np.vstack([centroids[a_label], path])
         else:
             nodes.append((float(head[0]), float(head[1])))
             node_a = len(nodes) - 1
-        if closed and not a_label:
+        if closed and a_label < 0:
             node_b = node_a
-        elif b_label:
-            node_b = b_label - 1
+        elif b_label >= 0:
+            node_b = b_label
             path = np.vstack([path, centroids[b_label]])
         else:
             nodes.append((float(tail[0]), float(tail[1])))
             node_b = len(nodes) - 1
         graph.edges[len(graph.edges)] = (node_a, node_b, path)
-    # junction clusters that touch each other through no path (e.g. a blob) still become nodes
     graph.nodes = np.asarray(nodes, np.float64).reshape(-1, 2)
-    _ = n_junction
     return graph
 
 
