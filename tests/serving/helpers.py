@@ -68,11 +68,13 @@ class ServerProcess:
         )
 
     @classmethod
-    def serve(cls, base_dir: Path, log_path: Path, **env_overrides: str) -> ServerProcess:
+    def serve(
+        cls, base_dir: Path, log_path: Path, command: Sequence[str] = (str(SERVE),), **env_overrides: str
+    ) -> ServerProcess:
         """Start ``container/serve`` with ``SAGEMAKER_BASE_DIR=base_dir``, one worker, on a free port."""
         port = free_port()
         env = serving_env(base_dir, port, env_overrides)
-        return cls([str(SERVE)], env, port, log_path)
+        return cls(command, env, port, log_path)
 
     def log(self) -> str:
         """Everything the server wrote so far."""

@@ -17,7 +17,7 @@ from PIL import Image
 from model_code.network import METADATA_FILE
 from model_code.schema import validate_result
 from tests.serving.conftest import SERVER_MAX_PIXELS
-from tests.serving.helpers import ServerProcess, encode, plan_image
+from tests.serving.helpers import ENTRYPOINT, ServerProcess, encode, plan_image
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 60
@@ -227,7 +227,8 @@ def test_failed_model_load_keeps_ping_503_with_a_logged_reason(tmp_path, tiny_ch
     base = tmp_path / "base"
     shutil.copytree(tiny_checkpoint, base / "model")
     (base / "model" / METADATA_FILE).write_text("{not json")
-    process = ServerProcess.serve(base, tmp_path / "serve.log")
+    # Started the way the image starts it: the entrypoint dispatching `serve`.
+    process = ServerProcess.serve(base, tmp_path / "serve.log", command=(str(ENTRYPOINT), "serve"))
     try:
         process.wait_for(503)
         deadline = time.monotonic() + 120
