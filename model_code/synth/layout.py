@@ -28,6 +28,7 @@ from model_code.metrics import segment_polygon
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (integers, centrelines before the parity offset)
 FOOTPRINTS = ("rect", "L", "T", "U")
 MIN_ROOMS, MAX_ROOMS = 3, 15
+MAX_ASPECT = 2.5  # rooms longer than this times their width are split where possible
 
 
 class LayoutError(RuntimeError):
@@ -193,6 +194,11 @@ def subdivide(
     """
     x0, y0, x1, y1 = rect
     w, h = x1 - x0, y1 - y0
+    if axis is not None:  # rooms side by side along a corridor: none narrower than depth / 2.5
+        along, depth = (w, h) if axis == "x" else (h, w)
+        count = min(count, max(1, int(along * MAX_ASPECT / max(depth, 1))))
+    elif count == 1 and max(w, h) > MAX_ASPECT * min(w, h) and max(w, h) >= 2 * min_side:
+        count = 2  # split an elongated leftover in two rather than keep a 1:4 room
     if count <= 1:
         return [(rect, False)]
     if axis is None and count >= 4 and rng.random() < 0.6:
