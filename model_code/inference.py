@@ -1,9 +1,10 @@
 """Wall and opening probabilities for an RGB image from a loaded U-Net.
 
-The image is resized so its longest side equals the model's working size, padded to a
-multiple of 32 with white paper, normalised as the checkpoint says, run through the
-network under ``torch.inference_mode`` and the sigmoid maps are resized back to the
-input size.
+The image is resized so its longest side equals the model's working size (the scale the
+model was trained at), padded with white paper to a multiple of 32, normalised as the
+checkpoint says and run under ``torch.inference_mode``.  When the working image is larger
+than one tile it is processed as overlapping tiles blended with a smooth window, so memory
+stays bounded at any size.  The sigmoid maps are resized back to the input size.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import torch
 from model_code.network import LoadedModel
 
 PAD_MULTIPLE = 32
+DEFAULT_TILE_SIZE = 768
+DEFAULT_TILE_OVERLAP = 128
 
 
 def working_shape(height: int, width: int, working_size: int) -> tuple[int, int]:
@@ -39,24 +42,83 @@ def pad_to_multiple(image: np.ndarray, multiple: int = PAD_MULTIPLE) -> np.ndarr
     return cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=(255, 255, 255))
 
 
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of size ``tile`` covering ``[0, length)`` with at least ``overlap``."""
+    if length <= tile:
+        return [0]
+    stride = tile - overlap
+    starts = list(range(0, length - tile, stride))
+    starts.append(length - tile)
+    return starts
+
+
+def blend_window(tile: int, overlap: int) -> np.ndarray:
+    """``(tile, tile)`` weights: 1 in the centre, ramping down linearly over ``overlap`` px at the edges."""
+    ramp = np.ones(tile, np.float32)
+    if overlap > 0:
+        edge = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+        ramp[:overlap] = edge
+        ramp[-overlap:] = edge[::-1]
+    return np.outer(ramp, ramp)
+
+
+def _forward(model: LoadedModel, batch: list[np.ndarray]) -> np.ndarray:
+    meta = model.metadata
+    device = next(model.network.parameters()).device
+    tensor = torch.cat([to_tensor(image, meta.mean, meta.std) for image in batch]).to(device)
+    with torch.inference_mode():
+        return torch.sigmoid(model.network(tensor)).float().cpu().numpy()
+
+
+def _tiled(model: LoadedModel, padded: np.ndarray, tile: int, overlap: int, batch_size: int) -> np.ndarray:
+    height, width = padded.shape[:2]
+    channels = len(model.metadata.spec.channels)
+    total = np.zeros((channels, height, width), np.float32)
+    weight = np.zeros((height, width), np.float32)
+    window = blend_window(tile, overlap)
+    boxes = [(y, x) for y in tile_starts(height, tile, overlap) for x in tile_starts(width, tile, overlap)]
+    for first in range(0, len(boxes), batch_size):
+        chunk = boxes[first : first + batch_size]
+        probs = _forward(model, [padded[y : y + tile, x : x + tile] for y, x in chunk])
+        for (y, x), prob in zip(chunk, probs, strict=True):
+            total[:, y : y + tile, x : x + tile] += prob * window
+            weight[y : y + tile, x : x + tile] += window
+    return total / np.maximum(weight, 1e-6)
+
+
 def predict_probabilities(
-    model: LoadedModel, image: np.ndarray, working_size: int | None = None
+    model: LoadedModel,
+    image: np.ndarray,
+    working_size: int | None = None,
+    tile_size: int = DEFAULT_TILE_SIZE,
+    tile_overlap: int = DEFAULT_TILE_OVERLAP,
+    batch_size: int = 2,
 ) -> np.ndarray:
-    """Return ``(C, H, W)`` float32 probabilities (channels as in the metadata) at input size."""
+    """Return ``(C, H, W)`` float32 probabilities (channels as in the metadata) at input size.
+
+    ``working_size`` overrides the checkpoint's; working images larger than ``tile_size``
+    (a multiple of 32) are processed as overlapping tiles, ``batch_size`` tiles at a time.
+    """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
-    meta = model.metadata
+    if tile_size % PAD_MULTIPLE or not 0 <= tile_overlap < tile_size // 2:
+        raise ValueError(
+            f"tile_size must be a multiple of 32 and overlap < tile_size/2 ({tile_size}, {tile_overlap})"
+        )
     height, width = image.shape[:2]
-    size = int(working_size or meta.working_size)
-    wh, ww = working_shape(height, width, size)
-    resized = (
-        image if (wh, ww) == (height, width) else cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA)
-    )
+    wh, ww = working_shape(height, width, int(working_size or model.metadata.working_size))
+    resized = image
+    if (wh, ww) != (height, width):
+        resized = cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA)
     padded = pad_to_multiple(resized)
-    device = next(model.network.parameters()).device
-    with torch.inference_mode():
-        logits = model.network(to_tensor(padded, meta.mean, meta.std).to(device))
-        probs = torch.sigmoid(logits)[0, :, :wh, :ww].float().cpu().numpy()
+    if max(padded.shape[:2]) <= tile_size:
+        probs = _forward(model, [padded])[0]
+    else:
+        if min(padded.shape[:2]) < tile_size:  # a long thin plan: pad the short side up to one tile
+            ph, pw = max(0, tile_size - padded.shape[0]), max(0, tile_size - padded.shape[1])
+            padded = cv2.copyMakeBorder(padded, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+        probs = _tiled(model, padded, tile_size, tile_overlap, batch_size)
+    probs = probs[:, :wh, :ww]
     if (wh, ww) != (height, width):
         probs = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in probs])
     return np.ascontiguousarray(probs, dtype=np.float32)
