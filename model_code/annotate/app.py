@@ -23,6 +23,7 @@ from flask import Flask, Response, jsonify, render_template, request, send_file
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
+from model_code.annotate.checks import Problem
 from model_code.annotate.store import (
     STATES,
     AnnotationStore,
@@ -33,7 +34,7 @@ from model_code.annotate.store import (
 )
 from model_code.imageio import read_image
 from model_code.pipeline import BACKENDS, Pipeline, PipelineOptions
-from model_code.schema import Annotation, ResultDocument
+from model_code.schema import Annotation, ResultDocument, schema_problems
 
 DEFAULT_PORT = 8765
 HOST = "127.0.0.1"
@@ -231,6 +232,11 @@ def _register_api(app: Flask) -> None:
         store = _context(app).store
         width, height = store.image_size(plan_id)
         data, info = store.load(plan_id)
+        broken = [] if data is None else schema_problems(data, "annotation")
+        if broken:  # the editor cannot draw it: say what to fix instead of opening it
+            raise InvalidAnnotation(
+                [Problem(f"{info.json_path.name} does not match the annotation schema: {p}") for p in broken]
+            )
         problems = [] if data is None else [p.to_dict() for p in store.problems(plan_id, data)]
         return jsonify(
             {

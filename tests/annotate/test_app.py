@@ -78,6 +78,18 @@ def test_save_reload_conflict_and_validate(client, plan_folder: Path) -> None:
     assert listing[0]["state"] == "validated" and listing[0]["counts"]["walls"] == 3
 
 
+def test_broken_json_is_refused_with_the_reason(client, plan_folder: Path) -> None:
+    (plan_folder / "plan_a.json").write_text(
+        '{"image_id": "plan_a", "walls": [{"start": [1, 2]}], "rooms": []}'
+    )
+    response = client.get("/api/plans/plan_a")
+    assert response.status_code == 422
+    assert "plan_a.json does not match the annotation schema" in response.get_json()["problems"][0]["message"]
+    (plan_folder / "plan_a.json").write_text("{oops")
+    assert "not valid JSON" in client.get("/api/plans/plan_a").get_json()["problems"][0]["message"]
+    assert client.get("/").status_code == 200  # the list still opens
+
+
 def test_beacon_style_post_is_accepted(client) -> None:
     body = json.dumps({"annotation": sample_annotation(), "base_revision": 0, "client_token": "s:1"})
     response = client.post("/api/plans/plan_a/annotation", data=body, content_type="text/plain")

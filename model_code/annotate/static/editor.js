@@ -1232,7 +1232,8 @@
       return;
     }
     if (!response.ok) {
-      showBanner(`Cannot load the plan: ${data.error}`);
+      const details = (data.problems || []).map((p) => p.message).join("; ");
+      showBanner(`Cannot open the plan: ${details || data.error}`);
       return;
     }
     ed.width = data.width;
