@@ -10,8 +10,9 @@ import math
 
 import cv2
 import numpy as np
+from shapely.geometry import box as shapely_box
 
-from model_code.synth.layout import Layout
+from model_code.synth.layout import Layout, Slot
 from model_code.synth.styles import Look
 from model_code.synth.text import TextSpec, draw_text, fit_scale
 
@@ -87,13 +88,91 @@ def _dash_dot(
 
 
 def draw_decorations(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
-    """Dimension lines, north arrow and title block in the margins, as the look asks."""
+    """Dimension lines, north arrow, title block, entrance arrows and terraces outside the building."""
     if look.dimensions:
         draw_dimensions(rng, image, layout, look)
     if look.north_arrow:
         draw_north_arrow(rng, image, layout, look)
     if look.title:
         draw_title(rng, image, layout, look)
+    if rng.random() < 0.35:
+        draw_entrance_arrows(image, layout, look)
+    if rng.random() < 0.2:
+        draw_terrace(rng, image, layout, look)
+
+
+def draw_entrance_arrows(image: np.ndarray, layout: Layout, look: Look) -> None:
+    """An arrow pointing into each entrance door from outside, with "IN" beside its tail."""
+    for opening in layout.openings:
+        if opening.type != "door" or None not in opening.rooms or opening.swing_normal is None:
+            continue
+        width = float(np.hypot(*(opening.end - opening.start)))
+        mid = (opening.start + opening.end) / 2
+        inward = opening.swing_normal
+        head = mid - inward * (opening.thickness / 2 + 0.25 * width)
+        tail = head - inward * width
+        if not (0 <= tail[0] < layout.width and 0 <= tail[1] < layout.height):
+            continue
+        cv2.arrowedLine(image, _p(*tail), _p(*head), look.ink, 1, cv2.LINE_AA, SHIFT, 0.35)
+        side = np.array([-inward[1], inward[0]]) * (0.45 * width)
+        spec = TextSpec(look.font, fit_scale(look.font, "IN", 0.3 * width, 1), 1)
+        draw_text(image, "IN", (float(tail[0] + side[0]), float(tail[1] + side[1])), spec, look.ink)
+
+
+def draw_terrace(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
+    """A cross-hatched terrace or balcony along one exterior wall, outside the building (not wall)."""
+    free_sides = (
+        {"right"} | ({"bottom"} if not look.title else set()) | ({"top", "left"} - _dimension_sides(look))
+    )
+    slots = [
+        s for s in layout.slots if s.exterior and _outward_side(s) in free_sides and s.length > 2 * layout.ppm
+    ]
+    if not slots:
+        return
+    slot = slots[int(rng.integers(len(slots)))]
+    outward = -slot.normal if slot.rooms[0] is None else slot.normal
+    face = outward * (slot.thickness / 2 + 1)
+    minx, miny, maxx, maxy = layout.footprint.bounds
+    room = {"right": layout.width - maxx, "left": minx, "bottom": layout.height - maxy, "top": miny}
+    depth = min(layout.ppm * float(rng.uniform(1.2, 2.5)), 0.75 * room[_outward_side(slot)] - slot.thickness)
+    if depth < max(8.0, 0.6 * layout.ppm):
+        return
+    corners = np.array(
+        [slot.a + face, slot.b + face, slot.b + face + outward * depth, slot.a + face + outward * depth]
+    )
+    x0, y0 = corners.min(axis=0)
+    x1, y1 = corners.max(axis=0)
+    if x0 < 2 or y0 < 2 or x1 > layout.width - 3 or y1 > layout.height - 3:
+        return
+    if layout.footprint.buffer(layout.exterior_thickness / 2).intersects(shapely_box(x0, y0, x1, y1)):
+        return
+    region = image[round(y0) : round(y1) + 1, round(x0) : round(x1) + 1]
+    yy, xx = np.mgrid[0 : region.shape[0], 0 : region.shape[1]]
+    step = max(4, round(layout.ppm * 0.3))
+    region[((xx + yy) % step == 0) | ((xx - yy) % step == 0)] = (170, 170, 170)
+    cv2.rectangle(image, _p(x0, y0), _p(x1, y1), look.ink, 1, cv2.LINE_AA, SHIFT)
+    name = str(rng.choice(["TERRACE", "BALCONY", "Roof Terrace", "Patio"]))
+    spec = TextSpec(look.font, fit_scale(look.font, name, min(0.25 * layout.ppm, (y1 - y0) * 0.25), 1), 1)
+    if spec.size(name)[0] < (x1 - x0) * 0.9:
+        draw_text(image, name, ((x0 + x1) / 2, (y0 + y1) / 2), spec, look.ink)
+
+
+def _dimension_sides(look: Look) -> set[str]:
+    return {"top", "left"} if look.dimensions else set()
+
+
+def _outward_side(slot: Slot) -> str:
+    """Which side of the building an exterior stretch faces: top, bottom, left, right (or diagonal)."""
+    outward = -slot.normal if slot.rooms[0] is None else slot.normal
+    if outward[0] == 1.0:
+        return "right"
+    if outward[0] == -1.0:
+        return "left"
+    if outward[1] == 1.0:
+        return "bottom"
+    if outward[1] == -1.0:
+        return "top"
+    return "diagonal"
 
 
 def draw_dimensions(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:

@@ -26,6 +26,7 @@ from shapely.geometry import box as shapely_box
 from model_code.metrics import segment_polygon
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (integers, centrelines before the parity offset)
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
 FOOTPRINTS = ("rect", "L", "T", "U")
 MIN_ROOMS, MAX_ROOMS = 3, 15
 MAX_ASPECT = 2.5  # rooms longer than this times their width are split where possible
@@ -622,9 +623,39 @@ def _place_door(
             opening = _opening(slot, interval, "door")
             opening.leaf = kind
             _set_swing(rng, opening, slot, layout.rooms)
+            _avoid_other_swings(opening, layout.openings)
             layout.openings.append(opening)
             return True
     return False
+
+
+def swing_box(opening: LayoutOpening) -> Box:
+    """The square a door leaf sweeps, on the side it opens into."""
+    normal = opening.swing_normal if opening.swing_normal is not None else np.zeros(2)
+    width = float(np.hypot(*(opening.end - opening.start)))
+    face = normal * (opening.thickness / 2.0)
+    near = np.array([opening.start + face, opening.end + face])
+    corners = np.vstack([near, near + normal * width])
+    x0, y0 = corners.min(axis=0)
+    x1, y1 = corners.max(axis=0)
+    return float(x0), float(y0), float(x1), float(y1)
+
+
+def _boxes_overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _avoid_other_swings(opening: LayoutOpening, others: list[LayoutOpening]) -> None:
+    """Between two rooms, swing the door into the other room when its side clashes with another door."""
+    taken = [swing_box(o) for o in others if o.type == "door" and o.swing_normal is not None]
+    if not taken or opening.swing_normal is None or None in opening.rooms:
+        return
+    first = opening.swing_normal
+    for normal in (first, -first):
+        opening.swing_normal = normal
+        if not any(_boxes_overlap(swing_box(opening), box) for box in taken):
+            return
+    opening.swing_normal = first
 
 
 def _set_swing(rng: np.random.Generator, opening: LayoutOpening, slot: Slot, rooms: list[LayoutRoom]) -> None:

@@ -17,9 +17,9 @@ from shapely import Polygon
 from shapely.geometry import box as shapely_box
 
 from model_code.synth.decor import draw_decorations, draw_grid
-from model_code.synth.layout import Layout, LayoutOpening, LayoutRoom
+from model_code.synth.layout import Box, Layout, LayoutOpening, LayoutRoom, swing_box
 from model_code.synth.styles import ROOM_COLOURS, Look
-from model_code.synth.symbols import Box, furnish, swing_box
+from model_code.synth.symbols import furnish
 from model_code.synth.text import TextSpec, draw_text, fit_scale, rotated_extent
 
 SHIFT = 4  # sub-pixel bits for OpenCV drawing calls

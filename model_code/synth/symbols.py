@@ -13,28 +13,11 @@ import cv2
 import numpy as np
 from shapely.geometry import box as shapely_box
 
-from model_code.synth.layout import Layout, LayoutOpening, LayoutRoom
+from model_code.synth.layout import Box, Layout, LayoutRoom
 from model_code.synth.styles import Look
 
-Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 SHIFT = 4
 SCALE = 1 << SHIFT
-
-
-def swing_box(opening: LayoutOpening) -> Box:
-    """The square a door leaf sweeps, on the side it opens into."""
-    normal = opening.swing_normal if opening.swing_normal is not None else np.zeros(2)
-    width = float(np.hypot(*(opening.end - opening.start)))
-    face = normal * (opening.thickness / 2.0)
-    corners = np.array(
-        [
-            opening.start + face,
-            opening.end + face,
-            opening.start + face + normal * width,
-            opening.end + face + normal * width,
-        ]
-    )
-    return (*corners.min(axis=0), *corners.max(axis=0))
 
 
 def _overlaps(a: Box, b: Box) -> bool:
