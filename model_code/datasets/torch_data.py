@@ -103,10 +103,13 @@ class SyntheticPlanDataset(_CropDataset):
         return render_synthetic(self.seed_base + self.epoch * self.length + index, self.size)
 
 
-def render_synthetic(seed: int, size: int | None = None) -> PlanMasks:
-    """Render synthetic plan ``seed`` with its exact wall/opening masks."""
+def render_synthetic(seed: int, size: int | Sequence[int] | None = None) -> PlanMasks:
+    """Render synthetic plan ``seed`` (longest side ``size``, a (min, max) range or the generator's
+    default) with its exact wall/opening masks."""
     from model_code.synth import generate_plan
 
+    if size is not None and not isinstance(size, int):
+        size = int(size[0]) if len(size) == 1 else (int(size[0]), int(size[1]))
     plan = generate_plan(seed, size)
     return PlanMasks(
         image=plan.image, wall=np.asarray(plan.wall_mask, bool), opening=np.asarray(plan.opening_mask, bool)

@@ -58,8 +58,11 @@ class TrainConfig:
     synthetic_validation: int = field(
         default=8, metadata=_help("synthetic validation plans when there is no real validation data")
     )
-    synthetic_size: int | None = field(
-        default=None, metadata=_help("longest side of synthetic plans (generator default when unset)")
+    synthetic_size: tuple[int, ...] | None = field(
+        default=None,
+        metadata=_help(
+            "longest side of synthetic plans: N, or MIN,MAX for a range (generator default: 256,2048)"
+        ),
     )
     val_fraction: float = field(
         default=0.1, metadata=_help("share of --data held out when no validation folder exists")
@@ -155,6 +158,8 @@ class TrainConfig:
             problems.append(f"learning_rate must be > 0, got {self.learning_rate}")
         if not 0.0 <= self.val_fraction < 1.0:
             problems.append(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.synthetic_size is not None and len(self.synthetic_size) not in (1, 2):
+            problems.append(f"synthetic_size takes one size or a MIN,MAX pair, got {self.synthetic_size}")
         if self.data is None and self.synthetic < 1:
             problems.append("no training data: give a data folder, synthetic > 0, or both")
         if self.encoder_weights == "imagenet" and self.init_checkpoint:
