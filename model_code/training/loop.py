@@ -46,6 +46,7 @@ from model_code.training.plots import CURVE_FILE, plot_training_curve
 logger = logging.getLogger("model_code.training")
 
 HISTORY_FILE = "history.json"
+PROGRESS_LOG_S = 60.0  # without a terminal (SageMaker, nohup) a progress line replaces the bar this often
 R3D_NOTE = (
     "trained on R3D annotations (DeepFloorplan, Zeng et al. ICCV 2019) of Rent3D images: research use only"
 )
@@ -391,6 +392,7 @@ def train_one_epoch(
     losses: list[float] = []
     reason = None
     bar = tqdm(total=steps, desc=f"epoch {epoch}/{config.epochs}", leave=False, mininterval=2, disable=None)
+    last_report = time.monotonic()
     for step, (images, targets) in enumerate(loader):
         if step >= steps:
             break
@@ -403,6 +405,11 @@ def train_one_epoch(
         losses.append(float(loss.detach()))
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses):.4f}")
+        if bar.disable and time.monotonic() - last_report >= PROGRESS_LOG_S:
+            last_report = time.monotonic()
+            logger.info(
+                "progress: epoch %d step %d/%d running_loss=%.4f", epoch, step + 1, steps, np.mean(losses)
+            )
         if run.stop.requested:
             reason = "terminated"
             break
