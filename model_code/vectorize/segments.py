@@ -187,9 +187,9 @@ def _collinear_pairs(
     """Candidate pairs ``(i, j)`` with ``i < j`` and their gaps (negative = overlap).
 
     The longer segment of a pair is the reference: the shorter one's endpoints must lie within
-    ``offset_tol`` of its line.  The angle tolerance grows for short pieces (up to 30 degrees),
-    whose direction is dominated by pixel noise: a piece may tilt as long as its tilt over its
-    own length stays within twice the offset tolerance.
+    ``offset_tol`` of its line.  The angle tolerance grows for a short piece beside a wall at
+    least three times longer (up to 30 degrees), since its direction is mostly pixel noise: it
+    may tilt as long as its tilt over its own length stays within twice the offset tolerance.
     """
     n = len(segs)
     ang = angles(segs)
@@ -211,7 +211,10 @@ def _collinear_pairs(
     offset = np.where(row_longer, off, off.T)
     gap = np.where(row_longer, gap, gap.T)
     shorter = np.minimum(length[:, None], length[None, :])
+    longer = np.maximum(length[:, None], length[None, :])
     allowed = np.clip(np.arctan2(2.0 * offset_tol, shorter), math.radians(angle_tol), math.radians(30.0))
+    # only a stub beside a much longer wall gets the looser angle (not the pieces of an arc)
+    allowed = np.where(longer >= 3.0 * shorter, allowed, math.radians(angle_tol))
     ok = (dang <= allowed) & (offset <= offset_tol) & (gap <= gap_tol)
     ok &= np.triu(np.ones((n, n), bool), k=1)
     i, j = np.nonzero(ok)
@@ -300,19 +303,20 @@ def snap_junctions(
     extend_distance: float,
     openings: np.ndarray | None = None,
     opening_gap: float = 0.0,
-    min_angle_deg: float = 20.0,
+    min_angle_deg: float = 35.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move each end onto the wall it meets; returns new segments and an ``(N, 2)`` "connected" flag.
 
     For the end ``P`` of segment ``i`` with outward direction ``d`` and every segment ``j`` that
-    is not nearly parallel, ``X`` is where the two lines cross and ``s`` the signed distance from
-    ``P`` to ``X`` along ``d``.  ``X`` must lie on ``j`` (within ``snap_distance`` of its
+    crosses it at ``min_angle_deg`` or more, ``X`` is where the two lines cross and ``s`` the
+    signed distance from ``P`` to ``X`` along ``d``.  ``X`` must lie on ``j`` (within ``snap_distance`` of its
     extent); the nearest acceptable ``X`` wins.  Acceptable: ``|s| <= snap_distance`` (L and T
     junctions: both ends of an L corner pick each other and land on the same point, a T stem
     lands on the through wall); a dangling end extended by up to ``extend_distance`` when the
     extension crosses no opening; or extended by up to ``opening_gap`` through a door or
     window (at least 60 % of the extension on the ``openings`` mask), since a wall runs
-    through the openings it hosts.
+    through the openings it hosts.  Ends that already touch another end at a shallow angle
+    (consecutive pieces of an arc, whose lines cross far away) meet halfway instead.
     """
     n = len(segs)
     connected = np.zeros((n, 2), bool)
@@ -323,6 +327,10 @@ def snap_junctions(
     out = segs.copy()
     sin_min = math.sin(math.radians(min_angle_deg))
     reach = max(extend_distance, opening_gap if openings is not None else 0.0)
+    all_ends = np.vstack([segs[:, :2], segs[:, 2:]])
+    gaps = np.hypot(*(all_ends[:, None, :] - all_ends[None, :, :]).transpose(2, 0, 1))
+    owner = np.concatenate([np.arange(n), np.arange(n)])
+    gaps[owner[:, None] == owner[None, :]] = np.inf
     for end in (0, 1):
         p = segs[:, 2 * end : 2 * end + 2]
         d = unit if end == 1 else -unit
@@ -336,7 +344,14 @@ def snap_junctions(
         ok &= (s >= -snap_distance) & (s <= reach) & (s >= -0.5 * length[:, None])
         np.fill_diagonal(ok, False)
         score = np.where(ok, np.abs(s), np.inf)
-        for i in np.flatnonzero(ok.any(axis=1)):
+        for i in range(n):
+            mate = int(np.argmin(gaps[end * n + i]))
+            if gaps[end * n + i, mate] <= snap_distance and abs(_cross(d[i], unit[owner[mate]])) < sin_min:
+                # ends that already touch at a shallow angle (the pieces of an arc): their lines
+                # cross far away, so they meet halfway instead
+                out[i, 2 * end : 2 * end + 2] = (p[i] + all_ends[mate]) / 2
+                connected[i, end] = True
+                continue
             for j in np.argsort(score[i]):
                 if not np.isfinite(score[i, j]):
                     break
