@@ -275,7 +275,25 @@ def validate(session: Session) -> int:
     raise RuntimeError("still not valid after 30 fixes")
 
 
-def run(folder: Path, plan_id: str, backend: str, model_dir: str | None, screenshot: Path | None) -> dict:
+def scratch_seconds(doc: dict) -> float:
+    """Modelled time to draw the final annotation from nothing with the same per-action costs."""
+    corners = sum(len(r.get("polygon") or [0] * 4) for r in doc["rooms"])
+    return (
+        len(doc["walls"]) * HUMAN_SECONDS["add_wall"]
+        + len(doc["openings"]) * HUMAN_SECONDS["add_opening"]
+        + corners * HUMAN_SECONDS["add_room_vertex"]
+        + len(doc["rooms"]) * HUMAN_SECONDS["name_room"]
+    )
+
+
+def run(
+    folder: Path,
+    plan_id: str,
+    backend: str,
+    model_dir: str | None,
+    screenshot: Path | None,
+    keep: bool = False,
+) -> dict:
     """The whole measured session; returns the numbers."""
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
@@ -318,6 +336,8 @@ def run(folder: Path, plan_id: str, backend: str, model_dir: str | None, screens
     finally:
         server.shutdown()
     after = json.loads((work / f"{plan_id}.json").read_text())
+    if not keep:
+        shutil.rmtree(work)
     human = sum(HUMAN_SECONDS[k] * n for k, n in session.actions.items())
     height, width = truth.wall.shape
     return {
@@ -331,9 +351,10 @@ def run(folder: Path, plan_id: str, backend: str, model_dir: str | None, screens
         "preannotation_s": round(preannotated_s, 2),
         "scripted_session_s": round(scripted_s, 1),
         "modelled_human_min": round(human / 60, 1),
+        "modelled_from_scratch_min": round(scratch_seconds(after) / 60, 1),
         "scores_before": scores(before, truth),
         "scores_after": scores(after, truth),
-        "work_folder": str(work),
+        "work_folder": str(work) if keep else None,
     }
 
 
@@ -346,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("opencv", "unet"), default="opencv")
     parser.add_argument("--model-dir", default=None, help="U-Net checkpoint for --backend unet")
     parser.add_argument("--screenshot", type=Path, default=None, help="save the corrected editor here")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (corrected JSON)")
     args = parser.parse_args(argv)
     if shutil.which("chromium") is None:
         print("error: Debian chromium is not installed", file=sys.stderr)

@@ -285,6 +285,10 @@ def test_validation_errors_are_drawn_on_the_plan(page, server: str, plan_folder:
     (plan_folder / "plan_a.json").write_text(json.dumps(imported))
     page.goto(server + "/plan/plan_a")
     _wait_ready(page)
+    page.keyboard.press("?")  # the shortcut help panel
+    assert page.locator("#help").is_visible() and "Ctrl" in page.locator("#help").inner_text()
+    page.keyboard.press("Escape")
+    assert not page.locator("#help").is_visible()
     assert page.locator("#problem-count").inner_text() == "1"
     assert page.locator("#layer-problems .problem-marker").count() == 1
     assert page.locator("#layer-walls g.wall.bad").count() == 1
