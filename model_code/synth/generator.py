@@ -31,6 +31,7 @@ from model_code.synth.styles import STYLE_TABLE, STYLES, layout_params, realise
 MIN_SIZE = 128
 MAX_SIZE = 4096
 DEFAULT_SIZE_RANGE = (256, 2048)
+COORDINATE_DECIMALS = 2  # what schema.Wall/Opening/Room.to_dict keep
 
 
 @dataclass
@@ -136,12 +137,17 @@ def generate_plan(
     )
 
 
+def _xy(point) -> tuple[float, float]:
+    """A point rounded to the 0.01 px the JSON keeps: masks from the records equal masks from the file."""
+    return (round(float(point[0]), COORDINATE_DECIMALS), round(float(point[1]), COORDINATE_DECIMALS))
+
+
 def to_annotation(layout: Layout, image_id: str) -> Annotation:
     """The customers' annotation records (with our extensions) of a layout."""
     walls = [
         Wall(
-            start=(float(w.start[0]), float(w.start[1])),
-            end=(float(w.end[0]), float(w.end[1])),
+            start=_xy(w.start),
+            end=_xy(w.end),
             thickness=float(w.thickness),
             is_load_bearing=bool(w.load_bearing),
             id=w.id,
@@ -151,8 +157,8 @@ def to_annotation(layout: Layout, image_id: str) -> Annotation:
     openings = [
         Opening(
             type=o.type,  # type: ignore[arg-type]
-            start=(float(o.start[0]), float(o.start[1])),
-            end=(float(o.end[0]), float(o.end[1])),
+            start=_xy(o.start),
+            end=_xy(o.end),
             id=f"o{k + 1}",
             wall_id=o.wall_id,
             thickness=float(o.thickness),
@@ -181,15 +187,14 @@ def pixel_ring(interior: Polygon) -> list[tuple[float, float]]:
     if inner.is_empty:
         inner = interior
     inner = orient(inner.simplify(0.01), sign=1.0)
-    return [(float(x), float(y)) for x, y in list(inner.exterior.coords)[:-1]]
+    return [_xy(p) for p in list(inner.exterior.coords)[:-1]]
 
 
 def transform_annotation(annotation: Annotation, matrix: np.ndarray) -> Annotation:
     """A copy of ``annotation`` with every coordinate moved by the 2x3 affine ``matrix``."""
 
     def move(point: tuple[float, float]) -> tuple[float, float]:
-        x, y = transform_points(np.array([point]), matrix)[0]
-        return (float(x), float(y))
+        return _xy(transform_points(np.array([point]), matrix)[0])
 
     walls = [
         Wall(move(w.start), move(w.end), w.thickness, w.is_load_bearing, w.id, w.confidence)

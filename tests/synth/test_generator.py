@@ -6,19 +6,27 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shapely.geometry import Polygon
 
 from model_code.synth import STYLES, SynthPlan, generate_plan, rasterize_annotation
 from model_code.synth.layout import generate_layout
 from model_code.synth.raster import wall_and_opening_masks
 from model_code.synth.render import paint_walls
 from model_code.synth.styles import STYLE_TABLE, layout_params, realise
-from tests.synth.helpers import door_graph, independent_masks, iou, reachable_from_outside, round_trip
+from tests.synth.helpers import (
+    door_graph,
+    independent_masks,
+    iou,
+    reachable_from_outside,
+    region_at,
+    round_trip,
+)
 
-# strict agreement thresholds between the annotation JSON (rounded to 0.01 px) and the masks;
-# unrotated plans agree exactly, rotated scans lose at most a few pixels to the rounding
-WALL_IOU = 0.995
-OPENING_IOU = 0.99
-ROOM_PIXEL_AGREEMENT = 0.999
+# the annotation keeps coordinates at 0.01 px and the masks are drawn from exactly those values, so the
+# project's rasteriser reproduces them pixel for pixel; an independent point-in-polygon rasteriser may
+# only disagree on pixel centres lying exactly on an edge of a rotated or diagonal wall
+INDEPENDENT_WALL_IOU = 0.995
+INDEPENDENT_OPENING_IOU = 0.99
 
 SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
 FAST = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -72,22 +80,28 @@ def test_annotation_json_rerasterises_to_the_masks(seed: int) -> None:
     annotation = round_trip(plan.annotation)  # schema-valid, rounded to 0.01 px like any saved file
     height, width = plan.wall_mask.shape
     wall, opening, labels = rasterize_annotation(annotation, height, width)
-    assert iou(wall, plan.wall_mask) >= WALL_IOU
-    assert iou(opening, plan.opening_mask) >= OPENING_IOU
-    assert np.mean(labels == plan.room_labels) >= ROOM_PIXEL_AGREEMENT
-    # the documented rule, implemented independently (matplotlib point-in-polygon on pixel centres)
-    wall_ref, opening_ref = independent_masks(annotation, (height, width))
-    assert iou(wall_ref, plan.wall_mask) >= WALL_IOU
-    assert iou(opening_ref, plan.opening_mask) >= OPENING_IOU
-
-
-def test_unrotated_plans_agree_exactly() -> None:
-    plan = _plan(5, style="solid")
-    annotation = round_trip(plan.annotation)
-    wall, opening, labels = rasterize_annotation(annotation, *plan.wall_mask.shape)
     assert np.array_equal(wall, plan.wall_mask)
     assert np.array_equal(opening, plan.opening_mask)
     assert np.array_equal(labels, plan.room_labels)
+    # the documented rule, implemented independently (matplotlib point-in-polygon on pixel centres)
+    wall_ref, opening_ref = independent_masks(annotation, (height, width))
+    assert iou(wall_ref, plan.wall_mask) >= INDEPENDENT_WALL_IOU
+    assert iou(opening_ref, plan.opening_mask) >= INDEPENDENT_OPENING_IOU
+
+
+@pytest.mark.parametrize("style", ["solid", "scan"])
+def test_masks_match_the_rule_exactly_for_axis_aligned_walls(style: str) -> None:
+    """Unrotated plans put every wall face between pixel centres: no edge case for any rasteriser."""
+    plan = _plan(5, style=style)
+    annotation = round_trip(plan.annotation)
+    straight = [w for w in annotation.walls if w.start[0] == w.end[0] or w.start[1] == w.end[1]]
+    wall_ref, _ = independent_masks(annotation, plan.wall_mask.shape)
+    if style == "solid":
+        assert len(straight) > len(annotation.walls) // 2
+        assert np.array_equal(wall_ref, plan.wall_mask)
+    else:  # rotated by the scan artefact: no wall is axis-aligned any more
+        assert not straight
+        assert iou(wall_ref, plan.wall_mask) >= INDEPENDENT_WALL_IOU
 
 
 @FAST
@@ -109,9 +123,20 @@ def test_walls_openings_and_rooms_are_consistent(seed: int) -> None:
     annotation = _plan(seed).annotation
     assert 3 <= len(annotation.rooms) <= 15
     walls = {w.id: w for w in annotation.walls}
-    exterior = [w.thickness for w in annotation.walls if w.is_load_bearing and w.thickness is not None]
-    interior = [w.thickness for w in annotation.walls if not w.is_load_bearing]
-    assert interior and exterior and max(interior) < max(exterior)
+    rooms = [Polygon(r.polygon) for r in annotation.rooms]
+    exterior, interior = [], []
+    for wall in annotation.walls:
+        p, q = np.asarray(wall.start), np.asarray(wall.end)
+        u = (q - p) / np.linalg.norm(q - p)
+        reach = np.array([-u[1], u[0]]) * (wall.thickness / 2 + 2)
+        probes = [p + (q - p) * f for f in np.linspace(0.1, 0.9, 9)]  # some may hit a crossing wall
+        between_rooms = any(
+            -1 not in (region_at(c + reach, rooms), region_at(c - reach, rooms)) for c in probes
+        )
+        (interior if between_rooms else exterior).append(wall)
+    assert exterior and interior
+    assert min(w.thickness for w in exterior) > max(w.thickness for w in interior)
+    assert all(w.is_load_bearing for w in exterior)
     for opening in annotation.openings:
         host = walls[opening.wall_id]
         assert opening.thickness == host.thickness
