@@ -281,7 +281,7 @@
         "data-index": index,
       }, shapes);
       const [cx, cy] = centroid(points);
-      const label = el("text", { x: cx, y: cy, class: "room-label", "stroke-width": 3 }, labels);
+      const label = el("text", { x: cx, y: cy, class: "room-label" }, labels);
       label.style.fontSize = "var(--label-size)";
       label.style.strokeWidth = "calc(var(--label-size) / 4)";
       label.textContent = room.name_hint || `${room.id}?`;
@@ -292,14 +292,14 @@
     layers.labels.replaceChildren(labels);
   }
 
-  function segmentNode(kind, item, index, bad, parent) {
+  function segmentNode(kind, item, index, bad, fallback, parent) {
     const classes = [kind === "walls" ? "wall" : `opening type-${item.type}`];
     if (kind === "walls" && item.is_load_bearing) classes.push("load-bearing");
     if (isSelected(kind, index)) classes.push("selected");
     if (bad.has(`${kind}/${index}`)) classes.push("bad");
     const group = el("g", { class: classes.join(" "), "data-kind": kind, "data-index": index }, parent);
     const prefix = kind === "walls" ? "wall" : "opening";
-    const width = item.thickness > 0 ? item.thickness : defaultThickness();
+    const width = item.thickness > 0 ? item.thickness : fallback;
     const line = (cls, extra) => el("line", { class: cls, ...extra }, group);
     const nodes = {
       group,
@@ -323,7 +323,8 @@
 
   function renderSegments(kind, bad) {
     const fragment = document.createDocumentFragment();
-    ed.segmentNodes[kind] = ed.doc[kind].map((item, index) => segmentNode(kind, item, index, bad, fragment));
+    const fallback = defaultThickness(); // drawn width of walls whose JSON gives no thickness
+    ed.segmentNodes[kind] = ed.doc[kind].map((item, index) => segmentNode(kind, item, index, bad, fallback, fragment));
     layers[kind].replaceChildren(fragment);
   }
 
