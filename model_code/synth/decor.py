@@ -101,10 +101,25 @@ def draw_decorations(rng: np.random.Generator, image: np.ndarray, layout: Layout
         draw_terrace(rng, image, layout, look)
 
 
+def _free_sides(look: Look) -> set[str]:
+    """Sides of the building whose margin holds no dimension chain or title block."""
+    taken = ({"top", "left"} if look.dimensions else set()) | ({"bottom"} if look.title else set())
+    return {"top", "bottom", "left", "right"} - taken
+
+
+def _side_of(outward: np.ndarray) -> str:
+    """The side of the building a unit outward normal points to (``diagonal`` when slanted)."""
+    names = {(1.0, 0.0): "right", (-1.0, 0.0): "left", (0.0, 1.0): "bottom", (0.0, -1.0): "top"}
+    return names.get((float(outward[0]), float(outward[1])), "diagonal")
+
+
 def draw_entrance_arrows(image: np.ndarray, layout: Layout, look: Look) -> None:
-    """An arrow pointing into each entrance door from outside, with "IN" beside its tail."""
+    """An arrow pointing into each entrance door from a free margin, with "IN" beside its tail."""
+    free = _free_sides(look)
     for opening in layout.openings:
         if opening.type != "door" or None not in opening.rooms or opening.swing_normal is None:
+            continue
+        if _side_of(-opening.swing_normal) not in free:
             continue
         width = float(np.hypot(*(opening.end - opening.start)))
         mid = (opening.start + opening.end) / 2
@@ -121,9 +136,7 @@ def draw_entrance_arrows(image: np.ndarray, layout: Layout, look: Look) -> None:
 
 def draw_terrace(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
     """A cross-hatched terrace or balcony along one exterior wall, outside the building (not wall)."""
-    free_sides = (
-        {"right"} | ({"bottom"} if not look.title else set()) | ({"top", "left"} - _dimension_sides(look))
-    )
+    free_sides = _free_sides(look)
     slots = [
         s for s in layout.slots if s.exterior and _outward_side(s) in free_sides and s.length > 2 * layout.ppm
     ]
@@ -157,22 +170,9 @@ def draw_terrace(rng: np.random.Generator, image: np.ndarray, layout: Layout, lo
         draw_text(image, name, ((x0 + x1) / 2, (y0 + y1) / 2), spec, look.ink)
 
 
-def _dimension_sides(look: Look) -> set[str]:
-    return {"top", "left"} if look.dimensions else set()
-
-
 def _outward_side(slot: Slot) -> str:
     """Which side of the building an exterior stretch faces: top, bottom, left, right (or diagonal)."""
-    outward = -slot.normal if slot.rooms[0] is None else slot.normal
-    if outward[0] == 1.0:
-        return "right"
-    if outward[0] == -1.0:
-        return "left"
-    if outward[1] == 1.0:
-        return "bottom"
-    if outward[1] == -1.0:
-        return "top"
-    return "diagonal"
+    return _side_of(-slot.normal if slot.rooms[0] is None else slot.normal)
 
 
 def draw_dimensions(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
