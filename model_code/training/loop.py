@@ -131,7 +131,7 @@ def resolve_data(config: TrainConfig) -> TrainData:
             train = open_dataset(config.data)
         if config.validation is not None:
             validation = open_dataset(config.validation)
-        elif not validation and not config.synthetic:
+        elif not validation:
             train, validation = _holdout(train, config.val_fraction, config.seed)
         if config.max_train_samples is not None and config.max_train_samples < len(train):
             order = list(train)
