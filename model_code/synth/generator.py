@@ -137,7 +137,7 @@ def generate_plan(
     )
 
 
-def _xy(point) -> tuple[float, float]:
+def _xy(point: Sequence[float] | np.ndarray) -> tuple[float, float]:
     """A point rounded to the 0.01 px the JSON keeps: masks from the records equal masks from the file."""
     return (round(float(point[0]), COORDINATE_DECIMALS), round(float(point[1]), COORDINATE_DECIMALS))
 

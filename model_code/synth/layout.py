@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from shapely import Polygon, unary_union
 from shapely.geometry import box as shapely_box
+from shapely.geometry.base import BaseGeometry
 
 from model_code.metrics import segment_polygon
 
@@ -512,7 +513,7 @@ def _split_wall(layout: Layout, slot: Slot, m1: np.ndarray, m2: np.ndarray) -> N
         tail.wall_id, slot.wall_id = wall.id, new_id
 
 
-def _clean(geometry) -> Polygon:
+def _clean(geometry: BaseGeometry) -> Polygon:
     """The largest polygon of a shapely result, with collinear vertices removed."""
     if geometry.geom_type == "MultiPolygon":
         geometry = max(geometry.geoms, key=lambda g: g.area)
