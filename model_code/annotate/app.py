@@ -26,6 +26,7 @@ from werkzeug.serving import make_server
 from model_code.annotate.checks import Problem
 from model_code.annotate.store import (
     STATES,
+    VALIDATED,
     AnnotationStore,
     InvalidAnnotation,
     PlanNotFound,
@@ -124,6 +125,18 @@ def document_to_annotation(plan_id: str, document: ResultDocument) -> dict[str, 
     return annotation.to_dict()
 
 
+def next_plan(store: AnnotationStore, plan_id: str) -> str | None:
+    """The next plan after ``plan_id`` (in list order, wrapping) that is not validated yet."""
+    plans = store.plans()
+    ids = [p.id for p in plans]
+    start = ids.index(plan_id) if plan_id in ids else -1
+    for offset in range(1, len(plans)):
+        candidate = plans[(start + offset) % len(plans)]
+        if candidate.state != VALIDATED:
+            return candidate.id
+    return None
+
+
 @dataclass
 class ToolContext:
     """What one running tool holds: the folder, the pre-annotator and the default backend."""
@@ -211,7 +224,11 @@ def _register_pages(app: Flask) -> None:
         ctx = _context(app)
         ctx.store.image_path(plan_id)  # 404 for an unknown plan
         return render_template(
-            "editor.html", plan_id=plan_id, backends=BACKENDS, default_backend=ctx.default_backend
+            "editor.html",
+            plan_id=plan_id,
+            next_plan=next_plan(ctx.store, plan_id),
+            backends=BACKENDS,
+            default_backend=ctx.default_backend,
         )
 
 

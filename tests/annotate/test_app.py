@@ -48,6 +48,14 @@ def test_editor_page_serves_local_assets_only(client) -> None:
     assert client.get("/plan/nope").status_code == 404
 
 
+def test_editor_links_the_next_plan_to_do(client) -> None:
+    assert 'href="/plan/plan_b"' in client.get("/plan/plan_a").get_data(as_text=True)
+    assert 'href="/plan/plan_a"' in client.get("/plan/plan_b").get_data(as_text=True)  # wraps around
+    _put(client, sample_annotation(), 0)
+    client.post("/api/plans/plan_a/validate", json={"base_revision": 1})
+    assert "next-plan" not in client.get("/plan/plan_b").get_data(as_text=True)  # plan_a is done
+
+
 def test_get_plan_and_image(client, plan_folder: Path) -> None:
     plan = client.get("/api/plans/plan_a").get_json()
     assert (plan["width"], plan["height"], plan["state"], plan["revision"]) == (256, 192, "not_started", 0)

@@ -837,7 +837,6 @@
 
   function cancel() {
     if (ed.draft) {
-      if (ed.draft.kind === "polygon" && ed.draft.points.length >= 3) closePolygon();
       ed.draft = null;
       renderDraft();
     } else if (ed.tool !== "select") setTool("select");
