@@ -182,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--r3d", type=Path, default=None, help="R3D folder (<id>.jpg, <id>_wall.png, ...)")
     parser.add_argument("--limit", type=int, default=None, help="at most this many R3D plans")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers to this JSON file")
+    parser.add_argument("--overlay", type=Path, default=None, help="also save an overlay picture (PNG) here")
+    parser.add_argument("--overlay-seed", type=int, default=100001, help="synthetic plan of the overlay")
+    parser.add_argument("--overlay-size", type=int, default=768, help="longest side of the overlay plan")
     args = parser.parse_args(argv)
     if args.synthetic < 0 or (args.limit is not None and args.limit < 1):
         parser.error("--synthetic must be >= 0 and --limit >= 1")
@@ -201,7 +204,21 @@ def main(argv: list[str] | None = None) -> int:
         out["r3d"] = {name: list(value) for name, value in rows}
     if args.json is not None:
         args.json.write_text(json.dumps(out, indent=1) + "\n")
+    if args.overlay is not None:
+        save_overlay(args.overlay, args.overlay_seed, args.overlay_size, options)
     return 0
+
+
+def save_overlay(path: Path, seed: int, size: int, options: VectorizeOptions) -> None:
+    """Save the synthetic plan ``seed`` with the walls, openings and rooms found from its true masks."""
+    from model_code.imageio import write_png
+    from model_code.overlay import draw_overlay
+    from model_code.synth.generator import generate_plan
+
+    plan = generate_plan(seed, size)
+    result = vectorize(plan.wall_mask, plan.opening_mask, options)
+    rooms = detect_rooms(result, plan.wall_mask, options)
+    write_png(path, draw_overlay(plan.image, result.walls, result.openings, rooms))
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def _draw_rooms(canvas: np.ndarray, rooms: Sequence[Room], scale: float) -> None
 
 
 def _draw_labels(canvas: np.ndarray, rooms: Sequence[Room], scale: float) -> None:
-    font_scale = 0.4 * scale
+    font_scale = 0.55 * scale
     thickness = max(1, round(scale))
     for room in rooms:
         outline = _room_outline(room)

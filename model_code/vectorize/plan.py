@@ -160,6 +160,9 @@ def trace_segments(
         resolved.opening_gap,
         wall_thicknesses(segs, clean, resolved.wall_thickness),
     )
+    # crumbs shorter than half a thickness (pixels between two nearby junctions) only confuse
+    # the junction snapping below
+    segs = segs[lengths(segs) >= 0.5 * resolved.wall_thickness]
     thick, shift = wall_profiles(segs, clean, resolved.wall_thickness)
     segs = recentre(segs, shift)
     segs, connected = snap_junctions(

@@ -111,7 +111,8 @@ def dominant_angle(segs: np.ndarray) -> float:
     near = np.abs(diff) < math.radians(5)
     if not near.any():
         return float(np.mod(peak, np.pi / 2))
-    mean = np.angle(np.sum(weights[near] * np.exp(4j * np.mod(angles(segs[near]), np.pi / 2)))) / 4
+    # long pieces have the most reliable directions: weight by squared length
+    mean = np.angle(np.sum(weights[near] ** 2 * np.exp(4j * np.mod(angles(segs[near]), np.pi / 2)))) / 4
     mean = float(np.mod(mean, np.pi / 2))
     # a plan within half a degree of the image axes is drawn on them (scan noise, rounded corners)
     if min(mean, np.pi / 2 - mean) < math.radians(0.5):
@@ -326,6 +327,7 @@ def snap_junctions(
     unit = (segs[:, 2:] - segs[:, :2]) / length[:, None]
     out = segs.copy()
     sin_min = math.sin(math.radians(min_angle_deg))
+    sin_collinear = math.sin(math.radians(5.0))
     reach = max(extend_distance, opening_gap if openings is not None else 0.0)
     all_ends = np.vstack([segs[:, :2], segs[:, 2:]])
     gaps = np.hypot(*(all_ends[:, None, :] - all_ends[None, :, :]).transpose(2, 0, 1))
@@ -346,10 +348,13 @@ def snap_junctions(
         score = np.where(ok, np.abs(s), np.inf)
         for i in range(n):
             mate = int(np.argmin(gaps[end * n + i]))
-            if gaps[end * n + i, mate] <= snap_distance and abs(_cross(d[i], unit[owner[mate]])) < sin_min:
+            sine = abs(_cross(d[i], unit[owner[mate]]))
+            if gaps[end * n + i, mate] <= snap_distance and sine < sin_min:
                 # ends that already touch at a shallow angle (the pieces of an arc): their lines
-                # cross far away, so they meet halfway instead
-                out[i, 2 * end : 2 * end + 2] = (p[i] + all_ends[mate]) / 2
+                # cross far away, so they meet halfway instead; walls in line (different
+                # thicknesses, never merged) just stay where they are
+                if sine > sin_collinear:
+                    out[i, 2 * end : 2 * end + 2] = (p[i] + all_ends[mate]) / 2
                 connected[i, end] = True
                 continue
             for j in np.argsort(score[i]):
