@@ -195,3 +195,41 @@ def test_cli_refuses_a_bad_port(plan_folder: Path, capsys: pytest.CaptureFixture
     configure_annotate(parser)
     assert run_annotate(parser.parse_args([str(plan_folder), "--port", "70000"])) == 2
     assert "--port" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_cli_serves_the_folder_until_interrupted(plan_folder: Path) -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "model_code",
+            "annotate",
+            str(plan_folder),
+            "--port",
+            "0",
+            "--backend",
+            "opencv",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(2)]
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", lines[1])
+        assert match, lines
+        assert "2 plan(s)" in lines[0]
+        with urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/api/plans", timeout=10) as response:
+            assert [p["id"] for p in json.load(response)["plans"]] == ["plan_a", "plan_b"]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
