@@ -5,25 +5,30 @@ through the same vectorizer and room detection as the U-Net's, so the two are co
 equal terms.  It follows the usual classical recipe, each step one small function:
 
 1. **Ink** (:func:`ink_mask`): grey level, paper normalised by a large-kernel background
-   estimate (removes grey paper, scan shading and tints), then a global Otsu threshold
-   scaled by ``threshold_scale`` (walls are the darkest ink; scaling below 1 keeps grey
-   furniture hatching out).
+   estimate (removes grey paper, scan shading and tints; floored at ``paper_floor`` x the
+   paper level so solid black areas stay black), then a global Otsu threshold scaled by
+   ``threshold_scale`` (walls are the darkest ink).  Optionally (off by default),
+   :func:`fill_hollow_walls` fills narrow paper strips enclosed by two wall outlines.
 2. **Wall thickness** (:func:`estimate_wall_thickness`): the length-weighted mode of the
    horizontal and vertical run lengths of ink - text and thin lines make short runs, each
    row crossing a vertical wall makes one run of the wall's thickness.
 3. **Thin strokes and text removed** (:func:`remove_thin_strokes`): a morphological opening
    with a disk of ``open_factor`` x thickness erases every stroke thinner than that
    (furniture outlines, dimension lines, door arcs, most text).
-4. **Components filtered** (:func:`filter_components`): what survives the opening is kept
-   only when the component is wall-like - its long side at least ``min_length_factor`` x
-   thickness (bold letters and small filled symbols are short) and its area at least
+4. **Line support** (:func:`straight_lines`): straight horizontal and vertical ink lines at
+   least ``thin_factor`` x thickness (capped at ``thin_cap`` x the longest side) thick and
+   ``line_factor`` x thickness long are added back - thin partitions beside thick outer walls.
+5. **Components filtered** (:func:`filter_components`): a component is kept only when it is
+   wall-like - its long side at least ``min_length_factor`` x thickness and its area at least
    ``min_area_factor`` x thickness².
-5. **Openings** (:func:`opening_gaps`, a simple heuristic): the wall mask is closed with a
+6. **Openings** (:func:`opening_gaps`, a simple heuristic): the wall mask is closed with a
    horizontal and a vertical line ``gap_factor`` x thickness long; the newly filled pixels
    form gaps between collinear wall ends.  A gap is kept as a door/window when its extent
    across the wall is at most ``1.5`` x thickness (which rejects the space between two
-   parallel walls).  Diagonal openings are not found.
+   parallel walls).  Diagonal openings are not found; door swings are not used.
 
+All morphology goes through :func:`morph`, which - unlike ``cv2.morphologyEx`` - does not
+shift the mask by a pixel for even-sized kernels.
 Constants are frozen from ``benchmarks/tune_baseline.py`` (see :data:`DEFAULT_PARAMS`).
 """
 
