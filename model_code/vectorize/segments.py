@@ -183,14 +183,15 @@ def _line_blocked(blocker: np.ndarray | None, p: np.ndarray, q: np.ndarray) -> b
 
 
 def _collinear_pairs(
-    segs: np.ndarray, angle_tol: float, offset_tol: float, gap_tol: float
+    segs: np.ndarray, angle_tol: float, offset_tol: float, gap_tol: float, stub_length: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidate pairs ``(i, j)`` with ``i < j`` and their gaps (negative = overlap).
 
     The longer segment of a pair is the reference: the shorter one's endpoints must lie within
-    ``offset_tol`` of its line.  The angle tolerance grows for a short piece beside a wall at
-    least three times longer (up to 30 degrees), since its direction is mostly pixel noise: it
-    may tilt as long as its tilt over its own length stays within twice the offset tolerance.
+    ``offset_tol`` of its line.  The angle tolerance grows for a stub (at most ``stub_length``)
+    beside a wall at least three times longer (up to 30 degrees), since its direction is mostly
+    pixel noise: it may tilt as long as its tilt over its own length stays within twice the
+    offset tolerance (measured best with no length limit on the synthetic plans).
     """
     n = len(segs)
     ang = angles(segs)
@@ -215,7 +216,8 @@ def _collinear_pairs(
     longer = np.maximum(length[:, None], length[None, :])
     allowed = np.clip(np.arctan2(2.0 * offset_tol, shorter), math.radians(angle_tol), math.radians(30.0))
     # only a stub beside a much longer wall gets the looser angle (not the pieces of an arc)
-    allowed = np.where(longer >= 3.0 * shorter, allowed, math.radians(angle_tol))
+    stub = (longer >= 3.0 * shorter) & (shorter <= stub_length)
+    allowed = np.where(stub, allowed, math.radians(angle_tol))
     ok = (dang <= allowed) & (offset <= offset_tol) & (gap <= gap_tol)
     ok &= np.triu(np.ones((n, n), bool), k=1)
     i, j = np.nonzero(ok)
@@ -231,6 +233,7 @@ def merge_collinear(
     opening_gap: float = 0.0,
     thickness: np.ndarray | None = None,
     thickness_ratio: float = 1.35,
+    stub_length: float = math.inf,
     max_passes: int = 20,
 ) -> np.ndarray:
     """Merge nearly collinear segments that overlap, are at most ``gap_tol`` apart, or span an opening.
@@ -251,7 +254,7 @@ def merge_collinear(
     for _ in range(max_passes):
         if len(segs) < 2:
             return segs
-        i_idx, j_idx, gaps = _collinear_pairs(segs, angle_tol, offset_tol, reach)
+        i_idx, j_idx, gaps = _collinear_pairs(segs, angle_tol, offset_tol, reach, stub_length)
         if len(i_idx) == 0:
             return segs
         used = np.zeros(len(segs), bool)
