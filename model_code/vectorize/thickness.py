@@ -95,11 +95,22 @@ def wall_profiles(
     centres = (run_right - run_left) * step / 2
     out = np.full(len(segs), float(typical))
     shift = np.zeros(len(segs))
-    for k in np.unique(ids[valid]):
-        chosen = valid & (ids == k)
-        out[k] = float(np.median(widths[chosen]))
-        shift[k] = float(np.median(centres[chosen]))
+    groups, width_median = grouped_median(ids[valid], widths[valid])
+    out[groups] = width_median
+    shift[groups] = grouped_median(ids[valid], centres[valid])[1]
     return np.maximum(out, 1.0), shift
+
+
+def grouped_median(groups: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median of ``values`` per group id, without a Python loop: ``(group ids, medians)``."""
+    if groups.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0)
+    order = np.lexsort((values, groups))
+    groups, values = groups[order], values[order]
+    ids, starts, counts = np.unique(groups, return_index=True, return_counts=True)
+    low = values[starts + (counts - 1) // 2]
+    high = values[starts + counts // 2]
+    return ids, (low + high) / 2.0
 
 
 def wall_thicknesses(segs: np.ndarray, mask: np.ndarray, typical: float) -> np.ndarray:

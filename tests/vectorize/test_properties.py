@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -97,3 +101,42 @@ def test_deterministic(lines):
     wall, _ = draw(lines, [], [])
     first, second = vectorize(wall), vectorize(wall)
     assert [w.to_dict() for w in first.walls] == [w.to_dict() for w in second.walls]
+
+
+def test_quality_benchmark_runs_end_to_end(tmp_path):
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "vectorize_quality.py"
+    out = tmp_path / "quality.json"
+    picture = tmp_path / "overlay.png"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--synthetic",
+            "2",
+            "--size",
+            "256",
+            "--json",
+            str(out),
+            "--overlay",
+            str(picture),
+            "--overlay-size",
+            "256",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "segment F1" in done.stdout
+    numbers = json.loads(out.read_text())["synthetic"]
+    assert 0.0 <= numbers["segment F1"][0] <= 1.0
+    assert picture.stat().st_size > 1000
+    bad = subprocess.run(
+        [sys.executable, str(script), "--r3d", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode != 0 and "not found" in bad.stderr
