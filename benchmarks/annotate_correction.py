@@ -58,6 +58,7 @@ HUMAN_SECONDS = {
     "add_opening": 4.0,
     "name_room": 4.0,
     "add_room_vertex": 1.5,
+    "reclick": 0.5,  # click again on the same spot to reach the element beneath
     "zoom_retry": 2.0,
     "fix_problem": 4.0,
 }
@@ -156,15 +157,20 @@ class Session:
     def click(self, x: float, y: float) -> None:
         self.page.mouse.click(*self.client(x, y))
 
+    def _selected(self, kind: str, element_id: str) -> bool:
+        selection = self.page.evaluate("window.annotate.selection")
+        return bool(selection) and selection["kind"] == kind and str(selection["id"]) == str(element_id)
+
     def select(self, kind: str, element_id: str, point) -> bool:
-        """Click an element; zoom in and retry when something else sits on top."""
-        for attempt in range(4):
-            self.click(*point)
-            selection = self.page.evaluate("window.annotate.selection")
-            if selection and selection["kind"] == kind and str(selection["id"]) == str(element_id):
-                if attempt:
-                    self.page.keyboard.press("f")
-                return True
+        """Click an element; click again (the editor cycles through what lies beneath), then zoom."""
+        for zoom in range(3):
+            for _ in range(4):
+                self.click(*point)
+                if self._selected(kind, element_id):
+                    if zoom:
+                        self.page.keyboard.press("f")
+                    return True
+                self.actions["reclick"] += 1
             self.actions["zoom_retry"] += 1
             self.page.mouse.move(*self.client(*point))
             self.page.mouse.wheel(0, -300)

@@ -289,6 +289,11 @@ def test_validation_errors_are_drawn_on_the_plan(page, server: str, plan_folder:
     assert page.locator("#help").is_visible() and "Ctrl" in page.locator("#help").inner_text()
     page.keyboard.press("Escape")
     assert not page.locator("#help").is_visible()
+    _click(page, 128, 50)  # wall w3 lies on the edge between two rooms
+    assert page.evaluate("window.annotate.selection.id") == "w3"
+    _click(page, 128, 50)  # the same spot again: what lies beneath
+    assert page.evaluate("window.annotate.selection.kind") == "rooms"
+    page.keyboard.press("Escape")
     assert page.locator("#problem-count").inner_text() == "1"
     assert page.locator("#layer-problems .problem-marker").count() == 1
     assert page.locator("#layer-walls g.wall.bad").count() == 1

@@ -23,7 +23,7 @@
   const OPENING_TYPES = ["door", "window", "opening"];
   const DRAW_TOOLS = new Set(["wall", "door", "window", "opening", "rect", "polygon"]);
   const TOOL_HINTS = {
-    select: "Click to select; drag a handle to move an endpoint; drag the background to pan.",
+    select: "Click to select (click again for what lies beneath); drag a handle to move an endpoint; drag to pan.",
     wall: "Click the start, then the end. Snaps to endpoints and to horizontal/vertical (Shift: free). Esc ends.",
     door: "Click the two ends of the door on a wall.",
     window: "Click the two ends of the window on a wall.",
@@ -710,12 +710,33 @@
         return placeRect(point, free);
       case "polygon":
         return placePolygon(point, free);
-      default: {
-        const owner = target.closest("[data-kind]");
-        if (owner && owner.dataset.kind !== "handle") select({ kind: owner.dataset.kind, index: Number(owner.dataset.index) });
-        else select(null);
+      default:
+        return select(pickAt(event));
+    }
+  }
+
+  // Everything under the pointer, topmost first (after the owners of a clicked handle).
+  function stackAt(event, first = []) {
+    const stack = [...first];
+    for (const node of document.elementsFromPoint(event.clientX, event.clientY)) {
+      const owner = node.closest && node.closest("[data-kind]");
+      if (!owner || !svg.contains(owner)) continue;
+      const refs = owner.dataset.kind === "handle" ? [owner.dataset.ref] : [`${owner.dataset.kind}:${owner.dataset.index}`];
+      for (const ref of refs) {
+        const [kind, index] = ref.split(":");
+        if (!stack.some((s) => s.kind === kind && s.index === Number(index))) stack.push({ kind, index: Number(index) });
       }
     }
+    return stack;
+  }
+
+  // Clicking again on the same spot selects the next element down, so a wall under a door or
+  // a room under its walls is reachable without zooming.
+  function pickAt(event, first = []) {
+    const stack = stackAt(event, first);
+    if (!stack.length) return null;
+    const current = stack.findIndex((s) => isSelected(s.kind, s.index));
+    return stack[(current + 1) % stack.length];
   }
 
   // ---------------------------------------------------------------- dragging handles
@@ -825,6 +846,10 @@
     else if (gesture.type === "drag" && gesture.moved) {
       pushUndo(gesture.snap);
       changed();
+    } else if (gesture.type === "drag") {
+      // a click on a handle without dragging selects its element (then what lies beneath)
+      const owners = gesture.refs.map((ref) => ({ kind: ref.split(":")[0], index: Number(ref.split(":")[1]) }));
+      select(pickAt(event, owners));
     }
   }
 
