@@ -151,6 +151,20 @@ def test_annotate_a_plan_end_to_end(page, synth_folder: tuple[Path, dict]) -> No
         moved = page.evaluate(f"window.annotate.doc.walls.find(w => w.id === {json.dumps(wall['id'])}).start")
         assert moved == pytest.approx([start[0] + 4, start[1] + 3], abs=0.6)
 
+        # select that wall (clicking again reaches what lies beneath), toggle load-bearing, set thickness
+        middle = ((moved[0] + wall["end"][0]) / 2, (moved[1] + wall["end"][1]) / 2)
+        for _ in range(6):
+            _click(page, *middle)
+            if page.evaluate("window.annotate.selection.id") == wall["id"]:
+                break
+        assert page.locator("#wall-id").inner_text() == f"wall {wall['id']}"
+        page.keyboard.press("l")
+        page.fill("#wall-thickness", "7.5")
+        page.keyboard.press("Enter")
+        edited = page.evaluate(f"window.annotate.doc.walls.find(w => w.id === {json.dumps(wall['id'])})")
+        assert edited["is_load_bearing"] is not wall["is_load_bearing"]
+        assert edited["thickness"] == 7.5 and "confidence" not in edited
+
         # add a wall by two clicks; the second, slightly off, snaps to horizontal
         page.keyboard.press("w")
         a, b = _free_segment(page.evaluate("window.annotate.doc"), length=40)
@@ -191,6 +205,7 @@ def test_annotate_a_plan_end_to_end(page, synth_folder: tuple[Path, dict]) -> No
         assert saved_wall["thickness"] > 0 and saved_wall["is_load_bearing"] is False
         moved_wall = next(w for w in on_disk["walls"] if w["id"] == wall["id"])
         assert moved_wall["start"] == pytest.approx(moved, abs=0.01)
+        assert moved_wall["thickness"] == 7.5 and moved_wall["is_load_bearing"] is edited["is_load_bearing"]
         kitchen = next(r for r in on_disk["rooms"] if r["name_hint"] == "kitchen")
         assert kitchen["bounding_box"] == pytest.approx([*c, *d], abs=0.6)
         assert len(kitchen["polygon"]) == 4

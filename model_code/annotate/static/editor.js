@@ -868,6 +868,12 @@
     else select(null);
   }
 
+  // A person's decision replaces the heuristic's, so its confidence no longer applies.
+  function setLoadBearing(wall, on) {
+    wall.is_load_bearing = on;
+    delete wall.confidence;
+  }
+
   function adjustSelected(kind, mutate) {
     const sel = ed.selection;
     if (sel && sel.kind === kind) edit((doc) => mutate(doc[kind][sel.index]));
@@ -885,7 +891,7 @@
     enter: closePolygon,
     delete: deleteSelection,
     backspace: deleteSelection,
-    l: () => adjustSelected("walls", (w) => (w.is_load_bearing = !w.is_load_bearing)),
+    l: () => adjustSelected("walls", (w) => setLoadBearing(w, !w.is_load_bearing)),
     "[": () => adjustSelected("walls", (w) => (w.thickness = Math.max(0.5, (w.thickness || defaultThickness()) - 1))),
     "]": () => adjustSelected("walls", (w) => (w.thickness = (w.thickness || defaultThickness()) + 1)),
     t: () => adjustSelected("openings", (o) => (o.type = OPENING_TYPES[(OPENING_TYPES.indexOf(o.type) + 1) % 3])),
@@ -1237,7 +1243,7 @@
     });
     $("wall-loadbearing").addEventListener("change", () => {
       const on = $("wall-loadbearing").checked;
-      edit(() => (current().is_load_bearing = on));
+      edit(() => setLoadBearing(current(), on));
     });
     $("opening-type").addEventListener("change", () => {
       const type = $("opening-type").value;
