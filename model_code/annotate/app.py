@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request, send_file
+from flask import Flask, Response, jsonify, render_template, request, send_file, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
@@ -260,7 +260,7 @@ def _register_api(app: Flask) -> None:
                 **info.to_dict(),
                 "width": width,
                 "height": height,
-                "image_url": f"/api/plans/{plan_id}/image",
+                "image_url": url_for("get_image", plan_id=plan_id),
                 "data": data,
                 "problems": problems,
                 "client_token": store.client_token(plan_id),

@@ -98,6 +98,26 @@ def test_broken_json_is_refused_with_the_reason(client, plan_folder: Path) -> No
     assert client.get("/").status_code == 200  # the list still opens
 
 
+def test_awkward_file_names_work(plan_folder: Path) -> None:
+    (plan_folder / "plan #1 é?.png").write_bytes((plan_folder / "plan_a.png").read_bytes())
+    client = create_app(plan_folder, backend="opencv").test_client()
+    assert "plan #1 é?" in [p["id"] for p in client.get("/api/plans").get_json()["plans"]]
+    assert 'href="/plan/plan%20%231%20%C3%A9%3F"' in client.get("/").get_data(as_text=True)
+    plan = client.get("/api/plans/plan%20%231%20%C3%A9%3F").get_json()
+    assert plan["image_url"] == "/api/plans/plan%20%231%20%C3%A9%3F/image"
+    assert client.get(plan["image_url"]).status_code == 200
+    annotation = sample_annotation("plan #1 é?")
+    saved = client.put("/api/plans/plan%20%231%20%C3%A9%3F/annotation", json={"annotation": annotation})
+    assert saved.status_code == 409  # base_revision null is not revision 0
+    saved = client.put(
+        "/api/plans/plan%20%231%20%C3%A9%3F/annotation", json={"annotation": annotation, "base_revision": 0}
+    )
+    assert saved.status_code == 200
+    assert (
+        json.loads((plan_folder / "plan #1 é?.json").read_text(encoding="utf-8"))["image_id"] == "plan #1 é?"
+    )
+
+
 def test_beacon_style_post_is_accepted(client) -> None:
     body = json.dumps({"annotation": sample_annotation(), "base_revision": 0, "client_token": "s:1"})
     response = client.post("/api/plans/plan_a/annotation", data=body, content_type="text/plain")
