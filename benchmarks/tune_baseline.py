@@ -47,7 +47,7 @@ GRID: dict[str, Sequence[object]] = {
     "thin_cap": (0.004, 0.006, 0.008, 0.01, 0.015, 1.0),
 }
 HOLLOW_GRID: dict[str, Sequence[object]] = {
-    "hollow_gate": (0.0, 0.004, 0.006, 0.007, 0.008),
+    "hollow_gain": (1.5, 2.0, 3.0, 1000.0),
     "hollow_fraction": (0.02, 0.03, 0.04, 0.05),
     "hollow_elongation": (2.0, 4.0, 8.0),
 }

@@ -7,10 +7,9 @@ equal terms.  It follows the usual classical recipe, each step one small functio
 1. **Ink** (:func:`ink_mask`): grey level, paper normalised by a large-kernel background
    estimate (removes grey paper, scan shading and tints; floored at ``paper_floor`` x the
    paper level so solid black areas stay black), then a global Otsu threshold scaled by
-   ``threshold_scale`` (walls are the darkest ink).  When no solid walls are found (the
-   estimated thickness is at most ``hollow_gate`` x the longest side),
-   :func:`fill_hollow_walls` fills the narrow paper strips enclosed by wall outlines or
-   hatching, so such walls look solid to the next steps.
+   ``threshold_scale`` (walls are the darkest ink).  :func:`solidify_hollow_walls` fills
+   the narrow paper strips enclosed by wall outlines or hatching when that makes the wall
+   thickness grow ``hollow_gain`` times, so such walls look solid to the next steps.
 2. **Wall thickness** (:func:`estimate_wall_thickness`): the length-weighted mode of the
    horizontal and vertical run lengths of ink - text and thin lines make short runs, each
    row crossing a vertical wall makes one run of the wall's thickness.
@@ -62,7 +61,7 @@ class BaselineParams:
     thin_factor: float = 0.4
     line_factor: float = 1.5
     thin_cap: float = 0.006
-    hollow_gate: float = 0.006
+    hollow_gain: float = 2.0
     hollow_fraction: float = 0.04
     hollow_elongation: float = 4.0
 
@@ -72,11 +71,11 @@ class BaselineParams:
 #   .venv/bin/python benchmarks/tune_baseline.py --data /work/shared/datasets/r3d/train --rounds 3
 # Coordinate descent converged at pooled wall IoU 0.937 (wall F1 0.967) and pooled opening pixel
 # F1 0.359 on those training plans; the hand-set start of the first tuning run scored 0.856.
-# The hollow-wall fill (hollow_*) applied to every plan cost R3D 2-3 points, so it is gated to
-# plans without solid walls; among gates that leave those R3D training plans unchanged (0.937),
-# a separate synthetic tuning set (floorplan synth --count 40 --seed 8000000 --size 512:1024,
-# disjoint from the 7000000+ test seeds) chose gate 0.006 / width 0.04 / elongation 4:
-# its pooled wall IoU rose from 0.547 to 0.725.
+# The hollow-wall fill (hollow_*) applied to every plan cost R3D 2-3 points, so it is kept only
+# where it makes the wall thickness grow (hollow_gain); among values that leave those R3D
+# training plans unchanged (0.937), a separate synthetic tuning set (floorplan synth --count 40
+# --seed 8000000 --size 512:1024, disjoint from the 7000000+ test seeds) chose gain 2 / width
+# 0.04 / elongation 4: its pooled wall IoU rose from 0.547 (no fill) to 0.786.
 DEFAULT_PARAMS = BaselineParams()
 
 
@@ -161,6 +160,26 @@ def fill_hollow_walls(ink: np.ndarray, max_width: float, min_elongation: float =
     fill[border] = False
     fill[0] = False  # label 0 is the ink itself
     return ink | fill[labels]
+
+
+def solidify_hollow_walls(
+    ink: np.ndarray, params: BaselineParams = DEFAULT_PARAMS
+) -> tuple[np.ndarray, float]:
+    """Ink with hollow/hatched walls filled when that reveals them, and the wall thickness.
+
+    The fill (:func:`fill_hollow_walls`) is kept only when it makes the estimated wall
+    thickness grow at least ``hollow_gain`` times: outlined walls become solid bands much
+    thicker than their outlines, while on plans with solid walls the fill would only close
+    letters and furniture and is dropped.
+    """
+    thickness = estimate_wall_thickness(ink)
+    if params.hollow_fraction <= 0:
+        return ink, thickness
+    filled = fill_hollow_walls(ink, params.hollow_fraction * max(ink.shape), params.hollow_elongation)
+    filled_thickness = estimate_wall_thickness(filled)
+    if filled_thickness >= params.hollow_gain * thickness:
+        return filled, filled_thickness
+    return ink, thickness
 
 
 def run_lengths(mask: np.ndarray) -> np.ndarray:
@@ -257,11 +276,7 @@ def baseline_masks(
     Raises ``ValueError`` when ``image`` is not an ``(H, W, 3)`` uint8 array.
     """
     ink = ink_mask(image, params)
-    thickness = estimate_wall_thickness(ink)
-    longest = max(ink.shape)
-    if thickness <= params.hollow_gate * longest:  # no solid walls: maybe outlined or hatched ones
-        ink = fill_hollow_walls(ink, params.hollow_fraction * longest, params.hollow_elongation)
-        thickness = estimate_wall_thickness(ink)
+    ink, thickness = solidify_hollow_walls(ink, params)
     thick = remove_thin_strokes(ink, thickness, params.open_factor)
     if params.line_support:
         min_width = max(2, round(min(params.thin_factor * thickness, params.thin_cap * max(ink.shape))))

@@ -12,6 +12,7 @@ from model_code.baseline import (
     DEFAULT_PARAMS,
     baseline_masks,
     estimate_wall_thickness,
+    fill_hollow_walls,
     ink_mask,
     run_lengths,
 )
@@ -171,3 +172,26 @@ def test_finds_the_walls_of_clean_synthetic_plans() -> None:
         predicted += int(walls.sum())
     assert counts.iou > 0.85
     assert far_pixels / predicted < 0.09
+
+
+def test_outlined_cad_walls_are_filled() -> None:
+    """The generator's ``cad`` style draws walls as two thin outlines: without the hollow-wall
+    fill the baseline finds almost nothing (pooled IoU 0.01 on these six 512 px plans); with it,
+    0.68 when the constants were frozen.  0.5 is far from both."""
+    from model_code import metrics
+    from model_code.synth import generate_plan
+
+    counts = metrics.PixelCounts()
+    for seed in range(6):
+        plan = generate_plan(seed, 512, styles=["cad"])
+        counts += metrics.pixel_counts(baseline_masks(plan.image)[0], plan.wall_mask)
+    assert counts.iou > 0.5
+
+
+def test_hollow_fill_fills_a_drawn_outline_wall() -> None:
+    ink = np.zeros((60, 80), dtype=bool)
+    ink[10:12, 5:75] = ink[20:22, 5:75] = True  # two outlines 10 px apart
+    ink[10:22, 5:7] = ink[10:22, 73:75] = True  # closed at both ends
+    filled = fill_hollow_walls(ink, max_width=12)
+    assert filled[12:20, 7:73].all() and filled.sum() == ink.sum() + 8 * 66
+    assert np.array_equal(fill_hollow_walls(ink, max_width=6), ink)  # too wide to be a wall
