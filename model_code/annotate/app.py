@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request, send_file, url_for
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.serving import make_server
 
 from model_code.annotate.checks import Problem
@@ -202,6 +202,13 @@ def _register_errors(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return _error(exc.description or exc.name, exc.code or 500)
         return exc
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unexpected error on %s", request.path)
+        if not request.path.startswith("/api/"):
+            return InternalServerError()
+        return _error(f"internal error ({type(exc).__name__}: {exc}); see the server's log", 500)
 
 
 def _register_pages(app: Flask) -> None:

@@ -154,6 +154,16 @@ def test_validation_problems_are_returned_for_the_plan(client) -> None:
     assert refused.status_code == 422 and refused.get_json()["problems"][0]["path"] == "walls/0"
 
 
+def test_a_failing_backend_is_reported_as_json(client, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args, **_kwargs):
+        raise ValueError("mask has the wrong shape")
+
+    monkeypatch.setattr(Pipeline, "analyze", broken)
+    response = client.post("/api/plans/plan_a/preannotate", json={"backend": "opencv", "base_revision": 0})
+    assert response.status_code == 500
+    assert "ValueError: mask has the wrong shape" in response.get_json()["error"]
+
+
 def test_unet_without_a_checkpoint_is_a_clear_503(plan_folder: Path, tmp_path: Path) -> None:
     client = create_app(plan_folder, backend="unet", model_dir=str(tmp_path / "no_model")).test_client()
     response = client.post("/api/plans/plan_a/preannotate", json={"backend": "unet", "base_revision": 0})
