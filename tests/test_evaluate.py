@@ -328,3 +328,19 @@ def test_nothing_scored_is_a_failure(tmp_path: Path, capsys: pytest.CaptureFixtu
     argv = ["evaluate", "--data", str(data), "--backend", "opencv", "--out", str(tmp_path / "report")]
     assert main(argv) == 1
     assert "no plan could be scored" in capsys.readouterr().err
+
+
+def test_a_failing_backend_is_reported_per_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from model_code.pipeline import Pipeline
+
+    def broken(self: Pipeline, image: np.ndarray, options=None):
+        raise RuntimeError("backend exploded")
+
+    monkeypatch.setattr(Pipeline, "analyze", broken)
+    data = write_channel_dataset(tmp_path / "synth", count=1)
+    out = tmp_path / "report"
+    assert main(["evaluate", "--data", str(data), "--backend", "opencv", "--out", str(out)]) == 1
+    report = json.loads((out / "report.json").read_text())
+    assert report["plans"][0]["errors"] == {"opencv": "RuntimeError: backend exploded"}
+    assert "| plan_0 | opencv | RuntimeError: backend exploded |" in (out / "report.md").read_text()
+    assert (out / "overlays" / "plan_0.png").is_file()  # ground truth beside a "failed" panel
