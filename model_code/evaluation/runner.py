@@ -19,8 +19,10 @@ from tqdm import tqdm
 
 from model_code.datasets.layouts import Sample
 from model_code.evaluation.backends import BackendSpec
+from model_code.evaluation.pictures import side_by_side
 from model_code.evaluation.scoring import PlanScore, score_plan
 from model_code.evaluation.truth import GroundTruth, GroundTruthError, load_ground_truth
+from model_code.imageio import write_png
 from model_code.pipeline import Pipeline, PlanResult
 
 GROUND_TRUTH = "ground truth"  # the errors key of a plan whose annotation could not be read
@@ -80,13 +82,9 @@ class PlanEvaluator:
 
     def write_overlay(self, truth: GroundTruth, results: dict[str, PlanResult]) -> str:
         """Write ``overlays/<stem>.png`` (ground truth | each backend) and return its relative path."""
-        from model_code.evaluation.report import side_by_side
-
         relative = Path("overlays") / f"{truth.stem}.png"
         path = self.settings.out_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        from model_code.imageio import write_png
-
         write_png(path, side_by_side(truth, results, [s.name for s in self.settings.backends]))
         return relative.as_posix()
 
