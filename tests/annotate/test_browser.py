@@ -175,6 +175,23 @@ def test_annotate_a_plan_end_to_end(page, synth_folder: tuple[Path, dict]) -> No
         assert added["start"] == pytest.approx(list(a), abs=0.6)
         assert added["end"] == pytest.approx([b[0], added["start"][1]], abs=0.6)
 
+        # a door on the new wall: two clicks, it records its host wall and thickness
+        page.keyboard.press("d")
+        _click(page, added["start"][0] + 10, added["start"][1] + 1)
+        _click(page, added["start"][0] + 25, added["start"][1] - 1)
+        door = page.evaluate("window.annotate.doc.openings.at(-1)")
+        assert door["type"] == "door" and door["wall_id"] == added["id"]
+        assert door["start"] == pytest.approx([added["start"][0] + 10, added["start"][1]], abs=0.6)
+        assert door["end"][1] == pytest.approx(added["start"][1], abs=0.01)
+        assert door["thickness"] == added["thickness"]
+
+        # undo removes the door, redo brings it back
+        count = len(page.evaluate("window.annotate.doc.openings"))
+        page.keyboard.press("Control+z")
+        assert len(page.evaluate("window.annotate.doc.openings")) == count - 1
+        page.keyboard.press("Control+Shift+z")
+        assert page.evaluate("window.annotate.doc.openings.at(-1)") == door
+
         # draw a room rectangle and name it
         page.keyboard.press("r")
         c, d = inside(0.25, 0.25), inside(0.75, 0.75)
@@ -206,6 +223,7 @@ def test_annotate_a_plan_end_to_end(page, synth_folder: tuple[Path, dict]) -> No
         moved_wall = next(w for w in on_disk["walls"] if w["id"] == wall["id"])
         assert moved_wall["start"] == pytest.approx(moved, abs=0.01)
         assert moved_wall["thickness"] == 7.5 and moved_wall["is_load_bearing"] is edited["is_load_bearing"]
+        assert next(o for o in on_disk["openings"] if o["id"] == door["id"])["wall_id"] == added["id"]
         kitchen = next(r for r in on_disk["rooms"] if r["name_hint"] == "kitchen")
         assert kitchen["bounding_box"] == pytest.approx([*c, *d], abs=0.6)
         assert len(kitchen["polygon"]) == 4
