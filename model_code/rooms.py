@@ -20,6 +20,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import shapely
+from scipy.spatial import cKDTree
 from shapely.geometry import Polygon
 
 from model_code.metrics import rasterize_openings, rasterize_segments
@@ -27,50 +28,43 @@ from model_code.schema import Room, bounding_box_of
 from model_code.vectorize import ResolvedOptions, VectorizedPlan, VectorizeOptions
 from model_code.vectorize.plan import content_window
 from model_code.vectorize.segments import lengths
+from model_code.vectorize.spatial import SegmentIndex
 
 
-def _near_opening(point: np.ndarray, openings: np.ndarray, distance: float) -> bool:
-    """Whether ``point`` lies within ``distance`` of any opening segment ``(M, 4)``."""
-    if len(openings) == 0:
-        return False
-    a, b = openings[:, :2], openings[:, 2:]
-    ab = b - a
-    t = np.clip(np.sum((point - a) * ab, axis=1) / np.maximum(np.sum(ab * ab, axis=1), 1e-12), 0, 1)
-    closest = a + ab * t[:, None]
-    return bool(np.min(np.hypot(*(closest - point).T)) <= distance)
+def _min_per(group: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Smallest value per group id ``0..size-1`` (``inf`` for groups without values)."""
+    out = np.full(size, np.inf)
+    np.minimum.at(out, group, values)
+    return out
 
 
-def _ray_hit(point: np.ndarray, direction: np.ndarray, segs: np.ndarray, skip: int, reach: float) -> float:
-    """Distance along the ray to the nearest segment it crosses (within ``reach``), else ``inf``."""
-    others = np.delete(np.arange(len(segs)), skip)
-    if others.size == 0:
-        return math.inf
-    q0, q1 = segs[others, :2], segs[others, 2:]
-    e = q1 - q0
-    denom = direction[0] * e[:, 1] - direction[1] * e[:, 0]
-    rel = q0 - point
+def _ray_hits(ends: np.ndarray, directions: np.ndarray, owners: np.ndarray, segs: np.ndarray, reach: float):
+    """For each ray, the distance to the first other segment it crosses within ``reach`` (else ``inf``)."""
+    k, j = SegmentIndex(segs, max(reach / 4, 1.0)).near(ends, reach)
+    keep = owners[k] != j
+    k, j = k[keep], j[keep]
+    e = segs[j, 2:] - segs[j, :2]
+    d, rel = directions[k], segs[j, :2] - ends[k]
+    denom = d[:, 0] * e[:, 1] - d[:, 1] * e[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         s = (rel[:, 0] * e[:, 1] - rel[:, 1] * e[:, 0]) / denom
-        u = (rel[:, 0] * direction[1] - rel[:, 1] * direction[0]) / denom
+        u = (rel[:, 0] * d[:, 1] - rel[:, 1] * d[:, 0]) / denom
     ok = (np.abs(denom) > 1e-9) & (s > 0) & (s <= reach) & (u >= 0) & (u <= 1)
-    return float(s[ok].min()) if ok.any() else math.inf
+    return _min_per(k[ok], s[ok], len(ends))
 
 
-def _facing_end(
-    point: np.ndarray,
-    direction: np.ndarray,
-    ends: np.ndarray,
-    owner: np.ndarray,
-    skip: int,
-    reach: float,
-    t: float,
-) -> float:
-    """Distance to the nearest free end of another wall straight ahead (collinear door gap), else ``inf``."""
-    rel = ends - point
-    along = rel @ direction
-    across = np.abs(rel[:, 0] * direction[1] - rel[:, 1] * direction[0])
-    ok = (owner != skip) & (along > 0) & (along <= reach) & (across <= t)
-    return float(along[ok].min()) if ok.any() else math.inf
+def _facing_ends(ends: np.ndarray, directions: np.ndarray, owners: np.ndarray, reach: float, t: float):
+    """For each free end, the distance to the nearest other free end straight ahead (a collinear door gap)."""
+    pairs = cKDTree(ends).query_pairs(reach, output_type="ndarray")
+    if len(pairs) == 0:
+        return np.full(len(ends), np.inf)
+    k = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    m = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    rel, d = ends[m] - ends[k], directions[k]
+    along = np.sum(rel * d, axis=1)
+    across = np.abs(rel[:, 0] * d[:, 1] - rel[:, 1] * d[:, 0])
+    ok = (owners[k] != owners[m]) & (along > 0) & (along <= reach) & (across <= t)
+    return _min_per(k[ok], along[ok], len(ends))
 
 
 def bridge_segments(plan: VectorizedPlan, resolved: ResolvedOptions) -> np.ndarray:
@@ -78,25 +72,23 @@ def bridge_segments(plan: VectorizedPlan, resolved: ResolvedOptions) -> np.ndarr
     segs = plan.segments
     if len(segs) == 0:
         return np.zeros((0, 4))
-    openings = np.array([[*o.start, *o.end] for o in plan.openings], np.float64).reshape(-1, 4)
     unit = (segs[:, 2:] - segs[:, :2]) / np.maximum(lengths(segs), 1e-12)[:, None]
     free_idx, free_end = np.nonzero(plan.free_ends)
+    if free_idx.size == 0:
+        return np.zeros((0, 4))
     ends = np.where(free_end[:, None] == 1, segs[free_idx, 2:], segs[free_idx, :2])
+    directions = np.where(free_end[:, None] == 1, unit[free_idx], -unit[free_idx])
     t = resolved.wall_thickness
-    bridges = []
-    for k, (i, end) in enumerate(zip(free_idx, free_end, strict=True)):
-        point = ends[k]
-        direction = unit[i] if end == 1 else -unit[i]
-        if _near_opening(point, openings, t + 2.0):
-            continue
-        reach = resolved.door_gap
-        hit = min(
-            _ray_hit(point, direction, segs, int(i), reach),
-            _facing_end(point, direction, ends, free_idx, int(i), reach, t),
-        )
-        if math.isfinite(hit):
-            bridges.append([*point, *(point + direction * hit)])
-    return np.asarray(bridges, np.float64).reshape(-1, 4)
+    reach = resolved.door_gap
+    hit = np.minimum(
+        _ray_hits(ends, directions, free_idx, segs, reach), _facing_ends(ends, directions, free_idx, reach, t)
+    )
+    if plan.openings:
+        openings = np.array([[*o.start, *o.end] for o in plan.openings], np.float64)
+        near, _ = SegmentIndex(openings, 1.0).near(ends, t + 2.0)
+        hit[np.unique(near)] = np.inf  # that gap is a detected opening already
+    found = np.isfinite(hit)
+    return np.hstack([ends[found], ends[found] + directions[found] * hit[found, None]])
 
 
 def room_barrier(

@@ -18,6 +18,7 @@ import numpy as np
 
 from model_code.schema import Opening
 from model_code.vectorize.segments import lengths
+from model_code.vectorize.spatial import SegmentIndex
 
 
 def _principal_axis(points: np.ndarray) -> np.ndarray:
@@ -39,11 +40,25 @@ def _elongation(points: np.ndarray) -> float:
 
 
 def _host_wall(
-    centre: np.ndarray, axis: np.ndarray, elongated: bool, segs: np.ndarray, max_distance: float
+    centre: np.ndarray,
+    axis: np.ndarray,
+    elongated: bool,
+    segs: np.ndarray,
+    index: SegmentIndex,
+    max_distance: float,
 ) -> int:
     """Index of the host wall for a blob centred at ``centre``, or -1."""
-    if len(segs) == 0:
+    _, nearby = index.near(centre[None, :], 11.0 * max_distance)
+    if nearby.size == 0:
         return -1
+    best = _best_host(centre, axis, elongated, segs[nearby], max_distance)
+    return int(nearby[best]) if best >= 0 else -1
+
+
+def _best_host(
+    centre: np.ndarray, axis: np.ndarray, elongated: bool, segs: np.ndarray, max_distance: float
+) -> int:
+    """Index (into ``segs``) of the best host among candidate walls, or -1."""
     length = np.maximum(lengths(segs), 1e-12)
     unit = (segs[:, 2:] - segs[:, :2]) / length[:, None]
     rel = centre[None, :] - segs[:, :2]
@@ -79,6 +94,7 @@ def extract_openings(
         opening_mask.view(np.uint8), connectivity=8
     )
     found: list[tuple[float, float, Opening]] = []
+    index = SegmentIndex(segs, max(host_distance, 1.0))
     for label in range(1, count):
         if stats[label, cv2.CC_STAT_AREA] < speck_area:
             continue
@@ -88,7 +104,7 @@ def extract_openings(
         points = np.stack([xs + x0, ys + y0], axis=1).astype(np.float64)
         centre = centroids[label]
         axis = _principal_axis(points)
-        host = _host_wall(centre, axis, _elongation(points) > 1.5, segs, host_distance)
+        host = _host_wall(centre, axis, _elongation(points) > 1.5, segs, index, host_distance)
         if host >= 0:
             seg = segs[host]
             direction = (seg[2:] - seg[:2]) / max(np.hypot(*(seg[2:] - seg[:2])), 1e-12)

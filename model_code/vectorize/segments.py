@@ -25,6 +25,9 @@ import math
 
 import cv2
 import numpy as np
+from scipy.spatial import cKDTree
+
+from model_code.vectorize.spatial import SegmentIndex
 
 
 def lengths(segs: np.ndarray) -> np.ndarray:
@@ -183,9 +186,14 @@ def _line_blocked(blocker: np.ndarray | None, p: np.ndarray, q: np.ndarray) -> b
 
 
 def _collinear_pairs(
-    segs: np.ndarray, angle_tol: float, offset_tol: float, gap_tol: float, stub_length: float
+    segs: np.ndarray,
+    candidates: tuple[np.ndarray, np.ndarray],
+    angle_tol: float,
+    offset_tol: float,
+    gap_tol: float,
+    stub_length: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate pairs ``(i, j)`` with ``i < j`` and their gaps (negative = overlap).
+    """Which candidate pairs ``(i, j)`` are collinear, and their gaps (negative = overlap).
 
     The longer segment of a pair is the reference: the shorter one's endpoints must lie within
     ``offset_tol`` of its line.  The angle tolerance grows for a stub (at most ``stub_length``)
@@ -193,35 +201,57 @@ def _collinear_pairs(
     pixel noise: it may tilt as long as its tilt over its own length stays within twice the
     offset tolerance (measured best with no length limit on the synthetic plans).
     """
-    n = len(segs)
-    ang = angles(segs)
-    dang = np.abs(np.angle(np.exp(2j * (ang[:, None] - ang[None, :])))) / 2
+    ci, cj = candidates
     length = np.maximum(lengths(segs), 1e-12)
-    unit = (segs[:, 2:] - segs[:, :2]) / length[:, None]
+    swap = length[cj] > length[ci]
+    ref, other = np.where(swap, cj, ci), np.where(swap, ci, cj)
+    ang = angles(segs)
+    dang = np.abs(np.angle(np.exp(2j * (ang[ref] - ang[other])))) / 2
+    unit = (segs[ref, 2:] - segs[ref, :2]) / length[ref, None]
     normal = np.stack([-unit[:, 1], unit[:, 0]], axis=1)
-    # perpendicular distance of j's endpoints from i's line, and the extent of j along i
-    rel_a = segs[None, :, :2] - segs[:, None, :2]
-    rel_b = segs[None, :, 2:] - segs[:, None, :2]
-    off = np.maximum(
-        np.abs(np.einsum("ijk,ik->ij", rel_a, normal)), np.abs(np.einsum("ijk,ik->ij", rel_b, normal))
-    )
-    pa = np.einsum("ijk,ik->ij", rel_a, unit)
-    pb = np.einsum("ijk,ik->ij", rel_b, unit)
-    lo, hi = np.minimum(pa, pb), np.maximum(pa, pb)
-    gap = np.maximum(lo - length[:, None], -hi)
-    row_longer = length[:, None] >= length[None, :]
-    offset = np.where(row_longer, off, off.T)
-    gap = np.where(row_longer, gap, gap.T)
-    shorter = np.minimum(length[:, None], length[None, :])
-    longer = np.maximum(length[:, None], length[None, :])
+    rel_a = segs[other, :2] - segs[ref, :2]
+    rel_b = segs[other, 2:] - segs[ref, :2]
+    offset = np.maximum(np.abs(np.sum(rel_a * normal, axis=1)), np.abs(np.sum(rel_b * normal, axis=1)))
+    pa, pb = np.sum(rel_a * unit, axis=1), np.sum(rel_b * unit, axis=1)
+    gap = np.maximum(np.minimum(pa, pb) - length[ref], -np.maximum(pa, pb))
+    shorter, longer = length[other], length[ref]
     allowed = np.clip(np.arctan2(2.0 * offset_tol, shorter), math.radians(angle_tol), math.radians(30.0))
-    # only a stub beside a much longer wall gets the looser angle (not the pieces of an arc)
     stub = (longer >= 3.0 * shorter) & (shorter <= stub_length)
     allowed = np.where(stub, allowed, math.radians(angle_tol))
     ok = (dang <= allowed) & (offset <= offset_tol) & (gap <= gap_tol)
-    ok &= np.triu(np.ones((n, n), bool), k=1)
-    i, j = np.nonzero(ok)
-    return i, j, gap[i, j]
+    return ci[ok], cj[ok], gap[ok]
+
+
+def _touching_labels(labels: np.ndarray | None, points: np.ndarray, radius: float) -> np.ndarray:
+    """For each point, a label of ``labels`` found within ``radius`` of it (0 if none)."""
+    out = np.zeros(len(points), np.int64)
+    if labels is None or len(points) == 0:
+        return out
+    height, width = labels.shape
+    span = np.arange(-radius, radius + 1.0, 2.0)
+    grid = np.array([(dx, dy) for dx in span for dy in span if dx * dx + dy * dy <= radius * radius + 1e-9])
+    for dx, dy in grid:  # a few dozen offsets, each a vectorised look-up over all points
+        xs = np.rint(points[:, 0] + dx).astype(np.int64)
+        ys = np.rint(points[:, 1] + dy).astype(np.int64)
+        inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height) & (out == 0)
+        out[inside] = labels[ys[inside], xs[inside]]
+    return out
+
+
+def _opening_pairs(
+    segs: np.ndarray, index: SegmentIndex, labels: np.ndarray | None, radius: float, reach: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)``, ``i < j``: an end of ``i`` touches an opening and ``j`` is within ``reach`` of it."""
+    if labels is None or len(segs) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    n = len(segs)
+    ends = np.vstack([segs[:, :2], segs[:, 2:]])
+    touched = np.flatnonzero(_touching_labels(labels, ends, radius) > 0)
+    k, j = index.near(ends[touched], reach)
+    i = touched[k] % n
+    keep = i != j
+    i, j = i[keep], j[keep]
+    return np.minimum(i, j), np.maximum(i, j)
 
 
 def merge_collinear(
@@ -251,10 +281,20 @@ def merge_collinear(
     segs = np.asarray(segs, np.float64).reshape(-1, 4)
     thick = np.ones(len(segs)) if thickness is None else np.asarray(thickness, np.float64).copy()
     reach = max(gap_tol, opening_gap if openings is not None else 0.0)
+    labels = None
+    if openings is not None and openings.any():
+        labels = cv2.connectedComponents(openings.view(np.uint8), connectivity=8)[1]
+    near = gap_tol + offset_tol
     for _ in range(max_passes):
         if len(segs) < 2:
             return segs
-        i_idx, j_idx, gaps = _collinear_pairs(segs, angle_tol, offset_tol, reach, stub_length)
+        index = SegmentIndex(segs, near)
+        close = index.pairs(near)
+        bridged = _opening_pairs(segs, index, labels, gap_tol, reach)
+        candidates = (np.concatenate([close[0], bridged[0]]), np.concatenate([close[1], bridged[1]]))
+        key = np.unique(candidates[0] * len(segs) + candidates[1])
+        candidates = (key // len(segs), key % len(segs))
+        i_idx, j_idx, gaps = _collinear_pairs(segs, candidates, angle_tol, offset_tol, reach, stub_length)
         if len(i_idx) == 0:
             return segs
         used = np.zeros(len(segs), bool)
@@ -331,48 +371,69 @@ def snap_junctions(
     out = segs.copy()
     sin_min = math.sin(math.radians(min_angle_deg))
     sin_collinear = math.sin(math.radians(5.0))
-    reach = max(extend_distance, opening_gap if openings is not None else 0.0)
     all_ends = np.vstack([segs[:, :2], segs[:, 2:]])
-    gaps = np.hypot(*(all_ends[:, None, :] - all_ends[None, :, :]).transpose(2, 0, 1))
     owner = np.concatenate([np.arange(n), np.arange(n)])
-    gaps[owner[:, None] == owner[None, :]] = np.inf
-    for end in (0, 1):
-        p = segs[:, 2 * end : 2 * end + 2]
-        d = unit if end == 1 else -unit
-        denom = _cross(d[:, None, :], unit[None, :, :])  # (i, j)
-        rel = segs[None, :, :2] - p[:, None, :]  # Q0_j - P_i
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s = _cross(rel, unit[None, :, :]) / denom
-            u = _cross(rel, d[:, None, :]) / denom
-        ok = np.abs(denom) >= sin_min
-        ok &= (u >= -snap_distance) & (u <= length[None, :] + snap_distance)
-        ok &= (s >= -snap_distance) & (s <= reach) & (s >= -0.5 * length[:, None])
-        np.fill_diagonal(ok, False)
-        score = np.where(ok, np.abs(s), np.inf)
-        for i in range(n):
-            mate = int(np.argmin(gaps[end * n + i]))
-            sine = abs(_cross(d[i], unit[owner[mate]]))
-            if gaps[end * n + i, mate] <= snap_distance and sine < sin_min:
-                # ends that already touch at a shallow angle (the pieces of an arc): their lines
-                # cross far away, so they meet halfway instead; walls in line (different
-                # thicknesses, never merged) just stay where they are
-                if sine > sin_collinear:
-                    out[i, 2 * end : 2 * end + 2] = (p[i] + all_ends[mate]) / 2
-                connected[i, end] = True
+    mate, mate_gap = _nearest_other_end(all_ends, owner)
+    direction = np.vstack([-unit, unit])  # outward direction of each end
+    # how far each end may look: through an opening it touches, or the ordinary extension
+    reach = np.full(2 * n, float(extend_distance))
+    if openings is not None and openings.any() and opening_gap > extend_distance:
+        labels = cv2.connectedComponents(openings.view(np.uint8), connectivity=8)[1]
+        reach[_touching_labels(labels, all_ends, extend_distance) > 0] = opening_gap
+    index = SegmentIndex(segs, snap_distance)
+    end_id, j = index.near(all_ends, np.maximum(reach, snap_distance) + snap_distance)
+    i = owner[end_id]
+    keep = i != j
+    end_id, i, j = end_id[keep], i[keep], j[keep]
+    d, p = direction[end_id], all_ends[end_id]
+    denom = _cross(d, unit[j])
+    rel = segs[j, :2] - p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = _cross(rel, unit[j]) / denom
+        u = _cross(rel, d) / denom
+    ok = np.abs(denom) >= sin_min
+    ok &= (u >= -snap_distance) & (u <= length[j] + snap_distance)
+    ok &= (step >= -snap_distance) & (step <= reach[end_id]) & (step >= -0.5 * length[i])
+    end_id, step = end_id[ok], step[ok]
+    order = np.lexsort((np.abs(step), end_id))
+    end_id, step = end_id[order], step[order]
+    starts = np.searchsorted(end_id, np.arange(2 * n))
+    stops = np.searchsorted(end_id, np.arange(2 * n), side="right")
+    for e in range(2 * n):
+        seg, side = int(owner[e]), int(e >= n)
+        sine = abs(_cross(direction[e], unit[owner[mate[e]]])) if mate[e] >= 0 else 1.0
+        if mate_gap[e] <= snap_distance and sine < sin_min:
+            # ends that already touch at a shallow angle (the pieces of an arc): their lines
+            # cross far away, so they meet halfway instead; walls in line (different
+            # thicknesses, never merged) just stay where they are
+            if sine > sin_collinear:
+                out[seg, 2 * side : 2 * side + 2] = (all_ends[e] + all_ends[mate[e]]) / 2
+            connected[seg, side] = True
+            continue
+        for k in range(starts[e], stops[e]):
+            move = float(step[k])
+            target = all_ends[e] + direction[e] * move
+            if move > snap_distance and not _extension_allowed(
+                all_ends[e], target, move, extend_distance, openings
+            ):
                 continue
-            for j in np.argsort(score[i]):
-                if not np.isfinite(score[i, j]):
-                    break
-                step = float(s[i, j])
-                target = p[i] + d[i] * step
-                if step > snap_distance and not _extension_allowed(
-                    p[i], target, step, extend_distance, openings
-                ):
-                    continue
-                out[i, 2 * end : 2 * end + 2] = target
-                connected[i, end] = True
-                break
+            out[seg, 2 * side : 2 * side + 2] = target
+            connected[seg, side] = True
+            break
     return out, connected
+
+
+def _nearest_other_end(ends: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every segment end, the nearest end of another segment and its distance (-1, inf if none)."""
+    count = min(len(ends), 4)
+    distance, found = cKDTree(ends).query(ends, k=count)
+    distance, found = distance.reshape(len(ends), -1), found.reshape(len(ends), -1)
+    other = owner[found] != owner[:, None]
+    first = np.argmax(other, axis=1)
+    has = other[np.arange(len(ends)), first]
+    mate = np.where(has, found[np.arange(len(ends)), first], -1)
+    gap = np.where(has, distance[np.arange(len(ends)), first], np.inf)
+    return mate, gap
 
 
 def _extension_allowed(
@@ -400,40 +461,58 @@ def fit_free_ends(
     ``t`` reproduces the mask.  An end never moves by more than half the wall's length.
     """
     out = segs.copy()
-    height, width = wall_mask.shape
     length = np.maximum(lengths(segs), 1e-12)
     unit = (segs[:, 2:] - segs[:, :2]) / length[:, None]
     for end in (0, 1):
-        free = np.flatnonzero(~connected[:, end])
-        if free.size == 0:
+        free_all = np.flatnonzero(~connected[:, end])
+        if free_all.size == 0:
             continue
-        p = segs[free, 2 * end : 2 * end + 2]
-        d = unit[free] if end == 1 else -unit[free]
-        t = thicknesses[free]
-        reach = float(np.max(2.0 * t + 4.0))
-        offsets = np.arange(0.0, reach + step, step)
-        xs = np.floor(p[:, 0:1] + d[:, 0:1] * offsets + 0.5).astype(np.int64)
-        ys = np.floor(p[:, 1:2] + d[:, 1:2] * offsets + 0.5).astype(np.int64)
-        inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
-        on = np.zeros(xs.shape, bool)
-        on[inside] = wall_mask[ys[inside], xs[inside]]
-        first_off = np.where(on.all(axis=1), len(offsets), np.argmin(on, axis=1))
-        mask_end = first_off * step - step / 2
-        shift = np.maximum(mask_end - 0.5 * t, -0.5 * length[free])
-        usable = on[:, 0] & (first_off < len(offsets))
-        moved = p + d * shift[:, None]
-        out[free[usable], 2 * end : 2 * end + 2] = moved[usable]
+        reach = float(np.max(2.0 * thicknesses[free_all] + 4.0))
+        block = max(1, 2_000_000 // (int(reach / step) + 2))  # bounded memory on very noisy masks
+        for first in range(0, len(free_all), block):
+            free = free_all[first : first + block]
+            _fit_ends(
+                out, segs, free, end, unit[free] if end == 1 else -unit[free], wall_mask, thicknesses, step
+            )
     return out
 
 
+def _fit_ends(
+    out: np.ndarray,
+    segs: np.ndarray,
+    free: np.ndarray,
+    end: int,
+    d: np.ndarray,
+    wall_mask: np.ndarray,
+    thicknesses: np.ndarray,
+    step: float,
+) -> None:
+    """Move the ``end`` of the segments ``free`` (outward directions ``d``) in ``out`` (see fit_free_ends)."""
+    height, width = wall_mask.shape
+    length = np.maximum(lengths(segs[free]), 1e-12)
+    p = segs[free, 2 * end : 2 * end + 2]
+    t = thicknesses[free]
+    reach = float(np.max(2.0 * t + 4.0))
+    offsets = np.arange(0.0, reach + step, step)
+    xs = np.floor(p[:, 0:1] + d[:, 0:1] * offsets + 0.5).astype(np.int64)
+    ys = np.floor(p[:, 1:2] + d[:, 1:2] * offsets + 0.5).astype(np.int64)
+    inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+    on = np.zeros(xs.shape, bool)
+    on[inside] = wall_mask[ys[inside], xs[inside]]
+    first_off = np.where(on.all(axis=1), len(offsets), np.argmin(on, axis=1))
+    mask_end = first_off * step - step / 2
+    shift = np.maximum(mask_end - 0.5 * t, -0.5 * length)
+    usable = on[:, 0] & (first_off < len(offsets))
+    moved = p + d * shift[:, None]
+    out[free[usable], 2 * end : 2 * end + 2] = moved[usable]
+
+
 def point_segment_distance(points: np.ndarray, segs: np.ndarray) -> np.ndarray:
-    """Distance from each of ``(P, 2)`` points to each of ``(N, 4)`` segments: ``(P, N)``."""
-    a, b = segs[None, :, :2], segs[None, :, 2:]
+    """Distance from each point ``(P, 2)`` to the segment ``(P, 4)`` on the same row: ``(P,)``."""
+    a, b = segs[:, :2], segs[:, 2:]
     ab = b - a
-    rel = points[:, None, :] - a
-    t = np.clip(np.sum(rel * ab, axis=2) / np.maximum(np.sum(ab * ab, axis=2), 1e-12), 0.0, 1.0)
-    closest = a + ab * t[:, :, None]
-    return np.hypot(*(points[:, None, :] - closest).transpose(2, 0, 1))
+    t = np.clip(np.sum((points - a) * ab, axis=1) / np.maximum(np.sum(ab * ab, axis=1), 1e-12), 0.0, 1.0)
+    return np.hypot(*(points - (a + ab * t[:, None])).T)
 
 
 def drop_covered(segs: np.ndarray, thickness: np.ndarray, slack: float = 1.0) -> np.ndarray:
@@ -443,38 +522,29 @@ def drop_covered(segs: np.ndarray, thickness: np.ndarray, slack: float = 1.0) ->
     within ``t / 2 + slack`` of a longer wall of thickness ``t``; it adds nothing.
     """
     n = len(segs)
+    keep = np.ones(n, bool)
     if n < 2:
-        return np.ones(n, bool)
-    seg_lengths = lengths(segs)
+        return keep
     reach = np.maximum(thickness / 2.0, 1.0) + slack
-    d_start = point_segment_distance(segs[:, :2], segs)
-    d_end = point_segment_distance(segs[:, 2:], segs)
-    inside = (d_start <= reach[None, :]) & (d_end <= reach[None, :])
-    longer = seg_lengths[None, :] > seg_lengths[:, None]
-    np.fill_diagonal(inside, False)
-    return ~(inside & longer).any(axis=1)
-
-
-def drop_short(segs: np.ndarray, min_length: float) -> np.ndarray:
-    """Remove segments shorter than ``min_length``."""
-    return segs[lengths(segs) >= max(min_length, 1e-9)]
+    ci, cj = SegmentIndex(segs, float(reach.max())).pairs(float(reach.max()))
+    seg_lengths = lengths(segs)
+    for inner, outer in ((ci, cj), (cj, ci)):
+        inside = (point_segment_distance(segs[inner, :2], segs[outer]) <= reach[outer]) & (
+            point_segment_distance(segs[inner, 2:], segs[outer]) <= reach[outer]
+        )
+        keep[inner[inside & (seg_lengths[outer] > seg_lengths[inner])]] = False
+    return keep
 
 
 def dedupe(segs: np.ndarray, tolerance: float = 1.0) -> np.ndarray:
     """Remove segments whose two ends both lie within ``tolerance`` of another segment's ends."""
     keep = np.ones(len(segs), bool)
-    for i in range(len(segs)):
-        if not keep[i]:
+    ci, cj = SegmentIndex(segs, max(tolerance, 1.0)).pairs(tolerance)
+    for i, j in zip(ci, cj, strict=True):  # only near pairs; the earlier segment is kept
+        if not keep[i] or not keep[j]:
             continue
-        rest = np.flatnonzero(keep)
-        rest = rest[rest > i]
-        if rest.size == 0:
-            break
-        same = np.maximum(
-            np.hypot(*(segs[rest, :2] - segs[i, :2]).T), np.hypot(*(segs[rest, 2:] - segs[i, 2:]).T)
-        )
-        swapped = np.maximum(
-            np.hypot(*(segs[rest, :2] - segs[i, 2:]).T), np.hypot(*(segs[rest, 2:] - segs[i, :2]).T)
-        )
-        keep[rest[np.minimum(same, swapped) <= tolerance]] = False
+        same = max(np.hypot(*(segs[j, :2] - segs[i, :2])), np.hypot(*(segs[j, 2:] - segs[i, 2:])))
+        swapped = max(np.hypot(*(segs[j, :2] - segs[i, 2:])), np.hypot(*(segs[j, 2:] - segs[i, :2])))
+        if min(same, swapped) <= tolerance:
+            keep[j] = False
     return segs[keep]

@@ -75,21 +75,19 @@ def wall_profiles(
     points, ids = _sample_points(segs, typical, per_wall)
     seg_lengths = np.maximum(lengths(segs), 1e-12)
     unit = (segs[:, 2:] - segs[:, :2]) / seg_lengths[:, None]
-    normal = np.stack([-unit[:, 1], unit[:, 0]], axis=1)[ids]
+    normals = np.stack([-unit[:, 1], unit[:, 0]], axis=1)[ids]
     reach = 2.0 * max(typical, 1.0) + 2.0
     half = int(np.ceil(reach / step))
     offsets = np.arange(-half, half + 1) * step
-    xs = np.floor(points[:, 0:1] + normal[:, 0:1] * offsets + 0.5).astype(np.int64)
-    ys = np.floor(points[:, 1:2] + normal[:, 1:2] * offsets + 0.5).astype(np.int64)
-    height, width = mask.shape
-    inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
-    on = np.zeros(xs.shape, bool)
-    on[inside] = mask[ys[inside], xs[inside]]
-    right = on[:, half:]
-    left = on[:, half::-1]
-    run_right = np.where(right.all(axis=1), -1, np.argmin(right, axis=1))
-    run_left = np.where(left.all(axis=1), -1, np.argmin(left, axis=1))
-    valid = on[:, half] & (run_right > 0) & (run_left > 0)
+    # bounded memory on masks that fall apart into very many pieces: a few million reads a block
+    block = max(1, 2_000_000 // len(offsets))
+    parts = [
+        _profile_runs(points[k : k + block], normals[k : k + block], offsets, half, mask)
+        for k in range(0, len(points), block)
+    ]
+    run_right = np.concatenate([p[0] for p in parts])
+    run_left = np.concatenate([p[1] for p in parts])
+    valid = np.concatenate([p[2] for p in parts])
     # each end of the run lies between its last wall sample and the first background sample
     widths = (run_right + run_left - 1) * step
     centres = (run_right - run_left) * step / 2
@@ -99,6 +97,24 @@ def wall_profiles(
     out[groups] = width_median
     shift[groups] = grouped_median(ids[valid], centres[valid])[1]
     return np.maximum(out, 1.0), shift
+
+
+def _profile_runs(
+    points: np.ndarray, normals: np.ndarray, offsets: np.ndarray, half: int, mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Samples of wall pixels on each side of each point along its normal: ``(right, left, valid)``."""
+    xs = np.floor(points[:, 0:1] + normals[:, 0:1] * offsets + 0.5).astype(np.int64)
+    ys = np.floor(points[:, 1:2] + normals[:, 1:2] * offsets + 0.5).astype(np.int64)
+    height, width = mask.shape
+    inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+    on = np.zeros(xs.shape, bool)
+    on[inside] = mask[ys[inside], xs[inside]]
+    right = on[:, half:]
+    left = on[:, half::-1]
+    run_right = np.where(right.all(axis=1), -1, np.argmin(right, axis=1))
+    run_left = np.where(left.all(axis=1), -1, np.argmin(left, axis=1))
+    valid = on[:, half] & (run_right > 0) & (run_left > 0)
+    return run_right, run_left, valid
 
 
 def grouped_median(groups: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
