@@ -140,3 +140,20 @@ def test_quality_benchmark_runs_end_to_end(tmp_path):
         check=False,
     )
     assert bad.returncode != 0 and "not found" in bad.stderr
+
+
+def test_noise_mask_is_handled_without_blowing_up():
+    rng = np.random.default_rng(0)
+    noise = cv2.dilate((rng.random((256, 256)) > 0.97).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(
+        bool
+    )
+    opening = cv2.dilate((rng.random((256, 256)) > 0.995).astype(np.uint8), np.ones((4, 4), np.uint8)).astype(
+        bool
+    )
+    plan = vectorize(noise & ~opening, opening)
+    rooms = detect_rooms(plan, noise & ~opening)
+    assert len(plan.walls) > 100  # thousands of pieces in, no all-pairs matrices needed
+    for wall in plan.walls:
+        for x, y in (wall.start, wall.end):
+            assert 0 <= x <= 255 and 0 <= y <= 255
+    assert all(Polygon(r.polygon).is_valid for r in rooms)
