@@ -48,7 +48,7 @@ class VectorizedPlan:
 
     ``segments`` (``(N, 4)``), ``free_ends`` (``(N, 2)``: the end meets no other wall) and
     ``exterior`` (share of the wall's outer side that faces the outside) are aligned with
-    ``walls``.  ``opening_mask`` is the cleaned opening mask (or ``None``).
+    ``walls``.  ``opening_mask`` is the opening mask as given, as ``bool`` (or ``None``).
     """
 
     walls: list[Wall]
