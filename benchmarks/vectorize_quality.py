@@ -89,7 +89,7 @@ def run_synthetic(count: int, size: int, first_seed: int, options: VectorizeOpti
 
     tallies = {k: Tally() for k in ("segment", "length", "opening", "room50", "room70", "wall_iou", "ms")}
     for seed in tqdm(range(first_seed, first_seed + count), desc="synthetic", unit="plan"):
-        plan = generate_plan(seed, size)
+        plan = generate_plan(seed, size or None)
         shape = plan.wall_mask.shape
         start = time.perf_counter()
         result = vectorize(plan.wall_mask, plan.opening_mask, options)
@@ -177,7 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the chosen datasets, print the tables; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--synthetic", type=int, default=100, help="number of synthetic plans (0 = skip)")
-    parser.add_argument("--size", type=int, default=512, help="longest side of the synthetic plans (px)")
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=512,
+        help="longest side of the synthetic plans (px); 0 = the generator's mix",
+    )
     parser.add_argument("--seed", type=int, default=100000, help="first synthetic seed")
     parser.add_argument("--r3d", type=Path, default=None, help="R3D folder (<id>.jpg, <id>_wall.png, ...)")
     parser.add_argument("--limit", type=int, default=None, help="at most this many R3D plans")
@@ -186,15 +191,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overlay-seed", type=int, default=100001, help="synthetic plan of the overlay")
     parser.add_argument("--overlay-size", type=int, default=768, help="longest side of the overlay plan")
     args = parser.parse_args(argv)
-    if args.synthetic < 0 or (args.limit is not None and args.limit < 1):
-        parser.error("--synthetic must be >= 0 and --limit >= 1")
+    if args.synthetic < 0 or (args.limit is not None and args.limit < 1) or args.size < 0:
+        parser.error("--synthetic and --size must be >= 0 and --limit >= 1")
     if args.r3d is not None and not args.r3d.is_dir():
         parser.error(f"--r3d folder not found: {args.r3d}")
     options = VectorizeOptions()
     out: dict[str, dict[str, list[float]]] = {}
     if args.synthetic:
         rows = synthetic_rows(run_synthetic(args.synthetic, args.size, args.seed, options))
-        print(table(f"Synthetic ground-truth masks, longest side {args.size} px", rows, args.synthetic))
+        sizes = f"longest side {args.size} px" if args.size else "the generator's size mix (256-2048 px)"
+        print(table(f"Synthetic ground-truth masks, {sizes}", rows, args.synthetic))
         out["synthetic"] = {name: list(value) for name, value in rows}
     if args.r3d is not None:
         tallies = run_r3d(args.r3d, args.limit, options)
