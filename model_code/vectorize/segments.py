@@ -218,7 +218,10 @@ def _collinear_pairs(
     allowed = np.clip(np.arctan2(2.0 * offset_tol, shorter), math.radians(angle_tol), math.radians(30.0))
     stub = (longer >= 3.0 * shorter) & (shorter <= stub_length)
     allowed = np.where(stub, allowed, math.radians(angle_tol))
-    ok = (dang <= allowed) & (offset <= offset_tol) & (gap <= gap_tol)
+    # a stub tilted beyond angle_tol must still hug the long wall: pixel noise moves its ends by a
+    # pixel or two, a chord of a curve (which must stay apart) by a good part of a thickness
+    tilted = dang > math.radians(angle_tol)
+    ok = (dang <= allowed) & (offset <= np.where(tilted, min(offset_tol, 2.0), offset_tol)) & (gap <= gap_tol)
     return ci[ok], cj[ok], gap[ok]
 
 
