@@ -88,10 +88,9 @@ def run_train(args: argparse.Namespace) -> int:
     from model_code.training.loop import StopFlag, TrainingInterrupted, train
 
     setup_logging()
-    stop = StopFlag()
-    stop.install((signal.SIGTERM, signal.SIGINT))
     try:
-        result = train(config_from_args(args), stop=stop)
+        with StopFlag().installed() as stop:
+            result = train(config_from_args(args), stop=stop)
     except TrainingInterrupted as exc:
         print(f"interrupted: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -16,7 +16,8 @@ import random
 import signal
 import threading
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from model_code.network import (
     save_model,
 )
 from model_code.training.checkpoints import TrainingState, best_dir, load_state, save_state
-from model_code.training.config import PATH_FIELDS, TrainConfig
+from model_code.training.config import PATH_FIELDS, ConfigError, TrainConfig
 from model_code.training.plots import CURVE_FILE, plot_training_curve
 
 logger = logging.getLogger("model_code.training")
@@ -73,10 +74,23 @@ class StopFlag:
         """True once a stop was requested."""
         return self._event.is_set()
 
-    def install(self, signals: tuple[int, ...] = (signal.SIGTERM,)) -> None:
-        """Route ``signals`` to :meth:`request` (main thread only)."""
-        for sig in signals:
-            signal.signal(sig, lambda signum, _frame: self.request(signal.Signals(signum).name))
+    def install(self, signals: tuple[int, ...] = (signal.SIGTERM,)) -> dict[int, Any]:
+        """Route ``signals`` to :meth:`request` (main thread only); returns the previous handlers."""
+
+        def handler(signum: int, _frame: Any) -> None:
+            self.request(signal.Signals(signum).name)
+
+        return {sig: signal.signal(sig, handler) for sig in signals}
+
+    @contextmanager
+    def installed(self, signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)) -> Iterator[StopFlag]:
+        """:meth:`install` for the duration of a ``with`` block, then restore the previous handlers."""
+        previous = self.install(signals)
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 @dataclass
@@ -230,7 +244,11 @@ def initial_network(config: TrainConfig) -> tuple[torch.nn.Module, ModelMetadata
         encoder=config.encoder, encoder_depth=config.encoder_depth, decoder_channels=config.decoder_channels
     )
     weights = None if config.encoder_weights == "none" else config.encoder_weights
-    network = build_network(spec, encoder_weights=weights)
+    try:
+        network = build_network(spec, encoder_weights=weights)
+    except (KeyError, ValueError) as exc:  # smp: unknown encoder, depth/decoder mismatch
+        message = exc.args[0] if exc.args else exc
+        raise ConfigError(f"cannot build the U-Net {spec}: {message}") from exc
     return network, ModelMetadata(spec=spec), weights or "scratch"
 
 

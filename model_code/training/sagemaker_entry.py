@@ -80,7 +80,7 @@ def main() -> int:
     setup_logging()
     paths = sagemaker_paths()
     stop = StopFlag()
-    stop.install((signal.SIGTERM, signal.SIGINT))
+    stop.install((signal.SIGTERM, signal.SIGINT))  # this process exists only to train
     try:
         resources = read_resource_config(paths)
         if not resources.is_leader:
