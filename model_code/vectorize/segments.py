@@ -192,8 +192,12 @@ def _collinear_pairs(
     offset_tol: float,
     gap_tol: float,
     stub_length: float,
+    thick: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which candidate pairs ``(i, j)`` are collinear, and their gaps (negative = overlap).
+
+    With per-segment ``thick``, the offset tolerance is also at most half the thinner wall's
+    thickness (at least 1.5 px): two thin walls a few pixels apart are a step, not one wall.
 
     The longer segment of a pair is the reference: the shorter one's endpoints must lie within
     ``offset_tol`` of its line.  The angle tolerance grows for a stub (at most ``stub_length``)
@@ -221,7 +225,10 @@ def _collinear_pairs(
     # a stub tilted beyond angle_tol must still hug the long wall: pixel noise moves its ends by a
     # pixel or two, a chord of a curve (which must stay apart) by a good part of a thickness
     tilted = dang > math.radians(angle_tol)
-    ok = (dang <= allowed) & (offset <= np.where(tilted, min(offset_tol, 2.0), offset_tol)) & (gap <= gap_tol)
+    limit = np.full(len(ci), float(offset_tol))
+    if thick is not None:
+        limit = np.minimum(limit, np.maximum(1.5, 0.5 * np.minimum(thick[ci], thick[cj])))
+    ok = (dang <= allowed) & (offset <= np.where(tilted, np.minimum(limit, 2.0), limit)) & (gap <= gap_tol)
     return ci[ok], cj[ok], gap[ok]
 
 
@@ -303,7 +310,9 @@ def merge_collinear(
         candidates = (np.concatenate([close[0], bridged[0]]), np.concatenate([close[1], bridged[1]]))
         key = np.unique(candidates[0] * len(segs) + candidates[1])
         candidates = (key // len(segs), key % len(segs))
-        i_idx, j_idx, gaps = _collinear_pairs(segs, candidates, angle_tol, offset_tol, reach, stub_length)
+        i_idx, j_idx, gaps = _collinear_pairs(
+            segs, candidates, angle_tol, offset_tol, reach, stub_length, None if thickness is None else thick
+        )
         if len(i_idx) == 0:
             return segs
         used = np.zeros(len(segs), bool)
