@@ -463,7 +463,8 @@ def _after_epoch(
     state.elapsed_s += row["time_s"]
     if _improved(run, score) or not val_plans:
         state.best_score, state.best_epoch, state.best_metrics, state.stale_epochs = score, epoch, metrics, 0
-        save_model(run.network, _final_metadata(run, {}), best_dir(run.checkpoint_dir), half=False)
+        progress = {"best_epoch": epoch, "stopped": "running (best-so-far checkpoint)"}
+        save_model(run.network, _final_metadata(run, progress), best_dir(run.checkpoint_dir), half=False)
     else:
         state.stale_epochs += 1
     save_state(run.checkpoint_dir, run.snapshot())
