@@ -417,6 +417,11 @@ def train_one_epoch(
         images, targets = images.to(run.device, non_blocking=True), targets.to(run.device, non_blocking=True)
         with _autocast(run):
             loss = loss_fn(run.network(images), targets)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"training loss is {float(loss)} at epoch {epoch} step {step + 1}: "
+                f"lower learning_rate ({config.learning_rate}) or check the masks"
+            )
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()
