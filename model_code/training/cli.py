@@ -16,6 +16,7 @@ from dataclasses import MISSING, fields
 from model_code.training.config import ConfigError, TrainConfig, coerce
 
 EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 1
 EXIT_INTERRUPTED = 128 + signal.SIGTERM
 
 
@@ -81,7 +82,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Run training; exit 0 on success, 2 on bad input, 143 when stopped by SIGTERM (resumable)."""
+    """Run training; exit 0 on success, 2 on bad input, 1 on a diverged loss, 143 on SIGTERM (resumable)."""
     from model_code.datasets.layouts import DatasetError
     from model_code.network import CheckpointError, PretrainedWeightsUnavailable
     from model_code.training.checkpoints import ResumeError
@@ -97,5 +98,8 @@ def run_train(args: argparse.Namespace) -> int:
     except (ConfigError, DatasetError, CheckpointError, ResumeError, PretrainedWeightsUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except FloatingPointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DIVERGED
     print(f"model: {result.model_dir} ({result.stopped} after {result.epochs_completed} epochs)")
     return 0
