@@ -182,3 +182,15 @@ def test_synthetic_plans_render_on_the_fly():
     image, target = dataset[2]
     assert image.shape == (3, 64, 64) and target.shape == (2, 64, 64)
     assert torch.equal(image, dataset[2][0])
+
+
+def test_non_finite_loss_stops_with_a_clear_error(tmp_path, plans_dir, monkeypatch):
+    from model_code.training import loop
+
+    monkeypatch.setattr(
+        loop.SegmentationLoss, "forward", lambda self, logits, target: logits.sum() * float("nan")
+    )
+    with pytest.raises(
+        FloatingPointError, match="training loss is nan at epoch 1 step 1: lower learning_rate"
+    ):
+        train(tiny(tmp_path, plans_dir))
