@@ -419,7 +419,7 @@ def train_one_epoch(
             loss = loss_fn(run.network(images), targets)
         if not torch.isfinite(loss):
             raise FloatingPointError(
-                f"training loss is {float(loss)} at epoch {epoch} step {step + 1}: "
+                f"training loss is {float(loss.detach())} at epoch {epoch} step {step + 1}: "
                 f"lower learning_rate ({config.learning_rate}) or check the masks"
             )
         run.optimizer.zero_grad(set_to_none=True)
