@@ -133,7 +133,8 @@ def score_pixels(score: PlanScore, truth: GroundTruth, result: PlanResult) -> No
     score.values["wall_f1_tolerant"] = metrics.tolerant_f1(result.wall_mask, truth.wall, TOLERANCE_PX)
     opening = metrics.pixel_counts(result.opening_mask, truth.opening)
     _add_counts(score, "opening", opening.tp, opening.fp, opening.fn)
-    drawn = metrics.rasterize_walls(result.document.walls, truth.shape)
+    # Walls run through their doors and windows: compare walls minus openings with the wall mask.
+    drawn, _ = metrics.rasterize_plan(result.document.walls, result.document.openings, truth.shape)
     score.values["vector_wall_iou"] = metrics.iou(drawn, truth.wall)
 
 
