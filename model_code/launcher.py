@@ -76,8 +76,14 @@ def make_session(
 ) -> LaunchSession:
     """A real SageMaker session, or one wired to a :class:`RecordingClient` (no network, no credentials)."""
     import boto3
-    import sagemaker
 
+    try:
+        import sagemaker
+    except ImportError as exc:
+        raise ConfigError(
+            "floorplan launch needs the SageMaker Python SDK 2.x: pip install 'sagemaker>=2.230,<3' "
+            "(it is in requirements-dev.txt, not in the serving image)"
+        ) from exc
     if not dry_run:
         boto_session = boto3.Session(profile_name=profile, region_name=region)
         return LaunchSession(sagemaker.Session(boto_session=boto_session, default_bucket=bucket))
@@ -304,6 +310,9 @@ def run_launch(args: argparse.Namespace) -> int:
     try:
         launch = make_session(args.region, args.profile, args.dry_run)
         name = ACTIONS[args.action](args, launch)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:  # botocore/SDK errors: credentials, permissions, validation
         print(f"error: {args.action} failed: {exc}", file=sys.stderr)
         return 1
