@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 
 import pytest
 
@@ -133,3 +134,12 @@ def test_real_run_without_role_is_refused(capsys, monkeypatch):
     args = parser.parse_args(["deploy", *COMMON, "--model-data", "s3://b/m.tar.gz"])
     assert run_launch(args) == 2
     assert "no execution role" in capsys.readouterr().err
+
+
+def test_missing_sdk_is_explained(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sagemaker", None)  # import sagemaker -> ImportError
+    parser = argparse.ArgumentParser()
+    configure_launch(parser)
+    args = parser.parse_args(["deploy", *COMMON, "--dry-run", "--model-data", "s3://b/m.tar.gz"])
+    assert run_launch(args) == 2
+    assert "needs the SageMaker Python SDK" in capsys.readouterr().err
