@@ -90,3 +90,8 @@ def test_tiled_inference_matches_single_pass(tiny_checkpoint):
     # A receptive field wider than the overlap makes seams differ a little; the bulk must agree.
     assert np.median(np.abs(tiled - whole)) < 0.02
     assert ((tiled > 0.5) == (whole > 0.5)).mean() > 0.97
+
+
+def test_checkpoint_files_are_readable_by_others(tiny_checkpoint):
+    for name in ("model.safetensors", "model.json"):
+        assert (tiny_checkpoint / name).stat().st_mode & 0o044 == 0o044
