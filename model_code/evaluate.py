@@ -56,9 +56,9 @@ def split_samples(
             f"a flat dataset folder has no {split!r} split: use train, validation or all "
             "(or organize the folder into train/validation/test first)"
         )
-    from model_code.training.loop import _holdout
+    from model_code.datasets.organize import holdout_split
 
-    train, validation = _holdout(list(samples), fraction, seed)
+    train, validation = holdout_split(list(samples), fraction, seed)
     return validation if split == "validation" else train
 
 

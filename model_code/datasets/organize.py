@@ -145,3 +145,19 @@ def write_splits(root: Path, out: Path, splits: dict[str, list[Sample]], link: b
                 progress.update(1)
     record = {name: [s.stem for s in samples] for name, samples in splits.items()}
     (out / SPLITS_FILE).write_text(json.dumps(record, indent=1) + "\n")
+
+
+def holdout_split(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+    """Deterministic split of ``samples`` into (train, validation); at least one of each when possible.
+
+    The one hold-out of a flat folder: ``floorplan train`` validates on it and
+    ``floorplan evaluate --split validation`` scores exactly these plans.
+    """
+    if fraction <= 0 or len(samples) < 2:
+        return samples, []
+    order = list(samples)
+    random.Random(seed).shuffle(order)
+    count = min(len(order) - 1, max(1, round(len(order) * fraction)))
+    validation = sorted(order[:count], key=lambda s: s.stem)
+    train = sorted(order[count:], key=lambda s: s.stem)
+    return train, validation

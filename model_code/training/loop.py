@@ -28,6 +28,7 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler
 from tqdm import tqdm
 
 from model_code.datasets.layouts import PlanMasks, Sample, is_split_root, open_dataset, open_split
+from model_code.datasets.organize import holdout_split
 from model_code.datasets.torch_data import PlanCropDataset, SyntheticPlanDataset, render_synthetic
 from model_code.inference import predict_probabilities
 from model_code.metrics import PixelCounts, pixel_counts
@@ -120,18 +121,6 @@ class TrainResult:
 # ----------------------------------------------------------------------------- data
 
 
-def _holdout(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
-    """Deterministic split of ``samples`` into (train, validation); at least one of each when possible."""
-    if fraction <= 0 or len(samples) < 2:
-        return samples, []
-    order = list(samples)
-    random.Random(seed).shuffle(order)
-    count = min(len(order) - 1, max(1, round(len(order) * fraction)))
-    validation = sorted(order[:count], key=lambda s: s.stem)
-    train = sorted(order[count:], key=lambda s: s.stem)
-    return train, validation
-
-
 def resolve_data(config: TrainConfig) -> TrainData:
     """Open the training/validation folders of ``config`` (or plan the synthetic validation)."""
     train: list[Sample] = []
@@ -146,7 +135,7 @@ def resolve_data(config: TrainConfig) -> TrainData:
         if config.validation is not None:
             validation = open_dataset(config.validation)
         elif not validation:
-            train, validation = _holdout(train, config.val_fraction, config.seed)
+            train, validation = holdout_split(train, config.val_fraction, config.seed)
         if config.max_train_samples is not None and config.max_train_samples < len(train):
             order = list(train)
             random.Random(config.seed + 1).shuffle(order)
