@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
+
+from model_code.atomic import atomic_write_bytes
 
 CHECKPOINT_FORMAT = "floorplan-unet"
 CHECKPOINT_FORMAT_VERSION = 1
@@ -162,7 +162,7 @@ def build_network(spec: ModelSpec, encoder_weights: str | None = None) -> torch.
 def save_model(
     network: torch.nn.Module, metadata: ModelMetadata, directory: str | Path, half: bool = True
 ) -> Path:
-    """Write ``model.safetensors`` and ``model.json`` into ``directory`` atomically per file."""
+    """Write ``model.safetensors`` and ``model.json`` into ``directory``, each atomically."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if not metadata.created:
@@ -173,22 +173,10 @@ def save_model(
         ).contiguous()
         for k, v in network.state_dict().items()
     }
-    _atomic_write(directory / WEIGHTS_FILE, lambda p: save_file(state, str(p)))
+    atomic_write_bytes(directory / WEIGHTS_FILE, save(state))
     text = json.dumps(metadata.to_dict(), indent=2) + "\n"
-    _atomic_write(directory / METADATA_FILE, lambda p: Path(p).write_text(text))
+    atomic_write_bytes(directory / METADATA_FILE, text.encode())
     return directory
-
-
-def _atomic_write(target: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a checkpoint is read by other users (serving)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def is_checkpoint(directory: str | Path) -> bool:

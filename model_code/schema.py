@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 import jsonschema
 
+from model_code.atomic import atomic_write_bytes
+
 RESULT_SCHEMA_VERSION = "1.0"
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 OPENING_TYPES = ("door", "window", "opening")
@@ -208,8 +210,8 @@ class Annotation:
         )
 
     def save(self, path: str | Path) -> None:
-        """Write the annotation as pretty JSON."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        """Write the annotation as pretty JSON, atomically."""
+        atomic_write_bytes(path, (json.dumps(self.to_dict(), indent=1) + "\n").encode())
 
     @classmethod
     def load(cls, path: str | Path) -> Annotation:

@@ -20,8 +20,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from model_code.annotate.checks import Problem, annotation_problems
+from model_code.atomic import atomic_write_bytes
 from model_code.imageio import read_image
 from model_code.schema import Annotation, schema_problems
 
@@ -117,26 +116,6 @@ class SaveResult:
             "annotation": self.annotation,
             "problems": [p.to_dict() for p in self.problems],
         }
-
-
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` so that readers see the old or the new file, never a mix."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    with contextlib.suppress(OSError):  # make the rename itself durable where the OS allows it
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def _now() -> str:

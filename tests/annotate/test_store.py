@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from model_code import atomic
 from model_code.annotate import store as store_module
 from model_code.annotate.store import (
     EDITED,
@@ -144,7 +145,7 @@ def test_crash_during_write_keeps_the_previous_file(
     def crash(*_args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(store_module.os, "replace", crash)
+    monkeypatch.setattr(atomic.os, "replace", crash)  # the store writes through model_code.atomic
     changed = sample_annotation()
     changed["walls"] = []
     with pytest.raises(OSError, match="disk full"):
