@@ -26,6 +26,7 @@ from shapely.geometry import Polygon
 from model_code.metrics import rasterize_openings, rasterize_segments
 from model_code.schema import Room, bounding_box_of
 from model_code.vectorize import ResolvedOptions, VectorizedPlan, VectorizeOptions
+from model_code.vectorize.components import label_components
 from model_code.vectorize.plan import content_window
 from model_code.vectorize.segments import lengths
 from model_code.vectorize.spatial import SegmentIndex
@@ -163,16 +164,20 @@ def detect_rooms(
     margin = math.ceil(max([resolved.wall_thickness, *[w.thickness or 0.0 for w in plan.walls]])) + 3
     window = content_window(content, margin)
     free = ~room_barrier(plan, wall_mask, resolved, window)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(free.view(np.uint8), connectivity=4)
-    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    parts = label_components(free, connectivity=4)
+    labels = parts.labels
+    border = set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])).tolist())
     found = []
-    for label in range(1, count):
-        area = int(stats[label, cv2.CC_STAT_AREA])
-        if label in border or area < resolved.room_min_area:
+    for label in range(1, parts.count):
+        box = parts.boxes[label]
+        if label in border or box is None:
             continue
-        x, y = int(stats[label, cv2.CC_STAT_LEFT]), int(stats[label, cv2.CC_STAT_TOP])
-        w, h = int(stats[label, cv2.CC_STAT_WIDTH]), int(stats[label, cv2.CC_STAT_HEIGHT])
-        region = labels[y : y + h, x : x + w] == label
+        if (box[0].stop - box[0].start) * (box[1].stop - box[1].start) < resolved.room_min_area:
+            continue  # even its whole box is too small
+        region, x, y = parts.crop(label)
+        area = int(np.count_nonzero(region))
+        if area < resolved.room_min_area:
+            continue
         polygon = _region_polygon(region, (x + window[2], y + window[0]), resolved.room_simplify)
         if polygon is None:
             continue

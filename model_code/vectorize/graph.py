@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 from skimage.morphology import skeletonize
 
+from model_code.vectorize.components import remove_small
+
 _NEIGHBOURS = np.ones((3, 3), np.float32)
 
 
@@ -41,13 +43,7 @@ class SkeletonGraph:
 
 def remove_specks(mask: np.ndarray, min_area: float) -> np.ndarray:
     """Drop 8-connected foreground blobs with fewer than ``min_area`` pixels."""
-    mask = np.asarray(mask, bool)
-    if min_area <= 1 or not mask.any():
-        return mask
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
-    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
-    keep[0] = False
-    return keep[labels]
+    return remove_small(mask, min_area, connectivity=8)
 
 
 def skeleton_of(mask: np.ndarray) -> np.ndarray:
@@ -55,6 +51,85 @@ def skeleton_of(mask: np.ndarray) -> np.ndarray:
     if not mask.any():
         return np.zeros(mask.shape, bool)
     return skeletonize(mask)
+
+
+# Walls at least this thick (px) are skeletonized at half resolution, where they are still eight
+# pixels or more across: thinning peels one layer per pass over the whole window, so halving the
+# resolution cuts its cost about eightfold, and every position it gives is refined later on the
+# full-resolution mask (line fits, width profiles, junction and end fitting).
+HALF_RESOLUTION_THICKNESS = 16.0
+
+
+def ridge_map(dist: np.ndarray) -> np.ndarray:
+    """Largest distance-transform value in each pixel's 3 x 3 neighbourhood (the centreline value nearby)."""
+    return cv2.dilate(dist, np.ones((3, 3), np.uint8))
+
+
+def ridge_thickness(dist: np.ndarray, ridge: np.ndarray) -> float:
+    """Quick typical wall thickness before any skeleton: median over the distance transform's ridge."""
+    peaks = (dist >= ridge) & (dist > 0)
+    if not peaks.any():
+        return 0.0
+    return float(np.maximum(2.0 * np.median(dist[peaks]) - 0.5, 1.0))
+
+
+def skeleton_factor(wall_thickness: float, limit: float | None = None) -> int:
+    """1 (full resolution) or 2 (half resolution) for skeletonizing walls of this typical thickness.
+
+    ``limit`` is the thickness from which half resolution is used (default
+    :data:`HALF_RESOLUTION_THICKNESS`).
+    """
+    return 2 if wall_thickness >= (HALF_RESOLUTION_THICKNESS if limit is None else limit) else 1
+
+
+def downscale_mask(mask: np.ndarray, factor: int) -> np.ndarray:
+    """``mask`` reduced by ``factor`` in 2 x 2 (for 2) blocks: a block is set when half of it is."""
+    if factor == 1:
+        return mask
+    height, width = mask.shape
+    padded = np.pad(mask.view(np.uint8) * np.uint8(255), ((0, (-height) % factor), (0, (-width) % factor)))
+    small = cv2.resize(
+        padded,
+        (padded.shape[1] // factor, padded.shape[0] // factor),
+        interpolation=cv2.INTER_AREA,
+    )
+    # INTER_AREA averages each block: 2 of 4 set pixels give 127.5, rounded to 127 or 128
+    return small >= 127
+
+
+def block_max(values: np.ndarray, factor: int) -> np.ndarray:
+    """Largest value of each ``factor`` x ``factor`` block (zero-padded at the bottom/right edges)."""
+    if factor == 1:
+        return values
+    height, width = values.shape
+    padded = np.pad(values, ((0, (-height) % factor), (0, (-width) % factor)))
+    rows, cols = padded.shape[0] // factor, padded.shape[1] // factor
+    return padded.reshape(rows, factor, cols, factor).max(axis=(1, 3))
+
+
+def _densify(path: np.ndarray, factor: int) -> np.ndarray:
+    """``path`` with ``factor - 1`` evenly spaced points inserted between consecutive points."""
+    if len(path) < 2:
+        return path
+    steps = np.arange(factor) / factor
+    inner = path[:-1, None, :] + (path[1:] - path[:-1])[:, None, :] * steps[None, :, None]
+    return np.vstack([inner.reshape(-1, 2), path[-1:]])
+
+
+def scale_graph(graph: SkeletonGraph, factor: int) -> SkeletonGraph:
+    """Graph of a ``factor``-times reduced skeleton in full-resolution pixel coordinates (in place).
+
+    Paths are densified back to about one point per full-resolution pixel, so steps that count
+    path points (end trimming before line fits) mean the same length at either resolution.
+    """
+    if factor == 1:
+        return graph
+    offset = (factor - 1) / 2.0  # centre of the block of full-resolution pixels
+    graph.nodes = graph.nodes * factor + offset
+    graph.edges = {
+        k: (a, b, _densify(path * factor + offset, factor)) for k, (a, b, path) in graph.edges.items()
+    }
+    return graph
 
 
 def _neighbour_count(binary: np.ndarray) -> np.ndarray:

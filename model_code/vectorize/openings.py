@@ -17,26 +17,31 @@ import cv2
 import numpy as np
 
 from model_code.schema import Opening
+from model_code.vectorize.components import label_components
 from model_code.vectorize.segments import lengths
 from model_code.vectorize.spatial import SegmentIndex
 
 
-def _principal_axis(points: np.ndarray) -> np.ndarray:
-    """Unit vector of the long axis of a point cloud (PCA); x-axis for a single point."""
-    if len(points) < 2:
-        return np.array([1.0, 0.0])
-    cov = np.cov((points - points.mean(axis=0)).T)
+def blob_shape(blob: np.ndarray, x0: int = 0, y0: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
+    """Centroid ``(x, y)``, unit long axis and elongation of a ``bool`` blob cropped at ``(x0, y0)``.
+
+    From the image moments (one OpenCV call): the axis is the principal eigenvector of the
+    pixel covariance (the x-axis for a single pixel), the elongation the ratio of the long to
+    the short standard deviation (1 = round; 1 for fewer than three pixels).
+    """
+    m = cv2.moments(np.ascontiguousarray(blob, dtype=bool).view(np.uint8), binaryImage=True)
+    count = m["m00"]
+    if count == 0:
+        raise ValueError("blob_shape needs at least one set pixel")
+    centre = np.array([m["m10"] / count + x0, m["m01"] / count + y0])
+    if count < 2:
+        return centre, np.array([1.0, 0.0]), 1.0
+    cov = np.array([[m["mu20"], m["mu11"]], [m["mu11"], m["mu02"]]]) / count
     values, vectors = np.linalg.eigh(cov)
     axis = vectors[:, int(np.argmax(values))]
-    return axis / max(np.hypot(*axis), 1e-12)
-
-
-def _elongation(points: np.ndarray) -> float:
-    """Ratio of the long to the short standard deviation of a point cloud (1 = round)."""
-    if len(points) < 3:
-        return 1.0
-    values = np.linalg.eigvalsh(np.cov((points - points.mean(axis=0)).T))
-    return float(math.sqrt(max(values[-1], 1e-9) / max(values[0], 1e-9)))
+    axis = axis / max(np.hypot(*axis), 1e-12)
+    elongation = 1.0 if count < 3 else float(math.sqrt(max(values[-1], 1e-9) / max(values[0], 1e-9)))
+    return centre, axis, elongation
 
 
 def _host_wall(
@@ -90,21 +95,17 @@ def extract_openings(
     """
     if opening_mask is None or not opening_mask.any():
         return []
-    count, labels, stats, centroids = cv2.connectedComponentsWithStats(
-        opening_mask.view(np.uint8), connectivity=8
-    )
+    parts = label_components(opening_mask, connectivity=8)
     found: list[tuple[float, float, Opening]] = []
     index = SegmentIndex(segs, max(host_distance, 1.0))
-    for label in range(1, count):
-        if stats[label, cv2.CC_STAT_AREA] < speck_area:
+    for label in range(1, parts.count):
+        if parts.area(label) < speck_area:
             continue
-        x0, y0 = stats[label, cv2.CC_STAT_LEFT], stats[label, cv2.CC_STAT_TOP]
-        w, h = stats[label, cv2.CC_STAT_WIDTH], stats[label, cv2.CC_STAT_HEIGHT]
-        ys, xs = np.nonzero(labels[y0 : y0 + h, x0 : x0 + w] == label)
+        blob, x0, y0 = parts.crop(label)
+        ys, xs = np.nonzero(blob)
         points = np.stack([xs + x0, ys + y0], axis=1).astype(np.float64)
-        centre = centroids[label]
-        axis = _principal_axis(points)
-        host = _host_wall(centre, axis, _elongation(points) > 1.5, segs, index, host_distance)
+        centre, axis, elongation = blob_shape(blob, x0, y0)
+        host = _host_wall(centre, axis, elongation > 1.5, segs, index, host_distance)
         if host >= 0:
             seg = segs[host]
             direction = (seg[2:] - seg[:2]) / max(np.hypot(*(seg[2:] - seg[:2])), 1e-12)

@@ -66,6 +66,9 @@ class VectorizeOptions:
             closet is a few wall thicknesses wide.
         room_simplify: room polygon simplification tolerance (default max(1, t / 4) px).
         thick_ratio: a wall this many times thicker than the typical interior wall is load-bearing (1.3).
+        half_resolution_thickness: when the quick thickness estimate (distance-transform ridge) is
+            at least this (default 16 px), the skeleton is computed at half resolution, about 40 %
+            faster on large plans at a small cost in segment accuracy; 1e6 never does.
     """
 
     min_wall_length: float | None = None
@@ -86,6 +89,7 @@ class VectorizeOptions:
     room_min_area: float | None = None
     room_simplify: float | None = None
     thick_ratio: float | None = None
+    half_resolution_thickness: float | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -10,10 +10,17 @@ import numpy as np
 from model_code.metrics import rasterize_segments
 from model_code.schema import Opening, Wall
 from model_code.vectorize.graph import (
+    SkeletonGraph,
+    block_max,
     build_graph,
+    downscale_mask,
     merge_pass_through,
     prune_spurs,
     remove_specks,
+    ridge_map,
+    ridge_thickness,
+    scale_graph,
+    skeleton_factor,
     skeleton_of,
 )
 from model_code.vectorize.openings import extract_openings
@@ -36,7 +43,7 @@ from model_code.vectorize.thickness import (
     outside_region,
     recentre,
     thickness_from_distance,
-    typical_thickness,
+    typical_thickness_of,
     wall_profiles,
     wall_thicknesses,
 )
@@ -91,15 +98,15 @@ def _near_mask(mask: np.ndarray | None, xs: np.ndarray, ys: np.ndarray, radius: 
 
 
 def _graph_segments(
-    skeleton: np.ndarray, dist: np.ndarray, openings: np.ndarray | None, resolved: ResolvedOptions
+    graph: SkeletonGraph, dist: np.ndarray, openings: np.ndarray | None, resolved: ResolvedOptions
 ) -> np.ndarray:
-    """Skeleton -> pruned graph -> Douglas-Peucker segments ``(N, 4)``.
+    """Skeleton graph (full-resolution coordinates) -> pruned graph -> Douglas-Peucker segments ``(N, 4)``.
 
-    A skeleton branch that ends within one wall thickness of a door or window (``openings``)
-    is a wall piece beside the opening (the skeleton stops half a thickness short of it),
-    not a spur.
+    ``dist`` gives the local thickness at the nodes (the distance transform, or its ridge map
+    when the skeleton came from a reduced mask).  A skeleton branch that ends within one wall
+    thickness of a door or window (``openings``) is a wall piece beside the opening (the
+    skeleton stops half a thickness short of it), not a spur.
     """
-    graph = build_graph(skeleton)
     if len(graph.nodes):
         height, width = dist.shape
         xs = np.clip(np.rint(graph.nodes[:, 0]).astype(int), 0, width - 1)
@@ -143,11 +150,17 @@ def trace_segments(
     that scale with the image size use it).
     """
     dist = distance_map(mask)
-    skeleton = skeleton_of(mask)
-    resolved = options.resolve(image_shape or mask.shape, typical_thickness(dist, skeleton))
+    ridge = ridge_map(dist)
+    factor = skeleton_factor(ridge_thickness(dist, ridge), options.half_resolution_thickness)
+    skeleton = skeleton_of(downscale_mask(mask, factor))
+    # a reduced skeleton pixel stands for a block of pixels: read the centreline value as the
+    # block's largest distance
+    samples = block_max(dist, factor)[skeleton]
+    resolved = options.resolve(image_shape or mask.shape, typical_thickness_of(samples))
     clean = remove_specks(mask, resolved.speck_area)
-    skeleton &= clean
-    segs = _graph_segments(skeleton, dist, blocker, resolved)
+    skeleton &= downscale_mask(clean, factor)
+    graph = scale_graph(build_graph(skeleton), factor)
+    segs = _graph_segments(graph, dist if factor == 1 else ridge, blocker, resolved)
     if len(segs) == 0:
         return segs, np.zeros((0, 2), bool), clean, resolved
     segs = snap_orientations(segs, dominant_angle(segs), resolved.snap_angle)

@@ -35,12 +35,11 @@ def thickness_from_distance(distance: np.ndarray | float) -> np.ndarray | float:
     return np.maximum(2.0 * np.asarray(distance) - 0.5, 1.0)
 
 
-def typical_thickness(dist: np.ndarray, skeleton: np.ndarray) -> float:
-    """The plan's typical wall thickness: median over skeleton pixels (0 when there are none)."""
-    values = dist[skeleton]
-    if values.size == 0:
+def typical_thickness_of(centreline_distances: np.ndarray) -> float:
+    """Typical wall thickness from distance-transform values read on the centrelines (0 for none)."""
+    if centreline_distances.size == 0:
         return 0.0
-    return float(thickness_from_distance(np.median(values)))
+    return float(thickness_from_distance(np.median(centreline_distances)))
 
 
 def _sample_points(segs: np.ndarray, margin: float, per_wall: int) -> tuple[np.ndarray, np.ndarray]:
