@@ -6,8 +6,9 @@ are what inference really feeds the network: a generated 1024 px plan resized to
 working size and padded to a multiple of 32 (``inference.working_shape`` / ``pad_to_multiple`` /
 ``to_tensor``), and the same plan padded to a 512x512 square.  For every variant it reports the
 median and p90 of the bare forward pass, the preparation time (trace / export), the peak RSS the
-runtime adds over the loaded model, the largest probability difference from eager at the same
-thread count, and the wall-mask IoU (prob > 0.5) against eager.  Pin it to cores, e.g.::
+runtime adds over the loaded model and the RSS it still holds after the runs, the largest
+probability difference from eager at the same thread count, and the wall-mask IoU (prob > 0.5)
+against eager.  Pin it to cores, e.g.::
 
     taskset -c 1 .venv/bin/python benchmarks/runtime_compare.py --threads 1 \
         --out docs/benchmarks/runtimes.json
@@ -104,7 +105,8 @@ def run_worker(args: argparse.Namespace) -> None:
         arrays[name] = probabilities(forward, tensor)[0]
         result[name] = {"samples_ms": samples}
     result["peak_rss_added_mib"] = (_status_kib("VmHWM") - before_kib) / 1024 if peak_known else None
-    result["rss_mib"] = _status_kib("VmRSS") / 1024
+    gc.collect()
+    result["rss_retained_mib"] = (_status_kib("VmRSS") - before_kib) / 1024
     np.savez(args.scratch / f"{args.worker}-{args.threads}.npz", **arrays)
     (args.scratch / f"{args.worker}-{args.threads}.json").write_text(json.dumps(result))
 
@@ -158,6 +160,7 @@ def compare(args: argparse.Namespace) -> list[dict[str, Any]]:
             row |= accuracy(probs, eager["probs"][name])
             row["prepare_s"] = result["prepare_s"]
             row["peak_rss_added_mib"] = result["peak_rss_added_mib"]
+            row["rss_retained_mib"] = result["rss_retained_mib"]
             row["samples_ms"] = [round(s, 2) for s in result[name]["samples_ms"]]
             rows.append(row)
     return rows
@@ -167,15 +170,15 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     """The results as a markdown table."""
     lines = [
         "| input | threads | runtime | median ms | p90 ms | vs eager | max abs diff | wall IoU | prepare s "
-        "| peak RSS added MiB |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| peak RSS added MiB | RSS retained MiB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in sorted(rows, key=lambda r: (r["input"], r["threads"], RUNTIMES.index(r["runtime"]))):
         rss = "-" if r["peak_rss_added_mib"] is None else f"{r['peak_rss_added_mib']:.0f}"
         lines.append(
             f"| {r['input']} | {r['threads']} | {r['runtime']} | {r['median_ms']:.1f} | {r['p90_ms']:.1f} "
             f"| {r['speedup_vs_eager']:.2f}x | {r['max_abs_diff']:.1e} | {r['wall_iou']:.5f} "
-            f"| {r['prepare_s']:.2f} | {rss} |"
+            f"| {r['prepare_s']:.2f} | {rss} | {r['rss_retained_mib']:.0f} |"
         )
     return "\n".join(lines)
 

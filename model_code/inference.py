@@ -67,7 +67,7 @@ def _forward(model: LoadedModel, batch: list[np.ndarray]) -> np.ndarray:
     device = next(model.network.parameters()).device
     tensor = torch.cat([to_tensor(image, meta.mean, meta.std) for image in batch]).to(device)
     with torch.inference_mode():
-        return torch.sigmoid(model.network(tensor)).float().cpu().numpy()
+        return torch.sigmoid(model.logits(tensor)).float().cpu().numpy()
 
 
 def _tiled(model: LoadedModel, padded: np.ndarray, tile: int, overlap: int, batch_size: int) -> np.ndarray:

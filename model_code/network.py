@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +33,8 @@ CHANNELS = ("wall", "opening")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
+EXPORT_EXAMPLE_SIDE = 64  # side of the dummy input a non-eager runtime is traced/exported with
+logger = logging.getLogger(__name__)
 
 
 class CheckpointError(RuntimeError):
@@ -122,11 +126,22 @@ class ModelMetadata:
 
 @dataclass
 class LoadedModel:
-    """A network in eval mode together with its metadata."""
+    """A network in eval mode together with its metadata.
+
+    ``runtime`` names how the forward pass runs (see :mod:`model_code.runtimes`); for any runtime
+    but ``eager``, ``forward`` is the prepared function (e.g. an ONNX Runtime session built from
+    ``network`` at load time) and must be rebuilt if ``network``'s weights change.
+    """
 
     network: torch.nn.Module
     metadata: ModelMetadata
     directory: Path | None = None
+    runtime: str = "eager"
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    def logits(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Logits ``(N, C, H, W)`` for a normalised batch through the chosen runtime."""
+        return self.forward(tensor) if self.forward is not None else self.network(tensor)
 
 
 def build_network(spec: ModelSpec, encoder_weights: str | None = None) -> torch.nn.Module:
@@ -203,8 +218,18 @@ def resolve_model_dir(directory: str | Path | None) -> Path:
     return Path(directory)
 
 
-def load_model(directory: str | Path | None = None, device: str | torch.device = "cpu") -> LoadedModel:
-    """Load a checkpoint directory (``None``/"default": the bundled model) in eval mode, fp32."""
+def load_model(
+    directory: str | Path | None = None, device: str | torch.device = "cpu", runtime: str | None = None
+) -> LoadedModel:
+    """Load a checkpoint directory (``None``/"default": the bundled model) in eval mode, fp32.
+
+    ``runtime`` picks the forward pass (:data:`model_code.runtimes.RUNTIMES`).  ``None`` means
+    :data:`model_code.runtimes.DEFAULT_RUNTIME` on CPU (the fastest measured, see
+    ``docs/benchmarks.md``), falling back to ``eager`` with a warning when it is unavailable, and
+    ``eager`` on GPU.  A runtime named explicitly raises
+    :class:`model_code.runtimes.RuntimeUnavailable` instead of falling back.  ONNX Runtime's
+    thread count is ``torch.get_num_threads()`` at load time.
+    """
     directory = resolve_model_dir(directory)
     if not is_checkpoint(directory):
         raise CheckpointError(f"no model checkpoint ({WEIGHTS_FILE} + {METADATA_FILE}) in {directory}")
@@ -218,4 +243,27 @@ def load_model(directory: str | Path | None = None, device: str | torch.device =
     except RuntimeError as exc:
         raise CheckpointError(f"weights in {directory} do not match {metadata.spec}: {exc}") from exc
     network.to(device).eval()
-    return LoadedModel(network=network, metadata=metadata, directory=directory)
+    loaded = LoadedModel(network=network, metadata=metadata, directory=directory)
+    return _with_runtime(loaded, runtime, torch.device(device))
+
+
+def _with_runtime(loaded: LoadedModel, runtime: str | None, device: torch.device) -> LoadedModel:
+    """Prepare ``loaded``'s forward pass for ``runtime`` (see :func:`load_model`)."""
+    from model_code.runtimes import DEFAULT_RUNTIME, RuntimeUnavailable, prepare_forward
+
+    chosen = runtime or (DEFAULT_RUNTIME if device.type == "cpu" else "eager")
+    if chosen != "eager" and device.type != "cpu":
+        raise CheckpointError(f"runtime {chosen!r} runs on CPU only (device {device})")
+    if chosen == "eager":
+        return loaded
+    side = EXPORT_EXAMPLE_SIDE
+    example = torch.zeros(1, loaded.metadata.spec.in_channels, side, side)
+    try:
+        loaded.forward = prepare_forward(loaded.network, chosen, example)
+    except RuntimeUnavailable as exc:
+        if runtime is not None:
+            raise
+        logger.warning("runtime %r unavailable (%s); using eager PyTorch", chosen, exc)
+        return loaded
+    loaded.runtime = chosen
+    return loaded

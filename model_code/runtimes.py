@@ -19,6 +19,8 @@ variants measured are the variants tested.
 from __future__ import annotations
 
 import copy
+import ctypes
+import ctypes.util
 import io
 import warnings
 from collections.abc import Callable
@@ -31,6 +33,7 @@ import torch
 Forward = Callable[[torch.Tensor], torch.Tensor]
 
 RUNTIMES = ("eager", "channels_last", "torchscript", "torchscript_optimized", "onnx")
+DEFAULT_RUNTIME = "onnx"  # the fastest on CPU at equal accuracy (docs/benchmarks.md, "Runtimes")
 ONNX_OPSET = 17
 ONNX_INPUT = "image"
 ONNX_OUTPUT = "logits"
@@ -118,6 +121,23 @@ def onnx_session(model: bytes | str | Path, threads: int) -> Any:
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
+def release_freed_memory() -> None:
+    """Hand memory freed by the C allocator back to the OS (glibc ``malloc_trim``; no-op elsewhere).
+
+    The ONNX export allocates ~100 MiB of temporary buffers that glibc would otherwise keep
+    mapped for the life of a server worker.
+    """
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
 def _eager_forward(network: torch.nn.Module) -> Forward:
     def forward(tensor: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():
@@ -150,6 +170,8 @@ def _onnx_forward(network: torch.nn.Module, example: torch.Tensor, threads: int)
     buffer = io.BytesIO()
     export_onnx(network, example, buffer)
     session = onnx_session(buffer.getvalue(), threads)
+    del buffer
+    release_freed_memory()
 
     def forward(tensor: torch.Tensor) -> torch.Tensor:
         array = np.ascontiguousarray(tensor.detach().cpu().numpy(), dtype=np.float32)

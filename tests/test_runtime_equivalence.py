@@ -1,4 +1,5 @@
-"""Every CPU runtime in ``model_code.runtimes`` gives eager's probabilities on a tiny U-Net.
+"""Every CPU runtime in ``model_code.runtimes`` gives eager's probabilities on a tiny U-Net, and the
+runtime chosen by ``load_model`` serves the same walls as eager PyTorch.
 
 The tiny checkpoint has random weights; the check is numerical equivalence of the runtimes, not
 model quality.  Tracing/export happens at one shape and the run at another (non-square), so a
@@ -7,14 +8,19 @@ runtime that baked the example's shape into its graph fails here.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from model_code import runtimes
+from model_code.inference import predict_probabilities
 from model_code.network import load_model
+from model_code.pipeline import Pipeline
 from model_code.runtimes import (
+    DEFAULT_RUNTIME,
     RUNTIMES,
     RuntimeUnavailable,
     export_onnx,
@@ -24,6 +30,7 @@ from model_code.runtimes import (
     probabilities,
     trace_torchscript,
 )
+from model_code.synth import generate_plan
 
 TOLERANCE = 1e-4
 needs_onnx = pytest.mark.skipif(not onnx_available(), reason="onnxruntime/onnx are not installed")
@@ -33,7 +40,7 @@ needs_onnx = pytest.mark.skipif(not onnx_available(), reason="onnxruntime/onnx a
 def tiny_network(tiny_checkpoint: Path) -> torch.nn.Module:
     """The tiny U-Net, loaded in eval mode (fp32) with one torch thread."""
     torch.set_num_threads(1)
-    return load_model(tiny_checkpoint).network
+    return load_model(tiny_checkpoint, runtime="eager").network
 
 
 def _inputs() -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,3 +101,47 @@ def test_unknown_runtime_and_bad_threads_are_clear_errors(tiny_network: torch.nn
     else:
         with pytest.raises(RuntimeUnavailable):
             prepare_forward(tiny_network, "onnx", example)
+
+
+# --- the serving switch: load_model(runtime=...) and inference through LoadedModel.logits ---
+
+
+@needs_onnx
+def test_load_model_defaults_to_the_measured_winner(tiny_checkpoint: Path) -> None:
+    assert DEFAULT_RUNTIME == "onnx"
+    loaded = load_model(tiny_checkpoint)
+    assert loaded.runtime == DEFAULT_RUNTIME and loaded.forward is not None
+    eager = load_model(tiny_checkpoint, runtime="eager")
+    assert eager.runtime == "eager" and eager.forward is None
+
+
+def test_default_falls_back_to_eager_when_the_winner_is_unavailable(
+    tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(runtimes, "onnx_available", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="model_code.network"):
+        loaded = load_model(tiny_checkpoint)
+    assert loaded.runtime == "eager" and loaded.forward is None
+    assert "using eager PyTorch" in caplog.text
+    with pytest.raises(RuntimeUnavailable, match="onnxruntime"):
+        load_model(tiny_checkpoint, runtime="onnx")
+
+
+@needs_onnx
+def test_tiled_probabilities_agree_across_runtimes(tiny_checkpoint: Path, drawn_plan: np.ndarray) -> None:
+    eager = load_model(tiny_checkpoint, runtime="eager")
+    fast = load_model(tiny_checkpoint, runtime="onnx")
+    kwargs = {"working_size": 320, "tile_size": 128, "tile_overlap": 48, "batch_size": 2}
+    reference = predict_probabilities(eager, drawn_plan, **kwargs)
+    np.testing.assert_allclose(predict_probabilities(fast, drawn_plan, **kwargs), reference, atol=TOLERANCE)
+
+
+@needs_onnx
+def test_pipeline_walls_are_identical_with_onnx_and_eager() -> None:
+    plan = generate_plan(3, size=512, styles=["solid"])
+    results = {r: Pipeline(load_model(None, runtime=r)).analyze(plan.image) for r in ("eager", "onnx")}
+    eager, fast = results["eager"], results["onnx"]
+    assert len(eager.document.walls) >= 4
+    np.testing.assert_allclose(fast.probabilities, eager.probabilities, atol=1e-3)
+    assert np.array_equal(fast.wall_mask, eager.wall_mask)
+    assert fast.document.to_dict()["walls"] == eager.document.to_dict()["walls"]
