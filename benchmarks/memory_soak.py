@@ -24,10 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -35,7 +31,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from local_server import parse_env, running_server  # benchmarks/ is on sys.path when run as a script
+
 BAD_BODIES = (b"not an image at all", b"")
 
 
@@ -71,29 +68,6 @@ def server_memory(pid: int) -> dict[str, object]:
             continue  # a worker being replaced
     totals = {key: sum(m[key] for m in per.values()) for key in ("rss_mb", "pss_mb", "uss_mb")}
     return {"processes": per, **totals}
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str, process: subprocess.Popen, timeout: float) -> None:
-    """Poll ``/ping`` until 200; raise if the server exits or the timeout passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode} before answering /ping")
-        try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"/ping did not answer 200 within {timeout:.0f} s")
 
 
 def post(url: str, body: bytes, timeout: float) -> int:
@@ -179,27 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.requests < 1 or args.concurrency < 1 or args.every < 1 or args.workers < 1:
         raise SystemExit("memory_soak: --requests, --concurrency, --every and --workers must be >= 1")
-    extra = {}
-    for item in args.env:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"memory_soak: --env takes KEY=VALUE, got {item!r}")
-        extra[key] = value
+    extra = parse_env(args.env)
     bodies = request_bodies(args.sizes, args.seed, args.bad_every)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    base = Path(os.environ.get("TMPDIR", "/tmp")) / f"memory_soak_{port}"
-    base.mkdir(parents=True, exist_ok=True)  # an empty stand-in for /opt/ml: the bundled model is served
-    env = {**os.environ, "SAGEMAKER_BASE_DIR": str(base), **extra}
-    command = [sys.executable, str(ROOT / "serve_local.py"), "--port", str(port)]
-    command += ["--workers", str(args.workers)]
-    log = (base / "server.log").open("w")  # a file, not a pipe: a full pipe would stall the server
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    print(f"server log: {base / 'server.log'}", flush=True)
     samples: list[dict[str, object]] = []
     statuses: dict[str, int] = {}
-    try:
-        wait_ready(url, server, timeout=180)
+    with running_server(args.workers, extra) as (server, url):
         time.sleep(1.0)
         samples.append({"requests": 0, **server_memory(server.pid)})
         sent = 0
@@ -219,13 +177,6 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
         elapsed = time.perf_counter() - start
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
     tenth = max(len(samples) // 10, 1)
     early = samples[1 : 1 + tenth] or samples[:1]
     late = samples[-tenth:]
