@@ -1,0 +1,69 @@
+"""The benchmark scripts that need no server still run: a smoke test on the tiny model.
+
+The benchmarks are run by hand (their numbers go into docs/benchmarks.md); this keeps the
+GPU sweep, which this machine cannot run for real, from rotting: the same code runs on CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_script(name: str, args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
+    """Run ``benchmarks/<name>`` as ``__main__`` with ``args``; its exit code."""
+    monkeypatch.setattr(sys, "argv", [name, *args])
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(str(ROOT / "benchmarks" / name), run_name="__main__")
+    return int(stop.value.code or 0)
+
+
+def test_gpu_throughput_sweep_runs_on_cpu(tiny_checkpoint, tmp_path, monkeypatch):
+    out = tmp_path / "gpu.json"
+    code = run_script(
+        "gpu_throughput.py",
+        [
+            "--model-dir",
+            str(tiny_checkpoint),
+            "--device",
+            "cpu",
+            "--size",
+            "160",
+            "--batch-sizes",
+            "1",
+            "3",
+            "--amp",
+            "none",
+            "bf16",
+            "--repeats",
+            "1",
+            "--out",
+            str(out),
+        ],
+        monkeypatch,
+    )
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert [(r["amp"], r["batch_size"]) for r in result["rows"]] == [
+        ("none", 1),
+        ("none", 3),
+        ("bf16", 1),
+        ("bf16", 3),
+    ]
+    for row in result["rows"]:
+        assert row["tensor"] == [row["batch_size"], 3, 128, 128]  # working size 128, padded to 32
+        assert row["images_per_s"] > 0
+
+
+def test_gpu_throughput_explains_a_missing_gpu(monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr(sys, "argv", ["gpu_throughput.py", "--device", "cuda"])
+    with pytest.raises(SystemExit, match="no CUDA device"):
+        runpy.run_path(str(ROOT / "benchmarks" / "gpu_throughput.py"), run_name="__main__")
