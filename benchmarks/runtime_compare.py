@@ -8,9 +8,10 @@ working size and padded to a multiple of 32 (``inference.working_shape`` / ``pad
 median and p90 of the bare forward pass, the preparation time (trace / export), the peak RSS the
 runtime adds over the loaded model and the RSS it still holds after the runs, the largest
 probability difference from eager at the same thread count, and the wall-mask IoU (prob > 0.5)
-against eager.  Pin it to cores, e.g.::
+against eager.  Pin it to cores: ``--cpus 1 0`` runs 1-thread variants on CPU 1 and 2-thread
+variants on CPUs 1 and 0 (or wrap the whole command in ``taskset``)::
 
-    taskset -c 1 .venv/bin/python benchmarks/runtime_compare.py --threads 1 \
+    .venv/bin/python benchmarks/runtime_compare.py --threads 1 2 --cpus 1 0 --repeats 20 \
         --out docs/benchmarks/runtimes.json
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -89,6 +91,8 @@ def time_forward(forward: Any, tensor: torch.Tensor, warmup: int, repeats: int) 
 def run_worker(args: argparse.Namespace) -> None:
     """Child process: prepare one runtime, time it on every input, write JSON + probabilities."""
     warnings.simplefilter("ignore")
+    if args.cpus:
+        os.sched_setaffinity(0, args.cpus[: args.threads])
     torch.set_num_threads(args.threads)
     model = load_model(args.model_dir)
     inputs = input_tensors(model, args.seed, args.plan_size)
@@ -133,6 +137,8 @@ def run_child(args: argparse.Namespace, runtime: str, threads: int, scratch: Pat
     command += ["--warmup", str(args.warmup), "--repeats", str(args.repeats)]
     if args.model_dir:
         command += ["--model-dir", args.model_dir]
+    if args.cpus:
+        command += ["--cpus", *map(str, args.cpus)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{runtime} with {threads} thread(s) failed:\n{done.stderr[-3000:]}")
@@ -189,18 +195,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model-dir", default=None, help="checkpoint directory (default: bundled model)")
-    parser.add_argument("--runtimes", nargs="+", default=list(RUNTIMES), choices=RUNTIMES)
+    parser.add_argument(
+        "--runtimes", nargs="+", default=list(RUNTIMES), choices=RUNTIMES, help="variants (eager always runs)"
+    )
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch / ORT intra-op threads")
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per input (>= 15 recommended)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs before timing")
     parser.add_argument("--seed", type=int, default=900, help="synthetic plan seed")
     parser.add_argument("--plan-size", type=int, default=1024, help="longest side of the generated plan")
+    parser.add_argument(
+        "--cpus",
+        type=int,
+        nargs="+",
+        default=None,
+        help="pin a variant with T threads to the first T of these CPU ids (default: no pinning)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     parser.add_argument("--worker", choices=RUNTIMES, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--scratch", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0 or min(args.threads) < 1:
         parser.error("--repeats must be >= 1, --warmup >= 0 and every --threads value >= 1")
+    if args.cpus and len(args.cpus) < max(args.threads):
+        parser.error(f"--cpus lists {len(args.cpus)} CPU(s) but --threads asks for up to {max(args.threads)}")
+    if args.cpus and not set(args.cpus) <= os.sched_getaffinity(0):
+        parser.error(f"--cpus {args.cpus} are not all available here ({sorted(os.sched_getaffinity(0))})")
     if args.worker and (args.scratch is None or len(args.threads) != 1):
         parser.error("--worker needs --scratch and exactly one --threads value")
     return args
@@ -228,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             "warmup": args.warmup,
             "seed": args.seed,
             "plan_size": args.plan_size,
+            "cpus": args.cpus,
             "rows": rows,
         }
         args.out.write_text(json.dumps(payload, indent=2) + "\n")
