@@ -93,11 +93,14 @@ def predict_probabilities(
     tile_size: int = DEFAULT_TILE_SIZE,
     tile_overlap: int = DEFAULT_TILE_OVERLAP,
     batch_size: int = 2,
+    at_working_size: bool = False,
 ) -> np.ndarray:
     """Return ``(C, H, W)`` float32 probabilities (channels as in the metadata) at input size.
 
     ``working_size`` overrides the checkpoint's; working images larger than ``tile_size``
     (a multiple of 32) are processed as overlapping tiles, ``batch_size`` tiles at a time.
+    ``at_working_size`` returns them at the working size instead (``working_shape``), as the
+    network produced them; :func:`upsample_probabilities` takes them to the input size later.
     """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
@@ -118,7 +121,13 @@ def predict_probabilities(
             ph, pw = max(0, tile_size - padded.shape[0]), max(0, tile_size - padded.shape[1])
             padded = cv2.copyMakeBorder(padded, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=(255, 255, 255))
         probs = _tiled(model, padded, tile_size, tile_overlap, batch_size)
-    probs = probs[:, :wh, :ww]
-    if (wh, ww) != (height, width):
+    probs = np.ascontiguousarray(probs[:, :wh, :ww], dtype=np.float32)
+    return probs if at_working_size else upsample_probabilities(probs, (height, width))
+
+
+def upsample_probabilities(probs: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``(C, h, w)`` probabilities resized (bilinear) to ``shape`` = ``(H, W)``, as float32."""
+    height, width = int(shape[0]), int(shape[1])
+    if probs.shape[1:] != (height, width):
         probs = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in probs])
     return np.ascontiguousarray(probs, dtype=np.float32)

@@ -22,6 +22,7 @@ from model_code.schema import ResultDocument
 
 BACKENDS = ("unet", "opencv")
 RENDERS = ("mask", "overlay")
+RESOLUTIONS = ("working", "input")
 
 
 class OptionsError(ValueError):
@@ -30,12 +31,24 @@ class OptionsError(ValueError):
 
 @dataclass
 class PipelineOptions:
-    """Per-request options (from the custom-attributes header, a JSON body or the CLI)."""
+    """Per-request options (from the custom-attributes header, a JSON body or the CLI).
+
+    Attributes:
+        threshold: wall/opening probability threshold of the U-Net masks.
+        min_wall_length: walls shorter than this (input pixels) are dropped; default one wall thickness.
+        backend: ``unet`` or ``opencv`` (the classical baseline).
+        render: what ``image/png`` responses show: ``mask`` or ``overlay``.
+        resolution: where walls and rooms are traced for the U-Net: ``working`` (default) traces
+            them on the masks at the model's working size (where the network saw the plan) and
+            scales the result to the input, with thicknesses re-measured on the input-size mask;
+            ``input`` traces the masks upsampled to the input size (slower on large plans).
+    """
 
     threshold: float = 0.5
     min_wall_length: float | None = None
     backend: str = "unet"
     render: str = "mask"
+    resolution: str = "working"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> PipelineOptions:
@@ -56,6 +69,8 @@ class PipelineOptions:
             options.backend = str(values["backend"]).strip().lower()
         if "render" in values:
             options.render = str(values["render"]).strip().lower()
+        if "resolution" in values:
+            options.resolution = str(values["resolution"]).strip().lower()
         options.check()
         return options
 
@@ -69,6 +84,8 @@ class PipelineOptions:
             raise OptionsError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}")
         if self.render not in RENDERS:
             raise OptionsError(f"render must be one of {list(RENDERS)}, got {self.render!r}")
+        if self.resolution not in RESOLUTIONS:
+            raise OptionsError(f"resolution must be one of {list(RESOLUTIONS)}, got {self.resolution!r}")
 
 
 @dataclass
@@ -117,30 +134,72 @@ class Pipeline:
 
         probs = predict_probabilities(self.model, image)
         timing["forward"] = (time.perf_counter() - start) * 1000
+        wall_mask, opening_mask = self._threshold(probs, options)
+        return wall_mask, opening_mask, probs
+
+    def _threshold(self, probs: np.ndarray, options: PipelineOptions) -> tuple[np.ndarray, np.ndarray]:
+        """Wall and opening masks from U-Net probabilities ``(C, H, W)``."""
+        assert self.model is not None
         channels = list(self.model.metadata.spec.channels)
         wall_mask = probs[channels.index("wall")] > options.threshold
         if "opening" in channels:
             opening_mask = probs[channels.index("opening")] > options.threshold
         else:
             opening_mask = np.zeros_like(wall_mask)
-        return wall_mask, opening_mask, probs
+        return wall_mask, opening_mask
+
+    def _working_size_masks(
+        self, image: np.ndarray, options: PipelineOptions, timing: dict[str, float]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """U-Net masks at the working size and at the input size, and the input-size probabilities.
+
+        ``None`` when tracing at the working size does not apply: another backend, the
+        ``input`` resolution, or an input no larger than the working size.
+        """
+        if options.backend != "unet" or options.resolution != "working" or self.model is None:
+            return None
+        from model_code.inference import predict_probabilities, upsample_probabilities, working_shape
+
+        height, width = image.shape[:2]
+        if max(working_shape(height, width, self.model.metadata.working_size)) >= max(height, width):
+            return None
+        start = time.perf_counter()
+        small = predict_probabilities(self.model, image, at_working_size=True)
+        probs = upsample_probabilities(small, (height, width))
+        timing["forward"] = (time.perf_counter() - start) * 1000
+        return (*self._threshold(small, options), *self._threshold(probs, options), probs)
 
     def analyze(self, image: np.ndarray, options: PipelineOptions | None = None) -> PlanResult:
         """Run the whole flow on an ``(H, W, 3)`` uint8 RGB image."""
-        from model_code.rooms import detect_rooms
-        from model_code.vectorize import VectorizeOptions, vectorize
+        from model_code.rooms import detect_rooms, scale_rooms
+        from model_code.vectorize import VectorizeOptions, scale_plan, vectorize
 
         options = options or PipelineOptions()
         options.check()
         timing: dict[str, float] = {}
-        wall_mask, opening_mask, probs = self.masks(image, options, timing)
+        working = self._working_size_masks(image, options, timing)
+        if working is None:
+            wall_mask, opening_mask, probs = self.masks(image, options, timing)
+            trace_wall, trace_opening = wall_mask, opening_mask
+        else:
+            trace_wall, trace_opening, wall_mask, opening_mask, probs = working
+        scale_x = wall_mask.shape[1] / trace_wall.shape[1]
+        scale_y = wall_mask.shape[0] / trace_wall.shape[0]
+        min_length = options.min_wall_length
+        if min_length is not None:
+            min_length /= (scale_x + scale_y) / 2
         start = time.perf_counter()
-        vec_options = VectorizeOptions(min_wall_length=options.min_wall_length)
-        plan = vectorize(wall_mask, opening_mask, vec_options)
+        vec_options = VectorizeOptions(min_wall_length=min_length)
+        plan = vectorize(trace_wall, trace_opening, vec_options)
         timing["vectorize"] = (time.perf_counter() - start) * 1000
         start = time.perf_counter()
-        rooms = detect_rooms(plan, wall_mask, vec_options)
+        rooms = detect_rooms(plan, trace_wall, vec_options)
         timing["rooms"] = (time.perf_counter() - start) * 1000
+        if working is not None:
+            start = time.perf_counter()
+            plan = scale_plan(plan, scale_x, scale_y, wall_mask, opening_mask)
+            rooms = scale_rooms(rooms, scale_x, scale_y)
+            timing["rescale"] = (time.perf_counter() - start) * 1000
         height, width = image.shape[:2]
         document = ResultDocument(
             width=width,

@@ -188,3 +188,29 @@ def detect_rooms(
         Room(id=f"r{k}", bounding_box=bounding_box_of(points), polygon=points, area_px=float(area))
         for k, (points, area) in enumerate(found, start=1)
     ]
+
+
+def scale_rooms(rooms: list[Room], scale_x: float, scale_y: float) -> list[Room]:
+    """Rooms found on a reduced mask in the coordinates of an image ``scale`` times larger.
+
+    Polygon vertices use the pixel-centre mapping of :func:`model_code.vectorize.scale_plan`;
+    bounding boxes are recomputed from them and areas scale by ``scale_x * scale_y``.
+    """
+    out = []
+    for room in rooms:
+        polygon = None
+        if room.polygon is not None:
+            polygon = [((x + 0.5) * scale_x - 0.5, (y + 0.5) * scale_y - 0.5) for x, y in room.polygon]
+        box = (
+            bounding_box_of(polygon)
+            if polygon
+            else [
+                (room.bounding_box[0] + 0.5) * scale_x - 0.5,
+                (room.bounding_box[1] + 0.5) * scale_y - 0.5,
+                (room.bounding_box[2] + 0.5) * scale_x - 0.5,
+                (room.bounding_box[3] + 0.5) * scale_y - 0.5,
+            ]
+        )
+        area = None if room.area_px is None else room.area_px * scale_x * scale_y
+        out.append(replace(room, polygon=polygon, bounding_box=box, area_px=area))
+    return out

@@ -10,9 +10,18 @@ from model_code.pipeline import OptionsError, PipelineOptions
 def test_defaults_and_string_values():
     assert PipelineOptions.from_mapping({}) == PipelineOptions()
     options = PipelineOptions.from_mapping(
-        {"threshold": "0.3", "min_wall_length": "12", "backend": " OpenCV ", "render": "overlay"}
+        {
+            "threshold": "0.3",
+            "min_wall_length": "12",
+            "backend": " OpenCV ",
+            "render": "overlay",
+            "resolution": "Input",
+        }
     )
-    assert options == PipelineOptions(threshold=0.3, min_wall_length=12.0, backend="opencv", render="overlay")
+    assert options == PipelineOptions(
+        threshold=0.3, min_wall_length=12.0, backend="opencv", render="overlay", resolution="input"
+    )
+    assert PipelineOptions().resolution == "working"
 
 
 @pytest.mark.parametrize(
@@ -23,6 +32,7 @@ def test_defaults_and_string_values():
         ({"min_wall_length": "-1"}, "min_wall_length must be >= 0"),
         ({"backend": "magic"}, "backend must be one of"),
         ({"render": "svg"}, "render must be one of"),
+        ({"resolution": "full"}, "resolution must be one of"),
         ({"colour": "red"}, "unknown option"),
     ],
 )

@@ -13,6 +13,6 @@ and :mod:`.options` (the one options object).  Rooms are closed by :mod:`model_c
 """
 
 from model_code.vectorize.options import ResolvedOptions, VectorizeOptions
-from model_code.vectorize.plan import VectorizedPlan, vectorize
+from model_code.vectorize.plan import VectorizedPlan, scale_plan, vectorize
 
-__all__ = ["ResolvedOptions", "VectorizeOptions", "VectorizedPlan", "vectorize"]
+__all__ = ["ResolvedOptions", "VectorizeOptions", "VectorizedPlan", "scale_plan", "vectorize"]

@@ -305,3 +305,73 @@ def vectorize(
         exterior=exterior,
         opening_mask=openings_full,
     )
+
+
+def _scale_points(points: np.ndarray, scale_x: float, scale_y: float) -> np.ndarray:
+    """Pixel-centre coordinates ``(..., 2)`` of a reduced image in the full image.
+
+    Pixel ``k`` of the reduced image covers full pixels ``k * s`` to ``(k + 1) * s``, so its
+    centre ``k`` maps to ``(k + 0.5) * s - 0.5``.
+    """
+    scale = np.array([scale_x, scale_y], np.float64)
+    return (np.asarray(points, np.float64) + 0.5) * scale - 0.5
+
+
+def _rejoin(segs: np.ndarray, connected: np.ndarray, tolerance: float) -> np.ndarray:
+    """After re-centring, move the ends that met another wall back onto it (free ends stay)."""
+    snapped, _ = snap_junctions(segs, tolerance, 0.0)
+    keep = np.repeat(~connected, 2, axis=1)  # (N, 4): x, y of each free end
+    return np.where(keep, segs, snapped)
+
+
+def scale_plan(
+    plan: VectorizedPlan,
+    scale_x: float,
+    scale_y: float,
+    wall_mask: np.ndarray | None = None,
+    opening_mask: np.ndarray | None = None,
+) -> VectorizedPlan:
+    """``plan`` (traced on a reduced mask) in the coordinates of an image ``scale`` times larger.
+
+    Walls and openings move with the pixel-centre mapping; lengths scale by the mean factor.
+    With the full-size ``wall_mask``, each wall's thickness and centreline are measured again
+    on it (the reduced mask quantises them to whole reduced pixels), ends that met another wall
+    are moved back onto it, and openings take their host's thickness.
+    ``opening_mask`` becomes the plan's opening mask.
+    """
+    factor = (scale_x + scale_y) / 2.0
+    if wall_mask is not None:
+        shape = wall_mask.shape
+    else:
+        shape = (round(plan.shape[0] * scale_y), round(plan.shape[1] * scale_x))
+    segs = _scale_points(plan.segments.reshape(-1, 2), scale_x, scale_y).reshape(-1, 4)
+    thick = np.array([(w.thickness or 0.0) * factor for w in plan.walls])
+    if wall_mask is not None and len(segs):
+        thick, shift = wall_profiles(segs, np.asarray(wall_mask, bool), plan.wall_thickness * factor)
+        segs = _rejoin(recentre(segs, np.clip(shift, -factor, factor)), ~plan.free_ends, 2.0 * factor + 1.0)
+    walls = [
+        replace(wall, start=(float(s[0]), float(s[1])), end=(float(s[2]), float(s[3])), thickness=float(t))
+        for wall, s, t in zip(plan.walls, segs, thick, strict=True)
+    ]
+    by_id = {wall.id: wall.thickness for wall in walls}
+    openings = []
+    for opening in plan.openings:
+        ends = _scale_points(np.array([opening.start, opening.end]), scale_x, scale_y)
+        width = by_id.get(opening.wall_id) or (opening.thickness or 0.0) * factor
+        openings.append(
+            replace(
+                opening,
+                start=(float(ends[0, 0]), float(ends[0, 1])),
+                end=(float(ends[1, 0]), float(ends[1, 1])),
+                thickness=float(width),
+            )
+        )
+    return replace(
+        plan,
+        walls=walls,
+        openings=openings,
+        wall_thickness=plan.wall_thickness * factor,
+        shape=(int(shape[0]), int(shape[1])),
+        segments=segs,
+        opening_mask=None if opening_mask is None else np.asarray(opening_mask, bool),
+    )
