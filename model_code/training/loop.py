@@ -217,7 +217,7 @@ def initial_network(config: TrainConfig) -> tuple[torch.nn.Module, ModelMetadata
     """
     if config.init_checkpoint:
         directory = resolve_model_dir(config.init_checkpoint)
-        loaded = load_model(directory)
+        loaded = load_model(directory, runtime="eager")  # training updates the torch weights
         spec = loaded.metadata.spec
         if (spec.encoder, spec.encoder_depth) != (config.encoder, config.encoder_depth):
             logger.info(
@@ -590,7 +590,7 @@ def finish(run: _Run, data: TrainData, init: str, stopped: str, threads: int) ->
     config, state = run.config, run.state
     best = best_dir(run.checkpoint_dir)
     if best.is_dir() and (best / "model.safetensors").is_file():
-        run.network.load_state_dict(load_model(best).network.state_dict())
+        run.network.load_state_dict(load_model(best, runtime="eager").network.state_dict())
     summary = dict(data.summary)
     summary.update(
         {
