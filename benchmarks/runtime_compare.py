@@ -233,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         run_worker(args)
         return 0
     rows = compare(args)
+    print(f"MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_', '(glibc default)')}")
     print(markdown(rows))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -248,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "plan_size": args.plan_size,
             "cpus": args.cpus,
+            "MALLOC_MMAP_THRESHOLD_": os.environ.get("MALLOC_MMAP_THRESHOLD_"),
             "rows": rows,
         }
         args.out.write_text(json.dumps(payload, indent=2) + "\n")
