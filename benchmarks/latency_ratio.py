@@ -56,14 +56,16 @@ def bare_forward_ms(image, threads: int, repeats: int) -> tuple[list[float], str
         cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA) if (wh, ww) != (height, width) else image
     )
     tensor = to_tensor(pad_to_multiple(resized), meta.mean, meta.std)
+    # checkouts from before the runtimes (for before/after tables) only have the eager network
+    forward = getattr(model, "logits", None) or model.network
     times = []
     with torch.inference_mode():
         for k in range(repeats + 2):  # two warm-ups
             start = time.perf_counter()
-            model.logits(tensor)
+            forward(tensor)
             if k >= 2:
                 times.append((time.perf_counter() - start) * 1000)
-    return times, model.runtime, tuple(tensor.shape)
+    return times, getattr(model, "runtime", "eager"), tuple(tensor.shape)
 
 
 def post(url: str, body: bytes) -> tuple[float, dict]:

@@ -232,37 +232,50 @@ def _collinear_pairs(
     return ci[ok], cj[ok], gap[ok]
 
 
-def _touching_labels(labels: np.ndarray | None, points: np.ndarray, radius: float) -> np.ndarray:
-    """For each point, a label of ``labels`` found within ``radius`` of it (0 if none).
+class OpeningProximity:
+    """Answers "is an opening pixel within ``radius`` of this point?" for many points at once.
 
-    Reads the centre and three rings of 24 directions (radius / 3, 2 radius / 3, radius): an
-    opening blob is at least a wall thickness wide, wider than the gaps between the reads.
+    A point is near an opening when it lies on one or within ``radius`` of an opening's
+    outline; the outline pixels sit in a k-d tree, so building costs one erosion and queries
+    cost a tree look-up each, whatever the image size.
     """
-    out = np.zeros(len(points), np.int64)
-    if labels is None or len(points) == 0:
-        return out
-    height, width = labels.shape
-    angle = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
-    rings = [np.zeros((1, 2))] + [
-        np.stack([np.cos(angle), np.sin(angle)], axis=1) * radius * f for f in (1 / 3, 2 / 3, 1.0)
-    ]
-    for dx, dy in np.vstack(rings):  # 73 vectorised look-ups over all points
-        xs = np.rint(points[:, 0] + dx).astype(np.int64)
-        ys = np.rint(points[:, 1] + dy).astype(np.int64)
-        inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height) & (out == 0)
-        out[inside] = labels[ys[inside], xs[inside]]
-    return out
+
+    def __init__(self, openings: np.ndarray):
+        self.mask = np.asarray(openings, bool)
+        inner = cv2.erode(self.mask.view(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT)
+        ys, xs = np.nonzero(self.mask & ~inner.astype(bool))
+        self.tree = cKDTree(np.stack([xs, ys], axis=1).astype(np.float64)) if len(xs) else None
+
+    def near(self, points: np.ndarray, radius: float) -> np.ndarray:
+        """Boolean per point (points outside the image count only through their distance)."""
+        out = np.zeros(len(points), bool)
+        if self.tree is None or len(points) == 0:
+            return out
+        height, width = self.mask.shape
+        xs = np.rint(points[:, 0]).astype(np.int64)
+        ys = np.rint(points[:, 1]).astype(np.int64)
+        inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+        out[inside] = self.mask[ys[inside], xs[inside]]
+        distance, _ = self.tree.query(points, k=1, distance_upper_bound=radius + 1e-9)
+        return out | np.isfinite(distance)
+
+
+def opening_proximity(openings: np.ndarray | None) -> OpeningProximity | None:
+    """An :class:`OpeningProximity` for the mask, or ``None`` when it has no openings."""
+    if openings is None or not openings.any():
+        return None
+    return OpeningProximity(openings)
 
 
 def _opening_pairs(
-    segs: np.ndarray, index: SegmentIndex, labels: np.ndarray | None, radius: float, reach: float
+    segs: np.ndarray, index: SegmentIndex, proximity: OpeningProximity | None, radius: float, reach: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``(i, j)``, ``i < j``: an end of ``i`` touches an opening and ``j`` is within ``reach`` of it."""
-    if labels is None or len(segs) < 2:
+    if proximity is None or len(segs) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     n = len(segs)
     ends = np.vstack([segs[:, :2], segs[:, 2:]])
-    touched = np.flatnonzero(_touching_labels(labels, ends, radius) > 0)
+    touched = np.flatnonzero(proximity.near(ends, radius))
     k, j = index.near(ends[touched], reach)
     i = touched[k] % n
     keep = i != j
@@ -297,16 +310,14 @@ def merge_collinear(
     segs = np.asarray(segs, np.float64).reshape(-1, 4)
     thick = np.ones(len(segs)) if thickness is None else np.asarray(thickness, np.float64).copy()
     reach = max(gap_tol, opening_gap if openings is not None else 0.0)
-    labels = None
-    if openings is not None and openings.any():
-        labels = cv2.connectedComponents(openings.view(np.uint8), connectivity=8)[1]
+    proximity = opening_proximity(openings)
     near = gap_tol + offset_tol
     for _ in range(max_passes):
         if len(segs) < 2:
             return segs
         index = SegmentIndex(segs, near)
         close = index.pairs(near)
-        bridged = _opening_pairs(segs, index, labels, gap_tol, reach)
+        bridged = _opening_pairs(segs, index, proximity, gap_tol, reach)
         candidates = (np.concatenate([close[0], bridged[0]]), np.concatenate([close[1], bridged[1]]))
         key = np.unique(candidates[0] * len(segs) + candidates[1])
         candidates = (key // len(segs), key % len(segs))
@@ -396,8 +407,9 @@ def snap_junctions(
     # how far each end may look: through an opening it touches, or the ordinary extension
     reach = np.full(2 * n, float(extend_distance))
     if openings is not None and openings.any() and opening_gap > extend_distance:
-        labels = cv2.connectedComponents(openings.view(np.uint8), connectivity=8)[1]
-        reach[_touching_labels(labels, all_ends, extend_distance) > 0] = opening_gap
+        proximity = opening_proximity(openings)
+        assert proximity is not None
+        reach[proximity.near(all_ends, extend_distance)] = opening_gap
     index = SegmentIndex(segs, snap_distance)
     end_id, j = index.near(all_ends, np.maximum(reach, snap_distance) + snap_distance)
     i = owner[end_id]
