@@ -97,38 +97,31 @@ def downscale_mask(mask: np.ndarray, factor: int) -> np.ndarray:
     return small >= 127
 
 
-def block_max(values: np.ndarray, factor: int) -> np.ndarray:
-    """Largest value of each ``factor`` x ``factor`` block (zero-padded at the bottom/right edges)."""
+def block_max_at(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, factor: int) -> np.ndarray:
+    """Largest value of ``values`` in the ``factor`` x ``factor`` block of each reduced pixel (row, col)."""
+    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
     if factor == 1:
-        return values
+        return values[rows, cols]
     height, width = values.shape
-    padded = np.pad(values, ((0, (-height) % factor), (0, (-width) % factor)))
-    rows, cols = padded.shape[0] // factor, padded.shape[1] // factor
-    return padded.reshape(rows, factor, cols, factor).max(axis=(1, 3))
-
-
-def _densify(path: np.ndarray, factor: int) -> np.ndarray:
-    """``path`` with ``factor - 1`` evenly spaced points inserted between consecutive points."""
-    if len(path) < 2:
-        return path
-    steps = np.arange(factor) / factor
-    inner = path[:-1, None, :] + (path[1:] - path[:-1])[:, None, :] * steps[None, :, None]
-    return np.vstack([inner.reshape(-1, 2), path[-1:]])
+    out = np.full(len(rows), -np.inf)
+    for dy in range(factor):
+        for dx in range(factor):
+            ys = np.minimum(rows * factor + dy, height - 1)
+            xs = np.minimum(cols * factor + dx, width - 1)
+            out = np.maximum(out, values[ys, xs])
+    return out
 
 
 def scale_graph(graph: SkeletonGraph, factor: int) -> SkeletonGraph:
     """Graph of a ``factor``-times reduced skeleton in full-resolution pixel coordinates (in place).
 
-    Paths are densified back to about one point per full-resolution pixel, so steps that count
-    path points (end trimming before line fits) mean the same length at either resolution.
+    Path points stay ``factor`` pixels apart; steps that count path points take that spacing.
     """
     if factor == 1:
         return graph
     offset = (factor - 1) / 2.0  # centre of the block of full-resolution pixels
     graph.nodes = graph.nodes * factor + offset
-    graph.edges = {
-        k: (a, b, _densify(path * factor + offset, factor)) for k, (a, b, path) in graph.edges.items()
-    }
+    graph.edges = {k: (a, b, path * factor + offset) for k, (a, b, path) in graph.edges.items()}
     return graph
 
 

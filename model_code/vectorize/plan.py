@@ -11,7 +11,7 @@ from model_code.metrics import rasterize_segments
 from model_code.schema import Opening, Wall
 from model_code.vectorize.graph import (
     SkeletonGraph,
-    block_max,
+    block_max_at,
     build_graph,
     downscale_mask,
     merge_pass_through,
@@ -98,7 +98,11 @@ def _near_mask(mask: np.ndarray | None, xs: np.ndarray, ys: np.ndarray, radius: 
 
 
 def _graph_segments(
-    graph: SkeletonGraph, dist: np.ndarray, openings: np.ndarray | None, resolved: ResolvedOptions
+    graph: SkeletonGraph,
+    dist: np.ndarray,
+    openings: np.ndarray | None,
+    resolved: ResolvedOptions,
+    spacing: float = 1.0,
 ) -> np.ndarray:
     """Skeleton graph (full-resolution coordinates) -> pruned graph -> Douglas-Peucker segments ``(N, 4)``.
 
@@ -116,7 +120,7 @@ def _graph_segments(
         prune_spurs(graph, local, resolved.spur_factor, protected)
         merge_pass_through(graph)
     pieces = [
-        polyline_segments(path, resolved.dp_epsilon, resolved.wall_thickness)
+        polyline_segments(path, resolved.dp_epsilon, resolved.wall_thickness, spacing)
         for _, _, path in graph.edges.values()
     ]
     pieces = [p for p in pieces if len(p)]
@@ -155,12 +159,12 @@ def trace_segments(
     skeleton = skeleton_of(downscale_mask(mask, factor))
     # a reduced skeleton pixel stands for a block of pixels: read the centreline value as the
     # block's largest distance
-    samples = block_max(dist, factor)[skeleton]
+    samples = block_max_at(dist, *np.nonzero(skeleton), factor)
     resolved = options.resolve(image_shape or mask.shape, typical_thickness_of(samples))
     clean = remove_specks(mask, resolved.speck_area)
     skeleton &= downscale_mask(clean, factor)
     graph = scale_graph(build_graph(skeleton), factor)
-    segs = _graph_segments(graph, dist if factor == 1 else ridge, blocker, resolved)
+    segs = _graph_segments(graph, dist if factor == 1 else ridge, blocker, resolved, float(factor))
     if len(segs) == 0:
         return segs, np.zeros((0, 2), bool), clean, resolved
     segs = snap_orientations(segs, dominant_angle(segs), resolved.snap_angle)

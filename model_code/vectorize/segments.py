@@ -69,11 +69,14 @@ def _fitted_piece(points: np.ndarray, first: np.ndarray, last: np.ndarray, trim:
     return np.concatenate([a, b])
 
 
-def polyline_segments(path: np.ndarray, epsilon: float, trim: float = 0.0) -> np.ndarray:
+def polyline_segments(
+    path: np.ndarray, epsilon: float, trim: float = 0.0, spacing: float = 1.0
+) -> np.ndarray:
     """Douglas-Peucker simplification of one ``(K, 2)`` path into ``(M, 4)`` segments.
 
     Each piece is then refitted by least squares to its pixels, ignoring ``trim`` pixels at
-    each end, so corners rounded by the skeleton do not tilt the walls.
+    each end, so corners rounded by the skeleton do not tilt the walls.  ``spacing`` is the
+    distance between path points (2 for a skeleton traced at half resolution).
     """
     if len(path) < 2:
         return np.zeros((0, 4))
@@ -81,7 +84,10 @@ def polyline_segments(path: np.ndarray, epsilon: float, trim: float = 0.0) -> np
         # a closed ring (a room outline with no junction): split it at its farthest point
         far = int(np.argmax(np.hypot(*(path - path[0]).T)))
         return np.vstack(
-            [polyline_segments(path[: far + 1], epsilon, trim), polyline_segments(path[far:], epsilon, trim)]
+            [
+                polyline_segments(path[: far + 1], epsilon, trim, spacing),
+                polyline_segments(path[far:], epsilon, trim, spacing),
+            ]
         )
     simplified = cv2.approxPolyDP(path.astype(np.float32).reshape(-1, 1, 2), float(epsilon), False)
     vertices = simplified.reshape(-1, 2).astype(np.float64)
@@ -93,7 +99,7 @@ def polyline_segments(path: np.ndarray, epsilon: float, trim: float = 0.0) -> np
         if i1 <= i0:
             continue
         points = path[i0 : i1 + 1]
-        pieces.append(_fitted_piece(points, path[i0], path[i1], int(trim)))
+        pieces.append(_fitted_piece(points, path[i0], path[i1], int(trim / spacing)))
     if not pieces:
         return np.zeros((0, 4))
     segs = np.asarray(pieces)

@@ -19,7 +19,7 @@ from model_code.rooms import detect_rooms
 from model_code.vectorize import VectorizeOptions, vectorize
 from model_code.vectorize.components import label_components, remove_small
 from model_code.vectorize.graph import (
-    block_max,
+    block_max_at,
     downscale_mask,
     ridge_map,
     ridge_thickness,
@@ -118,7 +118,9 @@ def test_downscale_keeps_blocks_that_are_half_set():
     assert small[0, 0] and not small[0, 1] and not small[2, 2]
     assert downscale_mask(mask, 1) is mask
     values = np.arange(25, dtype=np.float32).reshape(5, 5)
-    np.testing.assert_array_equal(block_max(values, 2), [[6, 8, 9], [16, 18, 19], [21, 23, 24]])
+    rows, cols = np.nonzero(np.ones((3, 3), bool))
+    np.testing.assert_array_equal(block_max_at(values, rows, cols, 2), [6, 8, 9, 16, 18, 19, 21, 23, 24])
+    np.testing.assert_array_equal(block_max_at(values, rows, cols, 1), values[:3, :3].ravel())
 
 
 def thick_plan(t: int = 24) -> tuple[np.ndarray, np.ndarray]:
