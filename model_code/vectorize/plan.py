@@ -340,7 +340,7 @@ def scale_plan(
     Walls and openings move with the pixel-centre mapping; lengths scale by the mean factor.
     With the full-size ``wall_mask``, each wall's thickness and centreline are measured again
     on it (the reduced mask quantises them to whole reduced pixels), ends that met another wall
-    are moved back onto it, and openings take their host's thickness.
+    are moved back onto it, and openings move onto their host's centreline and take its thickness.
     ``opening_mask`` becomes the plan's opening mask.
     """
     factor = (scale_x + scale_y) / 2.0
@@ -357,11 +357,15 @@ def scale_plan(
         replace(wall, start=(float(s[0]), float(s[1])), end=(float(s[2]), float(s[3])), thickness=float(t))
         for wall, s, t in zip(plan.walls, segs, thick, strict=True)
     ]
-    by_id = {wall.id: wall.thickness for wall in walls}
+    by_id = {wall.id: (wall.thickness, seg) for wall, seg in zip(walls, segs, strict=True)}
     openings = []
     for opening in plan.openings:
         ends = _scale_points(np.array([opening.start, opening.end]), scale_x, scale_y)
-        width = by_id.get(opening.wall_id) or (opening.thickness or 0.0) * factor
+        width = (opening.thickness or 0.0) * factor
+        if opening.wall_id in by_id:  # onto the host's re-measured centreline, with its thickness
+            width, host = by_id[opening.wall_id]
+            unit = (host[2:] - host[:2]) / max(float(np.hypot(*(host[2:] - host[:2]))), 1e-12)
+            ends = host[:2] + ((ends - host[:2]) @ unit)[:, None] * unit
         openings.append(
             replace(
                 opening,
