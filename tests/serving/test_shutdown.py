@@ -39,14 +39,16 @@ def test_sigterm_finishes_the_request_in_flight_then_exits(tmp_path, tiny_checkp
         log = server.log()
         assert f"http://127.0.0.1:{port}" in log
         assert "curl" in log and "/invocations" in log
-        # A big plan keeps the request busy for seconds (vectorizing a 1280 px mask).
+        # A big plan keeps the request busy for seconds: its 1280 px masks are traced at the input size
+        # (the tiny model's noisy masks, at its 128 px working size, would be done at once).
         body = encode(plan_image(1280, 1200, seed=5))
+        headers = {"Content-Type": "image/png", "X-Amzn-SageMaker-Custom-Attributes": "resolution=input"}
         outcome: dict[str, object] = {}
 
         def send() -> None:
             try:
                 outcome["response"] = requests.post(
-                    f"{server.url}/invocations", data=body, headers={"Content-Type": "image/png"}, timeout=120
+                    f"{server.url}/invocations", data=body, headers=headers, timeout=120
                 )
             except requests.RequestException as exc:
                 outcome["error"] = exc
