@@ -27,7 +27,7 @@ from model_code.metrics import rasterize_openings, rasterize_segments
 from model_code.schema import Room, bounding_box_of
 from model_code.vectorize import ResolvedOptions, VectorizedPlan, VectorizeOptions
 from model_code.vectorize.components import label_components
-from model_code.vectorize.plan import content_window
+from model_code.vectorize.plan import content_window, scale_points
 from model_code.vectorize.segments import lengths
 from model_code.vectorize.spatial import SegmentIndex
 
@@ -193,24 +193,17 @@ def detect_rooms(
 def scale_rooms(rooms: list[Room], scale_x: float, scale_y: float) -> list[Room]:
     """Rooms found on a reduced mask in the coordinates of an image ``scale`` times larger.
 
-    Polygon vertices use the pixel-centre mapping of :func:`model_code.vectorize.scale_plan`;
-    bounding boxes are recomputed from them and areas scale by ``scale_x * scale_y``.
+    Polygon vertices and bounding-box corners use the pixel-centre mapping of
+    :func:`model_code.vectorize.plan.scale_points`; areas scale by ``scale_x * scale_y``.
     """
     out = []
     for room in rooms:
         polygon = None
         if room.polygon is not None:
-            polygon = [((x + 0.5) * scale_x - 0.5, (y + 0.5) * scale_y - 0.5) for x, y in room.polygon]
-        box = (
-            bounding_box_of(polygon)
-            if polygon
-            else [
-                (room.bounding_box[0] + 0.5) * scale_x - 0.5,
-                (room.bounding_box[1] + 0.5) * scale_y - 0.5,
-                (room.bounding_box[2] + 0.5) * scale_x - 0.5,
-                (room.bounding_box[3] + 0.5) * scale_y - 0.5,
-            ]
-        )
+            scaled = scale_points(np.array(room.polygon), scale_x, scale_y)
+            polygon = [(float(x), float(y)) for x, y in scaled]
+        corners = scale_points(np.reshape(room.bounding_box, (2, 2)), scale_x, scale_y)
+        box = bounding_box_of(polygon) if polygon else [float(v) for v in corners.ravel()]
         area = None if room.area_px is None else room.area_px * scale_x * scale_y
         out.append(replace(room, polygon=polygon, bounding_box=box, area_px=area))
     return out

@@ -311,7 +311,7 @@ def vectorize(
     )
 
 
-def _scale_points(points: np.ndarray, scale_x: float, scale_y: float) -> np.ndarray:
+def scale_points(points: np.ndarray, scale_x: float, scale_y: float) -> np.ndarray:
     """Pixel-centre coordinates ``(..., 2)`` of a reduced image in the full image.
 
     Pixel ``k`` of the reduced image covers full pixels ``k * s`` to ``(k + 1) * s``, so its
@@ -348,7 +348,7 @@ def scale_plan(
         shape = wall_mask.shape
     else:
         shape = (round(plan.shape[0] * scale_y), round(plan.shape[1] * scale_x))
-    segs = _scale_points(plan.segments.reshape(-1, 2), scale_x, scale_y).reshape(-1, 4)
+    segs = scale_points(plan.segments.reshape(-1, 2), scale_x, scale_y).reshape(-1, 4)
     thick = np.array([(w.thickness or 0.0) * factor for w in plan.walls])
     if wall_mask is not None and len(segs):
         thick, shift = wall_profiles(segs, np.asarray(wall_mask, bool), plan.wall_thickness * factor)
@@ -360,7 +360,7 @@ def scale_plan(
     by_id = {wall.id: (wall.thickness, seg) for wall, seg in zip(walls, segs, strict=True)}
     openings = []
     for opening in plan.openings:
-        ends = _scale_points(np.array([opening.start, opening.end]), scale_x, scale_y)
+        ends = scale_points(np.array([opening.start, opening.end]), scale_x, scale_y)
         width = (opening.thickness or 0.0) * factor
         if opening.wall_id in by_id:  # onto the host's re-measured centreline, with its thickness
             width, host = by_id[opening.wall_id]
