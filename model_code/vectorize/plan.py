@@ -32,6 +32,7 @@ from model_code.vectorize.segments import (
     fit_free_ends,
     lengths,
     merge_collinear,
+    opening_proximity,
     polyline_segments,
     snap_junctions,
     snap_orientations,
@@ -168,6 +169,7 @@ def trace_segments(
     if len(segs) == 0:
         return segs, np.zeros((0, 2), bool), clean, resolved
     segs = snap_orientations(segs, dominant_angle(segs), resolved.snap_angle)
+    proximity = opening_proximity(blocker)  # built once for both steps that ask "near an opening?"
     segs = merge_collinear(
         segs,
         resolved.merge_angle,
@@ -176,6 +178,7 @@ def trace_segments(
         blocker,
         resolved.opening_gap,
         wall_thicknesses(segs, clean, resolved.wall_thickness),
+        proximity=proximity,
     )
     # crumbs shorter than half a thickness (pixels between two nearby junctions) only confuse
     # the junction snapping below
@@ -183,7 +186,12 @@ def trace_segments(
     thick, shift = wall_profiles(segs, clean, resolved.wall_thickness)
     segs = recentre(segs, shift)
     segs, connected = snap_junctions(
-        segs, resolved.snap_distance, resolved.extend_distance, blocker, resolved.opening_gap
+        segs,
+        resolved.snap_distance,
+        resolved.extend_distance,
+        blocker,
+        resolved.opening_gap,
+        proximity=proximity,
     )
     segs = fit_free_ends(segs, connected, clean if blocker is None else clean | blocker, thick)
     keep = (lengths(segs) >= max(resolved.min_wall_length, 1e-9)) & drop_covered(segs, thick)

@@ -300,6 +300,7 @@ def merge_collinear(
     thickness_ratio: float = 1.35,
     stub_length: float = math.inf,
     max_passes: int = 20,
+    proximity: OpeningProximity | None = None,
 ) -> np.ndarray:
     """Merge nearly collinear segments that overlap, are at most ``gap_tol`` apart, or span an opening.
 
@@ -311,12 +312,14 @@ def merge_collinear(
     (whose pieces turn by more than ``angle_tol``) stays a polyline.  With per-segment
     ``thickness``, pieces whose thicknesses differ by more than ``thickness_ratio`` (and by more
     than 1.5 px) stay apart: a thick exterior wall and the thin partition in line with it are
-    two walls.
+    two walls.  ``proximity`` is :func:`opening_proximity` of ``openings`` when the caller
+    already has it.
     """
     segs = np.asarray(segs, np.float64).reshape(-1, 4)
     thick = np.ones(len(segs)) if thickness is None else np.asarray(thickness, np.float64).copy()
     reach = max(gap_tol, opening_gap if openings is not None else 0.0)
-    proximity = opening_proximity(openings)
+    if proximity is None:
+        proximity = opening_proximity(openings)
     near = gap_tol + offset_tol
     for _ in range(max_passes):
         if len(segs) < 2:
@@ -383,6 +386,7 @@ def snap_junctions(
     openings: np.ndarray | None = None,
     opening_gap: float = 0.0,
     min_angle_deg: float = 35.0,
+    proximity: OpeningProximity | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move each end onto the wall it meets; returns new segments and an ``(N, 2)`` "connected" flag.
 
@@ -396,6 +400,7 @@ def snap_junctions(
     window (at least 60 % of the extension on the ``openings`` mask), since a wall runs
     through the openings it hosts.  Ends that already touch another end at a shallow angle
     (consecutive pieces of an arc, whose lines cross far away) meet halfway instead.
+    ``proximity`` is :func:`opening_proximity` of ``openings`` when the caller already has it.
     """
     n = len(segs)
     connected = np.zeros((n, 2), bool)
@@ -413,7 +418,7 @@ def snap_junctions(
     # how far each end may look: through an opening it touches, or the ordinary extension
     reach = np.full(2 * n, float(extend_distance))
     if openings is not None and openings.any() and opening_gap > extend_distance:
-        proximity = opening_proximity(openings)
+        proximity = proximity or opening_proximity(openings)
         assert proximity is not None
         reach[proximity.near(all_ends, extend_distance)] = opening_gap
     index = SegmentIndex(segs, snap_distance)
