@@ -29,15 +29,7 @@ import urllib.request
 from pathlib import Path
 
 import torch
-from local_server import parse_env, running_server  # benchmarks/ is on sys.path when run as a script
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) by linear interpolation."""
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+from local_server import parse_env, percentile, running_server  # benchmarks/ is on sys.path as a script
 
 
 def bare_forward_ms(image, threads: int, repeats: int) -> tuple[list[float], str, tuple[int, ...]]:

@@ -22,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlparse
 
+from local_server import percentile, server_memory  # benchmarks/ is on sys.path as a script
+
 from model_code.imageio import encode_png
 from model_code.synth import generate_plan
 
@@ -43,28 +45,6 @@ def post(url: str, body: bytes, timeout: float) -> tuple[float, int]:
     except (urllib.error.URLError, TimeoutError):
         status = 0
     return time.perf_counter() - start, status
-
-
-def rss_mb(pid: int) -> dict[str, float]:
-    """Resident memory (MiB) of a process and its direct children, from /proc."""
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
-    out = {}
-    for p in pids:
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                out[str(p)] = int(line.split()[1]) / 1024
-    return out
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) by linear interpolation."""
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def run_level(url: str, body: bytes, concurrency: int, requests: int, timeout: float) -> dict[str, float]:
@@ -106,7 +86,8 @@ def main() -> None:
     for concurrency in args.concurrency:
         level = run_level(args.url, body, concurrency, args.requests, args.timeout)
         if args.server_pid:
-            level["rss_mb"] = rss_mb(args.server_pid)
+            memory = server_memory(args.server_pid)["processes"]
+            level["rss_mb"] = {pid: m["rss_mb"] for pid, m in memory.items()}
         levels.append(level)
     print(f"plan {args.size}px, {args.requests} requests per level")
     print("| concurrency | p50 ms | p95 ms | p99 ms | req/s | errors | server RSS MiB |")

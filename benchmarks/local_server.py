@@ -1,9 +1,10 @@
-"""A model server on loopback for the benchmark scripts: start, wait for ``/ping``, stop.
+"""What the server benchmarks share: a model server on loopback, its memory, percentiles.
 
 ``running_server`` starts ``serve_local.py`` (the container's gunicorn stack) on a free port of
 127.0.0.1 with an empty stand-in for ``/opt/ml`` (so the bundled model is served) and yields
 the process and its URL; on exit it sends SIGTERM and waits.  The log goes to a file next to
-the stand-in: a pipe nobody reads would stall the server once full.
+the stand-in: a pipe nobody reads would stall the server once full.  ``server_memory`` reads the
+RSS, PSS and USS of the gunicorn master and its workers from ``/proc``.
 """
 
 from __future__ import annotations
@@ -80,3 +81,45 @@ def running_server(
                 server.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 server.kill()
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its direct children (gunicorn master and workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(p) for p in children.read_text().split()] if children.exists() else []
+    return [pid, *kids]
+
+
+def process_memory(pid: int) -> dict[str, float]:
+    """RSS, PSS and USS of one process in MiB (from ``/proc/<pid>/smaps_rollup``)."""
+    fields: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].endswith(":") and parts[1].isdigit():
+            fields[parts[0][:-1]] = int(parts[1])
+    private = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
+    return {
+        "rss_mb": fields.get("Rss", 0) / 1024,
+        "pss_mb": fields.get("Pss", 0) / 1024,
+        "uss_mb": private / 1024,
+    }
+
+
+def server_memory(pid: int) -> dict[str, object]:
+    """Per-process and total memory of the server whose master is ``pid``."""
+    per = {}
+    for p in process_tree(pid):
+        try:
+            per[str(p)] = process_memory(p)
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a worker being replaced
+    totals = {key: sum(m[key] for m in per.values()) for key in ("rss_mb", "pss_mb", "uss_mb")}
+    return {"processes": per, **totals}
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation."""
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)

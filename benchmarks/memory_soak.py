@@ -31,43 +31,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from local_server import parse_env, running_server  # benchmarks/ is on sys.path when run as a script
+from local_server import parse_env, running_server, server_memory  # benchmarks/ is on sys.path as a script
 
 BAD_BODIES = (b"not an image at all", b"")
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its direct children (gunicorn master and workers)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    kids = [int(p) for p in children.read_text().split()] if children.exists() else []
-    return [pid, *kids]
-
-
-def process_memory(pid: int) -> dict[str, float]:
-    """RSS, PSS and USS of one process in MiB (from ``/proc/<pid>/smaps_rollup``)."""
-    fields: dict[str, int] = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].endswith(":") and parts[1].isdigit():
-            fields[parts[0][:-1]] = int(parts[1])
-    private = fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)
-    return {
-        "rss_mb": fields.get("Rss", 0) / 1024,
-        "pss_mb": fields.get("Pss", 0) / 1024,
-        "uss_mb": private / 1024,
-    }
-
-
-def server_memory(pid: int) -> dict[str, object]:
-    """Per-process and total memory of the server whose master is ``pid``."""
-    per = {}
-    for p in process_tree(pid):
-        try:
-            per[str(p)] = process_memory(p)
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # a worker being replaced
-    totals = {key: sum(m[key] for m in per.values()) for key in ("rss_mb", "pss_mb", "uss_mb")}
-    return {"processes": per, **totals}
 
 
 def post(url: str, body: bytes, timeout: float) -> int:
