@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from model_code.network import LoadedModel
+from model_code.runtimes import probabilities
 
 PAD_MULTIPLE = 32
 DEFAULT_TILE_SIZE = 768
@@ -66,8 +67,7 @@ def _forward(model: LoadedModel, batch: list[np.ndarray]) -> np.ndarray:
     meta = model.metadata
     device = next(model.network.parameters()).device
     tensor = torch.cat([to_tensor(image, meta.mean, meta.std) for image in batch]).to(device)
-    with torch.inference_mode():
-        return torch.sigmoid(model.logits(tensor)).float().cpu().numpy()
+    return probabilities(model.logits, tensor)
 
 
 def _tiled(model: LoadedModel, padded: np.ndarray, tile: int, overlap: int, batch_size: int) -> np.ndarray:
