@@ -17,6 +17,7 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONPATH=/opt/program \
+    FLOORPLAN_CACHE_DIR=/opt/floorplan-cache \
     PATH=/opt/program/container:$PATH
 
 WORKDIR /opt/program
@@ -34,6 +35,8 @@ RUN pip install --no-cache-dir -r requirements.txt
 # Layer: our code and the bundled model (small, changes most often, so last).
 COPY model_code/ ./model_code/
 COPY --chmod=755 container/ ./container/
+# The bundled model's ONNX export, cached in the image: serving workers load it without importing torch.
+RUN python -m model_code export --model-dir default
 
 EXPOSE 8080
 ENTRYPOINT ["/opt/program/container/entrypoint"]

@@ -31,14 +31,14 @@ def preprocess(images: list[np.ndarray], mean, std, working_size: int) -> torch.
     """Stack plans as the inference path prepares them (they must share a shape)."""
     import cv2
 
-    from model_code.inference import pad_to_multiple, to_tensor, working_shape
+    from model_code.inference import normalize, pad_to_multiple, working_shape
 
-    tensors = []
+    arrays = []
     for image in images:
         wh, ww = working_shape(image.shape[0], image.shape[1], working_size)
         resized = cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA)
-        tensors.append(to_tensor(pad_to_multiple(resized), mean, std))
-    return torch.cat(tensors)
+        arrays.append(normalize(pad_to_multiple(resized), mean, std))
+    return torch.from_numpy(np.stack(arrays))
 
 
 def synchronize(device: torch.device) -> None:

@@ -6,7 +6,8 @@ a worker runs them:
 
 1. **Bare forward.** In this process, with the server's thread count (``cpus // workers``) and
    runtime (``network.load_model``'s default), the model's forward pass alone on the plan's
-   preprocessed working-size tensor (no resize, normalisation, sigmoid or upsampling).
+   preprocessed working-size batch (no resize, normalisation or upsampling; the sigmoid is part
+   of the exported graph).
 2. **End to end.** A server started with ``serve_local.py`` (the container's gunicorn stack,
    ``--workers`` workers) answers ``--requests`` sequential POSTs of the same plan as a PNG;
    each response's ``timing_ms`` gives the stages inside the worker.
@@ -28,36 +29,35 @@ import time
 import urllib.request
 from pathlib import Path
 
-import torch
 from local_server import parse_env, percentile, running_server  # benchmarks/ is on sys.path as a script
 
 
 def bare_forward_ms(image, threads: int, repeats: int) -> tuple[list[float], str, tuple[int, ...]]:
-    """Milliseconds of the model forward alone on the plan's working-size tensor; runtime; shape."""
+    """Milliseconds of the model forward alone on the plan's working-size batch; runtime; shape."""
     import cv2
 
-    from model_code.inference import pad_to_multiple, to_tensor, working_shape
+    from model_code.inference import normalize, pad_to_multiple, working_shape
     from model_code.network import load_model
 
-    torch.set_num_threads(threads)
-    model = load_model(None)
+    model = load_model(None, threads=threads)
+    if model.runtime != "onnx":  # a torch runtime (no onnxruntime here): torch's global thread count
+        import torch
+
+        torch.set_num_threads(threads)
     meta = model.metadata
     height, width = image.shape[:2]
     wh, ww = working_shape(height, width, meta.working_size)
     resized = (
         cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA) if (wh, ww) != (height, width) else image
     )
-    tensor = to_tensor(pad_to_multiple(resized), meta.mean, meta.std)
-    # checkouts from before the runtimes (for before/after tables) only have the eager network
-    forward = getattr(model, "logits", None) or model.network
+    batch = normalize(pad_to_multiple(resized), meta.mean, meta.std)[None]
     times = []
-    with torch.inference_mode():
-        for k in range(repeats + 2):  # two warm-ups
-            start = time.perf_counter()
-            forward(tensor)
-            if k >= 2:
-                times.append((time.perf_counter() - start) * 1000)
-    return times, getattr(model, "runtime", "eager"), tuple(tensor.shape)
+    for k in range(repeats + 2):  # two warm-ups
+        start = time.perf_counter()
+        model.probabilities(batch)
+        if k >= 2:
+            times.append((time.perf_counter() - start) * 1000)
+    return times, model.runtime, tuple(batch.shape)
 
 
 def post(url: str, body: bytes) -> tuple[float, dict]:

@@ -4,7 +4,7 @@ A script, not a test.  Each (runtime, threads) pair runs in a fresh child proces
 pools, allocator caches and peak memory do not leak from one variant into the next.  The inputs
 are what inference really feeds the network: a generated 1024 px plan resized to the model's
 working size and padded to a multiple of 32 (``inference.working_shape`` / ``pad_to_multiple`` /
-``to_tensor``), and the same plan padded to a 512x512 square.  For every variant it reports the
+``normalize``), and the same plan padded to a 512x512 square.  For every variant it reports the
 median and p90 of the bare forward pass, the preparation time (trace / export), the peak RSS the
 runtime adds over the loaded model and the RSS it still holds after the runs, the largest
 probability difference from eager at the same thread count, and the wall-mask IoU (prob > 0.5)
@@ -34,14 +34,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from model_code.inference import pad_to_multiple, to_tensor, working_shape
-from model_code.network import LoadedModel, load_model
-from model_code.runtimes import RUNTIMES, prepare_forward, probabilities
+from model_code.inference import normalize, pad_to_multiple, working_shape
+from model_code.network import LoadedModel, load_model, read_metadata, resolve_model_dir
+from model_code.runtimes import RUNTIMES, Forward, prepare_forward
 
 SQUARE = 512
 
 
-def input_tensors(model: LoadedModel, seed: int, plan_size: int) -> dict[str, torch.Tensor]:
+def input_batches(model: LoadedModel, seed: int, plan_size: int) -> dict[str, np.ndarray]:
     """The benchmark inputs, prepared exactly as ``inference.predict_probabilities`` prepares an image."""
     import cv2
 
@@ -56,8 +56,8 @@ def input_tensors(model: LoadedModel, seed: int, plan_size: int) -> dict[str, to
     plan = pad_to_multiple(resized)
     square = pad_to_multiple(resized, SQUARE)
     return {
-        f"plan {plan.shape[0]}x{plan.shape[1]}": to_tensor(plan, meta.mean, meta.std),
-        f"square {square.shape[0]}x{square.shape[1]}": to_tensor(square, meta.mean, meta.std),
+        f"plan {plan.shape[0]}x{plan.shape[1]}": normalize(plan, meta.mean, meta.std)[None],
+        f"square {square.shape[0]}x{square.shape[1]}": normalize(square, meta.mean, meta.std)[None],
     }
 
 
@@ -77,12 +77,12 @@ def _reset_peak_rss() -> bool:
     return True
 
 
-def time_forward(forward: Any, tensor: torch.Tensor, warmup: int, repeats: int) -> list[float]:
+def time_forward(forward: Forward, batch: np.ndarray, warmup: int, repeats: int) -> list[float]:
     """Milliseconds of ``repeats`` forward passes after ``warmup`` untimed ones."""
     samples = []
     for i in range(warmup + repeats):
         start = time.perf_counter()
-        probabilities(forward, tensor)
+        forward(batch)
         if i >= warmup:
             samples.append((time.perf_counter() - start) * 1000)
     return samples
@@ -94,19 +94,19 @@ def run_worker(args: argparse.Namespace) -> None:
     if args.cpus:
         os.sched_setaffinity(0, args.cpus[: args.threads])
     torch.set_num_threads(args.threads)
-    model = load_model(args.model_dir)
-    inputs = input_tensors(model, args.seed, args.plan_size)
+    model = load_model(args.model_dir, runtime="eager")
+    inputs = input_batches(model, args.seed, args.plan_size)
     gc.collect()
     before_kib = _status_kib("VmRSS")
     peak_known = _reset_peak_rss()
     start = time.perf_counter()
-    forward = prepare_forward(model.network, args.worker, next(iter(inputs.values())), threads=args.threads)
+    forward = prepare_forward(model.network, args.worker, threads=args.threads)
     prepare_s = time.perf_counter() - start
     result: dict[str, Any] = {"runtime": args.worker, "threads": args.threads, "prepare_s": prepare_s}
     arrays = {}
-    for name, tensor in inputs.items():
-        samples = time_forward(forward, tensor, args.warmup, args.repeats)
-        arrays[name] = probabilities(forward, tensor)[0]
+    for name, batch in inputs.items():
+        samples = time_forward(forward, batch, args.warmup, args.repeats)
+        arrays[name] = forward(batch)[0]
         result[name] = {"samples_ms": samples}
     result["peak_rss_added_mib"] = (_status_kib("VmHWM") - before_kib) / 1024 if peak_known else None
     gc.collect()
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown(rows))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        meta = load_model(args.model_dir).metadata
+        meta = read_metadata(resolve_model_dir(args.model_dir))
         payload = {
             "model": meta.name,
             "version": meta.version,

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "masks": ("model_code.datasets.cli", "rasterise annotation JSON files into wall/opening masks"),
     "upload": ("model_code.datasets.cli", "upload a prepared dataset to S3 (skips unchanged files)"),
     "train": ("model_code.training.cli", "fine-tune the U-Net on a dataset folder"),
+    "export": ("model_code.onnx_cache", "export a checkpoint to ONNX for torch-free CPU serving"),
     "evaluate": ("model_code.evaluate", "score backends on a dataset and write a report"),
     "detect": ("model_code.client", "send a plan to an endpoint (SageMaker or local URL)"),
     "annotate": ("model_code.annotate.app", "open the browser annotation tool on a folder"),

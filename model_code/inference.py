@@ -2,7 +2,8 @@
 
 The image is resized so its longest side equals the model's working size (the scale the
 model was trained at), padded with white paper to a multiple of 32, normalised as the
-checkpoint says and run under ``torch.inference_mode``.  When the working image is larger
+checkpoint says and run through the model's runtime (ONNX Runtime on CPU by default, without
+importing torch).  When the working image is larger
 than one tile it is processed as overlapping tiles blended with a smooth window, so memory
 stays bounded at any size.  The sigmoid maps are resized back to the input size.
 """
@@ -11,10 +12,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 
 from model_code.network import LoadedModel
-from model_code.runtimes import probabilities
 
 PAD_MULTIPLE = 32
 DEFAULT_TILE_SIZE = 768
@@ -27,11 +26,11 @@ def working_shape(height: int, width: int, working_size: int) -> tuple[int, int]
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def to_tensor(image: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """``(H, W, 3)`` uint8 RGB -> normalised ``(1, 3, H, W)`` float tensor."""
+def normalize(image: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB -> normalised ``(3, H, W)`` float32 array (the network's input)."""
     arr = image.astype(np.float32) / 255.0
     arr = (arr - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
-    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))[None]
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = PAD_MULTIPLE) -> np.ndarray:
@@ -65,9 +64,7 @@ def blend_window(tile: int, overlap: int) -> np.ndarray:
 
 def _forward(model: LoadedModel, batch: list[np.ndarray]) -> np.ndarray:
     meta = model.metadata
-    device = next(model.network.parameters()).device
-    tensor = torch.cat([to_tensor(image, meta.mean, meta.std) for image in batch]).to(device)
-    return probabilities(model.logits, tensor)
+    return model.probabilities(np.stack([normalize(image, meta.mean, meta.std) for image in batch]))
 
 
 def _tiled(model: LoadedModel, padded: np.ndarray, tile: int, overlap: int, batch_size: int) -> np.ndarray:

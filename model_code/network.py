@@ -6,7 +6,9 @@ A checkpoint is a directory holding two files:
 * ``model.json`` - :class:`ModelMetadata`: architecture, encoder, channels, normalisation,
   working resolution, training-data summary, metrics and version.
 
-:func:`load_model` is the only loader; :func:`save_model` the only writer.
+:func:`load_model` is the only loader; :func:`save_model` the only writer.  torch is imported
+only by the functions that need it: a CPU server whose model is already exported to ONNX
+(:mod:`model_code.onnx_cache`) loads and runs it without torch.
 """
 
 from __future__ import annotations
@@ -14,16 +16,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors.torch import load_file, save
+import numpy as np
 
 from model_code.atomic import atomic_write_bytes
+
+if TYPE_CHECKING:
+    import torch
+
+    from model_code.runtimes import Forward
 
 CHECKPOINT_FORMAT = "floorplan-unet"
 CHECKPOINT_FORMAT_VERSION = 1
@@ -33,7 +38,6 @@ CHANNELS = ("wall", "opening")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
-EXPORT_EXAMPLE_SIDE = 64  # side of the dummy input a non-eager runtime is traced/exported with
 logger = logging.getLogger(__name__)
 
 
@@ -124,24 +128,51 @@ class ModelMetadata:
         )
 
 
-@dataclass
 class LoadedModel:
-    """A network in eval mode together with its metadata.
+    """A checkpoint ready for inference: its metadata and a forward pass.
 
-    ``runtime`` names how the forward pass runs (see :mod:`model_code.runtimes`); for any runtime
-    but ``eager``, ``forward`` is the prepared function (e.g. an ONNX Runtime session built from
-    ``network`` at load time) and must be rebuilt if ``network``'s weights change.
+    ``forward`` maps a normalised ``(N, 3, H, W)`` float32 batch to ``(N, C, H, W)`` sigmoid
+    probabilities; ``runtime`` names how it runs (see :mod:`model_code.runtimes`).  Without a
+    ``forward``, ``network`` runs eagerly.  ``network`` is the torch module: for an ONNX runtime
+    it is loaded from ``directory`` only when first asked for (training, weight comparisons), so
+    serving never holds a second copy of the weights.
     """
 
-    network: torch.nn.Module
-    metadata: ModelMetadata
-    directory: Path | None = None
-    runtime: str = "eager"
-    forward: Callable[[torch.Tensor], torch.Tensor] | None = None
+    def __init__(
+        self,
+        metadata: ModelMetadata,
+        forward: Forward | None = None,
+        *,
+        network: torch.nn.Module | None = None,
+        directory: Path | None = None,
+        runtime: str = "eager",
+    ):
+        if forward is None:
+            if network is None:
+                raise ValueError("LoadedModel needs a forward function or a network")
+            from model_code.runtimes import prepare_forward
 
-    def logits(self, tensor: torch.Tensor) -> torch.Tensor:
-        """Logits ``(N, C, H, W)`` for a normalised batch through the chosen runtime."""
-        return self.forward(tensor) if self.forward is not None else self.network(tensor)
+            forward = prepare_forward(network, "eager")
+        self.metadata = metadata
+        self.forward = forward
+        self.directory = directory
+        self.runtime = runtime
+        self._network = network
+
+    @property
+    def network(self) -> torch.nn.Module:
+        """The torch network (CPU, eval mode, fp32), loaded from ``directory`` on first use if need be."""
+        if self._network is None:
+            if self.directory is None:
+                raise CheckpointError(
+                    "this model has no torch network and no checkpoint directory to load one"
+                )
+            self._network = load_network(self.directory)
+        return self._network
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """Sigmoid probabilities ``(N, C, H, W)`` float32 for a normalised ``(N, 3, H, W)`` batch."""
+        return self.forward(batch)
 
 
 def build_network(spec: ModelSpec, encoder_weights: str | None = None) -> torch.nn.Module:
@@ -151,7 +182,7 @@ def build_network(spec: ModelSpec, encoder_weights: str | None = None) -> torch.
     :class:`PretrainedWeightsUnavailable` with a clear message otherwise); ``None`` starts
     from random initialisation.
     """
-    import segmentation_models_pytorch as smp
+    import segmentation_models_pytorch as smp  # imports torch
 
     if spec.architecture != "Unet":
         raise CheckpointError(f"unsupported architecture {spec.architecture!r} (only Unet)")
@@ -178,6 +209,8 @@ def save_model(
     network: torch.nn.Module, metadata: ModelMetadata, directory: str | Path, half: bool = True
 ) -> Path:
     """Write ``model.safetensors`` and ``model.json`` into ``directory``, each atomically."""
+    from safetensors.torch import save
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if not metadata.created:
@@ -218,22 +251,14 @@ def resolve_model_dir(directory: str | Path | None) -> Path:
     return Path(directory)
 
 
-def load_model(
-    directory: str | Path | None = None, device: str | torch.device = "cpu", runtime: str | None = None
-) -> LoadedModel:
-    """Load a checkpoint directory (``None``/"default": the bundled model) in eval mode, fp32.
+def load_network(
+    directory: str | Path, metadata: ModelMetadata | None = None, device: str | torch.device = "cpu"
+) -> torch.nn.Module:
+    """The torch U-Net of a checkpoint directory, in eval mode, fp32, on ``device``."""
+    from safetensors.torch import load_file
 
-    ``runtime`` picks the forward pass (:data:`model_code.runtimes.RUNTIMES`).  ``None`` means
-    :data:`model_code.runtimes.DEFAULT_RUNTIME` on CPU (the fastest measured, see
-    ``docs/benchmarks.md``), falling back to ``eager`` with a warning when it is unavailable, and
-    ``eager`` on GPU.  A runtime named explicitly raises
-    :class:`model_code.runtimes.RuntimeUnavailable` instead of falling back.  ONNX Runtime's
-    thread count is ``torch.get_num_threads()`` at load time.
-    """
-    directory = resolve_model_dir(directory)
-    if not is_checkpoint(directory):
-        raise CheckpointError(f"no model checkpoint ({WEIGHTS_FILE} + {METADATA_FILE}) in {directory}")
-    metadata = read_metadata(directory)
+    directory = Path(directory)
+    metadata = metadata or read_metadata(directory)
     network = build_network(metadata.spec)
     state = load_file(str(directory / WEIGHTS_FILE))
     reference = network.state_dict()
@@ -242,28 +267,48 @@ def load_model(
         network.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise CheckpointError(f"weights in {directory} do not match {metadata.spec}: {exc}") from exc
-    network.to(device).eval()
-    loaded = LoadedModel(network=network, metadata=metadata, directory=directory)
-    return _with_runtime(loaded, runtime, torch.device(device))
+    return network.to(device).eval()
 
 
-def _with_runtime(loaded: LoadedModel, runtime: str | None, device: torch.device) -> LoadedModel:
-    """Prepare ``loaded``'s forward pass for ``runtime`` (see :func:`load_model`)."""
-    from model_code.runtimes import DEFAULT_RUNTIME, RuntimeUnavailable, prepare_forward
+def load_model(
+    directory: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    runtime: str | None = None,
+    threads: int | None = None,
+) -> LoadedModel:
+    """Load a checkpoint directory (``None``/"default": the bundled model) for inference.
 
-    chosen = runtime or (DEFAULT_RUNTIME if device.type == "cpu" else "eager")
-    if chosen != "eager" and device.type != "cpu":
-        raise CheckpointError(f"runtime {chosen!r} runs on CPU only (device {device})")
-    if chosen == "eager":
-        return loaded
-    side = EXPORT_EXAMPLE_SIDE
-    example = torch.zeros(1, loaded.metadata.spec.in_channels, side, side)
-    try:
-        loaded.forward = prepare_forward(loaded.network, chosen, example)
-    except RuntimeUnavailable as exc:
+    ``runtime`` picks the forward pass (:data:`model_code.runtimes.RUNTIMES`).  ``None`` means
+    :data:`model_code.runtimes.DEFAULT_RUNTIME` on CPU (the fastest measured, see
+    ``docs/benchmarks.md``), falling back to ``eager`` with a warning when it is unavailable, and
+    ``eager`` on GPU.  A runtime named explicitly raises
+    :class:`model_code.runtimes.RuntimeUnavailable` instead of falling back.  ``threads`` is ONNX
+    Runtime's thread count (default :func:`model_code.runtimes.default_threads`); torch runtimes
+    use torch's global setting.  The ONNX runtimes run the checkpoint's cached export
+    (:func:`model_code.onnx_cache.onnx_model_forward`): when it exists, torch is not imported.
+    """
+    from model_code.runtimes import DEFAULT_RUNTIME, ONNX_RUNTIMES, RuntimeUnavailable, onnx_available
+
+    directory = resolve_model_dir(directory)
+    if not is_checkpoint(directory):
+        raise CheckpointError(f"no model checkpoint ({WEIGHTS_FILE} + {METADATA_FILE}) in {directory}")
+    metadata = read_metadata(directory)
+    on_cpu = str(device) == "cpu"
+    chosen = runtime or (DEFAULT_RUNTIME if on_cpu else "eager")
+    if chosen in ONNX_RUNTIMES:
+        if not on_cpu:
+            raise CheckpointError(f"runtime {chosen!r} runs on CPU only (device {device})")
+        if onnx_available():
+            from model_code.onnx_cache import onnx_model_forward
+
+            forward = onnx_model_forward(directory, threads, arena=chosen == "onnx_arena")
+            return LoadedModel(metadata, forward, directory=directory, runtime=chosen)
         if runtime is not None:
-            raise
-        logger.warning("runtime %r unavailable (%s); using eager PyTorch", chosen, exc)
-        return loaded
-    loaded.runtime = chosen
-    return loaded
+            raise RuntimeUnavailable(f"the {chosen!r} runtime needs the 'onnxruntime' and 'onnx' packages")
+        logger.warning("runtime %r unavailable (onnxruntime/onnx not installed); using eager PyTorch", chosen)
+        chosen = "eager"
+    from model_code.runtimes import prepare_forward
+
+    network = load_network(directory, metadata, device)
+    forward = prepare_forward(network, chosen, threads)
+    return LoadedModel(metadata, forward, network=network, directory=directory, runtime=chosen)

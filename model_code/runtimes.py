@@ -1,22 +1,24 @@
-"""CPU runtimes for the U-Net forward pass: eager, channels_last, TorchScript and ONNX Runtime.
+"""Runtimes for the U-Net forward pass: eager, channels_last, TorchScript and ONNX Runtime.
 
-Every runtime is prepared from the same eval-mode network into a :data:`Forward`: a function
-from a normalised ``(N, 3, H, W)`` float32 tensor (H, W multiples of 32) to the ``(N, C, H, W)``
-logits, exactly what ``network(tensor)`` returns.  The benchmark
-(``benchmarks/runtime_compare.py``) and the equivalence test use these functions, so the
-variants measured are the variants tested.
+Every runtime is a :data:`Forward`: a function from a normalised ``(N, 3, H, W)`` float32 numpy
+batch (H, W multiples of 32) to the ``(N, C, H, W)`` float32 sigmoid probabilities.  The
+benchmark (``benchmarks/runtime_compare.py``) and the equivalence test use these functions, so
+the variants measured are the variants tested.
 
-* ``eager`` - the network as loaded, under ``torch.inference_mode`` (what inference does).
+* ``eager`` - the network as loaded (CPU or GPU), under ``torch.inference_mode``.
 * ``channels_last`` - a copy of the network and its input in ``torch.channels_last``.
 * ``torchscript`` - ``torch.jit.trace`` + ``torch.jit.freeze`` (conv-bn folding, constants).
 * ``torchscript_optimized`` - the above + ``torch.jit.optimize_for_inference``.
-* ``onnx`` - ``torch.onnx.export`` (TorchScript-based exporter, opset 17, dynamic batch/H/W)
-  into memory, run by an ONNX Runtime CPU session with all graph optimisations and without
-  ORT's CPU memory arena (activations come from malloc and are given back after each run).
+* ``onnx`` - the network and its sigmoid exported by ``torch.onnx.export`` (TorchScript-based
+  exporter, opset 17, dynamic batch/H/W), run by an ONNX Runtime CPU session with all graph
+  optimisations and without ORT's CPU memory arena (activations come from malloc and are given
+  back after each run).  The exported file is cached per checkpoint
+  (:mod:`model_code.onnx_cache`), so a process that finds it never imports torch.
 * ``onnx_arena`` - the same with ORT's CPU arena: ~10 % faster, but the arena keeps the largest
   activation set (~130-200 MiB per process at 512 px) for the life of the session.
 
-``onnxruntime`` and ``onnx`` are imported only when the ``onnx`` runtime is prepared.
+torch is imported only by the functions that need it, ``onnxruntime`` and ``onnx`` only when
+an ONNX runtime is prepared.
 """
 
 from __future__ import annotations
@@ -24,24 +26,29 @@ from __future__ import annotations
 import copy
 import ctypes
 import ctypes.util
-import io
+import os
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
-Forward = Callable[[torch.Tensor], torch.Tensor]
+if TYPE_CHECKING:
+    import torch
+
+Forward = Callable[[np.ndarray], np.ndarray]
 
 RUNTIMES = ("eager", "channels_last", "torchscript", "torchscript_optimized", "onnx", "onnx_arena")
+ONNX_RUNTIMES = ("onnx", "onnx_arena")
 DEFAULT_RUNTIME = (
     "onnx"  # fastest on CPU at equal accuracy, small memory cost (docs/benchmarks.md, "Runtimes")
 )
 ONNX_OPSET = 17
 ONNX_INPUT = "image"
-ONNX_OUTPUT = "logits"
+ONNX_OUTPUT = "probabilities"
+EXAMPLE_SIDE = 64  # side of the dummy input a traced/exported runtime is prepared with
 
 
 class RuntimeUnavailable(RuntimeError):
@@ -58,8 +65,18 @@ def onnx_available() -> bool:
     return True
 
 
+def default_threads() -> int:
+    """Threads for a forward pass when none are given: torch's count if torch is already in use,
+    else the CPUs this process may run on."""
+    if "torch" in sys.modules:
+        return int(sys.modules["torch"].get_num_threads())
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def to_channels_last(network: torch.nn.Module) -> torch.nn.Module:
     """A copy of ``network`` with its 4-D parameters in ``torch.channels_last`` (the original is kept)."""
+    import torch
+
     return copy.deepcopy(network).to(memory_format=torch.channels_last).eval()
 
 
@@ -71,6 +88,8 @@ def trace_torchscript(
     The U-Net has no data-dependent control flow, and its decoder takes the upsampling sizes
     from the skip tensors' shapes, so the traced graph accepts any H, W that are multiples of 32.
     """
+    import torch
+
     network = network.eval()
     with torch.no_grad():
         traced = torch.jit.trace(network, example, check_trace=False)
@@ -80,13 +99,19 @@ def trace_torchscript(
     return frozen
 
 
-def export_onnx(network: torch.nn.Module, example: torch.Tensor, destination: str | Path | IO[bytes]) -> None:
-    """Export ``network`` to ONNX (opset 17, dynamic batch/height/width) into a path or a binary buffer.
+def export_onnx(network: torch.nn.Module, destination: str | Path | IO[bytes]) -> None:
+    """Export ``network`` followed by a sigmoid to ONNX (opset 17, dynamic batch/height/width).
 
-    Uses the TorchScript-based exporter (``dynamo=False``), which needs only ``onnx``.
+    The graph's input is ``image`` (normalised ``(N, 3, H, W)`` float32), its output
+    ``probabilities``; ``destination`` is a path or a binary buffer.  Uses the TorchScript-based
+    exporter (``dynamo=False``), which needs only ``onnx``.
     """
     if not onnx_available():
         raise RuntimeUnavailable("ONNX export needs the 'onnx' and 'onnxruntime' packages (pip install them)")
+    import torch
+
+    model = torch.nn.Sequential(network.eval(), torch.nn.Sigmoid()).eval()
+    example = torch.zeros(1, _in_channels(network), EXAMPLE_SIDE, EXAMPLE_SIDE)
     dynamic = {0: "batch", 2: "height", 3: "width"}
     target = str(destination) if isinstance(destination, Path) else destination
     with torch.no_grad(), warnings.catch_warnings():
@@ -94,7 +119,7 @@ def export_onnx(network: torch.nn.Module, example: torch.Tensor, destination: st
             "ignore", DeprecationWarning
         )  # the legacy exporter announces its own deprecation
         torch.onnx.export(
-            network.eval(),
+            model,
             (example,),
             target,
             dynamo=False,
@@ -108,9 +133,9 @@ def export_onnx(network: torch.nn.Module, example: torch.Tensor, destination: st
 def onnx_session(model: bytes | str | Path, threads: int, arena: bool = False) -> Any:
     """An ONNX Runtime CPU ``InferenceSession`` for a model file or its bytes.
 
-    ``threads`` sets the intra-op pool (match ``torch.get_num_threads()``); inter-op is 1 and all
-    graph optimisations are enabled.  ``arena`` keeps ORT's CPU memory arena (faster, but it
-    never shrinks); without it activations are plain allocations returned after each run.
+    ``threads`` sets the intra-op pool; inter-op is 1 and all graph optimisations are enabled.
+    ``arena`` keeps ORT's CPU memory arena (faster, but it never shrinks); without it
+    activations are plain allocations returned after each run.
     """
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
@@ -126,6 +151,20 @@ def onnx_session(model: bytes | str | Path, threads: int, arena: bool = False) -
     options.enable_cpu_mem_arena = arena
     source = str(model) if isinstance(model, Path) else model
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+def onnx_forward(model: bytes | str | Path, threads: int, arena: bool = False) -> Forward:
+    """The :data:`Forward` of an exported file (or its bytes) from :func:`export_onnx`; needs no torch."""
+    session = onnx_session(model, threads, arena=arena)
+    names = [output.name for output in session.get_outputs()]
+    if names != [ONNX_OUTPUT]:
+        raise RuntimeUnavailable(f"the ONNX model outputs {names}, expected [{ONNX_OUTPUT!r}]: re-export it")
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        array = np.ascontiguousarray(batch, dtype=np.float32)
+        return session.run([ONNX_OUTPUT], {ONNX_INPUT: array})[0]
+
+    return forward
 
 
 def release_freed_memory() -> None:
@@ -145,71 +184,60 @@ def release_freed_memory() -> None:
     trim(0)
 
 
-def _eager_forward(network: torch.nn.Module) -> Forward:
-    def forward(tensor: torch.Tensor) -> torch.Tensor:
+def _in_channels(network: torch.nn.Module) -> int:
+    """Input channels of the network's first convolution (3 for RGB)."""
+    import torch
+
+    conv = next(m for m in network.modules() if isinstance(m, torch.nn.Conv2d))
+    return int(conv.in_channels)
+
+
+def _torch_forward(
+    module: Callable[[torch.Tensor], torch.Tensor], device: torch.device, channels_last: bool
+) -> Forward:
+    """Wrap a torch module (or traced function) as a numpy-in, probabilities-out :data:`Forward`."""
+    import torch
+
+    def forward(batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return network(tensor)
+            tensor = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(device)
+            if channels_last:
+                tensor = tensor.contiguous(memory_format=torch.channels_last)
+            return torch.sigmoid(module(tensor)).float().cpu().numpy()
 
     return forward
 
 
-def _channels_last_forward(network: torch.nn.Module) -> Forward:
-    converted = to_channels_last(network)
+def prepare_forward(network: torch.nn.Module, runtime: str, threads: int | None = None) -> Forward:
+    """Prepare ``network`` for ``runtime`` (one of :data:`RUNTIMES`) and return its :data:`Forward`.
 
-    def forward(tensor: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return converted(tensor.contiguous(memory_format=torch.channels_last)).contiguous()
+    Every runtime but ``eager`` runs on CPU.  Traced and exported runtimes are prepared on a
+    dummy ``EXAMPLE_SIDE`` square input and accept any H, W that are multiples of 32.
+    ``threads`` sets ONNX Runtime's pool (default :func:`default_threads`).  Raises
+    :class:`RuntimeUnavailable` when the runtime's package is missing and ``ValueError`` for an
+    unknown runtime name.
+    """
+    import io
 
-    return forward
+    import torch
 
-
-def _torchscript_forward(network: torch.nn.Module, example: torch.Tensor, optimize: bool) -> Forward:
-    module = trace_torchscript(network, example, optimize=optimize)
-
-    def forward(tensor: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return module(tensor)
-
-    return forward
-
-
-def _onnx_forward(network: torch.nn.Module, example: torch.Tensor, threads: int, arena: bool) -> Forward:
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+    network = network.eval()
+    device = next(network.parameters()).device
+    if runtime == "eager":
+        return _torch_forward(network, device, channels_last=False)
+    if device.type != "cpu":
+        raise RuntimeUnavailable(f"runtime {runtime!r} runs on CPU only (the network is on {device})")
+    if runtime == "channels_last":
+        return _torch_forward(to_channels_last(network), device, channels_last=True)
+    if runtime in ("torchscript", "torchscript_optimized"):
+        example = torch.zeros(1, _in_channels(network), EXAMPLE_SIDE, EXAMPLE_SIDE)
+        module = trace_torchscript(network, example, optimize=runtime == "torchscript_optimized")
+        return _torch_forward(module, device, channels_last=False)
     buffer = io.BytesIO()
-    export_onnx(network, example, buffer)
-    session = onnx_session(buffer.getvalue(), threads, arena=arena)
+    export_onnx(network, buffer)
+    forward = onnx_forward(buffer.getvalue(), threads or default_threads(), arena=runtime == "onnx_arena")
     del buffer
     release_freed_memory()
-
-    def forward(tensor: torch.Tensor) -> torch.Tensor:
-        array = np.ascontiguousarray(tensor.detach().cpu().numpy(), dtype=np.float32)
-        return torch.from_numpy(session.run([ONNX_OUTPUT], {ONNX_INPUT: array})[0])
-
     return forward
-
-
-def prepare_forward(
-    network: torch.nn.Module, runtime: str, example: torch.Tensor, threads: int | None = None
-) -> Forward:
-    """Prepare ``network`` (eval mode, CPU) for ``runtime`` (one of :data:`RUNTIMES`).
-
-    ``example`` is a representative input used for tracing/export (its values do not matter,
-    only its rank and dtype); ``threads`` sets ONNX Runtime's pool (default: torch's thread count).
-    Raises :class:`RuntimeUnavailable` when the runtime's package is missing and ``ValueError``
-    for an unknown runtime name.
-    """
-    network = network.eval()
-    if runtime == "eager":
-        return _eager_forward(network)
-    if runtime == "channels_last":
-        return _channels_last_forward(network)
-    if runtime in ("torchscript", "torchscript_optimized"):
-        return _torchscript_forward(network, example, optimize=runtime == "torchscript_optimized")
-    if runtime in ("onnx", "onnx_arena"):
-        return _onnx_forward(network, example, threads or torch.get_num_threads(), runtime == "onnx_arena")
-    raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
-
-
-def probabilities(forward: Forward, tensor: torch.Tensor) -> np.ndarray:
-    """Sigmoid probabilities ``(N, C, H, W)`` float32 from a prepared :data:`Forward`."""
-    with torch.inference_mode():
-        return torch.sigmoid(forward(tensor)).float().cpu().numpy()

@@ -8,7 +8,7 @@
 
 Each gunicorn worker calls :func:`create_app` after the fork; the app loads the pipeline in a
 background thread so ``/ping`` answers 503 meanwhile.  Inference is serialised per worker
-(torch already uses ``CPUs // workers`` threads for one request).  Errors are JSON
+(the model already uses ``CPUs // workers`` threads for one request).  Errors are JSON
 ``{"error": {"code", "message"}}``; an internal error carries a request id and its traceback
 goes to the server log only.
 """
@@ -100,23 +100,44 @@ def warmup_image(size: int = 256) -> np.ndarray:
 
 
 def load_serving_pipeline(config: ServingConfig) -> Pipeline:
-    """Load the serving model once (GPU if visible), set torch threads and run a warm-up inference."""
-    import torch
+    """Load the serving model once and run a warm-up inference.
 
+    On CPU the model runs on ONNX Runtime with ``config.torch_threads`` threads, from the
+    export ``container/serve`` cached before the fork: torch is not imported at all.  With a
+    visible GPU (and CUDA in torch) it runs eagerly on the GPU.
+    """
     from model_code.network import load_model
+    from model_code.runtimes import ONNX_RUNTIMES
 
-    torch.set_num_threads(config.torch_threads)
     model_dir = resolve_serving_model_dir()
     mounted = sagemaker_paths().model
     if model_dir != mounted and mounted.is_dir() and any(mounted.iterdir()):
         LOG.warning("%s holds files but no checkpoint; serving the bundled default model", mounted)
-    device = "cuda" if config.use_gpu and torch.cuda.is_available() else "cpu"
-    LOG.info("loading model from %s on %s with %d torch threads", model_dir, device, config.torch_threads)
-    pipeline = Pipeline(load_model(model_dir, device=device))
+    device = "cuda" if config.use_gpu and _cuda_usable() else "cpu"
+    model = load_model(model_dir, device=device, threads=config.torch_threads)
+    if model.runtime not in ONNX_RUNTIMES:
+        import torch
+
+        torch.set_num_threads(config.torch_threads)
+    LOG.info(
+        "loaded model from %s on %s, runtime %s, %d thread(s)",
+        model_dir,
+        device,
+        model.runtime,
+        config.torch_threads,
+    )
+    pipeline = Pipeline(model)
     start = time.perf_counter()
     pipeline.analyze(warmup_image(), PipelineOptions())
     LOG.info("warm-up inference passed in %.0f ms", (time.perf_counter() - start) * 1000)
     return pipeline
+
+
+def _cuda_usable() -> bool:
+    """True when torch can use CUDA (imports torch: called only when a GPU is visible)."""
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def _load_in_background(state: ModelState, loader: Callable[[], Pipeline]) -> threading.Thread:

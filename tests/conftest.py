@@ -7,6 +7,8 @@ as the product's default model.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -17,6 +19,19 @@ import torch
 from model_code.network import ModelMetadata, ModelSpec, build_network, save_model
 
 TINY_SPEC = ModelSpec(encoder="resnet18", encoder_depth=3, decoder_channels=(32, 16, 8))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """ONNX exports made by tests (and by the servers they start) go to a temporary cache."""
+    directory = tmp_path_factory.mktemp("floorplan_cache")
+    previous = os.environ.get("FLOORPLAN_CACHE_DIR")
+    os.environ["FLOORPLAN_CACHE_DIR"] = str(directory)
+    yield directory
+    if previous is None:
+        os.environ.pop("FLOORPLAN_CACHE_DIR", None)
+    else:
+        os.environ["FLOORPLAN_CACHE_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

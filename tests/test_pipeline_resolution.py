@@ -12,10 +12,9 @@ import math
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from model_code.metrics import iou, rasterize_plan
-from model_code.network import LoadedModel, ModelMetadata, build_network
+from model_code.network import LoadedModel, ModelMetadata
 from model_code.pipeline import Pipeline, PipelineOptions
 from model_code.rooms import detect_rooms, scale_rooms
 from model_code.vectorize import scale_plan, vectorize
@@ -27,15 +26,15 @@ from .vectorize.test_shapes import band
 def ink_model(working_size: int) -> LoadedModel:
     """A LoadedModel whose forward marks dark input pixels as wall (both channels)."""
     meta = ModelMetadata(spec=TINY_SPEC, working_size=working_size)
-    mean = torch.tensor(meta.mean).view(1, 3, 1, 1)
-    std = torch.tensor(meta.std).view(1, 3, 1, 1)
+    mean = np.asarray(meta.mean, np.float32).reshape(1, 3, 1, 1)
+    std = np.asarray(meta.std, np.float32).reshape(1, 3, 1, 1)
 
-    def forward(tensor: torch.Tensor) -> torch.Tensor:
-        grey = (tensor * std + mean).mean(dim=1, keepdim=True)  # back to 0..1
-        wall = (0.5 - grey) * 40.0  # dark -> large positive logit
-        return torch.cat([wall, torch.full_like(wall, -20.0)], dim=1)  # no openings
+    def forward(batch: np.ndarray) -> np.ndarray:
+        grey = (batch * std + mean).mean(axis=1, keepdims=True)  # back to 0..1
+        wall = 1.0 / (1.0 + np.exp(-(0.5 - grey) * 40.0))  # dark -> probability near 1
+        return np.concatenate([wall, np.zeros_like(wall)], axis=1).astype(np.float32)  # no openings
 
-    return LoadedModel(network=build_network(TINY_SPEC), metadata=meta, runtime="ink", forward=forward)
+    return LoadedModel(meta, forward, runtime="ink")
 
 
 def two_rooms(side: int = 512, t: int = 12) -> np.ndarray:

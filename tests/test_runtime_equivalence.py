@@ -27,7 +27,6 @@ from model_code.runtimes import (
     onnx_available,
     onnx_session,
     prepare_forward,
-    probabilities,
     trace_torchscript,
 )
 from model_code.synth import generate_plan
@@ -43,76 +42,79 @@ def tiny_network(tiny_checkpoint: Path) -> torch.nn.Module:
     return load_model(tiny_checkpoint, runtime="eager").network
 
 
-def _inputs() -> tuple[torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(7)
-    example = torch.randn(1, 3, 64, 64, generator=generator)
-    batch = torch.randn(2, 3, 96, 160, generator=generator)
-    return example, batch
+def _batch() -> np.ndarray:
+    """A normalised batch at a shape other than the 64 x 64 square runtimes are prepared on."""
+    return np.random.default_rng(7).standard_normal((2, 3, 96, 160)).astype(np.float32)
 
 
 @pytest.mark.parametrize(
     "runtime", [pytest.param(r, marks=needs_onnx) if r.startswith("onnx") else r for r in RUNTIMES]
 )
 def test_runtime_matches_eager(tiny_network: torch.nn.Module, runtime: str) -> None:
-    example, batch = _inputs()
-    reference = probabilities(prepare_forward(tiny_network, "eager", example), batch)
-    probs = probabilities(prepare_forward(tiny_network, runtime, example, threads=1), batch)
+    batch = _batch()
+    reference = prepare_forward(tiny_network, "eager")(batch)
+    probs = prepare_forward(tiny_network, runtime, threads=1)(batch)
     assert probs.shape == reference.shape == (2, 2, 96, 160)
     assert probs.dtype == np.float32
     np.testing.assert_allclose(probs, reference, rtol=0, atol=TOLERANCE)
 
 
 def test_channels_last_leaves_the_original_network_alone(tiny_network: torch.nn.Module) -> None:
-    example, _ = _inputs()
-    prepare_forward(tiny_network, "channels_last", example)
+    prepare_forward(tiny_network, "channels_last")
     conv = next(m for m in tiny_network.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous()
     assert not conv.weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_torchscript_is_a_frozen_script_module(tiny_network: torch.nn.Module) -> None:
-    example, batch = _inputs()
-    module = trace_torchscript(tiny_network, example)
+    module = trace_torchscript(tiny_network, torch.zeros(1, 3, 64, 64))
     assert isinstance(module, torch.jit.ScriptModule)
     assert not list(module.parameters())  # freezing inlined the weights as constants
     with torch.inference_mode():
-        assert module(batch).shape == (2, 2, 96, 160)
+        assert module(torch.from_numpy(_batch())).shape == (2, 2, 96, 160)
 
 
 @needs_onnx
-def test_onnx_file_export_has_dynamic_axes(tiny_network: torch.nn.Module, tmp_path: Path) -> None:
-    example, batch = _inputs()
+def test_onnx_file_export_has_dynamic_axes_and_the_sigmoid(
+    tiny_network: torch.nn.Module, tmp_path: Path
+) -> None:
+    batch = _batch()
     path = tmp_path / "tiny.onnx"
-    export_onnx(tiny_network, example, path)
+    export_onnx(tiny_network, path)
     session = onnx_session(path, threads=1)
     shape = session.get_inputs()[0].shape
     assert shape[0] == "batch" and shape[2] == "height" and shape[3] == "width"
-    logits = session.run(None, {"image": batch.numpy()})[0]
-    assert logits.shape == (2, 2, 96, 160)
+    assert [o.name for o in session.get_outputs()] == ["probabilities"]
+    probs = session.run(None, {"image": batch})[0]
+    assert probs.shape == (2, 2, 96, 160)
+    with torch.inference_mode():
+        logits = tiny_network(torch.from_numpy(batch)).numpy()
+    np.testing.assert_allclose(probs, 1 / (1 + np.exp(-logits)), atol=TOLERANCE)
 
 
 def test_unknown_runtime_and_bad_threads_are_clear_errors(tiny_network: torch.nn.Module) -> None:
-    example, _ = _inputs()
     with pytest.raises(ValueError, match="unknown runtime 'tensorrt'"):
-        prepare_forward(tiny_network, "tensorrt", example)
+        prepare_forward(tiny_network, "tensorrt")
     if onnx_available():
         with pytest.raises(ValueError, match="threads must be >= 1"):
             onnx_session(b"", threads=0)
     else:
         with pytest.raises(RuntimeUnavailable):
-            prepare_forward(tiny_network, "onnx", example)
+            prepare_forward(tiny_network, "onnx")
 
 
-# --- the serving switch: load_model(runtime=...) and inference through LoadedModel.logits ---
+# --- the serving switch: load_model(runtime=...) and inference through LoadedModel.probabilities ---
 
 
 @needs_onnx
 def test_load_model_defaults_to_the_measured_winner(tiny_checkpoint: Path) -> None:
     assert DEFAULT_RUNTIME == "onnx"
     loaded = load_model(tiny_checkpoint)
-    assert loaded.runtime == DEFAULT_RUNTIME and loaded.forward is not None
+    assert loaded.runtime == DEFAULT_RUNTIME
     eager = load_model(tiny_checkpoint, runtime="eager")
-    assert eager.runtime == "eager" and eager.forward is None
+    assert eager.runtime == "eager"
+    batch = _batch()
+    np.testing.assert_allclose(loaded.probabilities(batch), eager.probabilities(batch), atol=TOLERANCE)
 
 
 def test_default_falls_back_to_eager_when_the_winner_is_unavailable(
@@ -121,7 +123,7 @@ def test_default_falls_back_to_eager_when_the_winner_is_unavailable(
     monkeypatch.setattr(runtimes, "onnx_available", lambda: False)
     with caplog.at_level(logging.WARNING, logger="model_code.network"):
         loaded = load_model(tiny_checkpoint)
-    assert loaded.runtime == "eager" and loaded.forward is None
+    assert loaded.runtime == "eager"
     assert "using eager PyTorch" in caplog.text
     with pytest.raises(RuntimeUnavailable, match="onnxruntime"):
         load_model(tiny_checkpoint, runtime="onnx")

@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 
 from model_code.datasets.augment import training_transform
 from model_code.datasets.layouts import PlanMasks, Sample
-from model_code.inference import to_tensor
+from model_code.inference import normalize
 from model_code.network import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -57,7 +57,7 @@ class _CropDataset(Dataset):
         self.transform.set_random_seed(item_seed)
         masks = np.stack([plan.wall, plan.opening], axis=-1).astype(np.uint8)
         out = self.transform(image=plan.image, mask=masks)
-        image = to_tensor(out["image"], self.mean, self.std)[0]
+        image = torch.from_numpy(normalize(out["image"], self.mean, self.std))
         target = torch.from_numpy(np.ascontiguousarray(out["mask"].transpose(2, 0, 1))).float()
         return image, target
 

@@ -219,8 +219,23 @@ def test_inference_id_is_logged_and_model_loaded_once(server, plan_png):
     assert response.status_code == 200
     log = server.log()
     assert "inference_id=inference-4711" in log
-    assert log.count("loading model from") == 1
+    assert log.count("loaded model from") == 1
+    assert "runtime onnx" in log
     assert "warm-up inference passed" in log
+
+
+def test_cpu_workers_serve_without_torch(server, plan_png):
+    """container/serve exported the model before the fork: no worker maps libtorch."""
+    assert post(server, plan_png, "image/png").status_code == 200
+    workers = [
+        int(p)
+        for p in Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+    ]
+    assert workers, "gunicorn has no worker processes"
+    for pid in workers:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        assert "onnxruntime" in maps
+        assert "libtorch" not in maps, f"worker {pid} imported torch"
 
 
 def test_failed_model_load_keeps_ping_503_with_a_logged_reason(tmp_path, tiny_checkpoint: Path):

@@ -1,0 +1,154 @@
+"""The ONNX export of a checkpoint, made once and reused by every process that serves it.
+
+Exporting needs torch, takes about a second and ~100 MiB of scratch memory; running the
+exported file needs only ONNX Runtime.  The file is cached under a name derived from the
+checkpoint's weights, its architecture and the export format, so a changed checkpoint never
+meets a stale export.  ``container/serve`` runs ``floorplan export`` before gunicorn forks its
+workers and the Docker build exports the bundled model, so CPU serving workers load the cached
+file and never import torch (a worker without a cached file exports it itself, once).
+
+Cache folder: ``$FLOORPLAN_CACHE_DIR/onnx``, else ``$XDG_CACHE_HOME/floorplan/onnx``, else
+``~/.cache/floorplan/onnx``.  Files are written atomically, so workers exporting at the same
+moment never read half a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import io
+import json
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from model_code.atomic import atomic_write_bytes
+from model_code.network import WEIGHTS_FILE, CheckpointError, is_checkpoint, load_network, read_metadata
+from model_code.runtimes import (
+    ONNX_OPSET,
+    Forward,
+    default_threads,
+    export_onnx,
+    onnx_forward,
+    release_freed_memory,
+)
+
+CACHE_ENV = "FLOORPLAN_CACHE_DIR"
+EXPORT_VERSION = 1  # bump whenever runtimes.export_onnx produces a different graph
+logger = logging.getLogger(__name__)
+
+
+def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The folder holding exported ONNX files (see the module docstring for the order of lookup)."""
+    env = os.environ if environ is None else environ
+    if env.get(CACHE_ENV):
+        return Path(env[CACHE_ENV]) / "onnx"
+    if env.get("XDG_CACHE_HOME"):
+        return Path(env["XDG_CACHE_HOME"]) / "floorplan" / "onnx"
+    return Path.home() / ".cache" / "floorplan" / "onnx"
+
+
+def checkpoint_key(directory: str | Path) -> str:
+    """A hex digest of what the export depends on: weights bytes, architecture, opset, export version."""
+    directory = Path(directory)
+    digest = hashlib.sha256()
+    with open(directory / WEIGHTS_FILE, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    spec = dataclasses.asdict(read_metadata(directory).spec)
+    digest.update(json.dumps(spec, sort_keys=True).encode())
+    digest.update(f"opset={ONNX_OPSET};export={EXPORT_VERSION}".encode())
+    return digest.hexdigest()[:32]
+
+
+def cached_onnx_path(directory: str | Path, environ: Mapping[str, str] | None = None) -> Path:
+    """Where the export of the checkpoint in ``directory`` lives in the cache (it may not exist yet)."""
+    return cache_dir(environ) / f"{checkpoint_key(directory)}.onnx"
+
+
+def export_bytes(directory: str | Path) -> bytes:
+    """Export the checkpoint in ``directory`` to ONNX in memory (imports torch)."""
+    buffer = io.BytesIO()
+    export_onnx(load_network(directory), buffer)
+    data = buffer.getvalue()
+    del buffer
+    release_freed_memory()  # the exporter's scratch buffers would otherwise stay mapped
+    return data
+
+
+def export_checkpoint(directory: str | Path, environ: Mapping[str, str] | None = None) -> Path:
+    """Make sure the checkpoint's export is in the cache and return its path (exports if missing).
+
+    Raises:
+        CheckpointError: ``directory`` holds no checkpoint.
+        OSError: the cache folder cannot be written.
+    """
+    directory = Path(directory)
+    if not is_checkpoint(directory):
+        raise CheckpointError(f"no model checkpoint in {directory}")
+    path = cached_onnx_path(directory, environ)
+    if not path.is_file():
+        data = export_bytes(directory)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
+    return path
+
+
+def onnx_model_forward(directory: str | Path, threads: int | None = None, arena: bool = False) -> Forward:
+    """The ONNX Runtime :data:`~model_code.runtimes.Forward` of a checkpoint, from the cache.
+
+    A missing export is made and cached first; when the cache cannot be written the export
+    runs from memory (with a warning); a cached file ONNX Runtime cannot load is replaced.
+    """
+    threads = threads or default_threads()
+    path = cached_onnx_path(directory)
+    if path.is_file():
+        try:
+            return onnx_forward(path, threads, arena=arena)
+        except Exception as exc:  # ORT raises its own exception types for a damaged file
+            logger.warning("cached ONNX export %s is unusable (%s); exporting again", path, exc)
+    data = export_bytes(directory)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        logger.warning(
+            "cannot cache the ONNX export in %s (%s); set %s to a writable folder",
+            path.parent,
+            exc,
+            CACHE_ENV,
+        )
+    return onnx_forward(data, threads, arena=arena)
+
+
+def configure_export(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``floorplan export``."""
+    parser.description = (
+        "Export a checkpoint to ONNX into the cache, so serving workers load it without torch. "
+        f"The cache folder is ${CACHE_ENV}/onnx (else ~/.cache/floorplan/onnx); nothing is done when "
+        "the export is already there."
+    )
+    parser.add_argument(
+        "--model-dir",
+        default=None,
+        help="checkpoint directory, or 'default' for the bundled model "
+        "(default: the model the server would serve, $SAGEMAKER_BASE_DIR/model or the bundled one)",
+    )
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Run ``floorplan export``; prints the cached file's path."""
+    from model_code.network import resolve_model_dir
+    from model_code.serving_config import resolve_serving_model_dir
+
+    directory = resolve_serving_model_dir() if args.model_dir is None else resolve_model_dir(args.model_dir)
+    try:
+        path = export_checkpoint(directory)
+    except (CheckpointError, OSError) as exc:
+        print(f"floorplan export: {exc}", file=sys.stderr, flush=True)
+        return 1
+    print(path)
+    return 0
