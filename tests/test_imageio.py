@@ -76,3 +76,17 @@ def test_mask_round_trip_and_resize(tmp_path):
     path.write_bytes(encode_png(mask))
     assert (read_mask(path) == mask).all()
     assert read_mask(path, size=(16, 12)).shape == (12, 16)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_plain_png_fast_path_equals_pillow(mode):
+    """8-bit RGB/grey PNGs go through OpenCV; the pixels are Pillow's, truncation still an error."""
+    pixels = np.random.default_rng(1).integers(0, 256, (37, 53, 3), np.uint8)
+    image = Image.fromarray(pixels).convert(mode)
+    data = _encode(image, "PNG")
+    expected = np.asarray(image.convert("RGB"))
+    decoded = decode_image(data)
+    assert decoded.dtype == np.uint8 and decoded.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(decoded, expected)
+    with pytest.raises(ImageDecodeError, match="truncated or corrupt"):
+        decode_image(data[:-30])

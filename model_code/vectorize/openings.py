@@ -44,20 +44,26 @@ def blob_shape(blob: np.ndarray, x0: int = 0, y0: int = 0) -> tuple[np.ndarray, 
     return centre, axis, elongation
 
 
-def _host_wall(
-    centre: np.ndarray,
-    axis: np.ndarray,
-    elongated: bool,
+def _host_walls(
+    centres: np.ndarray,
+    axes: np.ndarray,
+    elongated: np.ndarray,
     segs: np.ndarray,
     index: SegmentIndex,
     max_distance: float,
-) -> int:
-    """Index of the host wall for a blob centred at ``centre``, or -1."""
-    _, nearby = index.near(centre[None, :], 11.0 * max_distance)
-    if nearby.size == 0:
-        return -1
-    best = _best_host(centre, axis, elongated, segs[nearby], max_distance)
-    return int(nearby[best]) if best >= 0 else -1
+) -> np.ndarray:
+    """Index of the host wall of every blob (centre, axis, elongated?), or -1; one tree query for all."""
+    hosts = np.full(len(centres), -1, np.int64)
+    if len(centres) == 0:
+        return hosts
+    blob, nearby = index.near(centres, 11.0 * max_distance)
+    bounds = np.searchsorted(blob, np.arange(len(centres) + 1))  # near() returns pairs sorted by blob
+    for k in range(len(centres)):
+        candidates = nearby[bounds[k] : bounds[k + 1]]
+        if candidates.size:
+            best = _best_host(centres[k], axes[k], bool(elongated[k]), segs[candidates], max_distance)
+            hosts[k] = int(candidates[best]) if best >= 0 else -1
+    return hosts
 
 
 def _best_host(
@@ -97,15 +103,23 @@ def extract_openings(
         return []
     parts = label_components(opening_mask, connectivity=8)
     found: list[tuple[float, float, Opening]] = []
-    index = SegmentIndex(segs, max(host_distance, 1.0))
+    blobs = []
     for label in range(1, parts.count):
         if parts.area(label) < speck_area:
             continue
         blob, x0, y0 = parts.crop(label)
         ys, xs = np.nonzero(blob)
         points = np.stack([xs + x0, ys + y0], axis=1).astype(np.float64)
-        centre, axis, elongation = blob_shape(blob, x0, y0)
-        host = _host_wall(centre, axis, elongation > 1.5, segs, index, host_distance)
+        blobs.append((points, *blob_shape(blob, x0, y0)))
+    hosts = _host_walls(
+        np.array([b[1] for b in blobs]).reshape(-1, 2),
+        np.array([b[2] for b in blobs]).reshape(-1, 2),
+        np.array([b[3] > 1.5 for b in blobs], bool),
+        segs,
+        SegmentIndex(segs, max(host_distance, 1.0)),
+        host_distance,
+    )
+    for (points, centre, axis, _), host in zip(blobs, hosts, strict=True):
         if host >= 0:
             seg = segs[host]
             direction = (seg[2:] - seg[:2]) / max(np.hypot(*(seg[2:] - seg[:2])), 1e-12)

@@ -274,16 +274,24 @@ def opening_proximity(openings: np.ndarray | None) -> OpeningProximity | None:
 
 
 def _opening_pairs(
-    segs: np.ndarray, index: SegmentIndex, proximity: OpeningProximity | None, radius: float, reach: float
+    segs: np.ndarray, proximity: OpeningProximity | None, radius: float, reach: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs ``(i, j)``, ``i < j``: an end of ``i`` touches an opening and ``j`` is within ``reach`` of it."""
+    """Pairs ``(i, j)``, ``i < j``: an end of ``i`` touches an opening, an end of ``j`` is within ``reach``.
+
+    Only ends need looking at: a piece continuing a wall across an opening starts within
+    ``reach`` of where the other stops (overlapping pieces are found as close pairs).
+    """
     if proximity is None or len(segs) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     n = len(segs)
     ends = np.vstack([segs[:, :2], segs[:, 2:]])
     touched = np.flatnonzero(proximity.near(ends, radius))
-    k, j = index.near(ends[touched], reach)
-    i = touched[k] % n
+    if len(touched) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    hits = cKDTree(ends).query_ball_point(ends[touched], reach, return_sorted=False)
+    counts = np.fromiter(map(len, hits), np.int64, len(hits))
+    i = np.repeat(touched, counts) % n
+    j = np.fromiter(itertools.chain.from_iterable(hits), np.int64, int(counts.sum())) % n
     keep = i != j
     i, j = i[keep], j[keep]
     return np.minimum(i, j), np.maximum(i, j)
@@ -326,7 +334,7 @@ def merge_collinear(
             return segs
         index = SegmentIndex(segs, near)
         close = index.pairs(near)
-        bridged = _opening_pairs(segs, index, proximity, gap_tol, reach)
+        bridged = _opening_pairs(segs, proximity, gap_tol, reach + offset_tol)
         candidates = (np.concatenate([close[0], bridged[0]]), np.concatenate([close[1], bridged[1]]))
         key = np.unique(candidates[0] * len(segs) + candidates[1])
         candidates = (key // len(segs), key % len(segs))

@@ -8,6 +8,8 @@ exact tests then run on those candidates.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -50,11 +52,12 @@ class SegmentIndex:
         if self.tree is None or len(points) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         radii = np.broadcast_to(np.asarray(radius, np.float64), (len(points),)) + self.step
-        hits = self.tree.query_ball_point(points, radii)
-        counts = np.fromiter((len(h) for h in hits), np.int64, len(hits))
-        if counts.sum() == 0:
+        hits = self.tree.query_ball_point(points, radii, return_sorted=False)
+        counts = np.fromiter(map(len, hits), np.int64, len(hits))
+        total = int(counts.sum())
+        if total == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         k = np.repeat(np.arange(len(points)), counts)
-        j = self.owner[np.concatenate([np.asarray(h, np.int64) for h in hits if h])]
+        j = self.owner[np.fromiter(itertools.chain.from_iterable(hits), np.int64, total)]
         key = np.unique(k * len(self.segs) + j)
         return key // len(self.segs), key % len(self.segs)
