@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from model_code.inference import blend_window, predict_probabilities, tile_starts, working_shape
+from model_code.inference import blend_window, normalize, predict_probabilities, tile_starts, working_shape
 from model_code.network import (
     CheckpointError,
     ModelMetadata,
@@ -95,3 +95,13 @@ def test_tiled_inference_matches_single_pass(tiny_checkpoint):
 def test_checkpoint_files_are_readable_by_others(tiny_checkpoint):
     for name in ("model.safetensors", "model.json"):
         assert (tiny_checkpoint / name).stat().st_mode & 0o044 == 0o044
+
+
+def test_normalize_is_the_arithmetic_bit_for_bit():
+    image = np.random.default_rng(3).integers(0, 256, (19, 23, 3), np.uint8)
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    arr = image.astype(np.float32) / 255.0
+    expected = ((arr - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)).transpose(2, 0, 1)
+    out = normalize(image, mean, std)
+    assert out.shape == (3, 19, 23) and out.dtype == np.float32 and out.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(out, expected)

@@ -588,8 +588,15 @@ def drop_covered(segs: np.ndarray, thickness: np.ndarray, slack: float = 1.0) ->
 def dedupe(segs: np.ndarray, tolerance: float = 1.0) -> np.ndarray:
     """Remove segments whose two ends both lie within ``tolerance`` of another segment's ends."""
     keep = np.ones(len(segs), bool)
-    ci, cj = SegmentIndex(segs, max(tolerance, 1.0)).pairs(tolerance)
-    for i, j in zip(ci, cj, strict=True):  # only near pairs; the earlier segment is kept
+    if len(segs) < 2:
+        return segs[keep]
+    # candidates: pairs with an end of one within tolerance of an end of the other
+    n = len(segs)
+    close = cKDTree(np.vstack([segs[:, :2], segs[:, 2:]])).query_pairs(tolerance, output_type="ndarray")
+    a, b = close[:, 0] % n, close[:, 1] % n
+    key = np.unique(np.minimum(a, b)[a != b] * n + np.maximum(a, b)[a != b])
+    ci, cj = key // n, key % n
+    for i, j in zip(ci, cj, strict=True):  # in index order; the earlier segment is kept
         if not keep[i] or not keep[j]:
             continue
         same = max(np.hypot(*(segs[j, :2] - segs[i, :2])), np.hypot(*(segs[j, 2:] - segs[i, 2:])))
