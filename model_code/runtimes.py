@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import ctypes
 import ctypes.util
+import io
 import os
 import sys
 import warnings
@@ -217,8 +218,6 @@ def prepare_forward(network: torch.nn.Module, runtime: str, threads: int | None 
     :class:`RuntimeUnavailable` when the runtime's package is missing and ``ValueError`` for an
     unknown runtime name.
     """
-    import io
-
     import torch
 
     if runtime not in RUNTIMES:
