@@ -87,7 +87,7 @@ def plot(samples: list[dict[str, object]], path: Path, title: str) -> None:
     ax.set_xlabel("requests served")
     ax.set_ylabel("MiB, master + workers")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="center right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
