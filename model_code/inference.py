@@ -3,9 +3,9 @@
 The image is resized so its longest side equals the model's working size (the scale the
 model was trained at), padded with white paper to a multiple of 32, normalised as the
 checkpoint says and run through the model's runtime (ONNX Runtime on CPU by default, without
-importing torch).  When the working image is larger
-than one tile it is processed as overlapping tiles blended with a smooth window, so memory
-stays bounded at any size.  The sigmoid maps are resized back to the input size.
+importing torch).  When the working image is larger than one tile it is processed as
+overlapping tiles blended with a smooth window, so memory stays bounded at any size.  The
+sigmoid maps are resized back to the input size.
 """
 
 from __future__ import annotations

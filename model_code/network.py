@@ -287,7 +287,13 @@ def load_model(
     use torch's global setting.  The ONNX runtimes run the checkpoint's cached export
     (:func:`model_code.onnx_cache.onnx_model_forward`): when it exists, torch is not imported.
     """
-    from model_code.runtimes import DEFAULT_RUNTIME, ONNX_RUNTIMES, RuntimeUnavailable, onnx_available
+    from model_code.runtimes import (
+        DEFAULT_RUNTIME,
+        ONNX_RUNTIMES,
+        RuntimeUnavailable,
+        onnx_available,
+        prepare_forward,
+    )
 
     directory = resolve_model_dir(directory)
     if not is_checkpoint(directory):
@@ -307,8 +313,6 @@ def load_model(
             raise RuntimeUnavailable(f"the {chosen!r} runtime needs the 'onnxruntime' and 'onnx' packages")
         logger.warning("runtime %r unavailable (onnxruntime/onnx not installed); using eager PyTorch", chosen)
         chosen = "eager"
-    from model_code.runtimes import prepare_forward
-
     network = load_network(directory, metadata, device)
     forward = prepare_forward(network, chosen, threads)
     return LoadedModel(metadata, forward, network=network, directory=directory, runtime=chosen)

@@ -79,6 +79,12 @@ def export_bytes(directory: str | Path) -> bytes:
     return data
 
 
+def _store(path: Path, data: bytes) -> None:
+    """Write an export into the cache atomically (creating the folder); raises ``OSError``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, data)
+
+
 def export_checkpoint(directory: str | Path, environ: Mapping[str, str] | None = None) -> Path:
     """Make sure the checkpoint's export is in the cache and return its path (exports if missing).
 
@@ -91,9 +97,7 @@ def export_checkpoint(directory: str | Path, environ: Mapping[str, str] | None =
         raise CheckpointError(f"no model checkpoint in {directory}")
     path = cached_onnx_path(directory, environ)
     if not path.is_file():
-        data = export_bytes(directory)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, data)
+        _store(path, export_bytes(directory))
     return path
 
 
@@ -112,8 +116,7 @@ def onnx_model_forward(directory: str | Path, threads: int | None = None, arena:
             logger.warning("cached ONNX export %s is unusable (%s); exporting again", path, exc)
     data = export_bytes(directory)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, data)
+        _store(path, data)
     except OSError as exc:
         logger.warning(
             "cannot cache the ONNX export in %s (%s); set %s to a writable folder",
