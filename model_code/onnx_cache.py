@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import io
 import json
 import logging
 import os
@@ -31,9 +30,8 @@ from model_code.runtimes import (
     ONNX_OPSET,
     Forward,
     default_threads,
-    export_onnx,
+    export_onnx_bytes,
     onnx_forward,
-    release_freed_memory,
 )
 
 CACHE_ENV = "FLOORPLAN_CACHE_DIR"
@@ -69,16 +67,6 @@ def cached_onnx_path(directory: str | Path, environ: Mapping[str, str] | None = 
     return cache_dir(environ) / f"{checkpoint_key(directory)}.onnx"
 
 
-def export_bytes(directory: str | Path) -> bytes:
-    """Export the checkpoint in ``directory`` to ONNX in memory (imports torch)."""
-    buffer = io.BytesIO()
-    export_onnx(load_network(directory), buffer)
-    data = buffer.getvalue()
-    del buffer
-    release_freed_memory()  # the exporter's scratch buffers would otherwise stay mapped
-    return data
-
-
 def _store(path: Path, data: bytes) -> None:
     """Write an export into the cache atomically (creating the folder); raises ``OSError``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +85,7 @@ def export_checkpoint(directory: str | Path, environ: Mapping[str, str] | None =
         raise CheckpointError(f"no model checkpoint in {directory}")
     path = cached_onnx_path(directory, environ)
     if not path.is_file():
-        _store(path, export_bytes(directory))
+        _store(path, export_onnx_bytes(load_network(directory)))
     return path
 
 
@@ -114,7 +102,7 @@ def onnx_model_forward(directory: str | Path, threads: int | None = None, arena:
             return onnx_forward(path, threads, arena=arena)
         except Exception as exc:  # ORT raises its own exception types for a damaged file
             logger.warning("cached ONNX export %s is unusable (%s); exporting again", path, exc)
-    data = export_bytes(directory)
+    data = export_onnx_bytes(load_network(directory))
     try:
         _store(path, data)
     except OSError as exc:
