@@ -48,8 +48,8 @@ class VectorizeOptions:
         wall_thickness: typical wall thickness (px); default measured from the mask.
         speck_area: wall blobs smaller than this (px^2) are noise (default 2 t^2).
         spur_factor: skeleton spurs shorter than this many local thicknesses are pruned (1.5).
-        dp_epsilon: Douglas-Peucker tolerance (default t / 4, at least 1 px; straight runs are merged
-            again afterwards, so a small value only keeps curves faithful).
+        dp_epsilon: Douglas-Peucker tolerance (default t / 8, at least 1 px; straight runs are merged
+            again afterwards, so a small value only keeps curves and shallow bends faithful).
         merge_angle: collinear merge angle tolerance in degrees (5).
         merge_offset: collinear merge perpendicular offset tolerance (default t / 2, >= 1.5 px).
         merge_gap: largest gap bridged when merging collinear runs (default 1.5 t + 2 px).
@@ -119,7 +119,7 @@ class VectorizeOptions:
             wall_thickness=t,
             speck_area=pick("speck_area", 2.0 * t * t),
             spur_factor=pick("spur_factor", 1.5),
-            dp_epsilon=pick("dp_epsilon", max(1.0, 0.25 * t)),
+            dp_epsilon=pick("dp_epsilon", max(1.0, 0.125 * t)),
             merge_angle=pick("merge_angle", 5.0),
             merge_offset=pick("merge_offset", max(1.5, 0.5 * t)),
             merge_gap=pick("merge_gap", 1.5 * t + 2.0),

@@ -88,13 +88,15 @@ def _as_mask(array: np.ndarray | None, name: str, shape: tuple[int, int] | None 
     return np.ascontiguousarray(array)
 
 
-def _near_mask(mask: np.ndarray | None, xs: np.ndarray, ys: np.ndarray, radius: int) -> np.ndarray | None:
-    """For each point, whether ``mask`` has a set pixel in the square of ``radius`` around it."""
+def _near_mask(
+    mask: np.ndarray | None, xs: np.ndarray, ys: np.ndarray, radii: np.ndarray
+) -> np.ndarray | None:
+    """For each point, whether ``mask`` has a set pixel in the square of its radius (``radii``) around it."""
     if mask is None:
         return None
     out = np.zeros(len(xs), bool)
-    for k, (x, y) in enumerate(zip(xs, ys, strict=True)):
-        out[k] = mask[max(y - radius, 0) : y + radius + 1, max(x - radius, 0) : x + radius + 1].any()
+    for k, (x, y, r) in enumerate(zip(xs, ys, radii.tolist(), strict=True)):
+        out[k] = mask[max(y - r, 0) : y + r + 1, max(x - r, 0) : x + r + 1].any()
     return out
 
 
@@ -109,7 +111,7 @@ def _graph_segments(
 
     ``dist`` gives the local thickness at the nodes (the distance transform, or its ridge map
     when the skeleton came from a reduced mask).  A skeleton branch that ends within one wall
-    thickness of a door or window (``openings``) is a wall piece beside the opening (the
+    (local) thickness of a door or window (``openings``) is a wall piece beside the opening (the
     skeleton stops half a thickness short of it), not a spur.
     """
     if len(graph.nodes):
@@ -117,7 +119,9 @@ def _graph_segments(
         xs = np.clip(np.rint(graph.nodes[:, 0]).astype(int), 0, width - 1)
         ys = np.clip(np.rint(graph.nodes[:, 1]).astype(int), 0, height - 1)
         local = np.asarray(thickness_from_distance(dist[ys, xs]), np.float64)
-        protected = _near_mask(openings, xs, ys, int(np.ceil(resolved.wall_thickness)))
+        # the skeleton stops half a local thickness short of an opening in the wall
+        radii = np.ceil(np.maximum(local, resolved.wall_thickness)).astype(int)
+        protected = _near_mask(openings, xs, ys, radii)
         prune_spurs(graph, local, resolved.spur_factor, protected)
         merge_pass_through(graph)
     pieces = [

@@ -69,6 +69,44 @@ def _fitted_piece(points: np.ndarray, first: np.ndarray, last: np.ndarray, trim:
     return np.concatenate([a, b])
 
 
+def _line_of(points: np.ndarray, trim: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(origin, unit normal)`` of the least-squares line through ``points`` (ends trimmed)."""
+    core = points[trim : len(points) - trim] if len(points) > 2 * trim + 2 else points
+    if len(core) < 2:
+        core = points
+    vx, vy, x0, y0 = cv2.fitLine(core.astype(np.float32), cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+    return np.array([x0, y0], np.float64), np.array([-vy, vx], np.float64)
+
+
+def refine_breaks(path: np.ndarray, indices: list[int], trim: int, iterations: int = 4) -> list[int]:
+    """Move each interior Douglas-Peucker vertex to the path point that best splits its two pieces.
+
+    Douglas-Peucker puts a vertex where the path deviates most from a chord, which on a gentle
+    bend (the chords of a rounded corner) can be well away from where one straight run ends and
+    the next begins.  Each round fits a line to every piece and moves every break to the point
+    that minimises the summed distance of the path to the two lines on either side of it.
+    """
+    indices = [i for k, i in enumerate(indices) if k == 0 or i > indices[k - 1]]
+    if len(indices) < 3:
+        return indices
+    for _ in range(iterations):
+        lines = [_line_of(path[i0 : i1 + 1], trim) for i0, i1 in itertools.pairwise(indices)]
+        moved = list(indices)
+        for k in range(1, len(indices) - 1):
+            lo, hi = moved[k - 1] + 2, indices[k + 1] - 2
+            if hi <= lo:
+                continue
+            points = path[lo : hi + 1]
+            (oa, na), (ob, nb) = lines[k - 1], lines[k]
+            before = np.cumsum(np.abs((points - oa) @ na))
+            after = np.cumsum(np.abs((points - ob) @ nb)[::-1])[::-1]
+            moved[k] = lo + int(np.argmin(before + after))
+        if moved == indices:
+            break
+        indices = moved
+    return indices
+
+
 def polyline_segments(
     path: np.ndarray, epsilon: float, trim: float = 0.0, spacing: float = 1.0
 ) -> np.ndarray:
@@ -93,7 +131,7 @@ def polyline_segments(
     vertices = simplified.reshape(-1, 2).astype(np.float64)
     if len(vertices) < 2:
         vertices = np.vstack([path[0], path[-1]])
-    indices = _vertex_indices(path, vertices)
+    indices = refine_breaks(path, _vertex_indices(path, vertices), int(trim / spacing))
     pieces = []
     for i0, i1 in itertools.pairwise(indices):
         if i1 <= i0:
@@ -354,7 +392,7 @@ def merge_collinear(
             if wide > thickness_ratio * thin and wide - thin > 1.5:
                 continue
             line = _fit_line(segs[[i, j]])
-            if gaps[k] > gap_tol and _gap_coverage(segs[i], segs[j], line, openings) < 0.6:
+            if gaps[k] > gap_tol and _gap_coverage(segs[i], segs[j], line, openings, thin / 2) < 0.6:
                 continue
             used[i] = used[j] = True
             merged.append(line)
@@ -367,8 +405,14 @@ def merge_collinear(
     return segs
 
 
-def _gap_coverage(a: np.ndarray, b: np.ndarray, line: np.ndarray, mask: np.ndarray | None) -> float:
-    """Share of the gap between collinear segments ``a`` and ``b`` that lies on ``mask``."""
+def _gap_coverage(
+    a: np.ndarray, b: np.ndarray, line: np.ndarray, mask: np.ndarray | None, inset: float = 0.0
+) -> float:
+    """Share of the gap between collinear segments ``a`` and ``b`` that lies on ``mask``.
+
+    The gap is shortened by ``inset`` at both ends (at most to its midpoint): a centreline
+    stops half a wall thickness before the mask ends, so that much of a gap is always wall.
+    """
     if mask is None:
         return 0.0
     direction = line[2:] - line[:2]
@@ -380,6 +424,10 @@ def _gap_coverage(a: np.ndarray, b: np.ndarray, line: np.ndarray, mask: np.ndarr
         p, q = ends_a[np.argmax(pa)], ends_b[np.argmin(pb)]
     else:
         p, q = ends_b[np.argmax(pb)], ends_a[np.argmin(pa)]
+    span = float(np.hypot(*(q - p)))
+    if span > 1e-9 and inset > 0:
+        step = (q - p) * min(inset / span, 0.5)
+        p, q = p + step, q - step
     return _line_coverage(mask, p, q)
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import cv2
 import numpy as np
 import pytest
 
-from model_code.metrics import iou, rasterize_plan
+from model_code.metrics import iou, rasterize_plan, rasterize_segments
 from model_code.rooms import detect_rooms
 from model_code.vectorize import VectorizeOptions, vectorize
+from model_code.vectorize.segments import refine_breaks
 
 T = 6  # wall thickness of the hand-built masks (px)
 
@@ -195,9 +197,10 @@ def test_min_wall_length_option_drops_short_walls():
 
 
 def test_options_scale_with_thickness_and_size():
-    small = VectorizeOptions().resolve((100, 100), 4.0)
-    large = VectorizeOptions().resolve((400, 400), 16.0)
+    small = VectorizeOptions().resolve((100, 100), 8.0)
+    large = VectorizeOptions().resolve((400, 400), 32.0)
     assert large.dp_epsilon == pytest.approx(4 * small.dp_epsilon)
+    assert VectorizeOptions().resolve((100, 100), 2.0).dp_epsilon == 1.0  # never below a pixel
     assert large.merge_gap > small.merge_gap and large.room_min_area > small.room_min_area
     assert VectorizeOptions(min_wall_length=7).resolve((100, 100), 4.0).min_wall_length == 7
 
@@ -225,3 +228,51 @@ def test_bad_masks_are_rejected_clearly():
 def test_uint8_255_masks_are_accepted():
     mask = room_mask().astype(np.uint8) * 255
     assert len(vectorize(mask).walls) == 4
+
+
+def test_thick_wall_continues_through_a_window_beside_a_junction():
+    # thick exterior walls, thin partitions (so the typical thickness is the thin one), and a
+    # window in the right exterior wall just above where a partition meets it: the short wall
+    # piece between the junction and the window is a wall, not a skeleton spur
+    mask = np.zeros((260, 300), bool)
+    for x0, y0, x1, y1 in ((20, 20, 280, 20), (20, 240, 280, 240), (20, 20, 20, 240), (280, 20, 280, 240)):
+        band(mask, x0, y0, x1, y1, t=14)
+    for y in (70, 110, 150, 190):
+        band(mask, 20, y, 280, y, t=4)
+    for x in (100, 190):
+        band(mask, x, 20, x, 240, t=4)
+    opening = np.zeros_like(mask)
+    opening[130:144, 273:287] = True  # the window ends 6 px above the partition at y = 150
+    mask &= ~opening
+    plan = vectorize(mask, opening)
+    assert plan.wall_thickness < 8
+    right = [w for w in plan.walls if min(w.start[0], w.end[0]) > 270]
+    assert len(right) == 1, [(w.start, w.end) for w in right]
+    assert abs(right[0].start[1] - right[0].end[1]) == pytest.approx(220, abs=2)
+    assert len(plan.openings) == 1 and plan.openings[0].wall_id == right[0].id
+
+
+def test_refine_breaks_moves_a_vertex_to_where_the_runs_meet():
+    straight = np.stack([np.full(41, 50.0), np.arange(41.0)], axis=1)  # (50, 0) .. (50, 40)
+    turn = math.radians(15)
+    chord = straight[-1] + np.arange(1, 26)[:, None] * np.array([math.sin(turn), math.cos(turn)])
+    path = np.vstack([straight, chord])
+    assert refine_breaks(path, [0, 28, len(path) - 1], trim=2) == [0, 40, len(path) - 1]
+    assert refine_breaks(path, [0, len(path) - 1], trim=2) == [0, len(path) - 1]
+    assert refine_breaks(path, [0, 0, 40, 40, len(path) - 1], trim=2) == [0, 40, len(path) - 1]
+
+
+def test_rounded_corner_chords_meet_at_the_true_vertices():
+    # a quarter-circle corner drawn as three chords in thick walls, a window close to its end
+    centre, radius = np.array([90.0, 90.0]), 50.0
+    turns = np.linspace(math.pi, 1.5 * math.pi, 4)
+    arc = [centre + radius * np.array([math.cos(a), math.sin(a)]) for a in turns]
+    chords = [np.concatenate([a, b]) for a, b in itertools.pairwise(arc)]
+    sides = [[90, 40, 260, 40], [40, 90, 40, 260], [260, 40, 260, 260], [40, 260, 260, 260]]
+    mask = rasterize_segments(np.array([*chords, *sides], np.float64), 12.0, (300, 300))
+    opening = np.zeros_like(mask)
+    opening[104:126, 30:51] = True
+    plan = vectorize(mask & ~opening, opening)
+    points = [p for w in plan.walls for p in (w.start, w.end)]
+    for vertex in arc[1:]:  # the far end of the last chord is lost in the window's wall stub
+        assert min(math.dist(p, vertex) for p in points) <= 1.5, vertex
