@@ -52,52 +52,71 @@ def _vertex_indices(path: np.ndarray, vertices: np.ndarray) -> list[int]:
     return indices
 
 
-def _fitted_piece(points: np.ndarray, first: np.ndarray, last: np.ndarray, trim: int) -> np.ndarray:
+Line = tuple[np.ndarray, np.ndarray]  # (origin, unit direction)
+
+
+def _core(points: np.ndarray, trim: int) -> np.ndarray:
+    """``points`` without ``trim`` points at each end (all of them when too few would be left)."""
+    return points[trim : len(points) - trim] if len(points) > 2 * trim + 2 else points
+
+
+def _core_line(points: np.ndarray, trim: int) -> Line:
+    """Least-squares line through ``points`` with ``trim`` points dropped at each end."""
+    core = _core(points, trim)
+    vx, vy, x0, y0 = cv2.fitLine(core.astype(np.float32), cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+    return np.array([x0, y0], np.float64), np.array([vx, vy], np.float64)
+
+
+def _fitted_piece(
+    points: np.ndarray, first: np.ndarray, last: np.ndarray, trim: int, line: Line | None = None
+) -> np.ndarray:
     """Least-squares line through ``points`` (ends trimmed), spanning the projections of first/last.
 
     Douglas-Peucker vertices sit on the skeleton, which cuts corners diagonally; the line fitted
-    to the straight middle of the run is where the wall's centreline really is.
+    to the straight middle of the run is where the wall's centreline really is.  ``line`` is
+    :func:`_core_line` of the same points when the caller already has it.
     """
-    core = points[trim : len(points) - trim] if len(points) > 2 * trim + 2 else points
-    if len(core) < 3:
+    if len(_core(points, trim)) < 3:
         return np.concatenate([first, last])
-    vx, vy, x0, y0 = cv2.fitLine(core.astype(np.float32), cv2.DIST_L2, 0, 0.01, 0.01).ravel()
-    direction = np.array([vx, vy], np.float64)
-    origin = np.array([x0, y0], np.float64)
+    origin, direction = line if line is not None else _core_line(points, trim)
     a = origin + direction * float((first - origin) @ direction)
     b = origin + direction * float((last - origin) @ direction)
     return np.concatenate([a, b])
 
 
-def _line_of(points: np.ndarray, trim: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(origin, unit normal)`` of the least-squares line through ``points`` (ends trimmed)."""
-    core = points[trim : len(points) - trim] if len(points) > 2 * trim + 2 else points
-    if len(core) < 2:
-        core = points
-    vx, vy, x0, y0 = cv2.fitLine(core.astype(np.float32), cv2.DIST_L2, 0, 0.01, 0.01).ravel()
-    return np.array([x0, y0], np.float64), np.array([-vy, vx], np.float64)
-
-
-def refine_breaks(path: np.ndarray, indices: list[int], trim: int, iterations: int = 4) -> list[int]:
+def refine_breaks(
+    path: np.ndarray,
+    indices: list[int],
+    trim: int,
+    iterations: int = 4,
+    lines: dict[tuple[int, int], Line] | None = None,
+) -> list[int]:
     """Move each interior Douglas-Peucker vertex to the path point that best splits its two pieces.
 
     Douglas-Peucker puts a vertex where the path deviates most from a chord, which on a gentle
     bend (the chords of a rounded corner) can be well away from where one straight run ends and
     the next begins.  Each round fits a line to every piece and moves every break to the point
     that minimises the summed distance of the path to the two lines on either side of it.
+    ``lines``, if given, collects the fitted line of each piece ``(i0, i1)`` for reuse.
     """
     indices = [i for k, i in enumerate(indices) if k == 0 or i > indices[k - 1]]
     if len(indices) < 3:
         return indices
+    lines = {} if lines is None else lines
     for _ in range(iterations):
-        lines = [_line_of(path[i0 : i1 + 1], trim) for i0, i1 in itertools.pairwise(indices)]
+        normals = []
+        for piece in itertools.pairwise(indices):
+            if piece not in lines:
+                lines[piece] = _core_line(path[piece[0] : piece[1] + 1], trim)
+            origin, (vx, vy) = lines[piece]
+            normals.append((origin, np.array([-vy, vx])))
         moved = list(indices)
         for k in range(1, len(indices) - 1):
             lo, hi = moved[k - 1] + 2, indices[k + 1] - 2
             if hi <= lo:
                 continue
             points = path[lo : hi + 1]
-            (oa, na), (ob, nb) = lines[k - 1], lines[k]
+            (oa, na), (ob, nb) = normals[k - 1], normals[k]
             before = np.cumsum(np.abs((points - oa) @ na))
             after = np.cumsum(np.abs((points - ob) @ nb)[::-1])[::-1]
             moved[k] = lo + int(np.argmin(before + after))
@@ -131,13 +150,14 @@ def polyline_segments(
     vertices = simplified.reshape(-1, 2).astype(np.float64)
     if len(vertices) < 2:
         vertices = np.vstack([path[0], path[-1]])
-    indices = refine_breaks(path, _vertex_indices(path, vertices), int(trim / spacing))
+    lines: dict[tuple[int, int], Line] = {}
+    indices = refine_breaks(path, _vertex_indices(path, vertices), int(trim / spacing), lines=lines)
     pieces = []
     for i0, i1 in itertools.pairwise(indices):
         if i1 <= i0:
             continue
         points = path[i0 : i1 + 1]
-        pieces.append(_fitted_piece(points, path[i0], path[i1], int(trim / spacing)))
+        pieces.append(_fitted_piece(points, path[i0], path[i1], int(trim / spacing), lines.get((i0, i1))))
     if not pieces:
         return np.zeros((0, 4))
     segs = np.asarray(pieces)
