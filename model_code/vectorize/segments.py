@@ -332,24 +332,41 @@ def opening_proximity(openings: np.ndarray | None) -> OpeningProximity | None:
 
 
 def _opening_pairs(
-    segs: np.ndarray, proximity: OpeningProximity | None, radius: float, reach: float
+    segs: np.ndarray, proximity: OpeningProximity | None, radius: float, reach: float, first: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``(i, j)``, ``i < j``: an end of ``i`` touches an opening, an end of ``j`` is within ``reach``.
 
     Only ends need looking at: a piece continuing a wall across an opening starts within
-    ``reach`` of where the other stops (overlapping pieces are found as close pairs).
+    ``reach`` of where the other stops (overlapping pieces are found as close pairs).  With
+    ``first > 0`` only the pairs that involve a segment numbered ``first`` or higher are returned.
     """
+    empty = np.zeros(0, np.int64), np.zeros(0, np.int64)
     if proximity is None or len(segs) < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return empty
     n = len(segs)
     ends = np.vstack([segs[:, :2], segs[:, 2:]])
     touched = np.flatnonzero(proximity.near(ends, radius))
     if len(touched) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    hits = cKDTree(ends).query_ball_point(ends[touched], reach, return_sorted=False)
-    counts = np.fromiter(map(len, hits), np.int64, len(hits))
-    i = np.repeat(touched, counts) % n
-    j = np.fromiter(itertools.chain.from_iterable(hits), np.int64, int(counts.sum())) % n
+        return empty
+    if first <= 0:
+        sources, hits = touched, cKDTree(ends).query_ball_point(ends[touched], reach, return_sorted=False)
+        counts = np.fromiter(map(len, hits), np.int64, len(hits))
+        found = np.fromiter(itertools.chain.from_iterable(hits), np.int64, int(counts.sum()))
+    else:
+        # touched ends of the new segments against every end, and the other touched ends
+        # against the new segments' ends
+        is_new = np.arange(2 * n) % n >= first
+        new_ends = np.flatnonzero(is_new)
+        mine, others = touched[is_new[touched]], touched[~is_new[touched]]
+        hits_mine = cKDTree(ends).query_ball_point(ends[mine], reach, return_sorted=False)
+        hits_others = cKDTree(ends[new_ends]).query_ball_point(ends[others], reach, return_sorted=False)
+        sources = np.concatenate([mine, others])
+        counts = np.fromiter(map(len, itertools.chain(hits_mine, hits_others)), np.int64, len(sources))
+        found_mine = np.fromiter(itertools.chain.from_iterable(hits_mine), np.int64)
+        found_others = new_ends[np.fromiter(itertools.chain.from_iterable(hits_others), np.int64)]
+        found = np.concatenate([found_mine, found_others])
+    i = np.repeat(sources, counts) % n
+    j = found % n
     keep = i != j
     i, j = i[keep], j[keep]
     return np.minimum(i, j), np.maximum(i, j)
@@ -387,12 +404,16 @@ def merge_collinear(
     if proximity is None:
         proximity = opening_proximity(openings)
     near = gap_tol + offset_tol
+    # Pairs of two segments that came through a pass unmerged never merge later (the tests
+    # depend on the pair alone), so after the first pass only pairs with a new segment (the
+    # merged ones, appended from index ``first`` on) are looked at.
+    first = 0
     for _ in range(max_passes):
         if len(segs) < 2:
             return segs
         index = SegmentIndex(segs, near)
-        close = index.pairs(near)
-        bridged = _opening_pairs(segs, proximity, gap_tol, reach + offset_tol)
+        close = index.pairs(near, first)
+        bridged = _opening_pairs(segs, proximity, gap_tol, reach + offset_tol, first)
         candidates = (np.concatenate([close[0], bridged[0]]), np.concatenate([close[1], bridged[1]]))
         key = np.unique(candidates[0] * len(segs) + candidates[1])
         candidates = (key // len(segs), key % len(segs))
@@ -422,6 +443,7 @@ def merge_collinear(
             return segs
         segs = np.vstack([segs[~used], np.asarray(merged)])
         thick = np.concatenate([thick[~used], merged_thick])
+        first = len(segs) - len(merged)
     return segs
 
 

@@ -29,18 +29,29 @@ class SegmentIndex:
         self.points = starts + (ends - starts) * frac[:, None]
         self.tree = cKDTree(self.points) if len(self.points) else None
 
-    def pairs(self, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    def pairs(self, radius: float, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Pairs ``(i, j)``, ``i < j``, of segments that may come within ``radius`` of each other.
 
         Every pair closer than ``radius`` is returned (sampled points of two such segments are
-        within ``radius + step``); a few slightly farther pairs may be too.
+        within ``radius + step``); a few slightly farther pairs may be too.  With ``first > 0``
+        only the pairs that involve a segment numbered ``first`` or higher are returned (the
+        same pairs as without it, less those between two segments below ``first``).
         """
+        empty = np.zeros(0, np.int64), np.zeros(0, np.int64)
         if self.tree is None or len(self.segs) < 2:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        found = self.tree.query_pairs(float(radius) + self.step, output_type="ndarray")
-        if len(found) == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        a, b = self.owner[found[:, 0]], self.owner[found[:, 1]]
+            return empty
+        reach = float(radius) + self.step
+        if first <= 0:
+            found = self.tree.query_pairs(reach, output_type="ndarray")
+            if len(found) == 0:
+                return empty
+            a, b = self.owner[found[:, 0]], self.owner[found[:, 1]]
+        else:
+            mine = np.flatnonzero(self.owner >= first)
+            hits = self.tree.query_ball_point(self.points[mine], reach, return_sorted=False)
+            counts = np.fromiter(map(len, hits), np.int64, len(hits))
+            a = self.owner[np.repeat(mine, counts)]
+            b = self.owner[np.fromiter(itertools.chain.from_iterable(hits), np.int64, int(counts.sum()))]
         keep = a != b
         i, j = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
         key = np.unique(i * len(self.segs) + j)

@@ -8,6 +8,7 @@ computation it replaces.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import cv2
@@ -17,6 +18,7 @@ import pytest
 from model_code.metrics import iou, rasterize_plan
 from model_code.rooms import detect_rooms
 from model_code.vectorize import VectorizeOptions, vectorize
+from model_code.vectorize import segments as segments_module
 from model_code.vectorize.components import label_components, remove_small
 from model_code.vectorize.graph import (
     block_max_at,
@@ -26,6 +28,8 @@ from model_code.vectorize.graph import (
     skeleton_factor,
 )
 from model_code.vectorize.openings import blob_shape
+from model_code.vectorize.segments import _opening_pairs, merge_collinear, opening_proximity
+from model_code.vectorize.spatial import SegmentIndex
 from model_code.vectorize.thickness import distance_map
 
 from .test_shapes import band
@@ -156,3 +160,66 @@ def test_thin_walls_stay_at_full_resolution():
     dist = distance_map(mask)
     assert skeleton_factor(ridge_thickness(dist, ridge_map(dist))) == 1
     assert skeleton_factor(30.0, limit=40.0) == 1 and skeleton_factor(40.0, limit=40.0) == 2
+
+
+def random_segments(seed: int, count: int = 60, side: float = 200.0) -> np.ndarray:
+    """Short, mostly axis-aligned segments scattered over a square (many near-collinear pairs)."""
+    rng = np.random.default_rng(seed)
+    starts = rng.uniform(0, side, (count, 2))
+    angle = rng.choice([0.0, math.pi / 2, 0.3], count) + rng.normal(0, 0.02, count)
+    length = rng.uniform(3, 40, count)
+    ends = starts + length[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    return np.hstack([starts, ends])
+
+
+def _with_new(pairs: tuple[np.ndarray, np.ndarray], first: int) -> set[tuple[int, int]]:
+    return {(int(i), int(j)) for i, j in zip(*pairs, strict=True) if max(i, j) >= first}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("first", [1, 25, 59])
+def test_pairs_with_new_segments_are_the_full_pairs_that_involve_them(seed, first):
+    segs = random_segments(seed)
+    index = SegmentIndex(segs, 6.0)
+    full = index.pairs(6.0)
+    assert {(int(i), int(j)) for i, j in zip(*index.pairs(6.0, first), strict=True)} == _with_new(full, first)
+    openings = np.zeros((220, 220), bool)
+    openings[::17, :] = True  # stripes: many ends touch an opening
+    proximity = opening_proximity(openings)
+    everything = _opening_pairs(segs, proximity, 3.0, 50.0)
+    found = _opening_pairs(segs, proximity, 3.0, 50.0, first)
+    assert {(int(i), int(j)) for i, j in zip(*found, strict=True)} == _with_new(everything, first)
+
+
+def broken_lines(seed: int) -> np.ndarray:
+    """Eight walls, each cut into 4-6 pieces by small gaps and wider ones, plus loose clutter."""
+    rng = np.random.default_rng(seed)
+    pieces = []
+    for k in range(8):
+        horizontal, offset = k % 2 == 0, 20.0 + 22.0 * k + rng.normal(0, 0.3)
+        cuts = np.sort(rng.uniform(15, 185, int(rng.integers(3, 6))))
+        bounds = [10.0, *cuts.tolist(), 190.0]
+        for a, b in itertools.pairwise(bounds):
+            gap = rng.choice([1.0, 3.0, 12.0])
+            a, b = a + gap / 2, b - gap / 2
+            pieces.append([a, offset, b, offset] if horizontal else [offset, a, offset, b])
+    return np.vstack([np.asarray(pieces), random_segments(seed, count=20)])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_merge_looks_only_at_new_pairs_after_the_first_pass(seed, monkeypatch):
+    # the same merge with every pass looking at every pair
+    segs = broken_lines(seed)
+    openings = np.zeros((220, 220), bool)
+    openings[::23, :] = True
+    openings[:, ::29] = True
+    thick = np.random.default_rng(seed).uniform(2, 3, len(segs))
+    fast = merge_collinear(segs, 5.0, 2.0, 6.0, openings, 40.0, thick)
+    full_pairs, full_opening_pairs = SegmentIndex.pairs, segments_module._opening_pairs
+    monkeypatch.setattr(SegmentIndex, "pairs", lambda self, radius, first=0: full_pairs(self, radius))
+    monkeypatch.setattr(
+        segments_module, "_opening_pairs", lambda s, p, r, reach, first=0: full_opening_pairs(s, p, r, reach)
+    )
+    slow = merge_collinear(segs, 5.0, 2.0, 6.0, openings, 40.0, thick)
+    assert len(fast) <= len(segs) - 12  # chains of pieces merged, over several passes
+    np.testing.assert_array_equal(fast, slow)
