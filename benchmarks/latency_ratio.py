@@ -12,10 +12,12 @@ a worker runs them:
    ``--workers`` workers) answers ``--requests`` sequential POSTs of the same plan as a PNG;
    each response's ``timing_ms`` gives the stages inside the worker.
 
-Prints a markdown table and writes JSON (``--out``).  Example::
+``--seeds`` measures several plans in turn (one server); the default is seed 7, the scanned
+style, whose noisy 1 MB PNG is the slowest to decode.  Prints a markdown table (one row per
+plan) and writes JSON (``--out``).  Example::
 
     .venv/bin/python benchmarks/latency_ratio.py --size 1024 --workers 2 --requests 30 \\
-        --out docs/benchmarks/latency_ratio.json
+        --seeds 0 1 2 3 4 5 6 7 8 9 --out docs/benchmarks/latency_ratio.json
 """
 
 from __future__ import annotations
@@ -71,41 +73,29 @@ def post(url: str, body: bytes) -> tuple[float, dict]:
     return (time.perf_counter() - start) * 1000, document
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Measure and report; returns the exit code."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=1024, help="longest side of the generated plan")
-    parser.add_argument("--seed", type=int, default=7, help="synthetic plan seed")
-    parser.add_argument("--workers", type=int, default=2, help="server workers (default 2, as on 2 vCPUs)")
-    parser.add_argument("--requests", type=int, default=30, help="sequential requests (after 3 warm-ups)")
-    parser.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="extra server environment")
-    parser.add_argument("--out", type=Path, default=None, help="JSON results")
-    args = parser.parse_args(argv)
-    if args.requests < 1 or args.workers < 1:
-        raise SystemExit("latency_ratio: --requests and --workers must be >= 1")
+def measure_plan(url: str, seed: int, size: int, threads: int, requests: int) -> dict:
+    """Bare forward and end-to-end p50 for one synthetic plan (``requests`` timed requests each)."""
     from model_code.imageio import encode_png
     from model_code.synth import generate_plan
 
-    image = generate_plan(args.seed, size=args.size).image
-    body = encode_png(image)
-    threads = max(1, (os.cpu_count() or 1) // args.workers)
-    bare, runtime, shape = bare_forward_ms(image, threads, args.requests)
-
+    plan = generate_plan(seed, size=size)
+    body = encode_png(plan.image)
+    bare, runtime, shape = bare_forward_ms(plan.image, threads, requests)
     stages: dict[str, list[float]] = {}
     e2e: list[float] = []
-    with running_server(args.workers, parse_env(args.env)) as (_, url):
-        for k in range(args.requests + 3):
-            ms, document = post(url, body)
-            if k < 3:
-                continue  # warm-ups (both workers load lazily)
-            e2e.append(ms)
-            for stage, value in document.get("timing_ms", {}).items():
-                stages.setdefault(stage, []).append(float(value))
+    for k in range(requests + 3):
+        ms, document = post(url, body)
+        if k < 3:
+            continue  # warm-ups (both workers load lazily)
+        e2e.append(ms)
+        for stage, value in document.get("timing_ms", {}).items():
+            stages.setdefault(stage, []).append(float(value))
     bare_p50, e2e_p50 = statistics.median(bare), statistics.median(e2e)
-    result = {
-        "size": args.size,
-        "workers": args.workers,
-        "torch_threads": threads,
+    return {
+        "seed": seed,
+        "style": plan.style,
+        "image": list(plan.image.shape[:2]),
+        "png_kb": round(len(body) / 1024),
         "runtime": runtime,
         "working_tensor": list(shape),
         "bare_forward_ms": {"p50": bare_p50, "p95": percentile(bare, 95)},
@@ -113,16 +103,53 @@ def main(argv: list[str] | None = None) -> int:
         "worker_stages_ms_p50": {stage: statistics.median(v) for stage, v in stages.items()},
         "ratio_p50": e2e_p50 / bare_p50,
     }
-    print(
-        f"plan {args.size}px, {args.workers} workers x {threads} thread(s), runtime {runtime}, tensor {shape}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure and report; returns the exit code."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=1024, help="longest side of the generated plans")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[7],
+        help="synthetic plan seeds, one plan each (default 7: the scanned style, the largest PNG)",
     )
-    print("| measure | p50 ms |")
-    print("| --- | --- |")
-    print(f"| bare forward ({runtime}) | {bare_p50:.0f} |")
-    for stage, value in result["worker_stages_ms_p50"].items():
-        print(f"| in the worker: {stage} | {value:.0f} |")
-    print(f"| end to end /invocations | {e2e_p50:.0f} |")
-    print(f"| **ratio** | **{result['ratio_p50']:.2f}** |")
+    parser.add_argument("--workers", type=int, default=2, help="server workers (default 2, as on 2 vCPUs)")
+    parser.add_argument(
+        "--requests", type=int, default=30, help="sequential requests per plan (after 3 warm-ups)"
+    )
+    parser.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="extra server environment")
+    parser.add_argument("--out", type=Path, default=None, help="JSON results")
+    args = parser.parse_args(argv)
+    if args.requests < 1 or args.workers < 1:
+        raise SystemExit("latency_ratio: --requests and --workers must be >= 1")
+    threads = max(1, (os.cpu_count() or 1) // args.workers)
+    with running_server(args.workers, parse_env(args.env)) as (_, url):
+        plans = [measure_plan(url, seed, args.size, threads, args.requests) for seed in args.seeds]
+    ratios = [plan["ratio_p50"] for plan in plans]
+    result = {
+        "size": args.size,
+        "workers": args.workers,
+        "threads_per_worker": threads,
+        "plans": plans,
+        "ratio_p50_median": statistics.median(ratios),
+        "plans_within_1_3": sum(r <= 1.3 for r in ratios),
+    }
+    print(f"plans {args.size}px, {args.workers} workers x {threads} thread(s), runtime {plans[0]['runtime']}")
+    stage_names = list(dict.fromkeys(name for plan in plans for name in plan["worker_stages_ms_p50"]))
+    print("| seed | style | PNG KB | bare forward | " + " | ".join(stage_names) + " | end to end | ratio |")
+    print("|" + " --- |" * (len(stage_names) + 6))
+    for plan in plans:
+        cells = [f"{plan['worker_stages_ms_p50'].get(name, float('nan')):.0f}" for name in stage_names]
+        print(
+            f"| {plan['seed']} | {plan['style']} | {plan['png_kb']} | {plan['bare_forward_ms']['p50']:.0f} | "
+            + " | ".join(cells)
+            + f" | {plan['end_to_end_ms']['p50']:.0f} | **{plan['ratio_p50']:.2f}** |"
+        )
+    within = result["plans_within_1_3"]
+    print(f"median ratio {result['ratio_p50_median']:.2f}; {within} of {len(plans)} plans <= 1.3")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n")

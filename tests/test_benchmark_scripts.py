@@ -1,7 +1,8 @@
-"""The benchmark scripts that need no server still run: a smoke test on the tiny model.
+"""The benchmark scripts still run: smoke tests with small plans and few repeats.
 
 The benchmarks are run by hand (their numbers go into docs/benchmarks.md); this keeps the
-GPU sweep, which this machine cannot run for real, from rotting: the same code runs on CPU.
+GPU sweep, which this machine cannot run for real, from rotting (the same code runs on CPU on
+the tiny model), and the end-to-end latency ratio working against a real server.
 """
 
 from __future__ import annotations
@@ -67,3 +68,19 @@ def test_gpu_throughput_explains_a_missing_gpu(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["gpu_throughput.py", "--device", "cuda"])
     with pytest.raises(SystemExit, match="no CUDA device"):
         runpy.run_path(str(ROOT / "benchmarks" / "gpu_throughput.py"), run_name="__main__")
+
+
+def test_latency_ratio_measures_each_plan_against_a_running_server(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the server's /opt/ml stand-in and log
+    out = tmp_path / "ratio.json"
+    args = ["--size", "256", "--seeds", "1", "9", "--requests", "1", "--workers", "1", "--out", str(out)]
+    assert run_script("latency_ratio.py", args, monkeypatch) == 0
+    result = json.loads(out.read_text())
+    assert [plan["seed"] for plan in result["plans"]] == [1, 9]
+    for plan in result["plans"]:
+        assert plan["style"] and max(plan["image"]) == 256 and plan["png_kb"] >= 0
+        assert plan["bare_forward_ms"]["p50"] > 0 and plan["end_to_end_ms"]["p50"] > 0
+        assert {"decode", "forward", "vectorize", "rooms"} <= set(plan["worker_stages_ms_p50"])
+        e2e, bare = plan["end_to_end_ms"]["p50"], plan["bare_forward_ms"]["p50"]
+        assert plan["ratio_p50"] == pytest.approx(e2e / bare)
+    assert result["plans_within_1_3"] == sum(plan["ratio_p50"] <= 1.3 for plan in result["plans"])
