@@ -310,8 +310,11 @@ class OpeningProximity:
         ys, xs = np.nonzero(self.mask & ~inner.astype(bool))
         self.tree = cKDTree(np.stack([xs, ys], axis=1).astype(np.float64)) if len(xs) else None
 
-    def near(self, points: np.ndarray, radius: float) -> np.ndarray:
-        """Boolean per point (points outside the image count only through their distance)."""
+    def near(self, points: np.ndarray, radius: float | np.ndarray) -> np.ndarray:
+        """Boolean per point (points outside the image count only through their distance).
+
+        ``radius`` is one distance for all points or one per point.
+        """
         out = np.zeros(len(points), bool)
         if self.tree is None or len(points) == 0:
             return out
@@ -320,8 +323,9 @@ class OpeningProximity:
         ys = np.rint(points[:, 1]).astype(np.int64)
         inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
         out[inside] = self.mask[ys[inside], xs[inside]]
-        distance, _ = self.tree.query(points, k=1, distance_upper_bound=radius + 1e-9)
-        return out | np.isfinite(distance)
+        radii = np.broadcast_to(np.asarray(radius, np.float64), (len(points),)) + 1e-9
+        distance, _ = self.tree.query(points, k=1, distance_upper_bound=float(radii.max()))
+        return out | (distance <= radii)
 
 
 def opening_proximity(openings: np.ndarray | None) -> OpeningProximity | None:
@@ -332,7 +336,11 @@ def opening_proximity(openings: np.ndarray | None) -> OpeningProximity | None:
 
 
 def _opening_pairs(
-    segs: np.ndarray, proximity: OpeningProximity | None, radius: float, reach: float, first: int = 0
+    segs: np.ndarray,
+    proximity: OpeningProximity | None,
+    radius: float | np.ndarray,
+    reach: float,
+    first: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``(i, j)``, ``i < j``: an end of ``i`` touches an opening, an end of ``j`` is within ``reach``.
 
@@ -345,7 +353,8 @@ def _opening_pairs(
         return empty
     n = len(segs)
     ends = np.vstack([segs[:, :2], segs[:, 2:]])
-    touched = np.flatnonzero(proximity.near(ends, radius))
+    radii = np.broadcast_to(np.asarray(radius, np.float64), (n,))
+    touched = np.flatnonzero(proximity.near(ends, np.concatenate([radii, radii])))
     if len(touched) == 0:
         return empty
     if first <= 0:
@@ -413,7 +422,8 @@ def merge_collinear(
             return segs
         index = SegmentIndex(segs, near)
         close = index.pairs(near, first)
-        bridged = _opening_pairs(segs, proximity, gap_tol, reach + offset_tol, first)
+        # a centreline stops half its own thickness short of an opening in its wall
+        bridged = _opening_pairs(segs, proximity, np.maximum(gap_tol, thick), reach + offset_tol, first)
         candidates = (np.concatenate([close[0], bridged[0]]), np.concatenate([close[1], bridged[1]]))
         key = np.unique(candidates[0] * len(segs) + candidates[1])
         candidates = (key // len(segs), key % len(segs))

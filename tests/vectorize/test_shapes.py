@@ -276,3 +276,25 @@ def test_rounded_corner_chords_meet_at_the_true_vertices():
     points = [p for w in plan.walls for p in (w.start, w.end)]
     for vertex in arc[1:]:  # the far end of the last chord is lost in the window's wall stub
         assert min(math.dist(p, vertex) for p in points) <= 1.5, vertex
+
+
+def test_very_thick_wall_continues_through_its_window():
+    # the centreline of a 32 px wall stops about 16 px short of its window, further than the
+    # typical (8 px) wall's tolerances reach (14 px): the wall's own thickness decides that its
+    # end touches the window
+    mask = np.zeros((840, 840), bool)
+    for x0, y0, x1, y1 in ((60, 60, 780, 60), (60, 780, 780, 780), (60, 60, 60, 780), (780, 60, 780, 780)):
+        band(mask, x0, y0, x1, y1, t=32)
+    for y in (180, 300, 540, 660):
+        band(mask, 60, y, 780, y, t=8)
+    band(mask, 420, 60, 420, 780, t=8)
+    opening = np.zeros_like(mask)
+    opening[360:480, 763:797] = True  # a window in the middle of the right wall's bay
+    mask &= ~opening
+    plan = vectorize(mask, opening)
+    assert plan.wall_thickness < 12
+    right = [w for w in plan.walls if min(w.start[0], w.end[0]) > 740]
+    assert len(right) == 1, [(w.start, w.end, w.thickness) for w in right]
+    assert right[0].thickness == pytest.approx(32, abs=1)
+    assert abs(right[0].start[1] - right[0].end[1]) == pytest.approx(720, abs=4)
+    assert len(plan.openings) == 1 and plan.openings[0].wall_id == right[0].id
