@@ -17,7 +17,7 @@ style, whose noisy 1 MB PNG is the slowest to decode.  Prints a markdown table (
 plan) and writes JSON (``--out``).  Example::
 
     .venv/bin/python benchmarks/latency_ratio.py --size 1024 --workers 2 --requests 30 \\
-        --seeds 0 1 2 3 4 5 6 7 8 9 --out docs/benchmarks/latency_ratio.json
+        --seeds 0 1 2 3 4 5 6 7 8 9 --out docs/benchmarks/latency_ratio_styles.json
 """
 
 from __future__ import annotations

@@ -344,6 +344,7 @@ def _opening_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``(i, j)``, ``i < j``: an end of ``i`` touches an opening, an end of ``j`` is within ``reach``.
 
+    An end touches an opening within ``radius`` of it (one distance, or one per segment).
     Only ends need looking at: a piece continuing a wall across an opening starts within
     ``reach`` of where the other stops (overlapping pieces are found as close pairs).  With
     ``first > 0`` only the pairs that involve a segment numbered ``first`` or higher are returned.
@@ -398,7 +399,9 @@ def merge_collinear(
 
     A wall continues through its doors and windows (the customers' format puts an opening
     *in* its host wall), so two collinear pieces separated by up to ``opening_gap`` are merged
-    when the gap between them lies on the opening mask ``openings`` (at least 60 % of it).
+    when one of them ends at an opening (within ``gap_tol`` or its own thickness) and the gap
+    between them lies on the opening mask ``openings`` (at least 60 % of it, leaving out half
+    the thinner wall's thickness at each end).
     Pairs are merged closest first, each segment at most once per pass, and passes repeat
     until nothing changes, so a chain of pieces along one wall becomes one wall while an arc
     (whose pieces turn by more than ``angle_tol``) stays a polyline.  With per-segment
