@@ -230,26 +230,52 @@ def test_uint8_255_masks_are_accepted():
     assert len(vectorize(mask).walls) == 4
 
 
+def partitioned_room(
+    shape: tuple[int, int],
+    box: tuple[int, int, int, int],
+    outer: int,
+    inner: int,
+    rows: tuple[int, ...],
+    cols: tuple[int, ...],
+    window: tuple[slice, slice],
+) -> tuple[np.ndarray, np.ndarray]:
+    """A room of ``outer``-px walls on ``box`` cut by ``inner``-px partitions, with a window.
+
+    Partitions run across the room at the centreline rows ``rows`` and columns ``cols``.
+    Returns ``(wall mask without the window, window mask)``.
+    """
+    mask = np.zeros(shape, bool)
+    x0, y0, x1, y1 = box
+    for a, b, c, d in ((x0, y0, x1, y0), (x0, y1, x1, y1), (x0, y0, x0, y1), (x1, y0, x1, y1)):
+        band(mask, a, b, c, d, t=outer)
+    for y in rows:
+        band(mask, x0, y, x1, y, t=inner)
+    for x in cols:
+        band(mask, x, y0, x, y1, t=inner)
+    opening = np.zeros_like(mask)
+    opening[window] = True
+    return mask & ~opening, opening
+
+
+def the_window_wall(plan, x_min: float, length: float, tolerance: float):
+    """The one wall right of ``x_min``: it spans ``length`` px and hosts the plan's one opening."""
+    right = [w for w in plan.walls if min(w.start[0], w.end[0]) > x_min]
+    assert len(right) == 1, [(w.start, w.end, w.thickness) for w in right]
+    assert abs(right[0].start[1] - right[0].end[1]) == pytest.approx(length, abs=tolerance)
+    assert len(plan.openings) == 1 and plan.openings[0].wall_id == right[0].id
+    return right[0]
+
+
 def test_thick_wall_continues_through_a_window_beside_a_junction():
     # thick exterior walls, thin partitions (so the typical thickness is the thin one), and a
     # window in the right exterior wall just above where a partition meets it: the short wall
     # piece between the junction and the window is a wall, not a skeleton spur
-    mask = np.zeros((260, 300), bool)
-    for x0, y0, x1, y1 in ((20, 20, 280, 20), (20, 240, 280, 240), (20, 20, 20, 240), (280, 20, 280, 240)):
-        band(mask, x0, y0, x1, y1, t=14)
-    for y in (70, 110, 150, 190):
-        band(mask, 20, y, 280, y, t=4)
-    for x in (100, 190):
-        band(mask, x, 20, x, 240, t=4)
-    opening = np.zeros_like(mask)
-    opening[130:144, 273:287] = True  # the window ends 6 px above the partition at y = 150
-    mask &= ~opening
+    window = (slice(130, 144), slice(273, 287))  # it ends 6 px above the partition at y = 150
+    rows, cols = (70, 110, 150, 190), (100, 190)
+    mask, opening = partitioned_room((260, 300), (20, 20, 280, 240), 14, 4, rows, cols, window)
     plan = vectorize(mask, opening)
     assert plan.wall_thickness < 8
-    right = [w for w in plan.walls if min(w.start[0], w.end[0]) > 270]
-    assert len(right) == 1, [(w.start, w.end) for w in right]
-    assert abs(right[0].start[1] - right[0].end[1]) == pytest.approx(220, abs=2)
-    assert len(plan.openings) == 1 and plan.openings[0].wall_id == right[0].id
+    the_window_wall(plan, 270, 220, 2)
 
 
 def test_refine_breaks_moves_a_vertex_to_where_the_runs_meet():
@@ -282,19 +308,9 @@ def test_very_thick_wall_continues_through_its_window():
     # the centreline of a 32 px wall stops about 16 px short of its window, further than the
     # typical (8 px) wall's tolerances reach (14 px): the wall's own thickness decides that its
     # end touches the window
-    mask = np.zeros((840, 840), bool)
-    for x0, y0, x1, y1 in ((60, 60, 780, 60), (60, 780, 780, 780), (60, 60, 60, 780), (780, 60, 780, 780)):
-        band(mask, x0, y0, x1, y1, t=32)
-    for y in (180, 300, 540, 660):
-        band(mask, 60, y, 780, y, t=8)
-    band(mask, 420, 60, 420, 780, t=8)
-    opening = np.zeros_like(mask)
-    opening[360:480, 763:797] = True  # a window in the middle of the right wall's bay
-    mask &= ~opening
+    window = (slice(360, 480), slice(763, 797))  # in the middle of the right wall's bay
+    rows, cols = (180, 300, 540, 660), (420,)
+    mask, opening = partitioned_room((840, 840), (60, 60, 780, 780), 32, 8, rows, cols, window)
     plan = vectorize(mask, opening)
     assert plan.wall_thickness < 12
-    right = [w for w in plan.walls if min(w.start[0], w.end[0]) > 740]
-    assert len(right) == 1, [(w.start, w.end, w.thickness) for w in right]
-    assert right[0].thickness == pytest.approx(32, abs=1)
-    assert abs(right[0].start[1] - right[0].end[1]) == pytest.approx(720, abs=4)
-    assert len(plan.openings) == 1 and plan.openings[0].wall_id == right[0].id
+    assert the_window_wall(plan, 740, 720, 4).thickness == pytest.approx(32, abs=1)
