@@ -40,18 +40,15 @@ class SegmentIndex:
         empty = np.zeros(0, np.int64), np.zeros(0, np.int64)
         if self.tree is None or len(self.segs) < 2:
             return empty
-        reach = float(radius) + self.step
         if first <= 0:
-            found = self.tree.query_pairs(reach, output_type="ndarray")
+            found = self.tree.query_pairs(float(radius) + self.step, output_type="ndarray")
             if len(found) == 0:
                 return empty
             a, b = self.owner[found[:, 0]], self.owner[found[:, 1]]
-        else:
+        else:  # the new segments' points against every segment
             mine = np.flatnonzero(self.owner >= first)
-            hits = self.tree.query_ball_point(self.points[mine], reach, return_sorted=False)
-            counts = np.fromiter(map(len, hits), np.int64, len(hits))
-            a = self.owner[np.repeat(mine, counts)]
-            b = self.owner[np.fromiter(itertools.chain.from_iterable(hits), np.int64, int(counts.sum()))]
+            point, b = self.near(self.points[mine], radius)
+            a = self.owner[mine][point]
         keep = a != b
         i, j = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
         key = np.unique(i * len(self.segs) + j)

@@ -172,8 +172,12 @@ def random_segments(seed: int, count: int = 60, side: float = 200.0) -> np.ndarr
     return np.hstack([starts, ends])
 
 
+def _as_set(pairs: tuple[np.ndarray, np.ndarray]) -> set[tuple[int, int]]:
+    return {(int(i), int(j)) for i, j in zip(*pairs, strict=True)}
+
+
 def _with_new(pairs: tuple[np.ndarray, np.ndarray], first: int) -> set[tuple[int, int]]:
-    return {(int(i), int(j)) for i, j in zip(*pairs, strict=True) if max(i, j) >= first}
+    return {pair for pair in _as_set(pairs) if max(pair) >= first}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -182,13 +186,13 @@ def test_pairs_with_new_segments_are_the_full_pairs_that_involve_them(seed, firs
     segs = random_segments(seed)
     index = SegmentIndex(segs, 6.0)
     full = index.pairs(6.0)
-    assert {(int(i), int(j)) for i, j in zip(*index.pairs(6.0, first), strict=True)} == _with_new(full, first)
+    assert _as_set(index.pairs(6.0, first)) == _with_new(full, first)
     openings = np.zeros((220, 220), bool)
     openings[::17, :] = True  # stripes: many ends touch an opening
     proximity = opening_proximity(openings)
     everything = _opening_pairs(segs, proximity, 3.0, 50.0)
     found = _opening_pairs(segs, proximity, 3.0, 50.0, first)
-    assert {(int(i), int(j)) for i, j in zip(*found, strict=True)} == _with_new(everything, first)
+    assert _as_set(found) == _with_new(everything, first)
 
 
 def broken_lines(seed: int) -> np.ndarray:
