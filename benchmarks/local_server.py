@@ -60,15 +60,21 @@ def parse_env(items: list[str]) -> dict[str, str]:
 
 @contextmanager
 def running_server(
-    workers: int, env: Mapping[str, str] | None = None, ready_timeout: float = 180.0
+    workers: int,
+    env: Mapping[str, str] | None = None,
+    ready_timeout: float = 180.0,
+    root: Path = ROOT,
 ) -> Iterator[tuple[subprocess.Popen, str]]:
-    """Start the server with ``workers`` workers and extra ``env``; yield ``(process, url)`` once ready."""
+    """Start the server with ``workers`` workers and extra ``env``; yield ``(process, url)`` once ready.
+
+    ``root`` is the checkout whose ``serve_local.py`` runs (default: this one).
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     base = Path(os.environ.get("TMPDIR", "/tmp")) / f"floorplan_bench_{port}"
     base.mkdir(parents=True, exist_ok=True)
     full_env = {**os.environ, "SAGEMAKER_BASE_DIR": str(base), **(env or {})}
-    command = [sys.executable, str(ROOT / "serve_local.py"), "--port", str(port), "--workers", str(workers)]
+    command = [sys.executable, str(root / "serve_local.py"), "--port", str(port), "--workers", str(workers)]
     with (base / "server.log").open("w") as log:
         print(f"server log: {base / 'server.log'}", flush=True)
         server = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT)
