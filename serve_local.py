@@ -50,8 +50,8 @@ def serving_environment(args: argparse.Namespace, base: dict[str, str]) -> dict[
 
 def check_model(args: argparse.Namespace) -> Path:
     """The model directory that will be served; raises SystemExit with a clear message if none."""
-    from model_code.network import DEFAULT_MODEL_DIR, is_checkpoint
-    from model_code.serving_config import resolve_serving_model_dir
+    from model_code.model.checkpoint import DEFAULT_MODEL_DIR, is_checkpoint
+    from model_code.serving.config import resolve_serving_model_dir
 
     if args.model_dir is not None:
         if not is_checkpoint(args.model_dir):

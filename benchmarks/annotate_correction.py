@@ -33,11 +33,12 @@ import cv2
 import numpy as np
 from shapely.geometry import Polygon
 
-from model_code import metrics
 from model_code.annotate.app import create_app
 from model_code.datasets.r3d import read_plan, room_instances
+from model_code.evaluation import metrics
+from model_code.geometry import raster
+from model_code.geometry.vectorize import vectorize
 from model_code.schema import Annotation
-from model_code.vectorize import vectorize
 
 # R3D room colours (dataset README) -> the name_hint an annotator types
 ROOM_NAMES = {
@@ -131,8 +132,8 @@ def scores(doc: dict, truth: Truth) -> dict[str, float]:
     """Tolerant wall/opening F1 and room F1 at IoU 0.5 of an annotation against the masks."""
     annotation = Annotation.from_dict(doc)
     shape = truth.wall.shape
-    wall, opening = metrics.rasterize_plan(annotation.walls, annotation.openings, shape)
-    rooms = metrics.room_scores(metrics.rasterize_rooms(annotation.rooms, shape), truth.room_labels, (0.5,))
+    wall, opening = raster.rasterize_plan(annotation.walls, annotation.openings, shape)
+    rooms = metrics.room_scores(raster.rasterize_rooms(annotation.rooms, shape), truth.room_labels, (0.5,))
     return {
         "wall_f1": round(metrics.tolerant_f1(wall, truth.wall), 3),
         "opening_f1": round(metrics.tolerant_f1(opening, truth.opening), 3),
@@ -240,7 +241,7 @@ def correct_rooms(session: Session, truth: Truth) -> None:
             session.delete("rooms", room["id"], inside)
         elif session.select("rooms", room["id"], inside):
             session.name_selected_room(name)
-    found = metrics.rasterize_rooms(Annotation.from_dict(session.doc()).rooms, truth.wall.shape)
+    found = raster.rasterize_rooms(Annotation.from_dict(session.doc()).rooms, truth.wall.shape)
     matrix = metrics.room_iou_matrix(metrics.relabel(found), truth.room_labels)
     min_area = 0.002 * truth.wall.size
     for label in range(1, int(truth.room_labels.max()) + 1):

@@ -11,8 +11,8 @@ import argparse
 import numpy as np
 
 from model_code.datasets.torch_data import SyntheticPlanDataset
-from model_code.imageio import write_png
-from model_code.network import IMAGENET_MEAN, IMAGENET_STD
+from model_code.io.images import write_png
+from model_code.model.checkpoint import IMAGENET_MEAN, IMAGENET_STD
 
 
 def crop_picture(image, target) -> np.ndarray:

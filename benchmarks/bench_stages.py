@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from model_code.imageio import decode_image, encode_png
+from model_code.io.images import decode_image, encode_png
 from model_code.pipeline import Pipeline, PipelineOptions
 from model_code.synth import generate_plan
 

@@ -40,9 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
     _single_thread()
-    from model_code.rooms import detect_rooms
+    from model_code.geometry.rooms import detect_rooms
+    from model_code.geometry.vectorize import vectorize
     from model_code.synth.generator import generate_plan
-    from model_code.vectorize import vectorize
 
     plan = generate_plan(args.seed, args.size)
     # pad to a square canvas (the 2048 x 2048), keeping the plan where it is

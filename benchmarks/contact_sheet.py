@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from model_code.imageio import read_image
+from model_code.io.images import read_image
 from model_code.synth import STYLES, generate_plan
 
 TILE = 256

@@ -31,7 +31,7 @@ def preprocess(images: list[np.ndarray], mean, std, working_size: int) -> torch.
     """Stack plans as the inference path prepares them (they must share a shape)."""
     import cv2
 
-    from model_code.inference import normalize, pad_to_multiple, working_shape
+    from model_code.model.inference import normalize, pad_to_multiple, working_shape
 
     arrays = []
     for image in images:
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(
             "gpu_throughput: no CUDA device here; run it on the GPU machine or pass --device cpu"
         )
-    from model_code.network import load_model
+    from model_code.model.loader import load_model
     from model_code.synth import generate_plan
 
     model = load_model(args.model_dir, device="cpu", runtime="eager")

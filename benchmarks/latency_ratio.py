@@ -38,8 +38,8 @@ def bare_forward_ms(image, threads: int, repeats: int) -> tuple[list[float], str
     """Milliseconds of the model forward alone on the plan's working-size batch; runtime; shape."""
     import cv2
 
-    from model_code.inference import normalize, pad_to_multiple, working_shape
-    from model_code.network import load_model
+    from model_code.model.inference import normalize, pad_to_multiple, working_shape
+    from model_code.model.loader import load_model
 
     model = load_model(None, threads=threads)
     if model.runtime != "onnx":  # a torch runtime (no onnxruntime here): torch's global thread count
@@ -75,7 +75,7 @@ def post(url: str, body: bytes) -> tuple[float, dict]:
 
 def measure_plan(url: str, seed: int, size: int, threads: int, requests: int) -> dict:
     """Bare forward and end-to-end p50 for one synthetic plan (``requests`` timed requests each)."""
-    from model_code.imageio import encode_png
+    from model_code.io.images import encode_png
     from model_code.synth import generate_plan
 
     plan = generate_plan(seed, size=size)

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 from local_server import percentile, server_memory  # benchmarks/ is on sys.path as a script
 
-from model_code.imageio import encode_png
+from model_code.io.images import encode_png
 from model_code.synth import generate_plan
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

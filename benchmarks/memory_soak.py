@@ -54,7 +54,7 @@ def post(url: str, body: bytes, timeout: float) -> int:
 
 def request_bodies(sizes: list[int], seed: int, bad_every: int) -> list[bytes]:
     """The cycle of bodies: one generated plan per size, and a bad body every ``bad_every``."""
-    from model_code.imageio import encode_png
+    from model_code.io.images import encode_png
     from model_code.synth import generate_plan
 
     plans = [encode_png(generate_plan(seed + k, size=size).image) for k, size in enumerate(sizes)]

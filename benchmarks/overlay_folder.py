@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from model_code.imageio import read_image, write_png
-from model_code.overlay import draw_overlay
+from model_code.exports.overlay import draw_overlay
+from model_code.io.images import read_image, write_png
 from model_code.pipeline import Pipeline, PipelineOptions
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")

@@ -34,9 +34,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from model_code.inference import normalize, pad_to_multiple, working_shape
-from model_code.network import LoadedModel, load_model, read_metadata, resolve_model_dir
-from model_code.runtimes import RUNTIMES, Forward, prepare_forward
+from model_code.model.checkpoint import read_metadata, resolve_model_dir
+from model_code.model.inference import normalize, pad_to_multiple, working_shape
+from model_code.model.loader import LoadedModel, load_model
+from model_code.model.runtimes import RUNTIMES, Forward, prepare_forward
 
 SQUARE = 512
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model_code.imageio import read_mask
+from model_code.io.images import read_mask
 from model_code.synth import STYLES, generate_plan
 
 

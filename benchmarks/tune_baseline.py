@@ -8,7 +8,7 @@ maximises the pooled opening pixel F1 (openings do not change the wall mask).
 The hollow-wall constants only matter for outlined or hatched walls, which R3D hardly has: with
 ``--synthetic DIR`` (a synthetic *tuning* set, never the test set) they maximise the wall IoU
 on those plans, accepting only values that leave the R3D training score unchanged or better.
-The result is printed; the winning values are then frozen by hand in ``model_code/baseline.py``.
+The result is printed; the winning values are then frozen by hand in ``model_code/model/baseline.py``.
 
     floorplan synth --count 40 --out /tmp/synth-tune --seed 8000000 --size 512:1024
     .venv/bin/python benchmarks/tune_baseline.py --data /work/shared/datasets/r3d/train \
@@ -29,10 +29,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from model_code import metrics
-from model_code.baseline import DEFAULT_PARAMS, BaselineParams, baseline_masks
 from model_code.datasets.layouts import PlanMasks, open_dataset
-from model_code.evaluate import split_samples
+from model_code.evaluation import metrics
+from model_code.evaluation.cli import split_samples
+from model_code.model.baseline import DEFAULT_PARAMS, BaselineParams, baseline_masks
 
 GRID: dict[str, Sequence[object]] = {
     "normalize_background": (True, False),

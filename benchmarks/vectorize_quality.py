@@ -28,9 +28,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from model_code import metrics
-from model_code.rooms import detect_rooms
-from model_code.vectorize import VectorizeOptions, vectorize
+from model_code.evaluation import metrics
+from model_code.geometry import raster
+from model_code.geometry.rooms import detect_rooms
+from model_code.geometry.vectorize import VectorizeOptions, vectorize
 
 MatchRow = tuple[float, float, float]  # matched, predicted, truth
 
@@ -100,10 +101,10 @@ def run_synthetic(count: int, size: int, first_seed: int, options: VectorizeOpti
         tallies["length"].add(segments.matched_length, segments.truth_length)
         openings = metrics.opening_scores(result.openings, plan.annotation.openings, shape)
         tallies["opening"].add(*_match_row(openings))
-        room = metrics.room_scores(metrics.rasterize_rooms(rooms, shape), plan.room_labels)
+        room = metrics.room_scores(raster.rasterize_rooms(rooms, shape), plan.room_labels)
         tallies["room50"].add(*_match_row(room[0.5]))
         tallies["room70"].add(*_match_row(room[0.7]))
-        drawn = metrics.rasterize_plan(result.walls, result.openings, shape)[0]
+        drawn = raster.rasterize_plan(result.walls, result.openings, shape)[0]
         counts = metrics.pixel_counts(drawn, plan.wall_mask)
         tallies["wall_iou"].add(counts.tp, counts.tp + counts.fp + counts.fn)
     return tallies
@@ -123,13 +124,13 @@ def run_r3d(folder: Path, limit: int | None, options: VectorizeOptions) -> dict[
         result = vectorize(plan.wall, plan.opening, options)
         rooms = detect_rooms(result, plan.wall, options)
         tallies["ms"].add((time.perf_counter() - start) * 1000)
-        drawn = metrics.rasterize_plan(result.walls, result.openings, plan.shape)[0]
+        drawn = raster.rasterize_plan(result.walls, result.openings, plan.shape)[0]
         counts = metrics.pixel_counts(drawn, plan.wall)
         tallies["wall_iou"].add(counts.tp, counts.tp + counts.fp + counts.fn)
         tallies["wall_iou_mean"].add(counts.iou)
         if plan.rooms_rgb is not None:
             truth = room_instances(plan.rooms_rgb, plan.wall | plan.opening)
-            room = metrics.room_scores(metrics.rasterize_rooms(rooms, plan.shape), truth)
+            room = metrics.room_scores(raster.rasterize_rooms(rooms, plan.shape), truth)
             tallies["room50"].add(*_match_row(room[0.5]))
             tallies["room70"].add(*_match_row(room[0.7]))
     return tallies
@@ -217,8 +218,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def save_overlay(path: Path, seed: int, size: int, options: VectorizeOptions) -> None:
     """Save the synthetic plan ``seed`` with the walls, openings and rooms found from its true masks."""
-    from model_code.imageio import write_png
-    from model_code.overlay import draw_overlay
+    from model_code.exports.overlay import draw_overlay
+    from model_code.io.images import write_png
     from model_code.synth.generator import generate_plan
 
     plan = generate_plan(seed, size)

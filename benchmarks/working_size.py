@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from model_code import metrics
 from model_code.datasets.layouts import open_dataset
-from model_code.inference import working_shape
+from model_code.evaluation import metrics
+from model_code.model.inference import working_shape
 
 
 def round_trip(mask: np.ndarray, working_size: int) -> np.ndarray:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from model_code.serving_config import ServingConfig, ServingConfigError  # noqa: E402
+from model_code.serving.config import ServingConfig, ServingConfigError  # noqa: E402
 
 try:
     _config = ServingConfig.from_env()

@@ -14,17 +14,17 @@ from collections.abc import Sequence
 
 # command name -> (module that implements it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "synth": ("model_code.synth.cli", "generate synthetic floor plans with exact ground truth"),
+    "synth": ("model_code.datasets.synthetic", "generate synthetic floor plans with exact ground truth"),
     "organize": ("model_code.datasets.cli", "split a folder of plans into train/validation/test"),
     "validate": ("model_code.datasets.cli", "check annotation JSON files against the schema"),
     "masks": ("model_code.datasets.cli", "rasterise annotation JSON files into wall/opening masks"),
     "upload": ("model_code.datasets.cli", "upload a prepared dataset to S3 (skips unchanged files)"),
     "train": ("model_code.training.cli", "fine-tune the U-Net on a dataset folder"),
-    "export": ("model_code.onnx_cache", "export a checkpoint to ONNX for torch-free CPU serving"),
-    "evaluate": ("model_code.evaluate", "score backends on a dataset and write a report"),
-    "detect": ("model_code.client", "send a plan to an endpoint (SageMaker or local URL)"),
+    "export": ("model_code.serving.export", "export a checkpoint to ONNX for torch-free CPU serving"),
+    "evaluate": ("model_code.evaluation.cli", "score backends on a dataset and write a report"),
+    "detect": ("model_code.serving.client", "send a plan to an endpoint (SageMaker or local URL)"),
     "annotate": ("model_code.annotate.app", "open the browser annotation tool on a folder"),
-    "launch": ("model_code.launcher", "SageMaker training job, endpoint deploy, batch transform"),
+    "launch": ("model_code.launch.jobs", "SageMaker training job, endpoint deploy, batch transform"),
 }
 
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from model_code import __version__
-from model_code.network import LoadedModel, load_model
+from model_code.model.loader import LoadedModel, load_model
 from model_code.schema import ResultDocument
+from model_code.version import __version__
 
 BACKENDS = ("unet", "opencv")
 RENDERS = ("mask", "overlay")
@@ -123,14 +123,14 @@ class Pipeline:
         timing = {} if timing is None else timing
         start = time.perf_counter()
         if options.backend == "opencv":
-            from model_code.baseline import baseline_masks
+            from model_code.model.baseline import baseline_masks
 
             wall_mask, opening_mask = baseline_masks(image)
             timing["baseline"] = (time.perf_counter() - start) * 1000
             return wall_mask, opening_mask, None
         if self.model is None:
             raise RuntimeError("no U-Net model is loaded: use backend=opencv or load a checkpoint")
-        from model_code.inference import predict_probabilities
+        from model_code.model.inference import predict_probabilities
 
         probs = predict_probabilities(self.model, image)
         timing["forward"] = (time.perf_counter() - start) * 1000
@@ -158,7 +158,7 @@ class Pipeline:
         """
         if options.backend != "unet" or options.resolution != "working" or self.model is None:
             return None
-        from model_code.inference import predict_probabilities, upsample_probabilities, working_shape
+        from model_code.model.inference import predict_probabilities, upsample_probabilities, working_shape
 
         height, width = image.shape[:2]
         if max(working_shape(height, width, self.model.metadata.working_size)) >= max(height, width):
@@ -169,10 +169,22 @@ class Pipeline:
         timing["forward"] = (time.perf_counter() - start) * 1000
         return (*self._threshold(small, options), *self._threshold(probs, options), probs)
 
+    def analyze_file(self, source: str | Path | bytes, options: PipelineOptions | None = None) -> PlanResult:
+        """Decode a plan (a file path or its bytes) with the one decoder and run :meth:`analyze`.
+
+        Raises:
+            model_code.io.images.ImageDecodeError: the bytes are not a supported image.
+            model_code.io.images.ImageTooLargeError: the image is over the decoder's pixel budget.
+        """
+        from model_code.io.images import decode_image
+
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        return self.analyze(decode_image(data), options)
+
     def analyze(self, image: np.ndarray, options: PipelineOptions | None = None) -> PlanResult:
         """Run the whole flow on an ``(H, W, 3)`` uint8 RGB image."""
-        from model_code.rooms import detect_rooms, scale_rooms
-        from model_code.vectorize import VectorizeOptions, scale_plan, vectorize
+        from model_code.geometry.rooms import detect_rooms, scale_rooms
+        from model_code.geometry.vectorize import VectorizeOptions, scale_plan, vectorize
 
         options = options or PipelineOptions()
         options.check()

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from model_code.network import ModelMetadata, ModelSpec, build_network, save_model
+from model_code.model.checkpoint import ModelMetadata, ModelSpec, save_model
+from model_code.model.network import build_network
 
 TINY_SPEC = ModelSpec(encoder="resnet18", encoder_depth=3, decoder_channels=(32, 16, 8))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from model_code import atomic
-from model_code.atomic import atomic_write_bytes
+from model_code.io import files
+from model_code.io.files import atomic_write_bytes
 
 
 def test_write_replaces_the_file_and_is_readable_by_others(tmp_path):
@@ -23,7 +23,7 @@ def test_a_failed_rename_keeps_the_old_file_and_leaves_no_temp(tmp_path, monkeyp
     def crash(*_args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(atomic.os, "replace", crash)
+    monkeypatch.setattr(files.os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
         atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"old"

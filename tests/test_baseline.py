@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from model_code.baseline import (
+from model_code.model.baseline import (
     DEFAULT_PARAMS,
     baseline_masks,
     estimate_wall_thickness,
@@ -29,7 +29,7 @@ class DrawnPlan:
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Plain pixel IoU, for tests only (the product's metrics live in model_code.metrics)."""
+    """Plain pixel IoU, for tests only (the product's metrics live in model_code.evaluation.metrics)."""
     return float((a & b).sum()) / max(1, int((a | b).sum()))
 
 
@@ -157,7 +157,7 @@ def test_finds_the_walls_of_clean_synthetic_plans() -> None:
     as thick as thin walls, which a classical pipeline keeps by design (docs/evaluation.md).
     0.85 / 9 % leave a margin for other OpenCV builds and still catch a real regression.
     """
-    from model_code import metrics
+    from model_code.evaluation import metrics
     from model_code.synth import generate_plan
 
     counts = metrics.PixelCounts()
@@ -178,7 +178,7 @@ def test_outlined_cad_walls_are_filled() -> None:
     """The generator's ``cad`` style draws walls as two thin outlines: without the hollow-wall
     fill the baseline finds almost nothing (pooled IoU 0.01 on these six 512 px plans); with it,
     0.68 when the constants were frozen.  0.5 is far from both."""
-    from model_code import metrics
+    from model_code.evaluation import metrics
     from model_code.synth import generate_plan
 
     counts = metrics.PixelCounts()

@@ -16,9 +16,10 @@ import requests
 import torch
 from safetensors import safe_open
 
-from model_code import metrics
-from model_code.imageio import encode_png
-from model_code.network import DEFAULT_MODEL_DIR, METADATA_FILE, WEIGHTS_FILE, load_model
+from model_code.evaluation import metrics
+from model_code.io.images import encode_png
+from model_code.model.checkpoint import DEFAULT_MODEL_DIR, METADATA_FILE, WEIGHTS_FILE
+from model_code.model.loader import load_model
 from model_code.pipeline import Pipeline
 from model_code.schema import validate_result
 from model_code.synth import generate_plan

@@ -16,15 +16,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model_code import metrics
 from model_code.cli import main
 from model_code.datasets.layouts import open_dataset
-from model_code.evaluate import split_samples
 from model_code.evaluation.backends import BackendSpecError, parse_backend, parse_backends
+from model_code.evaluation.cli import split_samples
 from model_code.evaluation.report import Summary, markdown_table, summarize
-from model_code.evaluation.runner import PlanRecord
-from model_code.evaluation.scoring import METRICS_BY_KEY, PlanScore
-from model_code.imageio import write_png
+from model_code.evaluation.scoring import METRICS_BY_KEY, PlanRecord, PlanScore
+from model_code.geometry import raster
+from model_code.io.images import write_png
 from model_code.schema import Annotation, Opening, Room, Wall
 
 # --------------------------------------------------------------------------- drawn plans
@@ -59,9 +58,9 @@ def plan_annotation(index: int) -> Annotation:
 def render(annotation: Annotation) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Image, wall mask, opening mask and room labels of a drawn annotation."""
     shape = (annotation.height, annotation.width)
-    wall = metrics.rasterize_walls(annotation.walls, shape)
-    opening = metrics.rasterize_openings(annotation.openings, shape) & ~wall
-    rooms = metrics.rasterize_rooms(annotation.rooms, shape)
+    wall = raster.rasterize_walls(annotation.walls, shape)
+    opening = raster.rasterize_openings(annotation.openings, shape) & ~wall
+    rooms = raster.rasterize_rooms(annotation.rooms, shape)
     rooms[wall] = 0
     image = np.full((*shape, 3), 255, np.uint8)
     image[wall] = (25, 25, 25)
@@ -255,7 +254,8 @@ def test_nan_free_json(tmp_path: Path) -> None:
 
 
 def test_leak_warning_for_plans_outside_the_models_hold_out(tmp_path: Path, tiny_checkpoint: Path) -> None:
-    from model_code.network import load_model, read_metadata, save_model
+    from model_code.model.checkpoint import read_metadata, save_model
+    from model_code.model.loader import load_model
 
     model_dir = tmp_path / "model"
     metadata = read_metadata(tiny_checkpoint)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model_code.imageio import (
+from model_code.io.images import (
     ImageDecodeError,
     ImageTooLargeError,
     decode_image,

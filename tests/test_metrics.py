@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model_code import metrics
+from model_code.evaluation import metrics
+from model_code.geometry import raster
 from model_code.schema import Opening, Room, Wall
 
 
@@ -44,19 +45,19 @@ def test_tolerant_f1_forgives_small_shifts_only():
 
 def test_rasterize_walls_is_exact_for_axis_aligned_walls():
     wall = Wall(start=(10, 20), end=(30, 20), thickness=5)
-    mask = metrics.rasterize_walls([wall], (40, 50))
+    mask = raster.rasterize_walls([wall], (40, 50))
     ys, xs = np.nonzero(mask)
     assert (ys.min(), ys.max(), xs.min(), xs.max()) == (18, 22, 8, 32)  # square caps of t / 2
     assert mask.sum() == 5 * 25
-    even = metrics.rasterize_walls([Wall(start=(10, 20.5), end=(30, 20.5), thickness=4)], (40, 50))
+    even = raster.rasterize_walls([Wall(start=(10, 20.5), end=(30, 20.5), thickness=4)], (40, 50))
     assert np.nonzero(even)[0].min() == 19 and np.nonzero(even)[0].max() == 22
-    assert not metrics.rasterize_walls([], (4, 5)).any()
+    assert not raster.rasterize_walls([], (4, 5)).any()
 
 
 def test_rasterize_plan_cuts_openings_out_of_walls():
     wall = Wall(start=(10, 20), end=(50, 20), thickness=5)
     door = Opening(type="door", start=(20, 20), end=(30, 20), thickness=5)
-    walls, openings = metrics.rasterize_plan([wall], [door], (40, 60))
+    walls, openings = raster.rasterize_plan([wall], [door], (40, 60))
     assert openings.sum() == 5 * 11  # centres 20..30 inclusive, no caps
     assert not (walls & openings).any()
     assert walls.sum() == 5 * 45 - openings.sum()
@@ -123,7 +124,7 @@ def test_rasterize_rooms_round_trips_polygons_and_boxes():
         Room(id="a", bounding_box=[2, 2, 5, 4], polygon=[(2, 2), (5, 2), (5, 4), (2, 4)]),
         Room(id="b", bounding_box=[10, 1, 12, 3]),
     ]
-    labels = metrics.rasterize_rooms(rooms, (8, 16))
+    labels = raster.rasterize_rooms(rooms, (8, 16))
     assert (labels == 1).sum() == 4 * 3 and (labels == 2).sum() == 3 * 3
 
 

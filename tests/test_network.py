@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from model_code.inference import blend_window, normalize, predict_probabilities, tile_starts, working_shape
-from model_code.network import (
-    CheckpointError,
-    ModelMetadata,
-    build_network,
-    load_model,
-    read_metadata,
-    save_model,
+from model_code.model.checkpoint import CheckpointError, ModelMetadata, read_metadata, save_model
+from model_code.model.inference import (
+    blend_window,
+    normalize,
+    predict_probabilities,
+    tile_starts,
+    working_shape,
 )
+from model_code.model.loader import load_model
+from model_code.model.network import build_network
 from tests.conftest import TINY_SPEC
 
 

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from model_code.cli import main as cli_main
-from model_code.network import WEIGHTS_FILE, load_model
-from model_code.onnx_cache import cache_dir, cached_onnx_path, checkpoint_key, export_checkpoint
-from model_code.runtimes import onnx_available
+from model_code.model.checkpoint import WEIGHTS_FILE
+from model_code.model.loader import load_model
+from model_code.model.onnx_cache import cache_dir, cached_onnx_path, checkpoint_key, export_checkpoint
+from model_code.model.runtimes import onnx_available
 
 pytestmark = pytest.mark.skipif(not onnx_available(), reason="onnxruntime/onnx are not installed")
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,7 @@ def test_a_process_with_the_cached_export_never_imports_torch(tiny_checkpoint: P
     export_checkpoint(tiny_checkpoint, env)
     script = (
         "import sys\n"
-        "from model_code.network import load_model\n"
+        "from model_code.model.loader import load_model\n"
         "from model_code.pipeline import Pipeline\n"
         "from model_code.synth import generate_plan\n"
         f"model = load_model({str(tiny_checkpoint)!r}, threads=1)\n"
@@ -67,7 +68,7 @@ def test_a_process_with_the_cached_export_never_imports_torch(tiny_checkpoint: P
 
 
 def test_served_probabilities_match_eager(tiny_checkpoint: Path, drawn_plan: np.ndarray) -> None:
-    from model_code.inference import predict_probabilities
+    from model_code.model.inference import predict_probabilities
 
     fast = load_model(tiny_checkpoint, threads=1)
     eager = load_model(tiny_checkpoint, runtime="eager")
@@ -84,7 +85,7 @@ def test_a_damaged_cached_file_is_replaced(
     path = cached_onnx_path(tiny_checkpoint)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"not an onnx file")
-    with caplog.at_level(logging.WARNING, logger="model_code.onnx_cache"):
+    with caplog.at_level(logging.WARNING, logger="model_code.model.onnx_cache"):
         model = load_model(tiny_checkpoint, threads=1)
     assert "exporting again" in caplog.text
     assert path.stat().st_size > 1000
@@ -97,7 +98,7 @@ def test_an_unwritable_cache_still_serves(
     blocker = tmp_path / "a-file"
     blocker.write_text("the cache folder cannot be created under a file")
     monkeypatch.setenv("FLOORPLAN_CACHE_DIR", str(blocker))
-    with caplog.at_level(logging.WARNING, logger="model_code.onnx_cache"):
+    with caplog.at_level(logging.WARNING, logger="model_code.model.onnx_cache"):
         model = load_model(tiny_checkpoint, threads=1)
     assert model.runtime == "onnx" and "cannot cache the ONNX export" in caplog.text
     assert model.probabilities(np.zeros((1, 3, 64, 96), np.float32)).shape == (1, 2, 64, 96)

@@ -13,11 +13,13 @@ import cv2
 import numpy as np
 import pytest
 
-from model_code.metrics import iou, rasterize_plan
-from model_code.network import LoadedModel, ModelMetadata
+from model_code.evaluation.metrics import iou
+from model_code.geometry.raster import rasterize_plan
+from model_code.geometry.rooms import detect_rooms, scale_rooms
+from model_code.geometry.vectorize import scale_plan, vectorize
+from model_code.model.checkpoint import ModelMetadata
+from model_code.model.loader import LoadedModel
 from model_code.pipeline import Pipeline, PipelineOptions
-from model_code.rooms import detect_rooms, scale_rooms
-from model_code.vectorize import scale_plan, vectorize
 
 from .conftest import TINY_SPEC
 from .vectorize.test_shapes import band

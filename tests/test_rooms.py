@@ -7,11 +7,12 @@ import pytest
 from PIL import Image
 
 from model_code.datasets.r3d import plan_ids, read_plan, room_instances
-from model_code.imageio import write_png
-from model_code.metrics import rasterize_rooms, room_scores
-from model_code.overlay import DOOR_COLOUR, WALL_COLOUR, draw_overlay
-from model_code.rooms import detect_rooms
-from model_code.vectorize import VectorizeOptions, vectorize
+from model_code.evaluation.metrics import room_scores
+from model_code.exports.overlay import DOOR_COLOUR, WALL_COLOUR, draw_overlay
+from model_code.geometry.raster import rasterize_rooms
+from model_code.geometry.rooms import detect_rooms
+from model_code.geometry.vectorize import VectorizeOptions, vectorize
+from model_code.io.images import write_png
 
 
 def grid_plan(rows: int = 2, cols: int = 3, cell: int = 50, t: int = 5, margin: int = 20) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Every CPU runtime in ``model_code.runtimes`` gives eager's probabilities on a tiny U-Net, and the
+"""Every CPU runtime in ``model_code.model.runtimes`` gives eager's probabilities on a tiny U-Net, and the
 runtime chosen by ``load_model`` serves the same walls as eager PyTorch.
 
 The tiny checkpoint has random weights; the check is numerical equivalence of the runtimes, not
@@ -15,11 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from model_code import runtimes
-from model_code.inference import predict_probabilities
-from model_code.network import load_model
-from model_code.pipeline import Pipeline
-from model_code.runtimes import (
+from model_code.model import runtimes
+from model_code.model.inference import predict_probabilities
+from model_code.model.loader import load_model
+from model_code.model.runtimes import (
     DEFAULT_RUNTIME,
     RUNTIMES,
     RuntimeUnavailable,
@@ -29,6 +28,7 @@ from model_code.runtimes import (
     prepare_forward,
     trace_torchscript,
 )
+from model_code.pipeline import Pipeline
 from model_code.synth import generate_plan
 
 TOLERANCE = 1e-4
@@ -121,7 +121,7 @@ def test_default_falls_back_to_eager_when_the_winner_is_unavailable(
     tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(runtimes, "onnx_available", lambda: False)
-    with caplog.at_level(logging.WARNING, logger="model_code.network"):
+    with caplog.at_level(logging.WARNING, logger="model_code.model.loader"):
         loaded = load_model(tiny_checkpoint)
     assert loaded.runtime == "eager"
     assert "using eager PyTorch" in caplog.text

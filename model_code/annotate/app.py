@@ -33,7 +33,7 @@ from model_code.annotate.store import (
     RevisionConflict,
     StoreError,
 )
-from model_code.imageio import read_image
+from model_code.io.images import read_image
 from model_code.pipeline import BACKENDS, Pipeline, PipelineOptions
 from model_code.schema import Annotation, ResultDocument, schema_problems
 

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from model_code.annotate.checks import Problem, annotation_problems
-from model_code.atomic import atomic_write_bytes
-from model_code.imageio import read_image
+from model_code.io.files import atomic_write_bytes
+from model_code.io.images import read_image
 from model_code.schema import Annotation, schema_problems
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")

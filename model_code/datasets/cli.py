@@ -170,7 +170,7 @@ def _sample_masks(sample: Sample, default_thickness: float | None):
 
 def run_masks(args: argparse.Namespace) -> int:
     """Write one grey mask per plan; exit 2 on a bad dataset or annotation."""
-    from model_code.imageio import write_png
+    from model_code.io.images import write_png
     from model_code.schema import SchemaError
 
     try:

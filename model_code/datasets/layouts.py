@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model_code.imageio import read_grey, read_image, read_mask
+from model_code.io.images import read_grey, read_image, read_mask
 from model_code.schema import Annotation
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")

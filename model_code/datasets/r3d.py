@@ -3,7 +3,7 @@
 The R3D layout (see the dataset's README) is ``<id>.jpg`` with ``<id>_wall.png`` (walls,
 white), ``<id>_close.png`` (doors and windows, white) and ``<id>_rooms.png`` (room-type
 colours on black, no instance ids).  Masks may be L, RGB or RGBA, anti-aliased, and of a
-different size than the image: :func:`model_code.imageio.read_mask` handles all of that.
+different size than the image: :func:`model_code.io.images.read_mask` handles all of that.
 A room instance is a connected component of one colour, cut by walls; the near-black values
 ``(1,1,1)..(3,3,3)`` are noise and count as background.
 """
@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from model_code.imageio import read_mask
+from model_code.io.images import read_mask
 
 NOISE_MAX = 3  # grey values (v, v, v) with v <= NOISE_MAX are background
 

@@ -1,9 +1,9 @@
 """Training masks from annotation records, with the metric module's rasterisers.
 
 Walls are drawn with their thickness (``DEFAULT_WALL_THICKNESS`` when absent, square caps so
-corners close) by :func:`model_code.metrics.rasterize_walls`; openings across their host wall
+corners close) by :func:`model_code.geometry.raster.rasterize_walls`; openings across their host wall
 (their own thickness, else the host wall's, else the default; a little wider so they cut the
-wall fully) by :func:`model_code.metrics.rasterize_openings`.  Wall pixels under an opening are
+wall fully) by :func:`model_code.geometry.raster.rasterize_openings`.  Wall pixels under an opening are
 removed, as in R3D, where doors and windows are not wall.
 """
 
@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from model_code.metrics import rasterize_openings, rasterize_walls
+from model_code.geometry.raster import rasterize_openings, rasterize_walls
 from model_code.schema import Annotation, Opening, Wall
 
 DEFAULT_WALL_THICKNESS = 6.0

@@ -16,8 +16,8 @@ from torch.utils.data import Dataset
 
 from model_code.datasets.augment import training_transform
 from model_code.datasets.layouts import PlanMasks, Sample
-from model_code.inference import normalize
-from model_code.network import IMAGENET_MEAN, IMAGENET_STD
+from model_code.model.checkpoint import IMAGENET_MEAN, IMAGENET_STD
+from model_code.model.inference import normalize
 
 
 class _CropDataset(Dataset):

@@ -2,10 +2,10 @@
 
 * :mod:`~model_code.evaluation.backends` - parse ``--backend`` specs and load their pipelines;
 * :mod:`~model_code.evaluation.truth` - the ground truth of one plan in any dataset layout;
-* :mod:`~model_code.evaluation.scoring` - one plan's scores for one backend (via :mod:`model_code.metrics`);
+* :mod:`~model_code.evaluation.scoring` - one plan's scores for one backend (from :mod:`.metrics`);
 * :mod:`~model_code.evaluation.runner` - the loop over plans (optionally in worker processes);
 * :mod:`~model_code.evaluation.report` - aggregation with bootstrap CIs, ``report.md``/``report.json``;
 * :mod:`~model_code.evaluation.pictures` - side-by-side overlays and the gallery of the worst plans.
 
-The ``floorplan evaluate`` command lives in :mod:`model_code.evaluate`.
+The ``floorplan evaluate`` command lives in :mod:`model_code.evaluation.cli`.
 """

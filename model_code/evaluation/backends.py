@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from model_code.network import CheckpointError, is_checkpoint, resolve_model_dir
+from model_code.model.checkpoint import CheckpointError, is_checkpoint, resolve_model_dir
 from model_code.pipeline import Pipeline, PipelineOptions
 
 

@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 
 from model_code.evaluation.truth import GroundTruth
-from model_code.imageio import read_image, write_png
+from model_code.io.images import read_image, write_png
 from model_code.pipeline import PlanResult
 
 if TYPE_CHECKING:
-    from model_code.evaluation.runner import PlanRecord
+    from model_code.evaluation.scoring import PlanRecord
 
 PANEL_SIZE = 480  # longest side of one panel in the side-by-side pictures
 HEADER = 28  # px of caption above each panel
@@ -59,7 +59,7 @@ def tint_masks(
 
 def truth_panel(truth: GroundTruth) -> np.ndarray:
     """The ground truth as a picture: vector overlay when an annotation exists, else tinted masks."""
-    from model_code.overlay import draw_overlay
+    from model_code.exports.overlay import draw_overlay
 
     if truth.annotation is not None and truth.annotation.walls:
         ann = truth.annotation
@@ -69,7 +69,7 @@ def truth_panel(truth: GroundTruth) -> np.ndarray:
 
 def side_by_side(truth: GroundTruth, results: dict[str, PlanResult], order: Sequence[str]) -> np.ndarray:
     """Ground truth | each backend's walls, openings and rooms, captioned, one row."""
-    from model_code.overlay import draw_overlay
+    from model_code.exports.overlay import draw_overlay
 
     panels = [_caption(_fit(truth_panel(truth), PANEL_SIZE), f"{truth.stem}: ground truth")]
     for name in order:

@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from model_code import metrics
+from model_code.evaluation import metrics
 from model_code.evaluation.pictures import write_gallery
-from model_code.evaluation.runner import GROUND_TRUTH, PlanRecord
-from model_code.evaluation.scoring import METRICS, MetricDef
+from model_code.evaluation.scoring import GROUND_TRUTH, METRICS, MetricDef, PlanRecord
 
 
 @dataclass

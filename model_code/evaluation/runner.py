@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
@@ -20,24 +20,10 @@ from tqdm import tqdm
 from model_code.datasets.layouts import Sample
 from model_code.evaluation.backends import BackendSpec
 from model_code.evaluation.pictures import side_by_side
-from model_code.evaluation.scoring import PlanScore, score_plan
+from model_code.evaluation.scoring import GROUND_TRUTH, PlanRecord, score_plan
 from model_code.evaluation.truth import GroundTruth, GroundTruthError, load_ground_truth
-from model_code.imageio import write_png
+from model_code.io.images import write_png
 from model_code.pipeline import Pipeline, PlanResult
-
-GROUND_TRUTH = "ground truth"  # the errors key of a plan whose annotation could not be read
-
-
-@dataclass
-class PlanRecord:
-    """One plan's outcome: its size and, per backend label, its scores (or the error raised)."""
-
-    stem: str
-    width: int
-    height: int
-    scores: dict[str, PlanScore] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    overlay: str | None = None  # path of the side-by-side picture, relative to the report folder
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """One plan's scores for one backend, and the list of metrics the report aggregates.
 
-Every number comes from :mod:`model_code.metrics` (the one metric module).  A plan's score
+Every number comes from :mod:`model_code.evaluation.metrics` (the one metric module).  A plan's score
 keeps per-plan values (averaged over plans in the report) and additive counts (true/false
 positives and negatives, summed over plans for the *pooled* metrics), so that bootstrap
 resampling over plans can recompute either kind.
@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from model_code import metrics
+from model_code.evaluation import metrics
 from model_code.evaluation.truth import GroundTruth
+from model_code.geometry import raster
 from model_code.pipeline import PlanResult
 
 TOLERANCE_PX = metrics.PIXEL_TOLERANCE  # tolerant wall F1: pixels within this distance count
@@ -134,7 +135,7 @@ def score_pixels(score: PlanScore, truth: GroundTruth, result: PlanResult) -> No
     opening = metrics.pixel_counts(result.opening_mask, truth.opening)
     _add_counts(score, "opening", opening.tp, opening.fp, opening.fn)
     # Walls run through their doors and windows: compare walls minus openings with the wall mask.
-    drawn, _ = metrics.rasterize_plan(result.document.walls, result.document.openings, truth.shape)
+    drawn, _ = raster.rasterize_plan(result.document.walls, result.document.openings, truth.shape)
     score.values["vector_wall_iou"] = metrics.iou(drawn, truth.wall)
 
 
@@ -159,7 +160,7 @@ def truth_room_labels(truth: GroundTruth) -> np.ndarray | None:
     if truth.room_labels is not None:
         return truth.room_labels
     if truth.annotation is not None and truth.annotation.rooms:
-        return metrics.rasterize_rooms(truth.annotation.rooms, truth.shape)
+        return raster.rasterize_rooms(truth.annotation.rooms, truth.shape)
     return None
 
 
@@ -168,7 +169,7 @@ def score_rooms(score: PlanScore, truth: GroundTruth, result: PlanResult) -> Non
     labels = truth_room_labels(truth)
     if labels is None:
         return
-    predicted = metrics.rasterize_rooms(result.document.rooms, truth.shape)
+    predicted = raster.rasterize_rooms(result.document.rooms, truth.shape)
     for threshold, match in metrics.room_scores(predicted, labels, ROOM_IOUS).items():
         _add_matches(score, f"room{round(threshold * 100)}", match)
 
@@ -190,3 +191,18 @@ def score_plan(truth: GroundTruth, result: PlanResult, time_ms: float | None = N
     score_vectors(score, truth, result)
     score_rooms(score, truth, result)
     return score
+
+
+GROUND_TRUTH = "ground truth"  # the errors key of a plan whose annotation could not be read
+
+
+@dataclass
+class PlanRecord:
+    """One plan's outcome: its size and, per backend label, its scores (or the error raised)."""
+
+    stem: str
+    width: int
+    height: int
+    scores: dict[str, PlanScore] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    overlay: str | None = None  # path of the side-by-side picture, relative to the report folder

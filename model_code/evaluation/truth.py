@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from model_code.datasets.layouts import Sample
-from model_code.imageio import read_image
+from model_code.io.images import read_image
 from model_code.schema import Annotation
 
 

@@ -24,7 +24,7 @@ from shapely import Polygon, unary_union
 from shapely.geometry import box as shapely_box
 from shapely.geometry.base import BaseGeometry
 
-from model_code.metrics import segment_polygon
+from model_code.geometry.raster import segment_polygon
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (integers, centrelines before the parity offset)
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels

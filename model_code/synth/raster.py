@@ -1,11 +1,11 @@
 """The generator's ground-truth masks, drawn from the vector records by the project's one rasteriser.
 
-Conventions (those of :mod:`model_code.metrics`): pixel ``(row r, column c)`` has its centre at
+Conventions (those of :mod:`model_code.geometry.raster`): pixel ``(row r, column c)`` has its centre at
 ``(x=c, y=r)``.  A wall is the band of its ``thickness`` around its centreline with square caps
 (``thickness / 2`` past both ends); an opening is the band of its ``thickness`` (the host wall's)
 along its segment without caps.  The wall mask is the union of walls minus the openings.  A room
 polygon runs through the centres of the room's outermost pixels and is filled boundary-inclusive
-(:func:`model_code.metrics.rasterize_rooms`); wall and opening pixels stay 0 in the label image.
+(:func:`model_code.geometry.raster.rasterize_rooms`); wall and opening pixels stay 0 in the label image.
 
 The generator renders its masks with these functions from the final (possibly rotated) records,
 so re-rasterising the annotation JSON reproduces the masks.
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from model_code.metrics import rasterize_openings, rasterize_rooms, rasterize_walls, segment_polygon
+from model_code.geometry.raster import rasterize_openings, rasterize_rooms, rasterize_walls, segment_polygon
 from model_code.schema import Annotation, Opening, Room, Wall
 
 __all__ = ["rasterize_annotation", "room_label_image", "segment_polygon", "wall_and_opening_masks"]

@@ -3,7 +3,7 @@
 A checkpoint directory holds ``training_state.pt`` (weights, optimiser, scheduler, scaler,
 epoch counter, history, early-stopping counters), written atomically after every epoch and
 on SIGTERM, and ``best/``: the best model so far in the serving format
-(:func:`model_code.network.save_model`).
+(:func:`model_code.model.checkpoint.save_model`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from model_code.network import ModelSpec
+from model_code.model.checkpoint import ModelSpec
 
 STATE_FILE = "training_state.pt"
 BEST_DIR = "best"

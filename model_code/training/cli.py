@@ -84,7 +84,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def run_train(args: argparse.Namespace) -> int:
     """Run training; exit 0 on success, 2 on bad input, 1 on a diverged loss, 143 on SIGTERM (resumable)."""
     from model_code.datasets.layouts import DatasetError
-    from model_code.network import CheckpointError, PretrainedWeightsUnavailable
+    from model_code.model.checkpoint import CheckpointError
+    from model_code.model.network import PretrainedWeightsUnavailable
     from model_code.training.checkpoints import ResumeError
     from model_code.training.loop import StopFlag, TrainingInterrupted, train
 

@@ -30,17 +30,11 @@ from tqdm import tqdm
 from model_code.datasets.layouts import PlanMasks, Sample, is_split_root, open_dataset, open_split
 from model_code.datasets.organize import holdout_split
 from model_code.datasets.torch_data import PlanCropDataset, SyntheticPlanDataset, render_synthetic
-from model_code.inference import predict_probabilities
-from model_code.metrics import PixelCounts, pixel_counts
-from model_code.network import (
-    LoadedModel,
-    ModelMetadata,
-    ModelSpec,
-    build_network,
-    load_model,
-    resolve_model_dir,
-    save_model,
-)
+from model_code.evaluation.metrics import PixelCounts, pixel_counts
+from model_code.model.checkpoint import ModelMetadata, ModelSpec, resolve_model_dir, save_model
+from model_code.model.inference import predict_probabilities
+from model_code.model.loader import LoadedModel, load_model
+from model_code.model.network import build_network
 from model_code.training.checkpoints import TrainingState, best_dir, load_state, save_state
 from model_code.training.config import PATH_FIELDS, ConfigError, TrainConfig
 from model_code.training.plots import CURVE_FILE, plot_training_curve
@@ -213,7 +207,7 @@ def initial_network(config: TrainConfig) -> tuple[torch.nn.Module, ModelMetadata
 
     ``init_checkpoint`` (``default`` or a directory) fixes the architecture to the checkpoint's;
     otherwise the config's encoder is built with ``encoder_weights`` (``imagenet`` needs internet
-    and raises :class:`~model_code.network.PretrainedWeightsUnavailable` offline).
+    and raises :class:`~model_code.model.network.PretrainedWeightsUnavailable` offline).
     """
     if config.init_checkpoint:
         directory = resolve_model_dir(config.init_checkpoint)
@@ -296,8 +290,8 @@ class SegmentationLoss(torch.nn.Module):
 
 
 def validate(network: torch.nn.Module, metadata: ModelMetadata, plans: list[PlanMasks]) -> dict[str, float]:
-    """Full-plan IoUs exactly as served: :func:`~model_code.inference.predict_probabilities` at the
-    working size, threshold 0.5, pixel counts pooled over all plans (:mod:`model_code.metrics`)."""
+    """Full-plan IoUs exactly as served: :func:`~model_code.model.inference.predict_probabilities` at the
+    working size, threshold 0.5, pixel counts pooled over all plans (:mod:`model_code.evaluation.metrics`)."""
     network.eval()
     model = LoadedModel(network=network, metadata=metadata)
     totals = [PixelCounts(), PixelCounts()]

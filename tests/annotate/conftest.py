@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from model_code.imageio import write_png
+from model_code.io.images import write_png
 from tests.annotate.helpers import draw_plan
 
 

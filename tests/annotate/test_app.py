@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,12 +9,10 @@ import pytest
 
 from model_code.annotate.app import configure_annotate, create_app, run_annotate
 from model_code.cli import main
-from model_code.imageio import write_png
+from model_code.io.images import write_png
 from model_code.pipeline import Pipeline, PipelineOptions
 from model_code.schema import validate_annotation
 from tests.annotate.helpers import draw_plan, sample_annotation
-
-PIPELINE_READY = all(importlib.util.find_spec(f"model_code.{m}") for m in ("vectorize", "rooms", "baseline"))
 
 
 def _put(client, annotation, base_revision):
@@ -172,7 +169,6 @@ def test_unet_without_a_checkpoint_is_a_clear_503(plan_folder: Path, tmp_path: P
     assert not (plan_folder / "plan_a.json").exists()
 
 
-@pytest.mark.skipif(not PIPELINE_READY, reason="vectorize/rooms/baseline modules have not landed yet")
 def test_preannotate_with_opencv_saves_the_pipeline_result(tmp_path: Path) -> None:
     from model_code.synth import generate_plan
 
@@ -199,8 +195,6 @@ def test_preannotate_with_opencv_saves_the_pipeline_result(tmp_path: Path) -> No
 
 
 def test_preannotate_with_a_unet_checkpoint(tmp_path: Path, tiny_checkpoint: Path) -> None:
-    if not PIPELINE_READY:
-        pytest.skip("vectorize/rooms/baseline modules have not landed yet")
     write_png(tmp_path / "plan.png", draw_plan(128, 96))
     client = create_app(tmp_path, backend="unet", model_dir=str(tiny_checkpoint)).test_client()
     response = client.post("/api/plans/plan/preannotate", json={"base_revision": 0})  # default backend

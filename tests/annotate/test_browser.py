@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from model_code.annotate.app import create_app
-from model_code.imageio import write_png
+from model_code.io.images import write_png
 from model_code.schema import validate_annotation
 from tests.annotate.helpers import sample_annotation
 

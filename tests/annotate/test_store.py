@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from model_code import atomic
 from model_code.annotate import store as store_module
 from model_code.annotate.store import (
     EDITED,
@@ -22,6 +21,7 @@ from model_code.annotate.store import (
     RevisionConflict,
     StoreError,
 )
+from model_code.io import files
 from model_code.schema import validate_annotation
 from tests.annotate.helpers import sample_annotation
 
@@ -145,7 +145,7 @@ def test_crash_during_write_keeps_the_previous_file(
     def crash(*_args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(atomic.os, "replace", crash)  # the store writes through model_code.atomic
+    monkeypatch.setattr(files.os, "replace", crash)  # the store writes through model_code.io.files
     changed = sample_annotation()
     changed["walls"] = []
     with pytest.raises(OSError, match="disk full"):

@@ -1,4 +1,4 @@
-"""``model_code.client``: boto3 through a front-door stand-in, a local URL, and the detect CLI."""
+"""``model_code.serving.client``: boto3 through a front-door stand-in, a local URL, and the detect CLI."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from botocore.config import Config
 from PIL import Image
 
-from model_code.client import (
+from model_code.schema import validate_result
+from model_code.serving.client import (
     DetectError,
     ModelInvocationError,
     RetryableError,
@@ -23,7 +24,6 @@ from model_code.client import (
     render,
     with_retries,
 )
-from model_code.schema import validate_result
 from tests.serving.frontdoor import FrontDoor
 from tests.serving.helpers import ROOT
 
@@ -195,3 +195,51 @@ def test_detect_cli(server, plan_png, tmp_path):
     )
     assert missing.returncode == 2
     assert "not found" in missing.stderr
+
+
+def test_detect_cli_runs_in_process_without_a_url(tiny_checkpoint, plan_png, tmp_path, capsys):
+    from model_code.cli import main
+    from model_code.pipeline import PipelineOptions
+
+    image = tmp_path / "plan.png"
+    image.write_bytes(plan_png)
+    out, overlay = tmp_path / "result.json", tmp_path / "overlay.png"
+    code = main(
+        [
+            "detect",
+            str(image),
+            "--model-dir",
+            str(tiny_checkpoint),
+            "--out",
+            str(out),
+            "--overlay",
+            str(overlay),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    document = json.loads(out.read_text())
+    validate_result(document)
+    assert document["model"]["name"] == "tiny-test"
+    assert Image.open(overlay).size == (320, 240)
+    assert "walls" in capsys.readouterr().err
+    from model_code import Pipeline  # the public in-process API gives the same document
+
+    expected = Pipeline.load(tiny_checkpoint).analyze_file(image, PipelineOptions()).document.to_dict()
+    assert {k: v for k, v in document.items() if k != "timing_ms"} == {
+        k: v for k, v in expected.items() if k != "timing_ms"
+    }
+
+
+def test_detect_cli_in_process_errors(tiny_checkpoint, plan_png, tmp_path, capsys):
+    from model_code.cli import main
+
+    garbage, image = tmp_path / "garbage.png", tmp_path / "plan.png"
+    garbage.write_bytes(b"not an image at all")
+    image.write_bytes(plan_png)
+    assert main(["detect", str(garbage), "--model-dir", str(tiny_checkpoint)]) == 1
+    assert "invalid_image" in capsys.readouterr().err
+    assert main(["detect", str(image), "--model-dir", str(tmp_path / "no_model")]) == 1
+    assert "no model checkpoint" in capsys.readouterr().err
+    assert main(["detect", str(image), "--model-dir", str(tiny_checkpoint), "--threshold", "7"]) == 1
+    assert "invalid_option" in capsys.readouterr().err
+    assert main(["detect", str(tmp_path / "missing.png")]) == 2

@@ -10,8 +10,14 @@ import numpy as np
 import pytest
 
 from model_code.pipeline import OptionsError, Pipeline, PipelineOptions, PlanResult
-from model_code.server import ApiError, create_app, negotiate, parse_custom_attributes, read_request_image
-from model_code.serving_config import ServingConfig
+from model_code.serving.app import (
+    ApiError,
+    create_app,
+    negotiate,
+    parse_custom_attributes,
+    read_request_image,
+)
+from model_code.serving.config import ServingConfig
 from tests.serving.helpers import encode, plan_image
 
 CONFIG = ServingConfig(workers=1, max_payload_mb=1)
@@ -54,7 +60,7 @@ def test_failed_load_stays_503_and_logs_the_reason(caplog):
     def broken_loader() -> Pipeline:
         raise OSError("disk on fire")
 
-    with caplog.at_level(logging.ERROR, logger="model_code.server"):
+    with caplog.at_level(logging.ERROR, logger="model_code.serving.app"):
         client = create_app(CONFIG, loader=broken_loader).test_client()
         wait_until(lambda: client.get("/ping").json["status"] == "failed")
     response = client.get("/ping")
@@ -66,7 +72,7 @@ def test_failed_load_stays_503_and_logs_the_reason(caplog):
 def test_internal_error_is_500_with_request_id_and_no_traceback(caplog):
     client = create_app(CONFIG, loader=lambda: ExplodingPipeline(None)).test_client()
     wait_until(lambda: client.get("/ping").status_code == 200)
-    with caplog.at_level(logging.ERROR, logger="model_code.server"):
+    with caplog.at_level(logging.ERROR, logger="model_code.serving.app"):
         response = client.post(
             "/invocations",
             data=encode(plan_image()),

@@ -14,7 +14,7 @@ import pytest
 import requests
 from PIL import Image
 
-from model_code.network import METADATA_FILE
+from model_code.model.checkpoint import METADATA_FILE
 from model_code.schema import validate_result
 from tests.serving.conftest import SERVER_MAX_PIXELS
 from tests.serving.helpers import ENTRYPOINT, ServerProcess, encode, plan_image

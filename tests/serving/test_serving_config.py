@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from model_code.network import DEFAULT_MODEL_DIR
-from model_code.serving_config import (
+from model_code.model.checkpoint import DEFAULT_MODEL_DIR
+from model_code.serving.config import (
     ServingConfig,
     ServingConfigError,
     available_cpus,

@@ -11,7 +11,7 @@ from PIL import Image
 
 from model_code.cli import main
 from model_code.datasets.layouts import open_dataset
-from model_code.imageio import read_image
+from model_code.io.images import read_image
 from model_code.schema import validate_annotation
 from model_code.synth import generate_plan
 

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from model_code.datasets.layouts import merge_grey_mask
-from model_code.imageio import write_png
+from model_code.io.images import write_png
 
 
 def draw_plan(seed: int, size: int = 96) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ import pytest
 import requests
 import torch
 
-from model_code.network import load_model
+from model_code.model.loader import load_model
 from model_code.schema import validate_result
 from tests.serving.helpers import ServerProcess, encode
 from tests.training.plans import draw_plan, write_channel_dataset

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from model_code.launcher import configure_launch, metric_definitions, run_launch
+from model_code.launch.jobs import configure_launch, metric_definitions, run_launch
 from model_code.training.loop import format_metrics
 
 COMMON = ["--image-uri", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/floorplan:1", "--region", "eu-west-1"]

@@ -73,7 +73,7 @@ def test_annotation_layout_rasterises_walls_and_cuts_openings(tmp_path):
 def test_masks_folder_wins_over_annotations(tmp_path):
     write_annotation_dataset(tmp_path, 1)
     (tmp_path / "masks").mkdir()
-    from model_code.imageio import write_png
+    from model_code.io.images import write_png
 
     write_png(tmp_path / "masks" / "plan000.png", np.zeros((96, 96), np.uint8))
     sample = open_dataset(tmp_path)[0]

@@ -12,8 +12,9 @@ import torch
 
 from model_code.datasets.layouts import open_dataset
 from model_code.datasets.torch_data import PlanCropDataset
-from model_code.inference import predict_probabilities
-from model_code.network import PretrainedWeightsUnavailable, load_model
+from model_code.model.inference import predict_probabilities
+from model_code.model.loader import load_model
+from model_code.model.network import PretrainedWeightsUnavailable
 from model_code.training.checkpoints import ResumeError, state_path
 from model_code.training.config import TrainConfig
 from model_code.training.loop import StopFlag, TrainingInterrupted, initial_network, train

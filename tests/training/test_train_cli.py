@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from model_code.cli import main
-from model_code.network import load_model
+from model_code.model.loader import load_model
 from tests.training.plans import write_channel_dataset
 
 TINY = ["--encoder", "resnet18", "--encoder-depth", "3", "--decoder-channels", "32,16,8", "--crop-size", "64",

@@ -15,22 +15,23 @@ import cv2
 import numpy as np
 import pytest
 
-from model_code.metrics import iou, rasterize_plan
-from model_code.rooms import detect_rooms
-from model_code.vectorize import VectorizeOptions, vectorize
-from model_code.vectorize import segments as segments_module
-from model_code.vectorize.components import label_components, remove_small
-from model_code.vectorize.graph import (
+from model_code.evaluation.metrics import iou
+from model_code.geometry.components import label_components, remove_small
+from model_code.geometry.raster import rasterize_plan
+from model_code.geometry.rooms import detect_rooms
+from model_code.geometry.spatial import SegmentIndex
+from model_code.geometry.vectorize import VectorizeOptions, vectorize
+from model_code.geometry.vectorize import segments as segments_module
+from model_code.geometry.vectorize.graph import (
     block_max_at,
     downscale_mask,
     ridge_map,
     ridge_thickness,
     skeleton_factor,
 )
-from model_code.vectorize.openings import blob_shape
-from model_code.vectorize.segments import _opening_pairs, merge_collinear, opening_proximity
-from model_code.vectorize.spatial import SegmentIndex
-from model_code.vectorize.thickness import distance_map
+from model_code.geometry.vectorize.openings import blob_shape
+from model_code.geometry.vectorize.segments import _opening_pairs, merge_collinear, opening_proximity
+from model_code.geometry.vectorize.thickness import distance_map
 
 from .test_shapes import band
 

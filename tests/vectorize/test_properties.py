@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon
 
-from model_code.rooms import detect_rooms
+from model_code.geometry.rooms import detect_rooms
+from model_code.geometry.vectorize import vectorize
 from model_code.schema import Annotation, validate_annotation
-from model_code.vectorize import vectorize
 
 H, W = 96, 128
 

@@ -9,10 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from model_code.metrics import iou, rasterize_plan, rasterize_segments
-from model_code.rooms import detect_rooms
-from model_code.vectorize import VectorizeOptions, vectorize
-from model_code.vectorize.segments import refine_breaks
+from model_code.evaluation.metrics import iou
+from model_code.geometry.raster import rasterize_plan, rasterize_segments
+from model_code.geometry.rooms import detect_rooms
+from model_code.geometry.vectorize import VectorizeOptions, vectorize
+from model_code.geometry.vectorize.segments import refine_breaks
 
 T = 6  # wall thickness of the hand-built masks (px)
 

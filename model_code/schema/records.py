@@ -13,7 +13,7 @@ document returned by the endpoint is the same records plus ``schema_version``, `
 and ``timing_ms``, so a result is always a valid annotation body as well.
 
 Coordinates are image pixels, x to the right and y down, as floats.
-The JSON Schema files live in ``model_code/schemas/``; :func:`validate_annotation`
+The JSON Schema files live beside this module, in ``model_code/schema/``; :func:`validate_annotation`
 and :func:`validate_result` check documents against them.
 """
 
@@ -28,10 +28,10 @@ from typing import Any, Literal
 
 import jsonschema
 
-from model_code.atomic import atomic_write_bytes
+from model_code.io.files import atomic_write_bytes
 
 RESULT_SCHEMA_VERSION = "1.0"
-SCHEMA_DIR = Path(__file__).parent / "schemas"
+SCHEMA_DIR = Path(__file__).parent
 OPENING_TYPES = ("door", "window", "opening")
 
 Point = tuple[float, float]
@@ -258,7 +258,7 @@ class SchemaError(ValueError):
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    """Load one of the JSON Schema files shipped in ``model_code/schemas``."""
+    """Load one of the JSON Schema files shipped in ``model_code/schema``."""
     return json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())
 
 

@@ -13,7 +13,7 @@ the variants measured are the variants tested.
   exporter, opset 17, dynamic batch/H/W), run by an ONNX Runtime CPU session with all graph
   optimisations and without ORT's CPU memory arena (activations come from malloc and are given
   back after each run).  The exported file is cached per checkpoint
-  (:mod:`model_code.onnx_cache`), so a process that finds it never imports torch.
+  (:mod:`model_code.model.onnx_cache`), so a process that finds it never imports torch.
 * ``onnx_arena`` - the same with ORT's CPU arena: ~10 % faster, but the arena keeps the largest
   activation set (~130-200 MiB per process at 512 px) for the life of the session.
 

@@ -1,7 +1,7 @@
 """Skeleton paths -> few, long, straight wall segments that meet exactly at junctions.
 
 Segments are ``(N, 4)`` float arrays of ``x1, y1, x2, y2``.  The steps, in the order
-:func:`model_code.vectorize.vectorize` applies them:
+:func:`model_code.geometry.vectorize.vectorize` applies them:
 
 1. :func:`polyline_segments` - Douglas-Peucker (OpenCV) on each skeleton path, so a straight
    wall becomes one segment and an arc a short polyline;
@@ -12,7 +12,7 @@ Segments are ``(N, 4)`` float arrays of ``x1, y1, x2, y2``.  The steps, in the o
 4. :func:`snap_junctions` - ends move to the intersection with the wall they meet (L and T
    junctions) and dangling ends are extended to a wall within tolerance;
 5. :func:`fit_free_ends` - ends that meet nothing are placed half a thickness inside the
-   end of the mask, the convention :func:`model_code.metrics.rasterize_walls` draws back;
+   end of the mask, the convention :func:`model_code.geometry.raster.rasterize_walls` draws back;
 6. :func:`drop_short` and :func:`dedupe`.
 
 All pairwise tests are vectorised numpy; loops run over merges, never over pixels.
@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 
-from model_code.vectorize.spatial import SegmentIndex
+from model_code.geometry.spatial import SegmentIndex
 
 
 def lengths(segs: np.ndarray) -> np.ndarray:

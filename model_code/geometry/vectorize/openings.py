@@ -16,10 +16,10 @@ import math
 import cv2
 import numpy as np
 
+from model_code.geometry.components import label_components
+from model_code.geometry.spatial import SegmentIndex
+from model_code.geometry.vectorize.segments import lengths
 from model_code.schema import Opening
-from model_code.vectorize.components import label_components
-from model_code.vectorize.segments import lengths
-from model_code.vectorize.spatial import SegmentIndex
 
 
 def blob_shape(blob: np.ndarray, x0: int = 0, y0: int = 0) -> tuple[np.ndarray, np.ndarray, float]:

@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from model_code.datasets.layouts import merge_grey_mask
-from model_code.imageio import write_png
+from model_code.io.images import write_png
 from model_code.synth.generator import MAX_SIZE, MIN_SIZE, SynthPlan, generate_plan
 from model_code.synth.styles import STYLES
 

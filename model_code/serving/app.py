@@ -32,13 +32,13 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import parse_accept_header
 
-from model_code.imageio import ImageDecodeError, ImageTooLargeError, decode_image, encode_png, sniff_format
-from model_code.network import CheckpointError
+from model_code.io.images import ImageDecodeError, ImageTooLargeError, decode_image, encode_png, sniff_format
+from model_code.model.checkpoint import CheckpointError
 from model_code.pipeline import OptionsError, Pipeline, PipelineOptions, PlanResult
 from model_code.sagemaker_contract import sagemaker_paths
-from model_code.serving_config import RESPONSE_TYPES, ServingConfig, resolve_serving_model_dir
+from model_code.serving.config import RESPONSE_TYPES, ServingConfig, resolve_serving_model_dir
 
-LOG = logging.getLogger("model_code.server")
+LOG = logging.getLogger("model_code.serving.app")
 CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
 INFERENCE_ID_HEADER = "X-Amzn-SageMaker-Inference-Id"
 MAX_CUSTOM_ATTRIBUTES = 1024
@@ -106,8 +106,8 @@ def load_serving_pipeline(config: ServingConfig) -> Pipeline:
     export ``container/serve`` cached before the fork: torch is not imported at all.  With a
     visible GPU (and CUDA in torch) it runs eagerly on the GPU.
     """
-    from model_code.network import load_model
-    from model_code.runtimes import ONNX_RUNTIMES
+    from model_code.model.loader import load_model
+    from model_code.model.runtimes import ONNX_RUNTIMES
 
     model_dir = resolve_serving_model_dir()
     mounted = sagemaker_paths().model
@@ -245,7 +245,7 @@ def render_response(
     if response_type == JSON_TYPE:
         return Response(json.dumps(result.document.to_dict()), mimetype=JSON_TYPE)
     if options.render == "overlay":
-        from model_code.overlay import draw_overlay
+        from model_code.exports.overlay import draw_overlay
 
         doc = result.document
         picture = draw_overlay(image, doc.walls, doc.openings, doc.rooms)
@@ -403,7 +403,7 @@ def create_app(
     :func:`load_serving_pipeline` (model from ``<base>/model`` or the bundled default).
     """
     config = config or ServingConfig.from_env()
-    app = Flask("model_code.server")
+    app = Flask("model_code.serving.app")
     app.config["MAX_CONTENT_LENGTH"] = config.max_payload_bytes
     state = ServingState(config=config)
     app.extensions[EXTENSION_KEY] = state

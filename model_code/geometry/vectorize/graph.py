@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from skimage.morphology import skeletonize
 
-from model_code.vectorize.components import remove_small
+from model_code.geometry.components import remove_small
 
 _NEIGHBOURS = np.ones((3, 3), np.float32)
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from model_code.metrics import segment_polygon
+from model_code.geometry.raster import segment_polygon
 from model_code.schema import Opening, Room, Wall
 
 # Tableau-like qualitative palette (RGB), readable on white paper

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from model_code.imageio import DEFAULT_MAX_PIXELS
+from model_code.io.images import DEFAULT_MAX_PIXELS
 from model_code.sagemaker_contract import sagemaker_paths
 
 DEFAULT_PORT = 8080
@@ -206,7 +206,7 @@ def gpu_visible(environ: Mapping[str, str] | None = None) -> bool:
 def resolve_serving_model_dir() -> Path:
     """``<SAGEMAKER_BASE_DIR or /opt/ml>/model`` when it holds a checkpoint, else the bundled default."""
     # Imported here so the gunicorn master, which reads this module's config, never imports torch.
-    from model_code.network import DEFAULT_MODEL_DIR, is_checkpoint
+    from model_code.model.checkpoint import DEFAULT_MODEL_DIR, is_checkpoint
 
     model_dir = sagemaker_paths().model
     if is_checkpoint(model_dir):

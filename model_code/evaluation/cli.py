@@ -30,7 +30,7 @@ from model_code.evaluation.backends import BackendSpec, BackendSpecError, parse_
 from model_code.evaluation.report import write_report
 from model_code.evaluation.runner import RunSettings, default_threads, iterate_records
 
-LOG = logging.getLogger("model_code.evaluate")
+LOG = logging.getLogger("model_code.evaluation.cli")
 SPLIT_CHOICES = ("all", "train", "validation", "test")
 DEFAULT_VAL_FRACTION = 0.1  # the training loop's default hold-out share (TrainConfig.val_fraction)
 DEFAULT_SPLIT_SEED = 0  # the training loop's default seed (TrainConfig.seed)
@@ -143,7 +143,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def warn_about_leaks(specs: list[BackendSpec], samples: list[Sample]) -> list[str]:
     """Warnings for U-Net checkpoints whose recorded validation plans differ from those evaluated."""
-    from model_code.network import read_metadata
+    from model_code.model.checkpoint import read_metadata
 
     warnings = []
     stems = {s.stem for s in samples}

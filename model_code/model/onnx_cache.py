@@ -14,25 +14,18 @@ moment never read half a file.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
 import logging
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from model_code.atomic import atomic_write_bytes
-from model_code.network import WEIGHTS_FILE, CheckpointError, is_checkpoint, load_network, read_metadata
-from model_code.runtimes import (
-    ONNX_OPSET,
-    Forward,
-    default_threads,
-    export_onnx_bytes,
-    onnx_forward,
-)
+from model_code.io.files import atomic_write_bytes
+from model_code.model.checkpoint import WEIGHTS_FILE, CheckpointError, is_checkpoint, read_metadata
+from model_code.model.network import load_network
+from model_code.model.runtimes import ONNX_OPSET, Forward, default_threads, export_onnx_bytes, onnx_forward
 
 CACHE_ENV = "FLOORPLAN_CACHE_DIR"
 EXPORT_VERSION = 1  # bump whenever runtimes.export_onnx produces a different graph
@@ -90,7 +83,7 @@ def export_checkpoint(directory: str | Path, environ: Mapping[str, str] | None =
 
 
 def onnx_model_forward(directory: str | Path, threads: int | None = None, arena: bool = False) -> Forward:
-    """The ONNX Runtime :data:`~model_code.runtimes.Forward` of a checkpoint, from the cache.
+    """The ONNX Runtime :data:`~model_code.model.runtimes.Forward` of a checkpoint, from the cache.
 
     A missing export is made and cached first; when the cache cannot be written the export
     runs from memory (with a warning); a cached file ONNX Runtime cannot load is replaced.
@@ -113,33 +106,3 @@ def onnx_model_forward(directory: str | Path, threads: int | None = None, arena:
             CACHE_ENV,
         )
     return onnx_forward(data, threads, arena=arena)
-
-
-def configure_export(parser: argparse.ArgumentParser) -> None:
-    """Arguments of ``floorplan export``."""
-    parser.description = (
-        "Export a checkpoint to ONNX into the cache, so serving workers load it without torch. "
-        f"The cache folder is ${CACHE_ENV}/onnx (else ~/.cache/floorplan/onnx); nothing is done when "
-        "the export is already there."
-    )
-    parser.add_argument(
-        "--model-dir",
-        default=None,
-        help="checkpoint directory, or 'default' for the bundled model "
-        "(default: the model the server would serve, $SAGEMAKER_BASE_DIR/model or the bundled one)",
-    )
-
-
-def run_export(args: argparse.Namespace) -> int:
-    """Run ``floorplan export``; prints the cached file's path."""
-    from model_code.network import resolve_model_dir
-    from model_code.serving_config import resolve_serving_model_dir
-
-    directory = resolve_serving_model_dir() if args.model_dir is None else resolve_model_dir(args.model_dir)
-    try:
-        path = export_checkpoint(directory)
-    except (CheckpointError, OSError) as exc:
-        print(f"floorplan export: {exc}", file=sys.stderr, flush=True)
-        return 1
-    print(path)
-    return 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from model_code.network import LoadedModel
+from model_code.model.loader import LoadedModel
 
 PAD_MULTIPLE = 32
 DEFAULT_TILE_SIZE = 768

@@ -23,13 +23,18 @@ import shapely
 from scipy.spatial import cKDTree
 from shapely.geometry import Polygon
 
-from model_code.metrics import rasterize_openings, rasterize_segments
+from model_code.geometry.components import label_components
+from model_code.geometry.raster import rasterize_openings, rasterize_segments
+from model_code.geometry.spatial import SegmentIndex
+from model_code.geometry.vectorize import (
+    ResolvedOptions,
+    VectorizedPlan,
+    VectorizeOptions,
+    content_window,
+    lengths,
+    scale_points,
+)
 from model_code.schema import Room, bounding_box_of
-from model_code.vectorize import ResolvedOptions, VectorizedPlan, VectorizeOptions
-from model_code.vectorize.components import label_components
-from model_code.vectorize.plan import content_window, scale_points
-from model_code.vectorize.segments import lengths
-from model_code.vectorize.spatial import SegmentIndex
 
 
 def _min_per(group: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
@@ -194,7 +199,7 @@ def scale_rooms(rooms: list[Room], scale_x: float, scale_y: float) -> list[Room]
     """Rooms found on a reduced mask in the coordinates of an image ``scale`` times larger.
 
     Polygon vertices and bounding-box corners use the pixel-centre mapping of
-    :func:`model_code.vectorize.plan.scale_points`; areas scale by ``scale_x * scale_y``.
+    :func:`model_code.geometry.vectorize.plan.scale_points`; areas scale by ``scale_x * scale_y``.
     """
     out = []
     for room in rooms:

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
-from model_code.metrics import rasterize_segments
-from model_code.schema import Opening, Wall
-from model_code.vectorize.graph import (
+from model_code.geometry.raster import rasterize_segments
+from model_code.geometry.vectorize.graph import (
     SkeletonGraph,
     block_max_at,
     build_graph,
@@ -23,9 +22,9 @@ from model_code.vectorize.graph import (
     skeleton_factor,
     skeleton_of,
 )
-from model_code.vectorize.openings import extract_openings
-from model_code.vectorize.options import ResolvedOptions, VectorizeOptions
-from model_code.vectorize.segments import (
+from model_code.geometry.vectorize.openings import extract_openings
+from model_code.geometry.vectorize.options import ResolvedOptions, VectorizeOptions
+from model_code.geometry.vectorize.segments import (
     dedupe,
     dominant_angle,
     drop_covered,
@@ -37,7 +36,7 @@ from model_code.vectorize.segments import (
     snap_junctions,
     snap_orientations,
 )
-from model_code.vectorize.thickness import (
+from model_code.geometry.vectorize.thickness import (
     distance_map,
     exterior_fraction,
     load_bearing,
@@ -48,6 +47,7 @@ from model_code.vectorize.thickness import (
     wall_profiles,
     wall_thicknesses,
 )
+from model_code.schema import Opening, Wall
 
 
 @dataclass
@@ -245,7 +245,7 @@ def vectorize(
 
     Masks are 2-D; ``bool`` or numbers (non-zero, or > 127 for 0/255 ``uint8``, means set).
     Walls get ids ``w1, w2, ...`` in reading order, their measured thickness, the
-    load-bearing heuristic (see :mod:`model_code.vectorize.thickness`) and its confidence.
+    load-bearing heuristic (see :mod:`model_code.geometry.vectorize.thickness`) and its confidence.
     All tolerances derive from the full image size, but the work happens on the window
     that holds the walls and openings (:func:`content_window`).
 

@@ -6,11 +6,16 @@ Two transports, one interface:
   from the argument or ``SAGEMAKER_ENDPOINT_NAME``);
 * a local URL (``serve_local.py`` or ``docker run -p 8080:8080 IMAGE serve``).
 
+In-process analysis needs no transport: ``from model_code import Pipeline`` (see
+:func:`detect_in_process`, which the CLI uses when neither ``--url`` nor ``--endpoint`` is given).
+
 Throttling and not-ready answers are retried with exponential backoff and jitter; a container
 error (SageMaker's ``ModelError``, or an HTTP error from a local server) is raised as
 :class:`ModelInvocationError` carrying the container's status, error code and message.
 
-The ``detect`` CLI command (``floorplan detect IMAGE [--endpoint NAME | --url URL]``) wraps it.
+The ``detect`` CLI command (``floorplan detect IMAGE [--endpoint NAME | --url URL | --model-dir DIR]``)
+wraps it: with ``--url`` it calls a server, with ``--endpoint`` a SageMaker endpoint, and with
+neither it runs the pipeline in this process (the bundled model unless ``--model-dir`` is given).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from model_code.imageio import sniff_format
+from model_code.io.images import sniff_format
 
 ENDPOINT_ENV = "SAGEMAKER_ENDPOINT_NAME"
 JSON_TYPE = "application/json"
@@ -267,12 +272,59 @@ def summarize(result: Mapping[str, Any]) -> str:
     )
 
 
+def detect_in_process(
+    image: str | Path | bytes, model_dir: str | Path | None = None, overlay: bool = False, **options: Any
+) -> tuple[dict[str, Any], bytes | None]:
+    """Analyse a plan in this process: ``(result document, overlay PNG or None)``.
+
+    ``model_dir`` is a checkpoint folder (``None``: the bundled model; not loaded for
+    ``backend="opencv"``); ``options`` are the request options (``None`` values are left out).
+
+    Raises:
+        DetectError: the image cannot be read or decoded, an option is invalid, or the model
+            cannot be loaded.
+    """
+    from model_code.exports.overlay import draw_overlay
+    from model_code.io.images import ImageDecodeError, ImageTooLargeError, decode_image, encode_png
+    from model_code.model.checkpoint import CheckpointError
+    from model_code.pipeline import OptionsError, Pipeline, PipelineOptions
+
+    try:
+        data = image if isinstance(image, bytes) else Path(image).read_bytes()
+        picture = decode_image(data)
+        chosen = PipelineOptions.from_mapping({k: v for k, v in options.items() if v is not None})
+        pipeline = Pipeline(None) if chosen.backend == "opencv" else Pipeline.load(model_dir)
+        result = pipeline.analyze(picture, chosen)
+    except OSError as exc:
+        raise DetectError(f"cannot read {image}: {exc}") from exc
+    except (ImageDecodeError, ImageTooLargeError) as exc:
+        raise DetectError(f"invalid_image: {exc}") from exc
+    except OptionsError as exc:
+        raise DetectError(f"invalid_option: {exc}") from exc
+    except CheckpointError as exc:
+        raise DetectError(f"model: {exc}") from exc
+    document = result.document.to_dict()
+    if not overlay:
+        return document, None
+    doc = result.document
+    return document, encode_png(draw_overlay(picture, doc.walls, doc.openings, doc.rooms))
+
+
 def configure_detect(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``floorplan detect``."""
+    parser.description = (
+        "Analyse a floor plan: in this process (default), on a local server (--url) or on a "
+        "SageMaker endpoint (--endpoint)."
+    )
     parser.add_argument("image", type=Path, help="floor plan image (PNG or JPEG)")
     target = parser.add_mutually_exclusive_group()
-    target.add_argument("--endpoint", help=f"SageMaker endpoint name (default: ${ENDPOINT_ENV})")
+    target.add_argument("--endpoint", help="SageMaker endpoint name")
     target.add_argument("--url", help="local server base URL, e.g. http://127.0.0.1:8080")
+    target.add_argument(
+        "--model-dir",
+        help="run in this process with this checkpoint folder (default when neither --url nor "
+        "--endpoint is given: the bundled model)",
+    )
     parser.add_argument("--out", type=Path, help="write the result JSON here (default: standard output)")
     parser.add_argument("--overlay", type=Path, help="also fetch the overlay picture and write it here (PNG)")
     parser.add_argument("--threshold", type=float, help="wall/opening probability threshold (0-1)")
@@ -289,17 +341,23 @@ def run_detect(args: argparse.Namespace) -> int:
         return 2
     options = {"threshold": args.threshold, "min_wall_length": args.min_wall_length, "backend": args.backend}
     target: dict[str, Any] = {"url": args.url} if args.url else {"region": args.region}
+    remote = bool(args.url or args.endpoint)
     try:
-        result = detect(args.image, args.endpoint, timeout=args.timeout, **target, **options)
+        if remote:
+            result = detect(args.image, args.endpoint, timeout=args.timeout, **target, **options)
+        else:
+            result, picture = detect_in_process(
+                args.image, args.model_dir, overlay=bool(args.overlay), **options
+            )
         text = json.dumps(result, indent=1) + "\n"
         if args.out:
             args.out.write_text(text)
         else:
             sys.stdout.write(text)
         if args.overlay:
-            args.overlay.write_bytes(
-                render(args.image, args.endpoint, timeout=args.timeout, **target, **options)
-            )
+            if remote:
+                picture = render(args.image, args.endpoint, timeout=args.timeout, **target, **options)
+            args.overlay.write_bytes(picture)
     except DetectError as exc:
         print(f"detect: {exc}", file=sys.stderr)
         return 1

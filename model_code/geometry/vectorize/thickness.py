@@ -18,7 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from model_code.vectorize.segments import lengths
+from model_code.geometry.vectorize.segments import lengths
 
 
 def distance_map(mask: np.ndarray) -> np.ndarray:

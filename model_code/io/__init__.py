@@ -1,0 +1,7 @@
+"""Bytes in and out: the one image decoder (:mod:`~model_code.io.images`) and atomic file writes
+(:mod:`~model_code.io.files`).
+
+Every stage that reads a plan (serving, the CLI, datasets, evaluation, annotation) decodes it
+through :func:`model_code.io.images.decode_image`; PDF and multi-page TIFF decoding belong here
+too.  This package imports nothing else from ``model_code``.
+"""

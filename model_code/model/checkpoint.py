@@ -1,0 +1,168 @@
+"""The one checkpoint format, shared by training, serving, evaluation and tests.
+
+A checkpoint is a directory holding two files:
+
+* ``model.safetensors`` - the weights (stored fp16 by default to keep the image small);
+* ``model.json`` - :class:`ModelMetadata`: architecture, encoder, channels, normalisation,
+  working resolution, training-data summary, metrics and version.
+
+:func:`save_model` is the only writer; :func:`model_code.model.loader.load_model` the only
+loader for inference (:func:`model_code.model.network.load_network` gives the torch module).
+torch is imported only by the functions that need it: a CPU server whose model is already
+exported to ONNX (:mod:`model_code.model.onnx_cache`) loads and runs it without torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from model_code.io.files import atomic_write_bytes
+
+if TYPE_CHECKING:
+    import torch
+
+
+CHECKPOINT_FORMAT = "floorplan-unet"
+CHECKPOINT_FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+METADATA_FILE = "model.json"
+CHANNELS = ("wall", "opening")
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "default_model"
+logger = logging.getLogger(__name__)
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint directory is missing, incomplete or incompatible."""
+
+
+@dataclass
+class ModelSpec:
+    """Everything needed to build the network (not the weights)."""
+
+    encoder: str = "resnet34"
+    encoder_depth: int = 5
+    decoder_channels: tuple[int, ...] = (256, 128, 64, 32, 16)
+    in_channels: int = 3
+    channels: tuple[str, ...] = CHANNELS
+    architecture: str = "Unet"
+
+
+@dataclass
+class ModelMetadata:
+    """The JSON half of a checkpoint: how to build, feed and describe the model."""
+
+    spec: ModelSpec = field(default_factory=ModelSpec)
+    name: str = "floorplan-unet"
+    version: str = "0.0.0"
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+    working_size: int = 512
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form written to ``model.json``."""
+        spec = dataclasses.asdict(self.spec)
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "format_version": CHECKPOINT_FORMAT_VERSION,
+            "name": self.name,
+            "version": self.version,
+            "architecture": spec.pop("architecture"),
+            "encoder": spec.pop("encoder"),
+            "encoder_depth": spec.pop("encoder_depth"),
+            "decoder_channels": list(spec.pop("decoder_channels")),
+            "in_channels": spec.pop("in_channels"),
+            "channels": list(spec.pop("channels")),
+            "normalization": {"scale": 1 / 255, "mean": list(self.mean), "std": list(self.std)},
+            "working_size": self.working_size,
+            "training": self.training,
+            "metrics": self.metrics,
+            "created": self.created,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelMetadata:
+        """Parse ``model.json``; raises :class:`CheckpointError` on a foreign format."""
+        if data.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"not a {CHECKPOINT_FORMAT} checkpoint (format={data.get('format')!r})")
+        if int(data.get("format_version", 0)) > CHECKPOINT_FORMAT_VERSION:
+            raise CheckpointError(
+                f"checkpoint format_version {data['format_version']} is newer than this code "
+                f"understands ({CHECKPOINT_FORMAT_VERSION})"
+            )
+        spec = ModelSpec(
+            encoder=data["encoder"],
+            encoder_depth=int(data.get("encoder_depth", 5)),
+            decoder_channels=tuple(int(c) for c in data.get("decoder_channels", (256, 128, 64, 32, 16))),
+            in_channels=int(data.get("in_channels", 3)),
+            channels=tuple(data.get("channels", CHANNELS)),
+            architecture=data.get("architecture", "Unet"),
+        )
+        norm = data.get("normalization", {})
+        return cls(
+            spec=spec,
+            name=data.get("name", "floorplan-unet"),
+            version=str(data.get("version", "0.0.0")),
+            mean=tuple(norm.get("mean", IMAGENET_MEAN)),
+            std=tuple(norm.get("std", IMAGENET_STD)),
+            working_size=int(data.get("working_size", 512)),
+            training=data.get("training", {}),
+            metrics=data.get("metrics", {}),
+            created=data.get("created", ""),
+        )
+
+
+def save_model(
+    network: torch.nn.Module, metadata: ModelMetadata, directory: str | Path, half: bool = True
+) -> Path:
+    """Write ``model.safetensors`` and ``model.json`` into ``directory``, each atomically."""
+    from safetensors.torch import save
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if not metadata.created:
+        metadata.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    state = {
+        k: (
+            v.detach().to("cpu").half() if half and v.is_floating_point() else v.detach().to("cpu")
+        ).contiguous()
+        for k, v in network.state_dict().items()
+    }
+    atomic_write_bytes(directory / WEIGHTS_FILE, save(state))
+    text = json.dumps(metadata.to_dict(), indent=2) + "\n"
+    atomic_write_bytes(directory / METADATA_FILE, text.encode())
+    return directory
+
+
+def is_checkpoint(directory: str | Path) -> bool:
+    """True when ``directory`` holds both checkpoint files."""
+    directory = Path(directory)
+    return (directory / WEIGHTS_FILE).is_file() and (directory / METADATA_FILE).is_file()
+
+
+def read_metadata(directory: str | Path) -> ModelMetadata:
+    """Read only ``model.json`` of a checkpoint."""
+    path = Path(directory) / METADATA_FILE
+    if not path.is_file():
+        raise CheckpointError(f"no {METADATA_FILE} in {directory}")
+    try:
+        return ModelMetadata.from_dict(json.loads(path.read_text()))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"invalid {path}: {exc}") from exc
+
+
+def resolve_model_dir(directory: str | Path | None) -> Path:
+    """``None`` or ``"default"`` -> the bundled default model; else the directory given."""
+    if directory is None or str(directory) == "default":
+        return DEFAULT_MODEL_DIR
+    return Path(directory)

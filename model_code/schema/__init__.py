@@ -1,0 +1,45 @@
+"""The customers' annotation format and our result document: typed records, JSON, JSON Schemas.
+
+The records live in :mod:`~model_code.schema.records`; the JSON Schema files
+(``annotation.schema.json``, ``result.schema.json``) beside it.  This package is the bottom of
+the product's data flow: every stage speaks these records, and it imports nothing but
+:mod:`model_code.io` (atomic writes).
+"""
+
+from model_code.schema.records import (
+    OPENING_TYPES,
+    RESULT_SCHEMA_VERSION,
+    SCHEMA_DIR,
+    Annotation,
+    Opening,
+    OpeningType,
+    Point,
+    ResultDocument,
+    Room,
+    SchemaError,
+    Wall,
+    bounding_box_of,
+    load_schema,
+    schema_problems,
+    validate_annotation,
+    validate_result,
+)
+
+__all__ = [
+    "OPENING_TYPES",
+    "RESULT_SCHEMA_VERSION",
+    "SCHEMA_DIR",
+    "Annotation",
+    "Opening",
+    "OpeningType",
+    "Point",
+    "ResultDocument",
+    "Room",
+    "SchemaError",
+    "Wall",
+    "bounding_box_of",
+    "load_schema",
+    "schema_problems",
+    "validate_annotation",
+    "validate_result",
+]
