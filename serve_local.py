@@ -50,7 +50,7 @@ def serving_environment(args: argparse.Namespace, base: dict[str, str]) -> dict[
 
 def check_model(args: argparse.Namespace) -> Path:
     """The model directory that will be served; raises SystemExit with a clear message if none."""
-    from model_code.model.checkpoint import DEFAULT_MODEL_DIR, is_checkpoint
+    from model_code.model.checkpoint import DEFAULT_MODEL_DIR, CheckpointError, is_checkpoint
     from model_code.serving.config import resolve_serving_model_dir
 
     if args.model_dir is not None:
@@ -59,7 +59,10 @@ def check_model(args: argparse.Namespace) -> Path:
                 f"serve_local: {args.model_dir} holds no model checkpoint (model.safetensors + model.json)"
             )
         return args.model_dir.resolve()
-    model_dir = resolve_serving_model_dir()
+    try:
+        model_dir = resolve_serving_model_dir()
+    except CheckpointError as exc:
+        raise SystemExit(f"serve_local: {exc}; pass --model-dir DIR") from exc
     if not is_checkpoint(model_dir):
         raise SystemExit(
             f"serve_local: no model found (no checkpoint in $SAGEMAKER_BASE_DIR/model and no bundled "

@@ -150,6 +150,30 @@ def is_checkpoint(directory: str | Path) -> bool:
     return (directory / WEIGHTS_FILE).is_file() and (directory / METADATA_FILE).is_file()
 
 
+def checkpoint_problem(directory: str | Path) -> str | None:
+    """What keeps ``directory`` from being a complete checkpoint, in words; ``None`` when it is one."""
+    directory = Path(directory)
+    if not directory.exists():
+        return "does not exist"
+    if not directory.is_dir():
+        return "is a file, not a checkpoint folder (model.safetensors + model.json)"
+    if is_checkpoint(directory):
+        return None
+    names = sorted(p.name for p in directory.iterdir())
+    archives = [n for n in names if n.endswith((".tar.gz", ".tgz", ".tar", ".zip"))]
+    if archives:
+        return (
+            f"holds the archive {archives[0]} instead of its files: SageMaker extracts model.tar.gz "
+            f"into the model folder, so pack {WEIGHTS_FILE} and {METADATA_FILE} at the archive's top level"
+        )
+    if METADATA_FILE in names:
+        return f"holds {METADATA_FILE} but no {WEIGHTS_FILE}"
+    if WEIGHTS_FILE in names:
+        return f"holds {WEIGHTS_FILE} but no {METADATA_FILE}"
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"holds no checkpoint ({WEIGHTS_FILE} + {METADATA_FILE}); found {shown}"
+
+
 def read_metadata(directory: str | Path) -> ModelMetadata:
     """Read only ``model.json`` of a checkpoint."""
     path = Path(directory) / METADATA_FILE

@@ -35,7 +35,6 @@ from werkzeug.http import parse_accept_header
 from model_code.io.images import ImageDecodeError, ImageTooLargeError, decode_image, encode_png, sniff_format
 from model_code.model.checkpoint import CheckpointError
 from model_code.pipeline import OptionsError, Pipeline, PipelineOptions, PlanResult
-from model_code.sagemaker_contract import sagemaker_paths
 from model_code.serving.config import RESPONSE_TYPES, ServingConfig, resolve_serving_model_dir
 
 LOG = logging.getLogger("model_code.serving.app")
@@ -110,9 +109,6 @@ def load_serving_pipeline(config: ServingConfig) -> Pipeline:
     from model_code.model.runtimes import ONNX_RUNTIMES
 
     model_dir = resolve_serving_model_dir()
-    mounted = sagemaker_paths().model
-    if model_dir != mounted and mounted.is_dir() and any(mounted.iterdir()):
-        LOG.warning("%s holds files but no checkpoint; serving the bundled default model", mounted)
     device = "cuda" if config.use_gpu and _cuda_usable() else "cpu"
     model = load_model(model_dir, device=device, threads=config.torch_threads)
     if model.runtime not in ONNX_RUNTIMES:

@@ -204,11 +204,28 @@ def gpu_visible(environ: Mapping[str, str] | None = None) -> bool:
 
 
 def resolve_serving_model_dir() -> Path:
-    """``<SAGEMAKER_BASE_DIR or /opt/ml>/model`` when it holds a checkpoint, else the bundled default."""
+    """The checkpoint the server serves: ``<SAGEMAKER_BASE_DIR or /opt/ml>/model``, or the bundled model.
+
+    The bundled default model is served only when the model folder is absent or empty (hidden
+    files such as ``.keep`` aside).  Anything else in it must be a complete checkpoint: half a
+    checkpoint, an unextracted ``model.tar.gz`` or a file in place of the folder is an error,
+    never silently replaced by the bundled model.
+
+    Raises:
+        CheckpointError: the model folder holds something that is not a complete checkpoint.
+    """
     # Imported here so the gunicorn master, which reads this module's config, never imports torch.
-    from model_code.model.checkpoint import DEFAULT_MODEL_DIR, is_checkpoint
+    from model_code.model.checkpoint import DEFAULT_MODEL_DIR, CheckpointError, checkpoint_problem
 
     model_dir = sagemaker_paths().model
-    if is_checkpoint(model_dir):
-        return model_dir
-    return DEFAULT_MODEL_DIR
+    if not model_dir.exists() and not model_dir.is_symlink():
+        return DEFAULT_MODEL_DIR
+    if model_dir.is_dir() and not any(not p.name.startswith(".") for p in model_dir.iterdir()):
+        return DEFAULT_MODEL_DIR
+    problem = checkpoint_problem(model_dir)
+    if problem is not None:
+        raise CheckpointError(
+            f"model folder {model_dir} {problem} (the bundled model is served only when the folder is "
+            "absent or empty)"
+        )
+    return model_dir

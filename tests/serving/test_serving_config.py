@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
-from model_code.model.checkpoint import DEFAULT_MODEL_DIR
+from model_code.model.checkpoint import DEFAULT_MODEL_DIR, CheckpointError
 from model_code.serving.config import (
     ServingConfig,
     ServingConfigError,
@@ -102,9 +103,58 @@ def test_default_workers_respect_cpus_memory_and_gpu():
 def test_model_dir_prefers_base_dir_checkpoint(tmp_path, monkeypatch, tiny_checkpoint: Path):
     monkeypatch.delenv("SM_MODEL_DIR", raising=False)
     monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
-    assert resolve_serving_model_dir() == DEFAULT_MODEL_DIR
+    assert resolve_serving_model_dir() == DEFAULT_MODEL_DIR  # absent
     (tmp_path / "model").mkdir()
-    (tmp_path / "model" / "notes.txt").write_text("not a checkpoint")
-    assert resolve_serving_model_dir() == DEFAULT_MODEL_DIR
+    assert resolve_serving_model_dir() == DEFAULT_MODEL_DIR  # empty
+    (tmp_path / "model" / ".keep").write_text("")
+    assert resolve_serving_model_dir() == DEFAULT_MODEL_DIR  # hidden files only
     shutil.copytree(tiny_checkpoint, tmp_path / "model", dirs_exist_ok=True)
     assert resolve_serving_model_dir() == tmp_path / "model"
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        (["model.json"], "holds model.json but no model.safetensors"),
+        (["model.safetensors"], "holds model.safetensors but no model.json"),
+        (["model.tar.gz"], "holds the archive model.tar.gz instead of its files"),
+        (["notes.txt"], "holds no checkpoint (model.safetensors + model.json); found notes.txt"),
+        ([], "is a file, not a checkpoint folder"),
+    ],
+)
+def test_half_a_checkpoint_is_an_error_not_the_bundled_model(
+    tmp_path, monkeypatch, tiny_checkpoint: Path, files, message
+):
+    monkeypatch.delenv("SM_MODEL_DIR", raising=False)
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+    model = tmp_path / "model"
+    if files:
+        model.mkdir()
+        for name in files:
+            source = tiny_checkpoint / name
+            (model / name).write_bytes(source.read_bytes() if source.exists() else b"\x1f\x8b junk")
+    else:
+        model.write_bytes(b"a file where the model folder should be")
+    with pytest.raises(CheckpointError) as info:
+        resolve_serving_model_dir()
+    assert message in str(info.value)
+    assert "served only when the folder is absent or empty" in str(info.value)
+
+
+def test_half_a_checkpoint_keeps_ping_503_with_the_reason(tmp_path, monkeypatch, tiny_checkpoint: Path):
+    from model_code.serving.app import create_app
+
+    monkeypatch.delenv("SM_MODEL_DIR", raising=False)
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "model.json").write_bytes((tiny_checkpoint / "model.json").read_bytes())
+    client = create_app(ServingConfig(workers=1)).test_client()
+    deadline = time.monotonic() + 30
+    while (answer := client.get("/ping")).json["status"] == "loading":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert answer.status_code == 503
+    assert answer.json["status"] == "failed"
+    assert "holds model.json but no model.safetensors" in answer.json["reason"]
+    response = client.post("/invocations", data=b"\x89PNG", content_type="image/png")
+    assert response.status_code == 503
