@@ -106,3 +106,63 @@ def test_normalize_is_the_arithmetic_bit_for_bit():
     out = normalize(image, mean, std)
     assert out.shape == (3, 19, 23) and out.dtype == np.float32 and out.flags["C_CONTIGUOUS"]
     np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"working_size": -5}, "working_size -5 is outside 64..4096"),
+        ({"working_size": 0}, "working_size 0 is outside"),
+        ({"working_size": 7}, "working_size 7 is outside"),
+        ({"working_size": 100000}, "working_size 100000 is outside"),
+        ({"working_size": 512.5}, "working_size must be a whole number"),
+        ({"working_size": "big"}, "working_size must be a whole number"),
+        ({"normalization": {"mean": [0.5, 0.5, 0.5], "std": [0.2, 0.0, 0.2]}}, "std must be > 0"),
+        ({"normalization": {"mean": [0.5, 0.5], "std": [0.2, 0.2, 0.2]}}, "mean must be 3 finite numbers"),
+        ({"normalization": {"mean": [0.5, 0.5, 0.5], "std": [0.2, "x", 0.2]}}, "std must be 3 finite"),
+        ({"channels": ["opening"]}, "channels must name 'wall' once"),
+        ({"in_channels": 4}, "in_channels must be 3"),
+        ({"decoder_channels": [8, 4]}, "decoder_channels must be 3 positive numbers"),
+    ],
+)
+def test_impossible_metadata_is_refused_at_load(tmp_path, tiny_checkpoint, change, reason):
+    import json
+    import shutil
+
+    from model_code.model.checkpoint import CheckpointError, read_metadata
+    from model_code.model.loader import load_model
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_checkpoint, folder)
+    data = json.loads((folder / "model.json").read_text())
+    data.update(change)
+    (folder / "model.json").write_text(json.dumps(data))
+    with pytest.raises(CheckpointError) as info:
+        read_metadata(folder)
+    assert reason in str(info.value)
+    with pytest.raises(CheckpointError):
+        load_model(folder)
+
+
+def test_impossible_metadata_keeps_ping_503_with_the_reason(tmp_path, tiny_checkpoint, monkeypatch):
+    import json
+    import shutil
+    import time
+
+    from model_code.serving.app import create_app
+    from model_code.serving.config import ServingConfig
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_checkpoint, folder)
+    data = json.loads((folder / "model.json").read_text())
+    data["working_size"] = 100000
+    (folder / "model.json").write_text(json.dumps(data))
+    monkeypatch.delenv("SM_MODEL_DIR", raising=False)
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+    client = create_app(ServingConfig(workers=1)).test_client()
+    deadline = time.monotonic() + 30
+    while (answer := client.get("/ping")).json["status"] == "loading":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert answer.status_code == 503
+    assert "working_size 100000 is outside 64..4096" in answer.json["reason"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,12 +36,22 @@ METADATA_FILE = "model.json"
 CHANNELS = ("wall", "opening")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+MIN_WORKING_SIZE = 64  # px: the U-Net's five poolings need at least a few cells
+MAX_WORKING_SIZE = 4096  # px: larger plans are tiled; a larger working image only costs memory
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "default_model"
 logger = logging.getLogger(__name__)
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint directory is missing, incomplete or incompatible."""
+
+
+def _whole_number(value: Any, name: str) -> int:
+    """``value`` as an int when it is a whole number (``512`` or ``512.0``); else :class:`CheckpointError`."""
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not whole:
+        raise CheckpointError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
 
 
 @dataclass
@@ -109,17 +120,52 @@ class ModelMetadata:
             architecture=data.get("architecture", "Unet"),
         )
         norm = data.get("normalization", {})
-        return cls(
+        metadata = cls(
             spec=spec,
             name=data.get("name", "floorplan-unet"),
             version=str(data.get("version", "0.0.0")),
             mean=tuple(norm.get("mean", IMAGENET_MEAN)),
             std=tuple(norm.get("std", IMAGENET_STD)),
-            working_size=int(data.get("working_size", 512)),
+            working_size=_whole_number(data.get("working_size", 512), "working_size"),
             training=data.get("training", {}),
             metrics=data.get("metrics", {}),
             created=data.get("created", ""),
         )
+        metadata.check()
+        return metadata
+
+    def check(self) -> None:
+        """Raise :class:`CheckpointError` for values no model can be served with.
+
+        A checkpoint that passes these checks but holds nonsense would serve empty results (a
+        zero ``std``) or exhaust memory at warm-up (a huge ``working_size``), so it is refused
+        at load time, with the reason on ``/ping``.
+        """
+        spec = self.spec
+        if not MIN_WORKING_SIZE <= self.working_size <= MAX_WORKING_SIZE:
+            raise CheckpointError(
+                f"working_size {self.working_size} is outside {MIN_WORKING_SIZE}..{MAX_WORKING_SIZE} pixels"
+            )
+        if spec.in_channels != 3:
+            raise CheckpointError(f"in_channels must be 3 (RGB input), got {spec.in_channels}")
+        for name, values in (("mean", self.mean), ("std", self.std)):
+            if len(values) != spec.in_channels or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values
+            ):
+                raise CheckpointError(
+                    f"normalization {name} must be {spec.in_channels} finite numbers, got {list(values)}"
+                )
+        if min(self.std) <= 0:
+            raise CheckpointError(f"normalization std must be > 0, got {list(self.std)}")
+        if "wall" not in spec.channels or len(set(spec.channels)) != len(spec.channels):
+            raise CheckpointError(f"channels must name 'wall' once, got {list(spec.channels)}")
+        if not 1 <= spec.encoder_depth <= 5:
+            raise CheckpointError(f"encoder_depth must be 1..5, got {spec.encoder_depth}")
+        if len(spec.decoder_channels) != spec.encoder_depth or min(spec.decoder_channels) < 1:
+            channels = list(spec.decoder_channels)
+            raise CheckpointError(
+                f"decoder_channels must be {spec.encoder_depth} positive numbers, got {channels}"
+            )
 
 
 def save_model(
