@@ -8,6 +8,7 @@ annotation tool all call :meth:`Pipeline.analyze`.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -23,6 +24,7 @@ from model_code.version import __version__
 BACKENDS = ("unet", "opencv")
 RENDERS = ("mask", "overlay")
 RESOLUTIONS = ("working", "input")
+MAX_NAMES_SHOWN = 10  # unknown option names quoted in an error message
 
 
 class OptionsError(ValueError):
@@ -56,7 +58,9 @@ class PipelineOptions:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise OptionsError(f"unknown option(s) {unknown}; known: {sorted(known)}")
+            shown = ", ".join(repr(name[:40]) for name in unknown[:MAX_NAMES_SHOWN])
+            more = f" and {len(unknown) - MAX_NAMES_SHOWN} more" if len(unknown) > MAX_NAMES_SHOWN else ""
+            raise OptionsError(f"unknown option(s) {shown}{more}; known: {sorted(known)}")
         options = cls()
         try:
             if "threshold" in values:
@@ -76,10 +80,12 @@ class PipelineOptions:
 
     def check(self) -> None:
         """Raise :class:`OptionsError` for out-of-range values."""
-        if not 0.0 < self.threshold < 1.0:
+        if not 0.0 < self.threshold < 1.0:  # also refuses NaN
             raise OptionsError(f"threshold must be strictly between 0 and 1, got {self.threshold}")
-        if self.min_wall_length is not None and self.min_wall_length < 0:
-            raise OptionsError(f"min_wall_length must be >= 0, got {self.min_wall_length}")
+        if self.min_wall_length is not None and not (
+            math.isfinite(self.min_wall_length) and self.min_wall_length >= 0
+        ):
+            raise OptionsError(f"min_wall_length must be a finite number >= 0, got {self.min_wall_length}")
         if self.backend not in BACKENDS:
             raise OptionsError(f"backend must be one of {list(BACKENDS)}, got {self.backend!r}")
         if self.render not in RENDERS:

@@ -90,3 +90,24 @@ def test_plain_png_fast_path_equals_pillow(mode):
     np.testing.assert_array_equal(decoded, expected)
     with pytest.raises(ImageDecodeError, match="truncated or corrupt"):
         decode_image(data[:-30])
+
+
+def test_a_budget_above_pillows_own_guard_applies():
+    """MODEL_SERVER_MAX_PIXELS may exceed Pillow's default 89,478,485-pixel bomb guard."""
+    width, height = 9500, 9450  # 89.8 MP, just over Pillow's default guard
+    buffer = io.BytesIO()
+    Image.new("1", (width, height), 1).save(buffer, "PNG")
+    data = buffer.getvalue()
+    with pytest.raises(ImageTooLargeError, match="over the limit of 89000000 pixels"):
+        decode_image(data, max_pixels=89_000_000)
+    image = decode_image(data, max_pixels=100_000_000)
+    assert image.shape == (height, width, 3)
+
+
+def test_a_truncated_header_names_no_python_object():
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(buffer, "PNG")
+    for data in (buffer.getvalue()[:30], b"\x00" * 64):
+        with pytest.raises(ImageDecodeError) as info:
+            decode_image(data)
+        assert "BytesIO" not in str(info.value) and " at 0x" not in str(info.value)

@@ -15,9 +15,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 40_000_000  # 40 MP: an A0 scan at 200 dpi, far above any real plan request
+MAX_PIXELS_CEILING = 1_000_000_000  # the largest budget a caller may set (3 GB once decoded to RGB)
+
+# Every decode checks its own budget (``max_pixels``) against the header before decoding, so
+# Pillow's global decompression-bomb guard (89 MP by default) must not be the tighter limit:
+# it sits at the ceiling of what a budget may be.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS_CEILING
 
 # Never let Pillow fill truncated data with grey: a cut-off upload must be an error.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -112,6 +118,13 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageTooLargeError(f"image rejected as a decompression bomb: {exc}") from exc
+    except UnidentifiedImageError as exc:  # its message quotes the in-memory stream's repr
+        what = (
+            f"a complete {fmt.upper()} file"
+            if fmt
+            else "an image format we read (PNG, JPEG, TIFF, BMP, WebP)"
+        )
+        raise ImageDecodeError(f"cannot decode image: the data is not {what}") from exc
     except Exception as exc:  # Pillow raises many types (OSError, SyntaxError, ValueError...)
         what = f"{fmt.upper()} " if fmt else ""
         raise ImageDecodeError(f"cannot decode {what}image: {exc}") from exc

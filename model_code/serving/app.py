@@ -204,6 +204,8 @@ def read_json_body(raw: bytes) -> tuple[bytes, dict[str, Any]]:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, "invalid_request", f"body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # the parser's own depth limit (about 1,000 levels)
+        raise ApiError(400, "invalid_request", "JSON body is nested too deeply") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request", 'JSON body must be an object {"image": ..., "options": {...}}')
     unknown = sorted(set(body) - {"image", "options"})
@@ -212,16 +214,27 @@ def read_json_body(raw: bytes) -> tuple[bytes, dict[str, Any]]:
     options = body.get("options") or {}
     if not isinstance(options, dict):
         raise ApiError(400, "invalid_request", '"options" must be a JSON object')
+    nested = [key for key, value in options.items() if isinstance(value, (dict, list))]
+    if nested:
+        raise ApiError(
+            400, "invalid_option", f"option {nested[0][:40]!r} must be a string, number or boolean"
+        )
     return _decode_base64(body.get("image")), options
 
 
-def read_request_image(content_type: str, raw: bytes, max_pixels: int) -> tuple[np.ndarray, dict[str, Any]]:
-    """Decode the body for its Content-Type into an RGB array and the body's options."""
+def read_request_image(
+    content_type: str, raw: bytes, max_pixels: int, header: str | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Decode the body for its Content-Type into an RGB array and the body's options.
+
+    ``content_type`` is the parsed media type; ``header`` the raw ``Content-Type`` header, quoted
+    in the error when the media type is unsupported or could not be parsed.
+    """
     options: dict[str, Any] = {}
     if content_type == JSON_TYPE:
         raw, options = read_json_body(raw)
     elif content_type not in RAW_IMAGE_TYPES:
-        shown = content_type or "(none)"
+        shown = content_type or (repr(header[:100]) if header else "(none)")
         raise ApiError(
             415,
             "unsupported_media_type",
@@ -307,9 +320,12 @@ def invocations() -> Response:
             f"cannot produce {request.headers.get('Accept')!r}; offers {list(RESPONSE_TYPES)}",
         )
     header_options = parse_custom_attributes(request.headers.get(CUSTOM_ATTRIBUTES_HEADER))
+    PipelineOptions.from_mapping(header_options)  # a bad option is a 400 before the body is read
     start = time.perf_counter()
     raw = read_body(state.config.max_payload_bytes)
-    image, body_options = read_request_image(request.mimetype, raw, state.config.max_pixels)
+    image, body_options = read_request_image(
+        request.mimetype, raw, state.config.max_pixels, request.headers.get("Content-Type")
+    )
     options = PipelineOptions.from_mapping({**header_options, **body_options})
     decode_ms = (time.perf_counter() - start) * 1000
     with state.inference_lock:

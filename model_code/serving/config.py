@@ -14,7 +14,7 @@ and ``/execution-parameters`` agree on the same values.
 | ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` / ``MODEL_SERVER_TIMEOUT`` | request timeout, seconds | 60 |
 | ``MODEL_SERVER_GRACEFUL_TIMEOUT`` | seconds to finish in-flight requests on SIGTERM | 25 |
 | ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` | largest request body, MiB | 6 |
-| ``MODEL_SERVER_MAX_PIXELS`` | largest decoded image, pixels | 40 000 000 |
+| ``MODEL_SERVER_MAX_PIXELS`` | largest decoded image, pixels (at most 1 000 000 000) | 40 000 000 |
 | ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` | response type for no Accept or ``*/*`` | application/json |
 | ``SAGEMAKER_BATCH`` | ``true`` inside a batch transform job | false |
 | ``SAGEMAKER_BATCH_STRATEGY`` | only ``SINGLE_RECORD`` (one image per request) | SINGLE_RECORD |
@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from model_code.io.images import DEFAULT_MAX_PIXELS
+from model_code.io.images import DEFAULT_MAX_PIXELS, MAX_PIXELS_CEILING
 from model_code.sagemaker_contract import sagemaker_paths
 
 DEFAULT_PORT = 8080
@@ -114,7 +114,9 @@ class ServingConfig:
                 env, ("MODEL_SERVER_GRACEFUL_TIMEOUT",), min(DEFAULT_GRACEFUL_TIMEOUT_S, timeout), minimum=1
             ),
             max_payload_mb=_int(env, ("SAGEMAKER_MAX_PAYLOAD_IN_MB",), DEFAULT_MAX_PAYLOAD_MB, minimum=1),
-            max_pixels=_int(env, ("MODEL_SERVER_MAX_PIXELS",), DEFAULT_MAX_PIXELS, minimum=1),
+            max_pixels=_int(
+                env, ("MODEL_SERVER_MAX_PIXELS",), DEFAULT_MAX_PIXELS, minimum=1, maximum=MAX_PIXELS_CEILING
+            ),
             default_accept=_default_accept(env),
             batch=env.get("SAGEMAKER_BATCH", "").strip().lower() in ("1", "true", "yes"),
             batch_strategy=strategy,

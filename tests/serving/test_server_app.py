@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
 import time
@@ -136,3 +138,76 @@ def test_read_request_image_by_content_type():
     with pytest.raises(ApiError) as info:
         read_request_image("application/json", b'{"image": "AAAA", "options": [1]}', 10_000)
     assert info.value.status == 400
+
+
+class CountingPipeline(Pipeline):
+    """A pipeline that counts its analyses (to prove a request was refused before inference)."""
+
+    calls = 0
+
+    def analyze(self, image: np.ndarray, options: PipelineOptions | None = None) -> PlanResult:
+        CountingPipeline.calls += 1
+        return super().analyze(image, options)
+
+
+@pytest.fixture()
+def counting_client():
+    CountingPipeline.calls = 0
+    client = create_app(CONFIG, loader=lambda: CountingPipeline(None)).test_client()
+    wait_until(lambda: client.get("/ping").status_code == 200)
+    return client
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e309", "NaN"])
+def test_non_finite_options_are_400_before_inference(counting_client, value):
+    png = encode(plan_image(64, 48))
+    for name in ("min_wall_length", "threshold"):
+        response = counting_client.post(
+            "/invocations",
+            data=png,
+            content_type="image/png",
+            headers={"X-Amzn-SageMaker-Custom-Attributes": f"backend=opencv,{name}={value}"},
+        )
+        assert response.status_code == 400, (name, value, response.json)
+        assert response.json["error"]["code"] == "invalid_option"
+    literal = {"nan": "NaN", "NaN": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(value, value)
+    image = base64.b64encode(png).decode()
+    body = f'{{"image": "{image}", "options": {{"backend": "opencv", "min_wall_length": {literal}}}}}'
+    response = counting_client.post("/invocations", data=body, content_type="application/json")
+    assert response.status_code == 400, response.json
+    assert CountingPipeline.calls == 0
+
+
+def test_deeply_nested_json_is_400(counting_client):
+    depth = 100_000
+    body = '{"image": ' + "[" * depth + "]" * depth + "}"
+    response = counting_client.post("/invocations", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid_request"
+    assert "nested too deeply" in response.json["error"]["message"]
+    png = base64.b64encode(encode(plan_image(64, 48))).decode()
+    nested = json.dumps({"image": png, "options": {"threshold": {"a": [1]}}})
+    response = counting_client.post("/invocations", data=nested, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid_option"
+    assert CountingPipeline.calls == 0
+
+
+def test_unknown_option_error_stays_short(counting_client):
+    png = base64.b64encode(encode(plan_image(64, 48))).decode()
+    options = {f"key{i:06d}": 1 for i in range(50_000)}
+    body = json.dumps({"image": png, "options": options})
+    response = counting_client.post("/invocations", data=body, content_type="application/json")
+    assert response.status_code == 400
+    message = response.json["error"]["message"]
+    assert len(message) < 1000
+    assert "'key000000'" in message and "and 49990 more" in message
+
+
+def test_garbage_content_type_is_quoted_in_the_error(counting_client):
+    response = counting_client.post(
+        "/invocations", data=encode(plan_image(64, 48)), headers={"Content-Type": ";garbage=("}
+    )
+    assert response.status_code == 415
+    assert "';garbage=('" in response.json["error"]["message"]
+    assert "(none)" not in response.json["error"]["message"]

@@ -158,3 +158,9 @@ def test_half_a_checkpoint_keeps_ping_503_with_the_reason(tmp_path, monkeypatch,
     assert "holds model.json but no model.safetensors" in answer.json["reason"]
     response = client.post("/invocations", data=b"\x89PNG", content_type="image/png")
     assert response.status_code == 503
+
+
+def test_max_pixels_above_the_ceiling_is_refused():
+    assert ServingConfig.from_env({"MODEL_SERVER_MAX_PIXELS": "150000000"}).max_pixels == 150_000_000
+    with pytest.raises(ServingConfigError, match="MODEL_SERVER_MAX_PIXELS"):
+        ServingConfig.from_env({"MODEL_SERVER_MAX_PIXELS": "2000000000"})
