@@ -20,9 +20,8 @@ from model_code.geometry.vectorize import scale_plan, vectorize
 from model_code.model.checkpoint import ModelMetadata
 from model_code.model.loader import LoadedModel
 from model_code.pipeline import Pipeline, PipelineOptions
-
-from .conftest import TINY_SPEC
-from .vectorize.test_shapes import band
+from tests.conftest import TINY_SPEC
+from tests.geometry.vectorize.test_shapes import band
 
 
 def ink_model(working_size: int) -> LoadedModel:

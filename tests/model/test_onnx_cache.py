@@ -19,7 +19,7 @@ from model_code.model.onnx_cache import cache_dir, cached_onnx_path, checkpoint_
 from model_code.model.runtimes import onnx_available
 
 pytestmark = pytest.mark.skipif(not onnx_available(), reason="onnxruntime/onnx are not installed")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_cache_dir_follows_the_environment(tmp_path: Path) -> None:

@@ -104,7 +104,7 @@ def test_deterministic(lines):
 
 
 def test_quality_benchmark_runs_end_to_end(tmp_path):
-    script = Path(__file__).resolve().parents[2] / "benchmarks" / "vectorize_quality.py"
+    script = Path(__file__).resolve().parents[3] / "benchmarks" / "vectorize_quality.py"
     out = tmp_path / "quality.json"
     picture = tmp_path / "overlay.png"
     done = subprocess.run(
