@@ -229,13 +229,17 @@ def content_window(masks: list[np.ndarray], margin: int) -> tuple[int, int, int,
     )
 
 
-def _shift_opening(opening: Opening, dx: float, dy: float) -> Opening:
-    """A copy of ``opening`` moved by ``(dx, dy)``."""
-    return replace(
-        opening,
-        start=(opening.start[0] + dx, opening.start[1] + dy),
-        end=(opening.end[0] + dx, opening.end[1] + dy),
+def _placed_opening(opening: Opening, dx: float, dy: float, shape: tuple[int, int]) -> Opening:
+    """A copy of ``opening`` moved by ``(dx, dy)``, its ends clipped into the image like the walls'.
+
+    An opening blob of one or two pixels at the image border has a span that reaches half a
+    pixel past it.
+    """
+    ((x1, y1, x2, y2),) = _clip(
+        np.array([[opening.start[0] + dx, opening.start[1] + dy, opening.end[0] + dx, opening.end[1] + dy]]),
+        shape,
     )
+    return replace(opening, start=(float(x1), float(y1)), end=(float(x2), float(y2)))
 
 
 def vectorize(
@@ -271,6 +275,7 @@ def vectorize(
                 0.0,
             )
         )
+        openings = [_placed_opening(o, 0, 0, shape) for o in openings]
         return VectorizedPlan([], openings, 0.0, shape, resolved, opening_mask=openings_full)
     y0, y1, x0, x1 = content_window([full] if openings_full is None else [full, openings_full], 3)
     mask = full[y0:y1, x0:x1]
@@ -309,7 +314,7 @@ def vectorize(
             resolved.opening_speck_area,
             resolved.opening_host_distance,
         )
-        openings = [_shift_opening(o, x0, y0) for o in found]
+        openings = [_placed_opening(o, x0, y0, shape) for o in found]
     return VectorizedPlan(
         walls=walls,
         openings=openings,
