@@ -8,18 +8,29 @@
 
 Pre-annotation runs :class:`model_code.pipeline.Pipeline` with the chosen backend; a backend
 that cannot run (no checkpoint, module missing) answers 503 with the reason, shown in the UI.
+
+Any web page the annotator visits can send requests to 127.0.0.1, so every request is checked
+(:func:`_guard`): the ``Host`` must be a loopback name or the configured host on the bound port
+(DNS rebinding), and a state-changing request must carry no foreign ``Origin``, the per-session
+token of :data:`TOKEN_HEADER` (random at start, delivered in the editor page) and a
+``Content-Type: application/json`` body (a cross-site form or ``text/plain`` fetch has neither).
+Errors are JSON ``{"error": {"code", "message"}}``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hmac
+import re
+import secrets
 import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, jsonify, render_template, request, send_file, url_for
+from flask import Flask, Response, current_app, jsonify, render_template, request, send_file, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.serving import make_server
 
@@ -29,6 +40,7 @@ from model_code.annotate.store import (
     VALIDATED,
     AnnotationStore,
     InvalidAnnotation,
+    PlanInfo,
     PlanNotFound,
     RevisionConflict,
     StoreError,
@@ -39,6 +51,11 @@ from model_code.schema import Annotation, ResultDocument, schema_problems
 
 DEFAULT_PORT = 8765
 HOST = "127.0.0.1"
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+TOKEN_HEADER = "X-Annotate-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(?P<port>[0-9]{1,5}))?$")
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 STATE_LABELS = {
     "not_started": "not started",
@@ -54,6 +71,14 @@ class BackendUnavailable(RuntimeError):
 
 class BadRequest(ValueError):
     """The request body is missing a field or has a wrong type."""
+
+
+class Refused(Exception):
+    """A request the tool will not serve (foreign Host or Origin, no token, not JSON)."""
+
+    def __init__(self, status: int, code: str, message: str):
+        self.status, self.code, self.message = status, code, message
+        super().__init__(message)
 
 
 @dataclass
@@ -151,10 +176,75 @@ def _context(app: Flask) -> ToolContext:
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(force=True, silent=True)
+    data = request.get_json(silent=True)  # the guard already required Content-Type: application/json
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")
     return data
+
+
+def _split_host(value: str, scheme: str) -> tuple[str, int] | None:
+    """``(lower-case host name without brackets, port)`` of a ``Host`` value, ``None`` if malformed."""
+    match = _HOST_PORT.match(value.strip())
+    if not match:
+        return None
+    port = int(match.group("port")) if match.group("port") else DEFAULT_PORTS.get(scheme)
+    return match.group("host").strip("[]").lower().rstrip("."), port
+
+
+def _server_port() -> int | None:
+    try:
+        return int(request.environ.get("SERVER_PORT", ""))
+    except ValueError:
+        return None
+
+
+def _own_address(host: str | None, scheme: str) -> bool:
+    """True if ``host`` names this server: an allowed host name on the port it listens on."""
+    parsed = _split_host(host or "", scheme)
+    if parsed is None:
+        return False
+    name, port = parsed
+    return name in current_app.config["ANNOTATE_HOSTS"] and port == _server_port()
+
+
+def _guard() -> None:
+    """Refuse DNS-rebinding and cross-site requests (runs before every route, static files too)."""
+    host = request.headers.get("Host")  # browsers always send one; a rebinding page sends its own name
+    if host is not None and not _own_address(host, request.scheme):
+        raise Refused(403, "forbidden_host", f"this tool does not answer for host {host!r}")
+    if request.method in SAFE_METHODS:
+        return
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        parts = urlsplit(origin) if origin != "null" else None
+        if (
+            parts is None
+            or parts.scheme != request.scheme
+            or parts.path not in ("", "/")
+            or not _own_address(parts.netloc, parts.scheme)
+        ):
+            raise Refused(403, "forbidden_origin", f"requests from origin {origin!r} are not accepted")
+    token = request.headers.get(TOKEN_HEADER, "")
+    if not hmac.compare_digest(token.encode("utf-8"), current_app.config["ANNOTATE_TOKEN"].encode("utf-8")):
+        raise Refused(
+            403,
+            "bad_token",
+            f"missing or wrong {TOKEN_HEADER} header: reload the page (the tool was restarted?)",
+        )
+    if request.mimetype != "application/json":
+        raise Refused(
+            415,
+            "unsupported_media_type",
+            f"the request body must be Content-Type application/json, got {request.mimetype or 'none'!r}",
+        )
+
+
+def _harden(response: Response) -> Response:
+    """No framing by other sites (clickjacking), no content sniffing."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
 
 
 def _revision(data: dict[str, Any]) -> int | None:
@@ -164,22 +254,28 @@ def _revision(data: dict[str, Any]) -> int | None:
     return value
 
 
-def _error(message: str, status: int, **extra: Any) -> tuple[Response, int]:
-    return jsonify({"error": message, **extra}), status
+def _error(code: str, message: str, status: int, **extra: Any) -> tuple[Response, int]:
+    """A JSON error body ``{"error": {"code", "message"}, ...extra}``."""
+    return jsonify({"error": {"code": code, "message": message}, **extra}), status
 
 
 def _register_errors(app: Flask) -> None:
+    @app.errorhandler(Refused)
+    def refused(exc: Refused):
+        return _error(exc.code, exc.message, exc.status)
+
     @app.errorhandler(PlanNotFound)
     def not_found(exc: PlanNotFound):
-        return _error(str(exc), 404)
+        return _error("not_found", str(exc), 404)
 
     @app.errorhandler(BadRequest)
     def bad_request(exc: BadRequest):
-        return _error(str(exc), 400)
+        return _error("bad_request", str(exc), 400)
 
     @app.errorhandler(InvalidAnnotation)
     def invalid(exc: InvalidAnnotation):
         return _error(
+            "invalid_annotation",
             f"the annotation has {len(exc.problems)} problem(s)",
             422,
             problems=[p.to_dict() for p in exc.problems],
@@ -187,20 +283,21 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(RevisionConflict)
     def conflict(exc: RevisionConflict):
-        return _error(str(exc), 409, current_revision=exc.current_revision)
+        return _error("revision_conflict", str(exc), 409, current_revision=exc.current_revision)
 
     @app.errorhandler(BackendUnavailable)
     def unavailable(exc: BackendUnavailable):
-        return _error(str(exc), 503)
+        return _error("backend_unavailable", str(exc), 503)
 
     @app.errorhandler(StoreError)
     def store_error(exc: StoreError):
-        return _error(str(exc), 400)
+        return _error("bad_request", str(exc), 400)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if request.path.startswith("/api/"):
-            return _error(exc.description or exc.name, exc.code or 500)
+            code = (exc.name or "error").lower().replace(" ", "_")
+            return _error(code, exc.description or exc.name, exc.code or 500)
         return exc
 
     @app.errorhandler(Exception)
@@ -208,7 +305,9 @@ def _register_errors(app: Flask) -> None:
         app.logger.exception("unexpected error on %s", request.path)
         if not request.path.startswith("/api/"):
             return InternalServerError()
-        return _error(f"internal error ({type(exc).__name__}: {exc}); see the server's log", 500)
+        return _error(
+            "internal_error", f"internal error ({type(exc).__name__}: {exc}); see the server's log", 500
+        )
 
 
 def _register_pages(app: Flask) -> None:
@@ -236,7 +335,15 @@ def _register_pages(app: Flask) -> None:
             next_plan=next_plan(ctx.store, plan_id),
             backends=BACKENDS,
             default_backend=ctx.default_backend,
+            token=app.config["ANNOTATE_TOKEN"],
         )
+
+
+def _cannot_open(info: PlanInfo, problems: list[Problem]) -> tuple[Response, int]:
+    """422 for a plan whose JSON file the editor cannot draw: what is wrong and how to get out."""
+    reason = info.annotation_error or "; ".join(p.message for p in problems)
+    message = f"{reason}. Fix or delete {info.json_path.name} in the folder, then reload this page."
+    return _error("invalid_annotation", message, 422, problems=[p.to_dict() for p in problems])
 
 
 def _register_api(app: Flask) -> None:
@@ -255,11 +362,15 @@ def _register_api(app: Flask) -> None:
     def get_plan(plan_id: str):
         store = _context(app).store
         width, height = store.image_size(plan_id)
-        data, info = store.load(plan_id)
+        try:
+            data, info = store.load(plan_id)
+        except InvalidAnnotation as exc:  # not JSON at all
+            return _cannot_open(store.info(plan_id), exc.problems)
         broken = [] if data is None else schema_problems(data, "annotation")
         if broken:  # the editor cannot draw it: say what to fix instead of opening it
-            raise InvalidAnnotation(
-                [Problem(f"{info.json_path.name} does not match the annotation schema: {p}") for p in broken]
+            name = info.json_path.name
+            return _cannot_open(
+                info, [Problem(f"{name} does not match the annotation schema: {p}") for p in broken]
             )
         problems = [] if data is None else [p.to_dict() for p in store.problems(plan_id, data)]
         return jsonify(
@@ -291,6 +402,8 @@ def _register_api(app: Flask) -> None:
             body["annotation"],
             _revision(body),
             source="edit",
+            # "force" skips the revision check (the editor's "Overwrite with mine" after a 409);
+            # like every write it is only reached with the session token (see _guard).
             force=bool(body.get("force", False)),
             client_token=body.get("client_token"),
         )
@@ -313,17 +426,25 @@ def _register_api(app: Flask) -> None:
         return jsonify(result.to_dict())
 
 
-def create_app(root: str | Path, backend: str = "unet", model_dir: str | None = None) -> Flask:
+def create_app(
+    root: str | Path, backend: str = "unet", model_dir: str | None = None, host: str = HOST
+) -> Flask:
     """The annotation tool's Flask app over the plans in ``root``.
 
     ``backend`` is the pre-annotation backend selected by default in the editor;
     ``model_dir`` the U-Net checkpoint (``None``: the bundled default model).
+    ``host`` is the address the server is bound to: requests must name it (or a loopback
+    name) in their ``Host`` header.  A fresh random session token is made for each app.
     Raises :class:`StoreError` if ``root`` is not a directory.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {list(BACKENDS)}, got {backend!r}")
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.config["ANNOTATE_TOKEN"] = secrets.token_urlsafe(32)
+    app.config["ANNOTATE_HOSTS"] = frozenset({*LOOPBACK_HOSTS, host.strip("[]").lower().rstrip(".")})
+    app.before_request(_guard)
+    app.after_request(_harden)
     app.extensions["annotate"] = ToolContext(
         store=AnnotationStore(root), preannotator=Preannotator(model_dir), default_backend=backend
     )
@@ -363,7 +484,7 @@ def run_annotate(args: argparse.Namespace) -> int:
         print(f"error: --port must be between 0 and 65535, got {args.port}", file=sys.stderr)
         return 2
     try:
-        app = create_app(args.directory, backend=args.backend, model_dir=args.model_dir)
+        app = create_app(args.directory, backend=args.backend, model_dir=args.model_dir, host=HOST)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

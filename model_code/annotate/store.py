@@ -83,6 +83,7 @@ class PlanInfo:
     revision: int
     updated_at: str | None
     counts: dict[str, int] = field(default_factory=dict)
+    annotation_error: str | None = None  # why the JSON file cannot be opened (None: it can)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form for the plan list."""
@@ -94,6 +95,7 @@ class PlanInfo:
             "revision": self.revision,
             "updated_at": self.updated_at,
             "counts": dict(self.counts),
+            "annotation_error": self.annotation_error,
         }
 
 
@@ -170,6 +172,9 @@ class AnnotationStore:
         if not self.root.is_dir():
             raise StoreError(f"annotation folder {self.root} does not exist or is not a directory")
         self.state_dir = self.root / STATE_DIR
+        # plan id -> (sha256 of its JSON bytes, element counts, annotation error): the listing
+        # schema-checks each file once per content, not on every page load
+        self._inspected: dict[str, tuple[str, dict[str, int], str | None]] = {}
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -264,11 +269,7 @@ class AnnotationStore:
         """State, revision and element counts of one plan."""
         image = self.image_path(plan_id)
         meta, raw = self._current(plan_id)
-        counts = {}
-        if raw is not None:
-            with contextlib.suppress(ValueError, AttributeError):
-                data = json.loads(raw)
-                counts = {k: len(data.get(k) or []) for k in ("walls", "openings", "rooms")}
+        counts, error = self._inspect(plan_id, image.with_suffix(".json").name, raw)
         return PlanInfo(
             id=plan_id,
             image_path=image,
@@ -277,7 +278,32 @@ class AnnotationStore:
             revision=meta["revision"],
             updated_at=meta.get("updated_at"),
             counts=counts,
+            annotation_error=error,
         )
+
+    def _inspect(self, plan_id: str, name: str, raw: bytes | None) -> tuple[dict[str, int], str | None]:
+        """Element counts of a JSON file, or why it cannot be opened (any file, never an exception)."""
+        if raw is None:
+            return {}, None
+        digest = _sha256(raw)
+        cached = self._inspected.get(plan_id)
+        if cached is not None and cached[0] == digest:
+            return dict(cached[1]), cached[2]
+        counts: dict[str, int] = {}
+        error = None
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:  # UnicodeDecodeError included
+            error = f"{name} is not valid JSON: {exc}"
+        else:
+            problems = schema_problems(data, "annotation")
+            if problems:
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                error = f"{name} does not match the annotation schema: {problems[0]}{more}"
+            else:
+                counts = {k: len(data.get(k) or []) for k in ("walls", "openings", "rooms")}
+        self._inspected[plan_id] = (digest, counts, error)
+        return dict(counts), error
 
     def image_size(self, plan_id: str) -> tuple[int, int]:
         """``(width, height)`` of the plan as :func:`read_image` decodes it (cached per file)."""
@@ -384,14 +410,21 @@ class AnnotationStore:
         Raises :class:`InvalidAnnotation` listing the problems, :class:`RevisionConflict` if
         the plan changed since ``base_revision``, :class:`StoreError` if nothing is saved.
         """
+        # Measured before taking the lock: image_size() may write the metadata under the same
+        # lock, and flock on a second handle of the lock file would wait for ever.
+        width, height = self.image_size(plan_id)
         with self._locked(plan_id):
             meta, raw = self._current(plan_id)
             if base_revision != meta["revision"]:
                 raise RevisionConflict(meta["revision"], base_revision)
             if raw is None:
                 raise StoreError(f"plan {plan_id!r} has no annotation to validate yet")
-            data = json.loads(raw)
-            problems = self.problems(plan_id, data)
+            try:
+                data = json.loads(raw)
+            except ValueError as exc:
+                name = self.json_path(plan_id).name
+                raise InvalidAnnotation([Problem(f"{name} is not valid JSON: {exc}")]) from exc
+            problems = annotation_problems(data, width, height)
             if problems:
                 raise InvalidAnnotation(problems)
             meta.update(state=VALIDATED, updated_at=_now())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from flask import Flask
+from flask.testing import FlaskClient
 
 
 def draw_plan(width: int = 256, height: int = 192, wall: int = 6) -> np.ndarray:
@@ -32,3 +34,10 @@ def sample_annotation(image_id: str = "plan_a") -> dict:
             {"id": "r2", "bounding_box": [128, 20, 236, 172], "name_hint": None},
         ],
     }
+
+
+def tool_client(app: Flask) -> FlaskClient:
+    """A test client that sends the app's session token on every request, as the editor does."""
+    client = app.test_client()
+    client.environ_base["HTTP_X_ANNOTATE_TOKEN"] = app.config["ANNOTATE_TOKEN"]
+    return client

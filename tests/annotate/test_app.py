@@ -12,7 +12,7 @@ from model_code.cli import main
 from model_code.io.images import write_png
 from model_code.pipeline import Pipeline, PipelineOptions
 from model_code.schema import validate_annotation
-from tests.annotate.helpers import draw_plan, sample_annotation
+from tests.annotate.helpers import draw_plan, sample_annotation, tool_client
 
 
 def _put(client, annotation, base_revision):
@@ -23,7 +23,7 @@ def _put(client, annotation, base_revision):
 
 @pytest.fixture
 def client(plan_folder: Path):
-    return create_app(plan_folder, backend="opencv").test_client()
+    return tool_client(create_app(plan_folder, backend="opencv"))
 
 
 def test_list_page_and_api(client) -> None:
@@ -60,7 +60,10 @@ def test_get_plan_and_image(client, plan_folder: Path) -> None:
     image = client.get(plan["image_url"])
     assert image.status_code == 200 and image.data == (plan_folder / "plan_a.png").read_bytes()
     assert client.get("/api/plans/missing").status_code == 404
-    assert "no plan" in client.get("/api/plans/missing").get_json()["error"]
+    assert client.get("/api/plans/missing").get_json()["error"] == {
+        "code": "not_found",
+        "message": f"no plan 'missing' in {plan_folder}",
+    }
 
 
 def test_save_reload_conflict_and_validate(client, plan_folder: Path) -> None:
@@ -90,14 +93,18 @@ def test_broken_json_is_refused_with_the_reason(client, plan_folder: Path) -> No
     response = client.get("/api/plans/plan_a")
     assert response.status_code == 422
     assert "plan_a.json does not match the annotation schema" in response.get_json()["problems"][0]["message"]
+    assert "plan_a.json does not match" in response.get_json()["error"]["message"]
     (plan_folder / "plan_a.json").write_text("{oops")
-    assert "not valid JSON" in client.get("/api/plans/plan_a").get_json()["problems"][0]["message"]
+    not_json = client.get("/api/plans/plan_a")
+    assert not_json.status_code == 422
+    assert "not valid JSON" in not_json.get_json()["problems"][0]["message"]
+    assert "plan_a.json is not valid JSON" in not_json.get_json()["error"]["message"]
     assert client.get("/").status_code == 200  # the list still opens
 
 
 def test_awkward_file_names_work(plan_folder: Path) -> None:
     (plan_folder / "plan #1 é?.png").write_bytes((plan_folder / "plan_a.png").read_bytes())
-    client = create_app(plan_folder, backend="opencv").test_client()
+    client = tool_client(create_app(plan_folder, backend="opencv"))
     assert "plan #1 é?" in [p["id"] for p in client.get("/api/plans").get_json()["plans"]]
     assert 'href="/plan/plan%20%231%20%C3%A9%3F"' in client.get("/").get_data(as_text=True)
     plan = client.get("/api/plans/plan%20%231%20%C3%A9%3F").get_json()
@@ -115,17 +122,19 @@ def test_awkward_file_names_work(plan_folder: Path) -> None:
     )
 
 
-def test_beacon_style_post_is_accepted(client) -> None:
-    body = json.dumps({"annotation": sample_annotation(), "base_revision": 0, "client_token": "s:1"})
-    response = client.post("/api/plans/plan_a/annotation", data=body, content_type="text/plain")
+def test_exit_save_carries_a_client_token(client) -> None:
+    """The tab's exit save (a keepalive fetch with the session token) records its client token."""
+    body = {"annotation": sample_annotation(), "base_revision": 0, "client_token": "s:1"}
+    response = client.put("/api/plans/plan_a/annotation", json=body)
     assert response.status_code == 200
     assert client.get("/api/plans/plan_a").get_json()["client_token"] == "s:1"
 
 
 def test_bad_requests_get_clear_errors(client) -> None:
-    assert client.put("/api/plans/plan_a/annotation", data="nope").status_code == 400
+    not_json = client.put("/api/plans/plan_a/annotation", data="nope", content_type="application/json")
+    assert not_json.status_code == 400 and not_json.get_json()["error"]["code"] == "bad_request"
     missing = client.put("/api/plans/plan_a/annotation", json={"base_revision": 0})
-    assert missing.status_code == 400 and "annotation" in missing.get_json()["error"]
+    assert missing.status_code == 400 and "annotation" in missing.get_json()["error"]["message"]
     wrong_revision = client.put("/api/plans/plan_a/annotation", json={"annotation": {}, "base_revision": "x"})
     assert wrong_revision.status_code == 400
     invalid = client.put(
@@ -134,9 +143,9 @@ def test_bad_requests_get_clear_errors(client) -> None:
     assert invalid.status_code == 422
     assert any(p["path"] == "walls" for p in invalid.get_json()["problems"])
     nothing = client.post("/api/plans/plan_a/validate", json={"base_revision": 0})
-    assert nothing.status_code == 400 and "no annotation" in nothing.get_json()["error"]
+    assert nothing.status_code == 400 and "no annotation" in nothing.get_json()["error"]["message"]
     unknown = client.post("/api/plans/plan_a/preannotate", json={"backend": "magic", "base_revision": 0})
-    assert unknown.status_code == 400 and "backend must be one of" in unknown.get_json()["error"]
+    assert unknown.status_code == 400 and "backend must be one of" in unknown.get_json()["error"]["message"]
 
 
 def test_validation_problems_are_returned_for_the_plan(client) -> None:
@@ -158,14 +167,16 @@ def test_a_failing_backend_is_reported_as_json(client, monkeypatch: pytest.Monke
     monkeypatch.setattr(Pipeline, "analyze", broken)
     response = client.post("/api/plans/plan_a/preannotate", json={"backend": "opencv", "base_revision": 0})
     assert response.status_code == 500
-    assert "ValueError: mask has the wrong shape" in response.get_json()["error"]
+    assert response.get_json()["error"]["code"] == "internal_error"
+    assert "ValueError: mask has the wrong shape" in response.get_json()["error"]["message"]
 
 
 def test_unet_without_a_checkpoint_is_a_clear_503(plan_folder: Path, tmp_path: Path) -> None:
-    client = create_app(plan_folder, backend="unet", model_dir=str(tmp_path / "no_model")).test_client()
+    client = tool_client(create_app(plan_folder, backend="unet", model_dir=str(tmp_path / "no_model")))
     response = client.post("/api/plans/plan_a/preannotate", json={"backend": "unet", "base_revision": 0})
     assert response.status_code == 503
-    assert "no model checkpoint" in response.get_json()["error"] and "opencv" in response.get_json()["error"]
+    message = response.get_json()["error"]["message"]
+    assert "no model checkpoint" in message and "opencv" in message
     assert not (plan_folder / "plan_a.json").exists()
 
 
@@ -174,7 +185,7 @@ def test_preannotate_with_opencv_saves_the_pipeline_result(tmp_path: Path) -> No
 
     plan = generate_plan(2, 320)
     write_png(tmp_path / "synth_a.png", plan.image)
-    client = create_app(tmp_path, backend="opencv").test_client()
+    client = tool_client(create_app(tmp_path, backend="opencv"))
     response = client.post("/api/plans/synth_a/preannotate", json={"backend": "opencv", "base_revision": 0})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
@@ -196,7 +207,7 @@ def test_preannotate_with_opencv_saves_the_pipeline_result(tmp_path: Path) -> No
 
 def test_preannotate_with_a_unet_checkpoint(tmp_path: Path, tiny_checkpoint: Path) -> None:
     write_png(tmp_path / "plan.png", draw_plan(128, 96))
-    client = create_app(tmp_path, backend="unet", model_dir=str(tiny_checkpoint)).test_client()
+    client = tool_client(create_app(tmp_path, backend="unet", model_dir=str(tiny_checkpoint)))
     response = client.post("/api/plans/plan/preannotate", json={"base_revision": 0})  # default backend
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["model"] == {"name": "tiny-test", "version": "0.0.1", "backend": "unet"}
@@ -257,3 +268,29 @@ def test_cli_serves_the_folder_until_interrupted(plan_folder: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_one_broken_annotation_does_not_break_the_list(client, plan_folder: Path) -> None:
+    """`"walls": 5` in one JSON: the list answers, flags that plan, and opening it says what is wrong."""
+    (plan_folder / "plan_a.json").write_text('{"image_id": "plan_a", "walls": 5, "rooms": []}')
+    listing = client.get("/api/plans")
+    assert listing.status_code == 200
+    plans = {p["id"]: p for p in listing.get_json()["plans"]}
+    assert set(plans) == {"plan_a", "plan_b"}
+    assert "walls: 5 is not of type 'array'" in plans["plan_a"]["annotation_error"]
+    assert plans["plan_b"]["annotation_error"] is None
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "plan_b.jpg" in html and "invalid annotation" in html
+    assert "walls: 5 is not of type &#39;array&#39;" in html
+    assert client.get("/plan/plan_b").status_code == 200
+    assert client.get("/plan/plan_a").status_code == 200  # the editor page opens and shows the reason
+    opened = client.get("/api/plans/plan_a")
+    assert opened.status_code == 422
+    body = opened.get_json()
+    assert body["error"]["code"] == "invalid_annotation"
+    assert "plan_a.json" in body["error"]["message"] and "walls: 5" in body["error"]["message"]
+    assert any("walls: 5 is not of type 'array'" in p["message"] for p in body["problems"])
+    refused = client.post("/api/plans/plan_a/validate", json={"base_revision": plans["plan_a"]["revision"]})
+    assert refused.status_code == 422

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from model_code.annotate.app import create_app
@@ -254,7 +255,8 @@ def test_edits_survive_a_dead_server_and_a_closed_tab(browser, server: str, plan
         page.keyboard.press("Enter")
         page.wait_for_function("document.getElementById('save-status').textContent.startsWith('offline')")
         assert not (plan_folder / "plan_b.json").exists()
-        page.evaluate("navigator.sendBeacon = () => false")  # a crash: no exit handler gets through
+        # a crash: no exit save gets through
+        page.evaluate("() => { window.fetch = () => Promise.reject(new TypeError('crash')); }")
         page.close()
         assert not (plan_folder / "plan_b.json").exists()  # only the browser's copy is left
 
@@ -266,7 +268,7 @@ def test_edits_survive_a_dead_server_and_a_closed_tab(browser, server: str, plan
         on_disk = json.loads((plan_folder / "plan_b.json").read_text())
         assert [r["name_hint"] for r in on_disk["rooms"]] == ["hall"]
 
-        # an edit followed at once by closing the tab is delivered by the exit beacon
+        # an edit followed at once by closing the tab is delivered by the exit save (a keepalive fetch)
         page.keyboard.press("p")
         for x, y in ((100, 30), (170, 30), (170, 120)):
             _click(page, x, y)
@@ -400,3 +402,48 @@ def test_large_plan_stays_responsive(page, tmp_path: Path) -> None:
         assert walls >= 400
         assert zoom_median < 100, frames
         assert drag_ms < 150
+
+
+def test_a_broken_annotation_is_flagged_and_explained(page, server: str, plan_folder: Path) -> None:
+    (plan_folder / "plan_a.json").write_text('{"image_id": "plan_a", "walls": 5, "rooms": []}')
+    page.goto(server + "/")
+    assert page.locator("#plans tbody tr").count() == 2
+    flag = page.locator('tr[data-plan="plan_a"] .badge.invalid')
+    assert flag.inner_text() == "invalid annotation"
+    assert "walls: 5 is not of type 'array'" in page.locator('tr[data-plan="plan_a"]').inner_text()
+    assert page.locator('tr[data-plan="plan_b"] .badge.invalid').count() == 0
+    page.click("text=plan_a.png")
+    page.wait_for_selector("#banner:not([hidden])")
+    text = page.locator("#banner-text").inner_text()
+    assert "Cannot open the plan: plan_a.json does not match the annotation schema: walls: 5" in text
+    assert "Fix or delete plan_a.json" in text
+    assert json.loads((plan_folder / "plan_a.json").read_text())["walls"] == 5  # left as it was
+
+
+def test_another_site_cannot_write_through_the_browser(page, plan_folder: Path, tmp_path: Path) -> None:
+    """The reported attack, in a real browser: a page of another origin posts text/plain, no-cors."""
+    from model_code.annotate.store import AnnotationStore
+
+    AnnotationStore(plan_folder).save("plan_a", sample_annotation(), base_revision=0)
+    before = (plan_folder / "plan_a.json").read_bytes()
+    forged = sample_annotation()
+    forged["rooms"][0]["name_hint"] = "pwned"
+    body = json.dumps({"annotation": forged, "base_revision": 0, "force": True})
+    other = tmp_path / "other"
+    other.mkdir()
+    write_png(other / "x.png", np.full((8, 8, 3), 255, np.uint8))
+    for target in _serve(plan_folder):
+        for attacker in _serve(other):  # another origin (another port) stands in for another site
+            page.goto(attacker + "/")
+            for method in ("POST", "PUT"):
+                page.evaluate(
+                    """async ([url, method, body]) => {
+                        try {
+                            await fetch(url, {method, mode: 'no-cors', body,
+                                              headers: {'Content-Type': 'text/plain'}});
+                        } catch (error) {}
+                    }""",
+                    [target + "/api/plans/plan_a/annotation", method, body],
+                )
+            time.sleep(0.5)
+    assert (plan_folder / "plan_a.json").read_bytes() == before

@@ -239,3 +239,58 @@ def test_unreadable_json_is_reported(plan_folder: Path) -> None:
     with pytest.raises(InvalidAnnotation, match="not valid JSON"):
         store.load("plan_a")
     assert os.path.exists(plan_folder / "plan_a.json")
+
+
+BROKEN_FILES = {
+    "walls_is_a_number": (
+        '{"image_id": "plan_a", "walls": 5, "rooms": []}',
+        "walls: 5 is not of type 'array'",
+    ),
+    "walls_is_true": ('{"image_id": "plan_a", "walls": true, "rooms": []}', "walls: True is not of type"),
+    "rooms_is_a_string": (
+        '{"image_id": "plan_a", "walls": [], "rooms": "abc"}',
+        "rooms: 'abc' is not of type",
+    ),
+    "a_list": ("[1, 2]", "is not of type 'object'"),
+    "a_string": ('"plan"', "is not of type 'object'"),
+    "not_json": ("{not json", "not valid JSON"),
+    "bad_wall": ('{"image_id": "plan_a", "walls": [{"start": [1, 2]}], "rooms": []}', "walls/0: 'end'"),
+}
+
+
+@pytest.mark.parametrize("name", BROKEN_FILES)
+def test_a_broken_annotation_is_flagged_not_fatal(plan_folder: Path, name: str) -> None:
+    text, reason = BROKEN_FILES[name]
+    (plan_folder / "plan_a.json").write_text(text)
+    store = AnnotationStore(plan_folder)
+    plan_a, plan_b = store.plans()  # the listing still works
+    assert (plan_a.id, plan_b.id) == ("plan_a", "plan_b")
+    assert plan_a.annotation_error is not None and reason in plan_a.annotation_error
+    assert plan_a.annotation_error.startswith("plan_a.json")
+    assert plan_a.to_dict()["annotation_error"] == plan_a.annotation_error
+    assert plan_a.state == EDITED and plan_a.counts == {}
+    assert plan_b.annotation_error is None and plan_b.to_dict()["annotation_error"] is None
+    with pytest.raises(InvalidAnnotation):
+        store.mark_validated("plan_a", plan_a.revision)  # a clear refusal, not a crash
+    store.save("plan_a", sample_annotation(), plan_a.revision)  # saving a good one repairs it
+    assert store.info("plan_a").annotation_error is None
+    assert store.info("plan_a").counts == {"walls": 3, "openings": 1, "rooms": 2}
+
+
+def test_validating_a_plan_whose_size_is_not_cached_does_not_deadlock(plan_folder: Path) -> None:
+    """A JSON written outside the tool, validated before the plan was ever opened (size not cached).
+
+    mark_validated held the plan's lock and measured the image, which took the same lock again
+    on another file handle: flock blocked forever, and so did every later save of that plan.
+    """
+    (plan_folder / "plan_a.json").write_text(json.dumps(sample_annotation()))
+    store = AnnotationStore(plan_folder)
+    revision = store.info("plan_a").revision
+    outcome: list[object] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(store.mark_validated("plan_a", revision)), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "mark_validated deadlocked on the plan's own lock"
+    assert outcome[0].state == VALIDATED

@@ -12,6 +12,10 @@
   const PLAN_ID = document.body.dataset.planId;
   const API = `/api/plans/${encodeURIComponent(PLAN_ID)}`;
   const BACKUP_KEY = `floorplan-annotate:${PLAN_ID}`;
+  // The per-session token the server put in this page; every write must carry it (with a JSON
+  // Content-Type), so that other web pages open in this browser cannot write to the tool.
+  const TOKEN = document.querySelector('meta[name="annotate-token"]')?.content || "";
+  const TOKEN_HEADER = "X-Annotate-Token";
   const SNAP_PX = 10; // snap distance on screen
   const AXIS_SNAP_DEG = 6; // lines within this angle of horizontal/vertical are straightened
   const HANDLE_PX = 5;
@@ -999,13 +1003,22 @@
     ed.retryTimer = setTimeout(() => ed.dirty && save(), RETRY_MS);
   }
 
+  function writeHeaders() {
+    return { "Content-Type": "application/json", [TOKEN_HEADER]: TOKEN };
+  }
+
+  // The message of a JSON error body {"error": {"code", "message"}}.
+  function errorText(data) {
+    const error = data && data.error;
+    if (!error) return "unknown error";
+    return typeof error === "string" ? error : error.message || error.code;
+  }
+
   async function postJSON(url, body, method = "POST") {
-    const response = await fetch(url, {
-      method,
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    const data = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
+    const response = await fetch(url, { method, headers: writeHeaders(), body: JSON.stringify(body) });
+    const data = await response
+      .json()
+      .catch(() => ({ error: { code: "http_error", message: `${response.status} ${response.statusText}` } }));
     return { response, data };
   }
 
@@ -1061,11 +1074,11 @@
       ed.problems = data.problems || [];
       renderAll();
       setStatus("not saved: invalid annotation");
-      showBanner(`Not saved: ${data.error} (listed under Problems).`, "save");
+      showBanner(`Not saved: ${errorText(data)} (listed under Problems).`, "save");
       return false;
     }
     setStatus("not saved");
-    showBanner(`Save failed: ${data.error}`, "save");
+    showBanner(`Save failed: ${errorText(data)}`, "save");
     retryLater();
     return false;
   }
@@ -1081,10 +1094,17 @@
     return ed.savePromise;
   }
 
+  // The tab is closing: a keepalive fetch outlives the page (a beacon cannot carry the token
+  // header). Bodies over the browser's keepalive quota (64 KB) are refused; the localStorage
+  // copy is then restored and saved when the plan is opened again.
   function saveOnExit() {
     if (!ed.dirty || ed.conflict) return;
     const body = JSON.stringify({ annotation: ed.doc, base_revision: ed.revision, client_token: token() });
-    navigator.sendBeacon(`${API}/annotation`, new Blob([body], { type: "application/json" }));
+    try {
+      fetch(`${API}/annotation`, { method: "PUT", keepalive: true, headers: writeHeaders(), body }).catch(() => {});
+    } catch (error) {
+      // nothing more can be done while the page unloads; the backup stays in localStorage
+    }
   }
 
   function restoreBackup(server) {
@@ -1129,7 +1149,7 @@
     try {
       const { response, data } = await postJSON(`${API}/preannotate`, { backend, base_revision: ed.revision });
       if (!response.ok) {
-        showBanner(`Pre-annotation with ${backend} failed: ${data.error}`, "preannotate");
+        showBanner(`Pre-annotation with ${backend} failed: ${errorText(data)}`, "preannotate");
         return;
       }
       pushUndo(snapshot());
@@ -1168,7 +1188,7 @@
         ed.problems = data.problems;
         showBanner(`${data.problems.length} problem(s) to fix: they are marked in red on the plan.`, "validate");
       } else {
-        showBanner(`Validation failed: ${data.error}`, "validate");
+        showBanner(`Validation failed: ${errorText(data)}`, "validate");
       }
       renderAll();
     } finally {
@@ -1263,8 +1283,9 @@
       return;
     }
     if (!response.ok) {
-      const details = (data.problems || []).map((p) => p.message).join("; ");
-      showBanner(`Cannot open the plan: ${details || data.error}`);
+      const problems = (data.problems || []).map((p) => p.message);
+      const more = problems.length > 1 ? ` (${problems.join("; ")})` : "";
+      showBanner(`Cannot open the plan: ${errorText(data)}${more}`);
       return;
     }
     ed.width = data.width;
