@@ -20,6 +20,7 @@ from model_code.model.inference import (
 from model_code.model.loader import load_model
 from model_code.model.network import build_network
 from tests.conftest import TINY_SPEC
+from tests.serving.helpers import ping_once_loaded
 
 
 def test_checkpoint_round_trip_keeps_outputs(tiny_checkpoint):
@@ -147,7 +148,6 @@ def test_impossible_metadata_is_refused_at_load(tmp_path, tiny_checkpoint, chang
 def test_impossible_metadata_keeps_ping_503_with_the_reason(tmp_path, tiny_checkpoint, monkeypatch):
     import json
     import shutil
-    import time
 
     from model_code.serving.app import create_app
     from model_code.serving.config import ServingConfig
@@ -160,9 +160,6 @@ def test_impossible_metadata_keeps_ping_503_with_the_reason(tmp_path, tiny_check
     monkeypatch.delenv("SM_MODEL_DIR", raising=False)
     monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
     client = create_app(ServingConfig(workers=1)).test_client()
-    deadline = time.monotonic() + 30
-    while (answer := client.get("/ping")).json["status"] == "loading":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    answer = ping_once_loaded(client)
     assert answer.status_code == 503
     assert "working_size 100000 is outside 64..4096" in answer.json["reason"]

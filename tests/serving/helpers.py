@@ -40,6 +40,15 @@ def encode(image: np.ndarray, fmt: str = "PNG", **params: object) -> bytes:
     return buffer.getvalue()
 
 
+def ping_once_loaded(client, timeout_s: float = 30.0):
+    """The first ``/ping`` answer of an in-process app (Flask test client) that is no longer ``loading``."""
+    deadline = time.monotonic() + timeout_s
+    while (answer := client.get("/ping")).json["status"] == "loading":
+        assert time.monotonic() < deadline, "the model is still loading"
+        time.sleep(0.05)
+    return answer
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

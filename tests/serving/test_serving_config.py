@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from model_code.serving.config import (
     default_workers,
     resolve_serving_model_dir,
 )
+from tests.serving.helpers import ping_once_loaded
 
 
 def test_defaults():
@@ -149,10 +149,7 @@ def test_half_a_checkpoint_keeps_ping_503_with_the_reason(tmp_path, monkeypatch,
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "model.json").write_bytes((tiny_checkpoint / "model.json").read_bytes())
     client = create_app(ServingConfig(workers=1)).test_client()
-    deadline = time.monotonic() + 30
-    while (answer := client.get("/ping")).json["status"] == "loading":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    answer = ping_once_loaded(client)
     assert answer.status_code == 503
     assert answer.json["status"] == "failed"
     assert "holds model.json but no model.safetensors" in answer.json["reason"]
