@@ -108,3 +108,15 @@ def test_model_dir_prefers_base_dir_checkpoint(tmp_path, monkeypatch, tiny_check
     assert resolve_serving_model_dir() == DEFAULT_MODEL_DIR
     shutil.copytree(tiny_checkpoint, tmp_path / "model", dirs_exist_ok=True)
     assert resolve_serving_model_dir() == tmp_path / "model"
+
+
+def test_admission_limit_leaves_a_thread_for_ping():
+    config = ServingConfig.from_env({"MODEL_SERVER_WORKERS": "1"})
+    assert (config.threads, config.max_queue) == (16, 8)
+    assert ServingConfig.from_env({"MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_THREADS": "3"}).max_queue == 1
+    config = ServingConfig.from_env({"MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_MAX_QUEUE": "9"})
+    assert config.max_queue == 9
+    with pytest.raises(ServingConfigError, match="MODEL_SERVER_MAX_QUEUE=16 must be below"):
+        ServingConfig.from_env({"MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_MAX_QUEUE": "16"})
+    with pytest.raises(ServingConfigError, match="MODEL_SERVER_THREADS"):
+        ServingConfig.from_env({"MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_THREADS": "1"})
