@@ -77,7 +77,8 @@ def running_server(
     command = [sys.executable, str(root / "serve_local.py"), "--port", str(port), "--workers", str(workers)]
     with (base / "server.log").open("w") as log:
         print(f"server log: {base / 'server.log'}", flush=True)
-        server = subprocess.Popen(command, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        # cwd: `python -m gunicorn` puts the working directory first on sys.path.
+        server = subprocess.Popen(command, env=full_env, cwd=root, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_ready(url, server, ready_timeout)
             yield server, url

@@ -2,10 +2,13 @@
 
 Workers are forked before the app is imported (no preload), so each worker loads the model
 once, in the background, after the fork.  ``gthread`` workers keep ``/ping`` answering while
-an inference runs; SIGTERM stops accepting and lets requests in flight finish within
-``graceful_timeout``.
+an inference runs (the app admits fewer inference requests than there are threads); SIGTERM
+stops accepting and lets requests in flight finish within ``graceful_timeout``.  The master
+keeps a run directory where each worker publishes its readiness (``model_code/serving/readiness.py``),
+so that ``/ping`` 200 from any worker means every worker can serve.
 """
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from model_code.serving import readiness  # noqa: E402
 from model_code.serving.config import ServingConfig, ServingConfigError  # noqa: E402
 
 try:
@@ -58,16 +62,32 @@ logconfig_dict = {
 
 
 def on_starting(server: Any) -> None:
-    """Log the effective configuration once, in the master."""
+    """Create the workers' readiness directory (inherited through the environment); log the configuration."""
+    os.environ[readiness.RUN_DIR_VARIABLE] = str(readiness.create_run_dir())
     server.log.info(
-        "serving on %s: %d worker(s) x %d thread(s), %d torch thread(s) each, timeout %ss, "
-        "graceful %ss, max payload %s MiB, gpu=%s",
+        "serving on %s: %d worker(s) x %d thread(s), at most %d inference request(s) admitted per worker, "
+        "%d torch thread(s) each, timeout %ss, graceful %ss, max payload %s MiB, gpu=%s",
         bind[0],
         workers,
         threads,
+        _config.max_queue,
         _config.torch_threads,
         _config.timeout_s,
         graceful_timeout,
         _config.max_payload_mb,
         _config.use_gpu,
     )
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker exited (or was killed): it no longer counts as ready."""
+    run_dir = os.environ.get(readiness.RUN_DIR_VARIABLE)
+    if run_dir:
+        readiness.forget(run_dir, worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    """Remove the readiness directory."""
+    run_dir = os.environ.get(readiness.RUN_DIR_VARIABLE)
+    if run_dir:
+        readiness.remove_run_dir(run_dir)

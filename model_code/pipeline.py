@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -187,8 +187,18 @@ class Pipeline:
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
         return self.analyze(decode_image(data), options)
 
-    def analyze(self, image: np.ndarray, options: PipelineOptions | None = None) -> PlanResult:
-        """Run the whole flow on an ``(H, W, 3)`` uint8 RGB image."""
+    def analyze(
+        self,
+        image: np.ndarray,
+        options: PipelineOptions | None = None,
+        between_stages: Callable[[], None] | None = None,
+    ) -> PlanResult:
+        """Run the whole flow on an ``(H, W, 3)`` uint8 RGB image.
+
+        ``between_stages`` is called after the masks, the vectorizer and the rooms; whatever it
+        raises abandons the analysis there (the server's request deadline).  A stage already
+        running is never interrupted.
+        """
         from model_code.geometry.rooms import detect_rooms, scale_rooms
         from model_code.geometry.vectorize import VectorizeOptions, scale_plan, vectorize
 
@@ -201,6 +211,8 @@ class Pipeline:
             trace_wall, trace_opening = wall_mask, opening_mask
         else:
             trace_wall, trace_opening, wall_mask, opening_mask, probs = working
+        if between_stages is not None:
+            between_stages()
         scale_x = wall_mask.shape[1] / trace_wall.shape[1]
         scale_y = wall_mask.shape[0] / trace_wall.shape[0]
         min_length = options.min_wall_length
@@ -210,9 +222,13 @@ class Pipeline:
         vec_options = VectorizeOptions(min_wall_length=min_length)
         plan = vectorize(trace_wall, trace_opening, vec_options)
         timing["vectorize"] = (time.perf_counter() - start) * 1000
+        if between_stages is not None:
+            between_stages()
         start = time.perf_counter()
         rooms = detect_rooms(plan, trace_wall, vec_options)
         timing["rooms"] = (time.perf_counter() - start) * 1000
+        if between_stages is not None:
+            between_stages()
         if working is not None:
             start = time.perf_counter()
             plan = scale_plan(plan, scale_x, scale_y, wall_mask, opening_mask)

@@ -1,14 +1,19 @@
 """The Flask app behind ``container/serve``: the SageMaker inference contract.
 
-* ``GET|POST /ping`` - 200 once this worker's model is loaded and a warm-up inference passed,
-  503 while loading or after a failed load (the reason is logged). It never loads anything.
+* ``GET|POST /ping`` - 200 once every worker's model is loaded and a warm-up inference passed
+  (shared readiness files, :mod:`model_code.serving.readiness`), 503 while one is loading or
+  after a failed load (the reason is logged). It never loads anything.
 * ``POST /invocations`` - a plan image (PNG/JPEG bytes or JSON with base64) in; the result
   document (JSON), the wall mask or an overlay (PNG) out, chosen by the Accept header.
 * ``GET /execution-parameters`` - batch-transform settings.
 
 Each gunicorn worker calls :func:`create_app` after the fork; the app loads the pipeline in a
 background thread so ``/ping`` answers 503 meanwhile.  Inference is serialised per worker
-(the model already uses ``CPUs // workers`` threads for one request).  Errors are JSON
+(the model already uses ``CPUs // workers`` threads for one request) on one inference thread
+(:mod:`model_code.serving.admission`): a worker admits at most ``MODEL_SERVER_MAX_QUEUE``
+inference requests, fewer than its request threads so ``/ping`` always finds a free thread, and
+answers the rest 503 with ``Retry-After`` at once; a request past ``SAGEMAKER_MODEL_SERVER_TIMEOUT``
+is answered 504 and its analysis stops at the next stage boundary.  Errors are JSON
 ``{"error": {"code", "message"}}``; an internal error carries a request id and its traceback
 goes to the server log only.
 """
@@ -17,8 +22,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -29,12 +37,14 @@ from typing import Any
 import numpy as np
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.datastructures import MIMEAccept
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.http import parse_accept_header
 
 from model_code.io.images import ImageDecodeError, ImageTooLargeError, decode_image, encode_png, sniff_format
 from model_code.model.checkpoint import CheckpointError
 from model_code.pipeline import OptionsError, Pipeline, PipelineOptions, PlanResult
+from model_code.serving import readiness
+from model_code.serving.admission import Admission, Cancelled, InferenceRunner, InferenceTimeout
 from model_code.serving.config import RESPONSE_TYPES, ServingConfig, resolve_serving_model_dir
 
 LOG = logging.getLogger("model_code.serving.app")
@@ -45,16 +55,24 @@ RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/jpg", "application/x-image"
 JSON_TYPE = "application/json"
 DECODABLE_FORMATS = ("png", "jpeg", "tiff", "bmp", "webp")
 EXTENSION_KEY = "floorplan_serving"
+# Seconds a client is told to wait before retrying a 503 (overloaded / model not ready).
+RETRY_AFTER_OVERLOADED_S = 1
+RETRY_AFTER_NOT_READY_S = 5
+# Longest pause while receiving a request body (also bounded by the request deadline).
+BODY_IDLE_TIMEOUT_S = 10.0
+# Longest pause while reading (and dropping) the body of a refused request.
+REFUSED_BODY_TIMEOUT_S = 1.0
 
 
 class ApiError(Exception):
     """An error answered to the client as ``{"error": {"code", "message"}}`` with an HTTP status."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 class ModelState:
@@ -88,7 +106,19 @@ class ServingState:
 
     config: ServingConfig
     model: ModelState = field(default_factory=ModelState)
-    inference_lock: threading.Lock = field(default_factory=threading.Lock)
+    runner: InferenceRunner = field(default_factory=InferenceRunner)
+    admission: Admission = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.admission = Admission(self.config.max_queue)
+
+    def publish(self, status: str, reason: str = "") -> None:
+        """Tell the sibling workers this worker's status (no-op outside gunicorn's run directory)."""
+        if self.config.run_dir:
+            try:
+                readiness.publish(self.config.run_dir, os.getpid(), status, reason)
+            except OSError:
+                LOG.exception("cannot publish readiness to %s", self.config.run_dir)
 
 
 def warmup_image(size: int = 256) -> np.ndarray:
@@ -136,8 +166,12 @@ def _cuda_usable() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def _load_in_background(state: ModelState, loader: Callable[[], Pipeline]) -> threading.Thread:
-    """Run ``loader`` in a daemon thread and publish its outcome into ``state``."""
+def _load_in_background(
+    state: ModelState,
+    loader: Callable[[], Pipeline],
+    announce: Callable[[str, str], None] = lambda status, reason: None,
+) -> threading.Thread:
+    """Run ``loader`` in a daemon thread and publish its outcome into ``state`` (and ``announce`` it)."""
 
     def target() -> None:
         start = time.perf_counter()
@@ -146,12 +180,15 @@ def _load_in_background(state: ModelState, loader: Callable[[], Pipeline]) -> th
         except CheckpointError as exc:
             LOG.error("model load failed; /ping stays 503: %s", exc)
             state.set_failed(f"model load failed: {exc}")
+            announce("failed", f"model load failed: {exc}")
             return
         except Exception as exc:
             LOG.exception("model load failed; /ping stays 503")
             state.set_failed(f"model load failed: {type(exc).__name__}: {exc}")
+            announce("failed", f"model load failed: {type(exc).__name__}")
             return
         state.set_ready(pipeline)
+        announce("ready", "")
         LOG.info("model ready after %.1f s", time.perf_counter() - start)
 
     thread = threading.Thread(target=target, name="model-loader", daemon=True)
@@ -262,13 +299,16 @@ def render_response(
     return Response(encode_png(result.wall_mask), mimetype="image/png")
 
 
-def error_response(status: int, code: str, message: str, request_id: str | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, request_id: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
     """A JSON error body ``{"error": {"code", "message"[, "request_id"]}}``."""
     error: dict[str, str] = {"code": code, "message": message}
     if request_id:
         error["request_id"] = request_id
     response = jsonify({"error": error})
     response.status_code = status
+    response.headers.update(headers or {})
     return response
 
 
@@ -287,6 +327,61 @@ def read_body(limit: int) -> bytes:
     return data
 
 
+def read_body_in_time(limit: int, deadline: float) -> bytes:
+    """:func:`read_body`, with a socket timeout so a stalled upload gives its thread back (408).
+
+    Under gunicorn each receive waits at most ``BODY_IDLE_TIMEOUT_S`` and never past ``deadline``
+    (monotonic); elsewhere (the Flask test client) the body is already in memory.
+    """
+    sock = request.environ.get("gunicorn.socket")
+    if sock is None:
+        return read_body(limit)
+    previous = sock.gettimeout()
+    wait_s = max(0.01, min(BODY_IDLE_TIMEOUT_S, deadline - time.monotonic()))
+    sock.settimeout(wait_s)
+    try:
+        return read_body(limit)
+    except (ClientDisconnected, TimeoutError) as exc:
+        if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+            g.close_without_linger = True
+            raise ApiError(
+                408, "request_timeout", f"the request body stopped arriving (nothing for {wait_s:.0f} s)"
+            ) from exc
+        raise
+    finally:
+        sock.settimeout(previous)
+
+
+def drop_body(limit: int) -> None:
+    """Read and drop the body of a request refused before its body was read.
+
+    Otherwise gunicorn drains it after the answer (a thread held up to 5 s by a stalled client)
+    or closes with bytes unread, which resets the connection before the client reads the 503.
+    A body that pauses for ``REFUSED_BODY_TIMEOUT_S`` is given up on.
+    """
+    sock = request.environ.get("gunicorn.socket")
+    if sock is None:
+        return
+    previous = sock.gettimeout()
+    sock.settimeout(REFUSED_BODY_TIMEOUT_S)
+    try:
+        read_body(limit)
+    except (ClientDisconnected, RequestEntityTooLarge, OSError):
+        g.close_without_linger = True
+    finally:
+        sock.settimeout(previous)
+
+
+def _shutdown_read(sock: Any) -> None:
+    """After the answer to a stalled upload: gunicorn's graceful close then ends at once."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)
+
+
+def _retry_after(seconds: int) -> dict[str, str]:
+    return {"Retry-After": str(seconds)}
+
+
 def _state() -> ServingState:
     from flask import current_app
 
@@ -294,11 +389,19 @@ def _state() -> ServingState:
 
 
 def ping() -> tuple[Response, int]:
-    """200 when the model is loaded and warmed up, else 503 with the status and reason."""
-    status, reason, pipeline = _state().model.snapshot()
-    if pipeline is not None:
-        return jsonify({"status": "ready", "model": pipeline.model_info("unet")}), 200
-    return jsonify({"status": status, "reason": reason}), 503
+    """200 when every worker's model is loaded and warmed up, else 503 with the status and reason.
+
+    Cheap on purpose (a directory listing at most): it answers while inferences run.
+    """
+    state = _state()
+    status, reason, pipeline = state.model.snapshot()
+    if pipeline is None:
+        return jsonify({"status": status, "reason": reason}), 503
+    if state.config.run_dir:
+        ready, status, reason = readiness.all_ready(state.config.run_dir, state.config.workers)
+        if not ready:
+            return jsonify({"status": status, "reason": reason}), 503
+    return jsonify({"status": "ready", "model": pipeline.model_info("unet")}), 200
 
 
 def execution_parameters() -> Response:
@@ -309,9 +412,15 @@ def execution_parameters() -> Response:
 def invocations() -> Response:
     """Analyse one plan image; see the module docstring for the contract."""
     state = _state()
+    deadline = time.monotonic() + state.config.timeout_s
     status, reason, pipeline = state.model.snapshot()
     if pipeline is None:
-        raise ApiError(503, "model_not_ready", f"model is not ready ({status}): {reason}")
+        raise ApiError(
+            503,
+            "model_not_ready",
+            f"model is not ready ({status}): {reason}",
+            _retry_after(RETRY_AFTER_NOT_READY_S),
+        )
     response_type = negotiate(request.headers.get("Accept"), state.config.default_accept)
     if response_type is None:
         raise ApiError(
@@ -321,19 +430,65 @@ def invocations() -> Response:
         )
     header_options = parse_custom_attributes(request.headers.get(CUSTOM_ATTRIBUTES_HEADER))
     PipelineOptions.from_mapping(header_options)  # a bad option is a 400 before the body is read
-    start = time.perf_counter()
-    raw = read_body(state.config.max_payload_bytes)
-    image, body_options = read_request_image(
-        request.mimetype, raw, state.config.max_pixels, request.headers.get("Content-Type")
-    )
-    options = PipelineOptions.from_mapping({**header_options, **body_options})
-    decode_ms = (time.perf_counter() - start) * 1000
-    with state.inference_lock:
-        result = pipeline.analyze(image, options)
+    busy = state.runner.busy_reason()
+    if busy is not None:
+        drop_body(state.config.max_payload_bytes)
+        raise ApiError(503, "overloaded", f"this worker is {busy}", _retry_after(RETRY_AFTER_OVERLOADED_S))
+    if not state.admission.try_enter():
+        drop_body(state.config.max_payload_bytes)
+        raise ApiError(
+            503,
+            "overloaded",
+            f"this worker already holds {state.admission.limit} inference request(s) "
+            "(MODEL_SERVER_MAX_QUEUE); retry shortly",
+            _retry_after(RETRY_AFTER_OVERLOADED_S),
+        )
+    handed_off = False
+    try:
+        start = time.perf_counter()
+        raw = read_body_in_time(state.config.max_payload_bytes, deadline)
+        image, body_options = read_request_image(
+            request.mimetype, raw, state.config.max_pixels, request.headers.get("Content-Type")
+        )
+        options = PipelineOptions.from_mapping({**header_options, **body_options})
+        decode_ms = (time.perf_counter() - start) * 1000
+        job = state.runner.submit(_analysis(pipeline, image, options), state.admission.leave)
+        handed_off = True  # the runner gives the admission slot back once the model is free
+        try:
+            result = state.runner.wait(job, deadline)
+        except InferenceTimeout:
+            LOG.warning(
+                "invocation timed out after %d s inference_id=%s; its analysis stops at the next stage",
+                state.config.timeout_s,
+                request.headers.get(INFERENCE_ID_HEADER, "-"),
+            )
+            raise ApiError(
+                504,
+                "timeout",
+                f"the analysis did not finish within the {state.config.timeout_s} s request timeout",
+            ) from None
+    finally:
+        if not handed_off:
+            state.admission.leave()
     result.document.timing_ms = {"decode": decode_ms, **result.document.timing_ms}
     result.document.timing_ms["total"] = (time.perf_counter() - start) * 1000
     g.image_size = f"{image.shape[1]}x{image.shape[0]}"
     return render_response(result, image, response_type, options)
+
+
+def _analysis(
+    pipeline: Pipeline, image: np.ndarray, options: PipelineOptions
+) -> Callable[[Callable[[], None]], PlanResult]:
+    """The job for the inference thread: ``check`` is called between the pipeline's stages."""
+
+    def run(check: Callable[[], None]) -> PlanResult:
+        try:
+            return pipeline.analyze(image, options, between_stages=check)
+        except Cancelled:
+            LOG.warning("the analysis of a timed-out request stopped at a stage boundary")
+            raise
+
+    return run
 
 
 def _before_request() -> None:
@@ -348,6 +503,9 @@ def _before_request() -> None:
 
 
 def _after_request(response: Response) -> Response:
+    sock = request.environ.get("gunicorn.socket")
+    if g.get("close_without_linger") and sock is not None:
+        response.call_on_close(lambda: _shutdown_read(sock))
     if request.path != "/invocations":
         return response
     attributes = request.headers.get(CUSTOM_ATTRIBUTES_HEADER)
@@ -369,7 +527,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
 
     @app.errorhandler(OptionsError)
     def options_error(exc: OptionsError) -> Response:
@@ -425,5 +583,6 @@ def create_app(
     app.before_request(_before_request)
     app.after_request(_after_request)
     _register_errors(app)
-    _load_in_background(state.model, loader or (lambda: load_serving_pipeline(config)))
+    state.publish("loading")
+    _load_in_background(state.model, loader or (lambda: load_serving_pipeline(config)), state.publish)
     return app

@@ -9,7 +9,8 @@ and ``/execution-parameters`` agree on the same values.
 | ``SAGEMAKER_BIND_TO_PORT`` | TCP port | 8080 |
 | ``SERVING_BIND_HOST`` | interface to bind | ``0.0.0.0`` (``serve_local.py``: 127.0.0.1) |
 | ``SAGEMAKER_MODEL_SERVER_WORKERS`` / ``MODEL_SERVER_WORKERS`` | gunicorn worker processes | see below |
-| ``MODEL_SERVER_THREADS`` | request threads per worker (inference is serialised) | 4 |
+| ``MODEL_SERVER_THREADS`` | request threads per worker (inference is serialised), at least 2 | 16 |
+| ``MODEL_SERVER_MAX_QUEUE`` | inference requests a worker admits (running + queued) | threads // 2 |
 | ``MODEL_SERVER_WORKER_MEMORY_MB`` | memory budget of one worker for the default | 1500 |
 | ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` / ``MODEL_SERVER_TIMEOUT`` | request timeout, seconds | 60 |
 | ``MODEL_SERVER_GRACEFUL_TIMEOUT`` | seconds to finish in-flight requests on SIGTERM | 25 |
@@ -20,6 +21,7 @@ and ``/execution-parameters`` agree on the same values.
 | ``SAGEMAKER_BATCH_STRATEGY`` | only ``SINGLE_RECORD`` (one image per request) | SINGLE_RECORD |
 | ``SAGEMAKER_MAX_CONCURRENT_TRANSFORMS`` | parallel requests per instance in batch | workers |
 | ``SAGEMAKER_BASE_DIR`` | stands in for ``/opt/ml`` | ``/opt/ml`` |
+| ``MODEL_SERVER_RUN_DIR`` | the workers' readiness files; set by the gunicorn master, not by users | unset |
 
 Default workers: ``min(CPUs, memory // MODEL_SERVER_WORKER_MEMORY_MB)``, at least 1, and 1 when a
 GPU is visible.  Torch threads per worker: ``max(1, CPUs // workers)`` (no oversubscription).
@@ -40,7 +42,7 @@ DEFAULT_HOST = "0.0.0.0"
 DEFAULT_TIMEOUT_S = 60
 DEFAULT_GRACEFUL_TIMEOUT_S = 25
 DEFAULT_MAX_PAYLOAD_MB = 6
-DEFAULT_THREADS = 4
+DEFAULT_THREADS = 16
 DEFAULT_WORKER_MEMORY_MB = 1500
 RESPONSE_TYPES = ("application/json", "image/png")
 BATCH_STRATEGIES = ("SINGLE_RECORD",)
@@ -58,6 +60,7 @@ class ServingConfig:
     port: int = DEFAULT_PORT
     workers: int = 1
     threads: int = DEFAULT_THREADS
+    max_queue: int = DEFAULT_THREADS // 2
     torch_threads: int = 1
     timeout_s: int = DEFAULT_TIMEOUT_S
     graceful_timeout_s: int = DEFAULT_GRACEFUL_TIMEOUT_S
@@ -68,6 +71,7 @@ class ServingConfig:
     batch_strategy: str = "SINGLE_RECORD"
     max_concurrent_transforms: int = 1
     use_gpu: bool = False
+    run_dir: str | None = None
 
     @property
     def max_payload_bytes(self) -> int:
@@ -103,11 +107,20 @@ class ServingConfig:
                 f"SAGEMAKER_BATCH_STRATEGY={strategy!r} is not supported: this model takes one image "
                 f"per request, use {BATCH_STRATEGIES[0]}"
             )
+        threads = _int(env, ("MODEL_SERVER_THREADS",), DEFAULT_THREADS, minimum=2)
+        # At least one request thread stays out of reach of inference requests: it answers /ping.
+        max_queue = _int(env, ("MODEL_SERVER_MAX_QUEUE",), threads // 2, minimum=1)
+        if max_queue >= threads:
+            raise ServingConfigError(
+                f"MODEL_SERVER_MAX_QUEUE={max_queue} must be below MODEL_SERVER_THREADS={threads}: "
+                "a request thread must stay free for /ping"
+            )
         return cls(
             host=env.get("SERVING_BIND_HOST", DEFAULT_HOST).strip() or DEFAULT_HOST,
             port=_int(env, ("SAGEMAKER_BIND_TO_PORT",), DEFAULT_PORT, minimum=1, maximum=65535),
             workers=workers,
-            threads=_int(env, ("MODEL_SERVER_THREADS",), DEFAULT_THREADS, minimum=1),
+            threads=threads,
+            max_queue=max_queue,
             torch_threads=max(1, cpus // workers),
             timeout_s=timeout,
             graceful_timeout_s=_int(
@@ -122,6 +135,7 @@ class ServingConfig:
             batch_strategy=strategy,
             max_concurrent_transforms=_int(env, ("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS",), workers, minimum=1),
             use_gpu=use_gpu,
+            run_dir=env.get("MODEL_SERVER_RUN_DIR", "").strip() or None,
         )
 
 

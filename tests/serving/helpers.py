@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVE = ROOT / "container" / "serve"
 ENTRYPOINT = ROOT / "container" / "entrypoint"
 SERVE_LOCAL = ROOT / "serve_local.py"
+GUNICORN_CONF = ROOT / "container" / "gunicorn.conf.py"
+STUB_APP = "tests.serving.stub_app:create_app()"
 VENV_BIN = Path(sys.executable).parent
 PING_TIMEOUT_S = 2.0
 
@@ -83,6 +85,14 @@ class ServerProcess:
         """Start ``container/serve`` with ``SAGEMAKER_BASE_DIR=base_dir``, one worker, on a free port."""
         port = free_port()
         env = serving_env(base_dir, port, env_overrides)
+        return cls(command, env, port, log_path)
+
+    @classmethod
+    def stub(cls, log_path: Path, **env_overrides: str) -> ServerProcess:
+        """gunicorn with ``container/gunicorn.conf.py`` serving ``tests.serving.stub_app`` (stub model)."""
+        port = free_port()
+        env = serving_env(log_path.parent / "no_base", port, env_overrides)
+        command = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONF), STUB_APP]
         return cls(command, env, port, log_path)
 
     def log(self) -> str:

@@ -5,13 +5,18 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 from model_code.pipeline import OptionsError, Pipeline, PipelineOptions, PlanResult
+from model_code.serving import readiness
 from model_code.serving.app import (
     ApiError,
     create_app,
@@ -28,7 +33,9 @@ CONFIG = ServingConfig(workers=1, max_payload_mb=1)
 class ExplodingPipeline(Pipeline):
     """A pipeline whose analysis fails unexpectedly, to exercise the 500 path."""
 
-    def analyze(self, image: np.ndarray, options: PipelineOptions | None = None) -> PlanResult:
+    def analyze(
+        self, image: np.ndarray, options: PipelineOptions | None = None, between_stages=None
+    ) -> PlanResult:
         raise RuntimeError("secret internal detail")
 
 
@@ -97,6 +104,87 @@ def test_payload_limit_applies_to_the_body():
     response = client.post("/invocations", data=b"\0" * (1024 * 1024 + 1), content_type="image/png")
     assert response.status_code == 413
     assert response.json["error"]["code"] == "payload_too_large"
+
+
+class BlockingPipeline(Pipeline):
+    """Waits for ``release`` in its first stage, then checks ``between_stages``."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.stopped = threading.Event()
+
+    def analyze(self, image, options=None, between_stages=None) -> PlanResult:
+        self.started.set()
+        self.release.wait(10)
+        try:
+            if between_stages is not None:
+                between_stages()
+        except BaseException:
+            self.stopped.set()
+            raise
+        return super().analyze(image, PipelineOptions(backend="opencv"))
+
+
+def post_plan(client):
+    return client.post("/invocations", data=encode(plan_image(64, 48)), content_type="image/png")
+
+
+def test_requests_beyond_the_admission_limit_are_503_with_retry_after():
+    pipeline = BlockingPipeline()
+    config = ServingConfig(workers=1, threads=3, max_queue=1)
+    client = create_app(config, loader=lambda: pipeline).test_client()
+    wait_until(lambda: client.get("/ping").status_code == 200)
+    first = ThreadPoolExecutor(1).submit(post_plan, client.application.test_client())
+    assert pipeline.started.wait(10)
+    refused = post_plan(client)
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "1"
+    assert refused.json["error"]["code"] == "overloaded"
+    assert client.get("/ping").status_code == 200
+    pipeline.release.set()
+    assert first.result(10).status_code == 200
+    assert post_plan(client).status_code == 200
+
+
+def test_timeout_answers_504_and_stops_the_analysis_at_the_next_stage():
+    pipeline = BlockingPipeline()
+    client = create_app(ServingConfig(workers=1, timeout_s=1), loader=lambda: pipeline).test_client()
+    wait_until(lambda: client.get("/ping").status_code == 200)
+    start = time.monotonic()
+    response = post_plan(client)
+    assert response.status_code == 504
+    assert response.json["error"]["code"] == "timeout"
+    assert time.monotonic() - start < 3
+    busy = post_plan(client)  # the abandoned analysis still holds the model
+    assert busy.status_code == 503
+    assert "timed out" in busy.json["error"]["message"]
+    pipeline.release.set()
+    assert pipeline.stopped.wait(10)
+    wait_until(lambda: post_plan(client).status_code == 200)
+
+
+def test_ping_waits_for_every_worker(tmp_path):
+    config = ServingConfig(workers=2, run_dir=str(tmp_path))
+    client = create_app(config, loader=lambda: Pipeline(None)).test_client()
+    wait_until(lambda: readiness.workers(tmp_path) == {os.getpid(): "ready"})
+    response = client.get("/ping")
+    assert response.status_code == 503
+    assert response.json == {"status": "loading", "reason": "1 of 2 workers ready"}
+    sibling = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        readiness.publish(tmp_path, sibling.pid, "loading")
+        assert client.get("/ping").status_code == 503
+        readiness.publish(tmp_path, sibling.pid, "ready")
+        assert client.get("/ping").status_code == 200
+        readiness.publish(tmp_path, sibling.pid, "failed", "model load failed: OSError")
+        assert client.get("/ping").json["status"] == "failed"
+        readiness.publish(tmp_path, sibling.pid, "ready")
+    finally:
+        sibling.kill()
+        sibling.wait()
+    assert client.get("/ping").status_code == 503  # a dead worker's file does not count
 
 
 def test_parse_custom_attributes():

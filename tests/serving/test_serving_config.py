@@ -161,3 +161,15 @@ def test_max_pixels_above_the_ceiling_is_refused():
     assert ServingConfig.from_env({"MODEL_SERVER_MAX_PIXELS": "150000000"}).max_pixels == 150_000_000
     with pytest.raises(ServingConfigError, match="MODEL_SERVER_MAX_PIXELS"):
         ServingConfig.from_env({"MODEL_SERVER_MAX_PIXELS": "2000000000"})
+
+
+def test_admission_limit_leaves_a_thread_for_ping():
+    config = ServingConfig.from_env({"MODEL_SERVER_WORKERS": "1"})
+    assert (config.threads, config.max_queue) == (16, 8)
+    assert ServingConfig.from_env({"MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_THREADS": "3"}).max_queue == 1
+    config = ServingConfig.from_env({"MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_MAX_QUEUE": "9"})
+    assert config.max_queue == 9
+    with pytest.raises(ServingConfigError, match="MODEL_SERVER_MAX_QUEUE=16 must be below"):
+        ServingConfig.from_env({"MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_MAX_QUEUE": "16"})
+    with pytest.raises(ServingConfigError, match="MODEL_SERVER_THREADS"):
+        ServingConfig.from_env({"MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_THREADS": "1"})
