@@ -103,7 +103,7 @@ def wait_for_file(path: Path, process: subprocess.Popen, timeout_s: float = TIME
 
 
 def saved_epoch(base: Path) -> int:
-    state = torch.load(base / "checkpoints" / "training_state.pt", map_location="cpu", weights_only=False)
+    state = torch.load(base / "checkpoints" / "training_state.pt", map_location="cpu", weights_only=True)
     return int(state["epoch"])
 
 
