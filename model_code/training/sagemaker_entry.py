@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import sys
 import traceback
@@ -73,6 +74,26 @@ def contract_config(paths: SageMakerPaths) -> TrainConfig:
     return config
 
 
+_WORKER_ERROR = re.compile(r"Caught (\w+) in DataLoader worker process \d+\.")
+
+
+def failure_reason(exc: BaseException) -> str:
+    """``Type: message`` of a failed job: the first line of ``/opt/ml/output/failure``.
+
+    An error raised in a DataLoader worker process reaches this process as ``Caught X in DataLoader
+    worker process N.`` followed by the worker's traceback; the reason is then the worker's own
+    ``X: message`` (which names the unreadable file), not the wrapper's first line.
+    """
+    name, text = type(exc).__name__, str(exc)
+    if _WORKER_ERROR.match(text):
+        lines = text.splitlines()
+        for index in range(len(lines) - 1, 0, -1):  # the traceback ends with "package.module.X: message"
+            head, sep, rest = lines[index].partition(": ")
+            if sep and not head.startswith(" ") and head.rsplit(".", 1)[-1] == name:
+                return f"{name}: " + "\n".join([rest, *lines[index + 1 :]])
+    return f"{name}: {text}"
+
+
 def main() -> int:
     """Run the training job under the SageMaker contract; returns the exit code."""
     from model_code.training.loop import StopFlag, TrainingInterrupted, train
@@ -99,9 +120,10 @@ def main() -> int:
         logger.info("interrupted: %s", exc)
         return EXIT_INTERRUPTED
     except Exception as exc:  # the contract: every failure gets a reason in /opt/ml/output/failure
-        reason = f"{type(exc).__name__}: {exc}"
+        reason = failure_reason(exc)
         details = traceback.format_exc()
         print(details, file=sys.stderr)
+        logger.error("training failed: %s", reason)
         try:
             write_failure(reason, paths, details)
         except OSError as write_error:

@@ -18,7 +18,7 @@ import torch
 from model_code.network import load_model
 from model_code.schema import validate_result
 from tests.serving.helpers import ServerProcess, encode
-from tests.training.plans import draw_plan, write_channel_dataset
+from tests.training.plans import break_plan, draw_plan, write_channel_dataset
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,6 +168,21 @@ def test_broken_channel_writes_the_failure_file(tmp_path):
     assert done.returncode == 1
     failure = (base / "output" / "failure").read_text()
     assert failure.startswith("DatasetError:") and "neither a masks/ nor an annotations/" in failure[:1024]
+
+
+@pytest.mark.parametrize(("how", "workers"), [("truncated-jpeg", 1), ("corrupt-mask", 0)])
+def test_an_unreadable_plan_file_is_named_in_the_failure_file_and_the_log(tmp_path, how, workers):
+    base = make_base(tmp_path / "ml", {**TINY, "epochs": 1, "num-workers": workers})
+    train = base / "input" / "data" / "train"
+    for stem in ("plan002", "plan003", "plan004"):  # two plans left: the first batch holds both
+        (train / "images" / f"{stem}.png").unlink()
+        (train / "masks" / f"{stem}.png").unlink()
+    broken = break_plan(train, "plan001", how).relative_to(train)
+    done = run_train(base)
+    assert done.returncode == 1, done.stdout + done.stderr
+    reason = (base / "output" / "failure").read_text().splitlines()[0]
+    assert str(broken) in reason and "DataLoader worker" not in reason, reason
+    assert str(broken) in done.stdout, done.stdout
 
 
 def test_killed_job_resumes_from_the_last_epoch_checkpoint(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -15,7 +17,9 @@ from model_code.datasets.layouts import (
 from model_code.datasets.rasterize import annotation_masks
 from model_code.schema import Annotation
 from tests.training.plans import (
+    BROKEN_FILES,
     annotation_for,
+    break_plan,
     draw_plan,
     write_annotation_dataset,
     write_channel_dataset,
@@ -110,3 +114,13 @@ def test_bad_folders_get_clear_errors(tmp_path, setup, message):
 def test_missing_folder_is_an_error(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         open_dataset(tmp_path / "absent")
+
+
+@pytest.mark.parametrize("how", BROKEN_FILES)
+def test_an_unreadable_file_is_named_in_the_error(tmp_path, how):
+    write_channel_dataset(tmp_path, 2)
+    broken = break_plan(tmp_path, "plan001", how)
+    samples = open_dataset(tmp_path)
+    samples[0].load()
+    with pytest.raises(DatasetError, match=re.escape(str(broken))):
+        samples[1].load()
