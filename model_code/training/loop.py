@@ -54,6 +54,9 @@ R3D_NOTE = (
 )
 
 
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
 class TrainingInterrupted(RuntimeError):
     """A stop was requested (SIGTERM); the state was checkpointed and the run can resume."""
 
@@ -92,6 +95,52 @@ class StopFlag:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def ignore_stop_signals(_worker_id: int = 0) -> None:
+    """DataLoader ``worker_init_fn``: the worker ignores SIGINT, and SIGTERM unless its parent sends it.
+
+    ``timeout``, ``kill -- -PGID``, systemd and Ctrl-C signal the whole process group.  The main
+    process alone handles the stop (its :class:`StopFlag`: checkpoint, exit 143) and shuts its
+    workers down itself; a worker killed first would fail the run with ``DataLoader worker ...
+    killed by signal`` and lose the mid-epoch state.  A SIGTERM from the parent (``terminate()``,
+    as multiprocessing does to live workers when the trainer exits) still ends the worker, as
+    torch's own worker handler does, and workers exit when the trainer dies.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not hasattr(signal, "sigwaitinfo"):  # no POSIX signal API: ignore SIGTERM from anyone
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    threading.Thread(
+        target=_exit_on_sigterm_from, args=(os.getppid(),), name="sigterm-from-parent", daemon=True
+    ).start()
+
+
+def _exit_on_sigterm_from(parent: int) -> None:
+    """Take every SIGTERM of this (blocking) process; exit at once when ``parent`` sent it."""
+    while True:
+        if signal.sigwaitinfo({signal.SIGTERM}).si_pid == parent:
+            os._exit(0)
+
+
+@contextmanager
+def stop_signals_blocked() -> Iterator[None]:
+    """Block SIGTERM and SIGINT in this thread while DataLoader workers are started.
+
+    Forked workers inherit the block until :func:`ignore_stop_signals` has taken over the signals,
+    so a group-wide signal sent in between cannot kill them; a signal for this process waits until
+    the block ends, then reaches the :class:`StopFlag` as usual.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @dataclass
@@ -392,6 +441,7 @@ def train_one_epoch(
         num_workers=config.num_workers,
         drop_last=len(dataset) > config.batch_size,
         pin_memory=run.device.type == "cuda",
+        worker_init_fn=ignore_stop_signals if config.num_workers else None,
     )
     steps = (
         len(loader) if config.max_steps_per_epoch is None else min(len(loader), config.max_steps_per_epoch)
@@ -400,7 +450,9 @@ def train_one_epoch(
     reason = None
     bar = tqdm(total=steps, desc=f"epoch {epoch}/{config.epochs}", leave=False, mininterval=2, disable=None)
     last_report = time.monotonic()
-    for step, (images, targets) in enumerate(loader):
+    with stop_signals_blocked() if config.num_workers else nullcontext():
+        batches = iter(loader)  # starts the workers
+    for step, (images, targets) in enumerate(batches):
         if step >= steps:
             break
         images, targets = images.to(run.device, non_blocking=True), targets.to(run.device, non_blocking=True)

@@ -7,8 +7,9 @@
   ``/opt/ml/input/data`` (``SM_CHANNEL_*`` wins);
 * the model in the serving format in ``/opt/ml/model`` (``SM_MODEL_DIR``), the curve and history in
   ``/opt/ml/output/data``, resume state in ``/opt/ml/checkpoints`` every epoch;
-* SIGTERM: checkpoint and exit 143 (the job resumes on restart); any error: the reason in
-  ``/opt/ml/output/failure`` and exit 1.
+* SIGTERM (to this process or its whole process group: DataLoader workers ignore it): checkpoint
+  and exit 143 (the job resumes on restart); any error: the reason in ``/opt/ml/output/failure``
+  and exit 1.
 
 ``SAGEMAKER_BASE_DIR`` stands in for ``/opt/ml``.
 """

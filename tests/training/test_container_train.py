@@ -87,11 +87,29 @@ def run_train(base: Path) -> subprocess.CompletedProcess:
     )
 
 
-def start_train(base: Path, log: Path) -> subprocess.Popen:
+def start_train(base: Path, log: Path, new_session: bool = False) -> subprocess.Popen:
     handle = log.open("w")
     return subprocess.Popen(
-        [str(TRAIN)], env=train_env(base), cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT
+        [str(TRAIN)],
+        env=train_env(base),
+        cwd=ROOT,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=new_session,
     )
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes of process group ``pgid`` (from /proc)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
 
 
 def wait_for_file(path: Path, process: subprocess.Popen, timeout_s: float = TIMEOUT_S) -> None:
@@ -223,3 +241,36 @@ def test_sigterm_saves_a_checkpoint_and_exits(tmp_path):
     assert "interrupted: SIGTERM: checkpoint saved" in log.read_text()
     assert (base / "checkpoints" / "training_state.pt").stat().st_mtime_ns > before
     assert not (base / "output" / "failure").exists()
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").is_file(), reason="needs /proc to find the DataLoader workers"
+)
+def test_sigterm_to_the_whole_process_group_checkpoints_like_a_sigterm_to_the_trainer(tmp_path):
+    """``timeout``, ``kill -- -PGID`` and systemd signal every process, DataLoader workers included."""
+    hyperparameters = {**TINY, "epochs": 50, "num-workers": 2, "max-steps-per-epoch": 1000, "repeat": 200}
+    base = make_base(tmp_path / "ml", hyperparameters)
+    log = tmp_path / "run.log"
+    process = start_train(base, log, new_session=True)
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while len(group_members(process.pid)) < 3:  # the trainer and its two workers: mid-epoch 1
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the DataLoader workers never started"
+            time.sleep(0.1)
+        time.sleep(1.0)
+        os.killpg(process.pid, signal.SIGTERM)
+        code = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    text = log.read_text()
+    assert code == 128 + signal.SIGTERM, text
+    assert "interrupted: SIGTERM: checkpoint saved" in text and "during epoch 1" in text, text
+    assert saved_epoch(base) == 0  # the mid-epoch state: no epoch completed yet, weights as trained so far
+    assert not (base / "output" / "failure").exists()
+    deadline = time.monotonic() + 10
+    while group_members(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not group_members(process.pid), "DataLoader workers outlived the trainer"
