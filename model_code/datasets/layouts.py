@@ -175,9 +175,24 @@ def is_split_root(path: str | Path) -> bool:
     return (Path(path) / "train").is_dir()
 
 
-def _image_layout(root: Path, layout: str) -> list[Sample]:
+@dataclass
+class DatasetScan:
+    """What :func:`scan_dataset` found in one folder: the annotated plans and the images left out."""
+
+    root: Path
+    layout: str
+    samples: list[Sample]
+    dropped: list[Path]  # images without ground truth (no mask/annotation; R3D: no <id>_wall.png)
+
+    @property
+    def without_opening(self) -> list[Sample]:
+        """R3D plans without ``<id>_close.png``: they load (and train) with an all-zero opening mask."""
+        return [s for s in self.samples if s.layout == "r3d" and s.opening_path is None]
+
+
+def _image_layout(root: Path, layout: str) -> tuple[list[Sample], list[Path]]:
     masks_dir, ann_dir, rooms_dir = root / "masks", root / "annotations", root / "rooms"
-    samples = []
+    samples, dropped = [], []
     for image_path in list_images(root / "images"):
         stem = image_path.stem
         mask = masks_dir / f"{stem}.png"
@@ -185,6 +200,7 @@ def _image_layout(root: Path, layout: str) -> list[Sample]:
         rooms = rooms_dir / f"{stem}.png"
         has_mask = layout == "masks" and mask.is_file()
         if not has_mask and not annotation.is_file():
+            dropped.append(image_path)
             continue
         samples.append(
             Sample(
@@ -196,15 +212,16 @@ def _image_layout(root: Path, layout: str) -> list[Sample]:
                 rooms_path=rooms if rooms.is_file() else None,
             )
         )
-    return samples
+    return samples, dropped
 
 
-def _r3d_layout(root: Path) -> list[Sample]:
-    samples = []
+def _r3d_layout(root: Path) -> tuple[list[Sample], list[Path]]:
+    samples, dropped = [], []
     for image_path in sorted(root.glob("*.jpg")):
         stem = image_path.stem
         wall = root / f"{stem}_wall.png"
         if not wall.is_file():
+            dropped.append(image_path)
             continue
         opening = root / f"{stem}_close.png"
         rooms = root / f"{stem}_rooms.png"
@@ -218,21 +235,31 @@ def _r3d_layout(root: Path) -> list[Sample]:
                 rooms_path=rooms if rooms.is_file() else None,
             )
         )
-    return samples
+    return samples, dropped
+
+
+def scan_dataset(path: str | Path) -> DatasetScan:
+    """:func:`open_dataset` plus what it leaves out: the images without ground truth.
+
+    Raises :class:`DatasetError` like :func:`open_dataset` (no known layout, no annotated plan).
+    """
+    root = Path(path)
+    layout = detect_layout(root)
+    samples, dropped = _r3d_layout(root) if layout == "r3d" else _image_layout(root, layout)
+    if not samples:
+        raise DatasetError(f"no annotated plans found in {root} ({layout} layout)")
+    return DatasetScan(
+        root=root, layout=layout, samples=sorted(samples, key=lambda s: s.stem), dropped=dropped
+    )
 
 
 def open_dataset(path: str | Path) -> list[Sample]:
     """All annotated plans of a dataset folder in any of the three layouts, sorted by stem.
 
-    Images without ground truth are skipped (``organize`` reports them); an empty result
-    is an error.
+    Images without ground truth are skipped (``organize`` reports them, training warns, see
+    :func:`scan_dataset`); an empty result is an error.
     """
-    root = Path(path)
-    layout = detect_layout(root)
-    samples = _r3d_layout(root) if layout == "r3d" else _image_layout(root, layout)
-    if not samples:
-        raise DatasetError(f"no annotated plans found in {root} ({layout} layout)")
-    return sorted(samples, key=lambda s: s.stem)
+    return scan_dataset(path).samples
 
 
 def open_split(path: str | Path, split: str) -> list[Sample]:

@@ -27,7 +27,7 @@ import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler
 from tqdm import tqdm
 
-from model_code.datasets.layouts import PlanMasks, Sample, is_split_root, open_dataset, open_split
+from model_code.datasets.layouts import DatasetScan, PlanMasks, Sample, is_split_root, scan_dataset
 from model_code.datasets.organize import holdout_split
 from model_code.datasets.torch_data import PlanCropDataset, SyntheticPlanDataset, render_synthetic
 from model_code.inference import predict_probabilities
@@ -48,6 +48,7 @@ from model_code.training.plots import CURVE_FILE, plot_training_curve
 logger = logging.getLogger("model_code.training")
 
 HISTORY_FILE = "history.json"
+LISTED_FILES = 20  # a label warning names this many files, then counts the rest
 PROGRESS_LOG_S = 60.0  # without a terminal (SageMaker, nohup) a progress line replaces the bar this often
 R3D_NOTE = (
     "trained on R3D annotations (DeepFloorplan, Zeng et al. ICCV 2019) of Rent3D images: research use only"
@@ -170,19 +171,68 @@ class TrainResult:
 # ----------------------------------------------------------------------------- data
 
 
+def _file_list(paths: list[Path], root: Path) -> str:
+    """``a.jpg, b.jpg, ... and N more``: names relative to ``root``, at most :data:`LISTED_FILES`."""
+    names = [str(p.relative_to(root)) if p.is_relative_to(root) else str(p) for p in paths]
+    more = len(names) - LISTED_FILES
+    return ", ".join(names[:LISTED_FILES]) + (f" and {more} more" if more > 0 else "")
+
+
+_NO_GROUND_TRUTH = {
+    "r3d": "no wall mask (<id>_wall.png)",
+    "masks": "no mask (masks/<stem>.png) and no annotation",
+    "annotations": "no annotation (annotations/<stem>.json)",
+}
+
+
+def warn_label_gaps(scans: list[DatasetScan]) -> tuple[int, int]:
+    """Log a warning naming the plans without an opening mask and the images dropped for lack of
+    ground truth, per folder; returns their counts ``(without_opening, dropped)``."""
+    without_opening = dropped = 0
+    for scan in scans:
+        if scan.without_opening:
+            without_opening += len(scan.without_opening)
+            logger.warning(
+                "%d plan(s) in %s have no opening mask (<id>_close.png) and train with an all-zero one: %s",
+                len(scan.without_opening),
+                scan.root,
+                _file_list([s.image_path for s in scan.without_opening], scan.root),
+            )
+        if scan.dropped:
+            dropped += len(scan.dropped)
+            logger.warning(
+                "%d image(s) in %s dropped: %s: %s",
+                len(scan.dropped),
+                scan.root,
+                _NO_GROUND_TRUTH.get(scan.layout, "no ground truth"),
+                _file_list(scan.dropped, scan.root),
+            )
+    return without_opening, dropped
+
+
 def resolve_data(config: TrainConfig) -> TrainData:
-    """Open the training/validation folders of ``config`` (or plan the synthetic validation)."""
+    """Open the training/validation folders of ``config`` (or plan the synthetic validation).
+
+    Plans without an opening mask and images dropped for lack of ground truth are named in
+    warnings and counted in the summary.
+    """
     train: list[Sample] = []
     validation: list[Sample] = []
+    scans: list[DatasetScan] = []
+
+    def opened(path: str | Path) -> list[Sample]:
+        scans.append(scan_dataset(path))
+        return scans[-1].samples
+
     if config.data is not None:
         if is_split_root(config.data):
-            train = open_split(config.data, "train")
+            train = opened(Path(config.data) / "train")
             if config.validation is None and (Path(config.data) / "validation").is_dir():
-                validation = open_split(config.data, "validation")
+                validation = opened(Path(config.data) / "validation")
         else:
-            train = open_dataset(config.data)
+            train = opened(config.data)
         if config.validation is not None:
-            validation = open_dataset(config.validation)
+            validation = opened(config.validation)
         elif not validation:
             train, validation = holdout_split(train, config.val_fraction, config.seed)
         if config.max_train_samples is not None and config.max_train_samples < len(train):
@@ -204,6 +254,7 @@ def resolve_data(config: TrainConfig) -> TrainData:
         "sources": [p for p in (config.data, config.validation) if p],
         "validation_ids": [s.stem for s in validation],
     }
+    summary["plans_without_opening_mask"], summary["dropped_images"] = warn_label_gaps(scans)
     if "r3d" in layouts:
         summary["note"] = R3D_NOTE
     return TrainData(
@@ -587,9 +638,15 @@ def train(config: TrainConfig, stop: StopFlag | None = None) -> TrainResult:
     saved = load_state(run.checkpoint_dir, metadata.spec)
     if saved is not None:
         _restore(run, saved)
+    no_opening, dropped = data.summary["plans_without_opening_mask"], data.summary["dropped_images"]
+    gaps = (
+        f"; {no_opening} plan(s) without an opening mask, {dropped} image(s) dropped without ground truth"
+        if no_opening or dropped
+        else ""
+    )
     logger.info(
         "training %s U-Net (init %s) on %d plans + %d synthetic, validating on %d %s plans; "
-        "device=%s threads=%d checkpoints=%s",
+        "device=%s threads=%d checkpoints=%s%s",
         metadata.spec.encoder,
         init,
         len(data.train),
@@ -599,6 +656,7 @@ def train(config: TrainConfig, stop: StopFlag | None = None) -> TrainResult:
         device,
         threads,
         run.checkpoint_dir,
+        gaps,
     )
     dataset = build_train_dataset(config, data, metadata.mean, metadata.std)
     val_plans = load_validation(data, config)

@@ -7,6 +7,7 @@
   ``/opt/ml/input/data`` (``SM_CHANNEL_*`` wins);
 * the model in the serving format in ``/opt/ml/model`` (``SM_MODEL_DIR``), the curve and history in
   ``/opt/ml/output/data``, resume state in ``/opt/ml/checkpoints`` every epoch;
+* a failure file left by an earlier run is removed first;
 * SIGTERM (to this process or its whole process group: DataLoader workers ignore it): checkpoint
   and exit 143 (the job resumes on restart); any error: the reason in ``/opt/ml/output/failure``
   and exit 1.
@@ -104,6 +105,9 @@ def main() -> int:
     stop = StopFlag()
     stop.install((signal.SIGTERM, signal.SIGINT))  # this process exists only to train
     try:
+        if paths.failure_file.is_file():  # an earlier run's reason must not outlive this run
+            paths.failure_file.unlink()
+            logger.info("removed the failure file of an earlier run: %s", paths.failure_file)
         resources = read_resource_config(paths)
         if not resources.is_leader:
             logger.info(

@@ -167,6 +167,16 @@ def test_every_hyperparameter_encoding(tmp_path, encoding):
     )
 
 
+def test_a_successful_run_removes_a_stale_failure_file(tmp_path):
+    base = make_base(tmp_path / "ml", {**TINY, "epochs": 1})
+    (base / "output").mkdir()
+    (base / "output" / "failure").write_text("ImageDecodeError: from an earlier run\n")
+    done = run_train(base)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (base / "output" / "failure").exists()
+    assert "removed the failure file of an earlier run" in done.stdout
+
+
 def test_unknown_hyperparameter_fails_the_job(tmp_path):
     base = make_base(tmp_path / "ml", {**TINY, "epoch": 3})
     done = run_train(base)

@@ -12,6 +12,7 @@ from model_code.datasets.layouts import (
     detect_layout,
     merge_grey_mask,
     open_dataset,
+    scan_dataset,
     split_grey_mask,
 )
 from model_code.datasets.rasterize import annotation_masks
@@ -124,3 +125,16 @@ def test_an_unreadable_file_is_named_in_the_error(tmp_path, how):
     samples[0].load()
     with pytest.raises(DatasetError, match=re.escape(str(broken))):
         samples[1].load()
+
+
+def test_scan_lists_the_images_left_out_and_the_plans_without_openings(tmp_path):
+    write_r3d_dataset(tmp_path / "r3d", 3)
+    (tmp_path / "r3d" / "0_close.png").unlink()
+    (tmp_path / "r3d" / "1_wall.png").unlink()
+    scan = scan_dataset(tmp_path / "r3d")
+    assert [s.stem for s in scan.samples] == ["0", "2"] and scan.dropped == [tmp_path / "r3d" / "1.jpg"]
+    assert [s.stem for s in scan.without_opening] == ["0"]
+    write_channel_dataset(tmp_path / "channel", 2)
+    (tmp_path / "channel" / "masks" / "plan000.png").unlink()
+    scan = scan_dataset(tmp_path / "channel")
+    assert scan.dropped == [tmp_path / "channel" / "images" / "plan000.png"] and not scan.without_opening

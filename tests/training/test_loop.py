@@ -28,7 +28,7 @@ from model_code.training.loop import (
     initial_network,
     train,
 )
-from tests.training.plans import draw_plan, write_channel_dataset
+from tests.training.plans import draw_plan, write_channel_dataset, write_r3d_dataset
 
 METRIC_LINE = re.compile(r"^epoch=(\d+) train_loss=([0-9.]+) val_iou=([0-9.]+) val_opening_iou=([0-9.]+)")
 
@@ -223,6 +223,24 @@ def test_dataloader_workers_ignore_sigterm():
         _TerminatesItsWorker(), batch_size=2, num_workers=1, worker_init_fn=ignore_stop_signals
     )
     assert [batch.tolist() for batch in loader] == [[0, 1], [2, 3]]
+
+
+def test_plans_missing_a_mask_are_named_in_warnings_and_counted(tmp_path, caplog):
+    data = write_r3d_dataset(tmp_path / "r3d", 5)
+    (data / "1_close.png").unlink()  # trains with an all-zero opening mask
+    (data / "3_close.png").unlink()
+    (data / "2_wall.png").unlink()  # dropped
+    with caplog.at_level(logging.INFO, logger="model_code.training"):
+        result = train(tiny(tmp_path, data, epochs=1, val_fraction=0.25))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("2 plan(s)" in w and "no opening mask" in w and "1.jpg, 3.jpg" in w for w in warnings), (
+        warnings
+    )
+    assert any("1 image(s)" in w and "dropped" in w and "2.jpg" in w for w in warnings), warnings
+    assert "; 2 plan(s) without an opening mask, 1 image(s) dropped without ground truth" in caplog.text
+    training = load_model(result.model_dir).metadata.training
+    assert training["train_plans"] + training["validation_plans"] == 4
+    assert (training["plans_without_opening_mask"], training["dropped_images"]) == (2, 1)
 
 
 EXITS_WITH_LIVE_WORKERS = """
