@@ -17,6 +17,8 @@ A folder holding ``train/`` (and ``validation/``, ``test/``) sub-folders is a sp
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,27 @@ OPENING_LEVEL = 128
 
 class DatasetError(ValueError):
     """A dataset folder is missing, empty or not in any known layout."""
+
+
+class PlanFileError(DatasetError):
+    """One file of a plan (image, mask or annotation) cannot be read; the message names the file.
+
+    Raised by :meth:`Sample.load` and friends in place of the decoder's own error (kept as the
+    cause), so a failed training names the bad file, also from a DataLoader worker process.
+    """
+
+
+@contextmanager
+def _reading(what: str, path: Path) -> Iterator[None]:
+    """Re-raise any error of reading ``path`` as a :class:`PlanFileError` naming it."""
+    try:
+        yield
+    except PlanFileError:
+        raise
+    except Exception as exc:
+        empty = path.is_file() and path.stat().st_size == 0
+        detail = "the file is empty (0 bytes)" if empty else f"{type(exc).__name__}: {exc}"
+        raise PlanFileError(f"cannot read {what} {path}: {detail}") from exc
 
 
 @dataclass
@@ -63,28 +86,38 @@ class Sample:
     rooms_path: Path | None = None
 
     def load_image(self) -> np.ndarray:
-        """The plan as an ``(H, W, 3)`` RGB uint8 array (EXIF orientation applied)."""
-        return read_image(self.image_path)
+        """The plan as an ``(H, W, 3)`` RGB uint8 array (EXIF orientation applied).
+
+        Raises :class:`PlanFileError` (naming the file) when the image cannot be decoded.
+        """
+        with _reading("image", self.image_path):
+            return read_image(self.image_path)
 
     def load_annotation(self) -> Annotation | None:
         """The validated annotation record, or None when this sample has none."""
         return None if self.annotation_path is None else Annotation.load(self.annotation_path)
 
     def load_masks(self, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-        """Wall and opening ``bool`` masks at ``width`` x ``height`` (the image's size)."""
+        """Wall and opening ``bool`` masks at ``width`` x ``height`` (the image's size).
+
+        Raises :class:`PlanFileError` (naming the file) when a mask or annotation cannot be read.
+        """
         size = (width, height)
         if self.wall_path is not None:
-            wall = read_mask(self.wall_path, size)
-            opening = (
-                read_mask(self.opening_path, size) if self.opening_path is not None else np.zeros_like(wall)
-            )
-            return wall, opening
+            with _reading("wall mask", self.wall_path):
+                wall = read_mask(self.wall_path, size)
+            if self.opening_path is None:
+                return wall, np.zeros_like(wall)
+            with _reading("opening mask", self.opening_path):
+                return wall, read_mask(self.opening_path, size)
         if self.mask_path is not None:
-            return split_grey_mask(read_grey(self.mask_path, size))
+            with _reading("mask", self.mask_path):
+                return split_grey_mask(read_grey(self.mask_path, size))
         if self.annotation_path is not None:
             from model_code.datasets.rasterize import annotation_masks
 
-            annotation = Annotation.load(self.annotation_path)
+            with _reading("annotation", self.annotation_path):
+                annotation = Annotation.load(self.annotation_path)
             return annotation_masks(annotation, width, height)
         raise DatasetError(f"sample {self.stem} has no ground truth")
 
@@ -142,9 +175,24 @@ def is_split_root(path: str | Path) -> bool:
     return (Path(path) / "train").is_dir()
 
 
-def _image_layout(root: Path, layout: str) -> list[Sample]:
+@dataclass
+class DatasetScan:
+    """What :func:`scan_dataset` found in one folder: the annotated plans and the images left out."""
+
+    root: Path
+    layout: str
+    samples: list[Sample]
+    dropped: list[Path]  # images without ground truth (no mask/annotation; R3D: no <id>_wall.png)
+
+    @property
+    def without_opening(self) -> list[Sample]:
+        """R3D plans without ``<id>_close.png``: they load (and train) with an all-zero opening mask."""
+        return [s for s in self.samples if s.layout == "r3d" and s.opening_path is None]
+
+
+def _image_layout(root: Path, layout: str) -> tuple[list[Sample], list[Path]]:
     masks_dir, ann_dir, rooms_dir = root / "masks", root / "annotations", root / "rooms"
-    samples = []
+    samples, dropped = [], []
     for image_path in list_images(root / "images"):
         stem = image_path.stem
         mask = masks_dir / f"{stem}.png"
@@ -152,6 +200,7 @@ def _image_layout(root: Path, layout: str) -> list[Sample]:
         rooms = rooms_dir / f"{stem}.png"
         has_mask = layout == "masks" and mask.is_file()
         if not has_mask and not annotation.is_file():
+            dropped.append(image_path)
             continue
         samples.append(
             Sample(
@@ -163,15 +212,16 @@ def _image_layout(root: Path, layout: str) -> list[Sample]:
                 rooms_path=rooms if rooms.is_file() else None,
             )
         )
-    return samples
+    return samples, dropped
 
 
-def _r3d_layout(root: Path) -> list[Sample]:
-    samples = []
+def _r3d_layout(root: Path) -> tuple[list[Sample], list[Path]]:
+    samples, dropped = [], []
     for image_path in sorted(root.glob("*.jpg")):
         stem = image_path.stem
         wall = root / f"{stem}_wall.png"
         if not wall.is_file():
+            dropped.append(image_path)
             continue
         opening = root / f"{stem}_close.png"
         rooms = root / f"{stem}_rooms.png"
@@ -185,21 +235,31 @@ def _r3d_layout(root: Path) -> list[Sample]:
                 rooms_path=rooms if rooms.is_file() else None,
             )
         )
-    return samples
+    return samples, dropped
+
+
+def scan_dataset(path: str | Path) -> DatasetScan:
+    """:func:`open_dataset` plus what it leaves out: the images without ground truth.
+
+    Raises :class:`DatasetError` like :func:`open_dataset` (no known layout, no annotated plan).
+    """
+    root = Path(path)
+    layout = detect_layout(root)
+    samples, dropped = _r3d_layout(root) if layout == "r3d" else _image_layout(root, layout)
+    if not samples:
+        raise DatasetError(f"no annotated plans found in {root} ({layout} layout)")
+    return DatasetScan(
+        root=root, layout=layout, samples=sorted(samples, key=lambda s: s.stem), dropped=dropped
+    )
 
 
 def open_dataset(path: str | Path) -> list[Sample]:
     """All annotated plans of a dataset folder in any of the three layouts, sorted by stem.
 
-    Images without ground truth are skipped (``organize`` reports them); an empty result
-    is an error.
+    Images without ground truth are skipped (``organize`` reports them, training warns, see
+    :func:`scan_dataset`); an empty result is an error.
     """
-    root = Path(path)
-    layout = detect_layout(root)
-    samples = _r3d_layout(root) if layout == "r3d" else _image_layout(root, layout)
-    if not samples:
-        raise DatasetError(f"no annotated plans found in {root} ({layout} layout)")
-    return sorted(samples, key=lambda s: s.stem)
+    return scan_dataset(path).samples
 
 
 def open_split(path: str | Path, split: str) -> list[Sample]:

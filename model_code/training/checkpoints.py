@@ -4,16 +4,23 @@ A checkpoint directory holds ``training_state.pt`` (weights, optimiser, schedule
 epoch counter, history, early-stopping counters), written atomically after every epoch and
 on SIGTERM, and ``best/``: the best model so far in the serving format
 (:func:`model_code.model.checkpoint.save_model`).
+
+The state holds tensors and plain data only (dicts, lists, tuples, str, int, float, bool, None) and
+is read with ``torch.load(weights_only=True)``: SageMaker syncs the checkpoint folder from S3, so a
+crafted file must not be able to run code in the job.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from model_code.model.checkpoint import ModelSpec
@@ -63,7 +70,7 @@ def save_state(directory: str | Path, state: TrainingState) -> Path:
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{STATE_FILE}.")
     os.close(fd)
     try:
-        torch.save(asdict(state), tmp)
+        torch.save(plain_data(asdict(state)), tmp)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -80,7 +87,16 @@ def load_state(directory: str | Path, spec: ModelSpec) -> TrainingState | None:
     if not path.is_file():
         return None
     try:
-        data = torch.load(path, map_location="cpu", weights_only=False)
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        if isinstance(exc, pickle.UnpicklingError) and "Weights only load failed" in str(exc):
+            raise ResumeError(
+                f"refusing to load training state {path}: it holds more than tensors and plain data"
+                f"{_unsafe_detail(str(exc))}, and loading it in full could run code. "
+                "Delete it (or use another checkpoint directory) to start afresh."
+            ) from None
+        raise ResumeError(f"cannot read training state {path}: {exc}") from exc
+    try:
         state = TrainingState(**data)
     except Exception as exc:
         raise ResumeError(f"cannot read training state {path}: {exc}") from exc
@@ -90,6 +106,33 @@ def load_state(directory: str | Path, spec: ModelSpec) -> TrainingState | None:
             "Use another checkpoint directory or delete it to start afresh."
         )
     return state
+
+
+def _unsafe_detail(message: str) -> str:
+    """`` (global posix.system)`` from torch's weights-only refusal (without its advice to load in full)."""
+    found = re.search(r"GLOBAL (\S+)", message)
+    if found:
+        return f" (global {found.group(1)})"
+    found = re.search(r"Unsupported [^\n.]*", message)
+    return f" ({found.group(0)})" if found else ""
+
+
+def plain_data(value: Any) -> Any:
+    """``value`` with NumPy scalars and arrays turned into Python numbers and tensors, recursively.
+
+    What :func:`save_state` writes must load with ``torch.load(weights_only=True)``, which accepts
+    tensors, dicts, lists, tuples, str, int, float, bool and None but no NumPy objects.
+    """
+    if isinstance(value, dict):
+        return {plain_data(k): plain_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [plain_data(v) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(value))
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def _spec_key(spec: dict[str, Any]) -> tuple:

@@ -27,7 +27,7 @@ import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler
 from tqdm import tqdm
 
-from model_code.datasets.layouts import PlanMasks, Sample, is_split_root, open_dataset, open_split
+from model_code.datasets.layouts import DatasetScan, PlanMasks, Sample, is_split_root, scan_dataset
 from model_code.datasets.organize import holdout_split
 from model_code.datasets.torch_data import PlanCropDataset, SyntheticPlanDataset, render_synthetic
 from model_code.evaluation.metrics import PixelCounts, pixel_counts
@@ -42,10 +42,14 @@ from model_code.training.plots import CURVE_FILE, plot_training_curve
 logger = logging.getLogger("model_code.training")
 
 HISTORY_FILE = "history.json"
+LISTED_FILES = 20  # a label warning names this many files, then counts the rest
 PROGRESS_LOG_S = 60.0  # without a terminal (SageMaker, nohup) a progress line replaces the bar this often
 R3D_NOTE = (
     "trained on R3D annotations (DeepFloorplan, Zeng et al. ICCV 2019) of Rent3D images: research use only"
 )
+
+
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
 class TrainingInterrupted(RuntimeError):
@@ -88,6 +92,52 @@ class StopFlag:
                 signal.signal(sig, handler)
 
 
+def ignore_stop_signals(_worker_id: int = 0) -> None:
+    """DataLoader ``worker_init_fn``: the worker ignores SIGINT, and SIGTERM unless its parent sends it.
+
+    ``timeout``, ``kill -- -PGID``, systemd and Ctrl-C signal the whole process group.  The main
+    process alone handles the stop (its :class:`StopFlag`: checkpoint, exit 143) and shuts its
+    workers down itself; a worker killed first would fail the run with ``DataLoader worker ...
+    killed by signal`` and lose the mid-epoch state.  A SIGTERM from the parent (``terminate()``,
+    as multiprocessing does to live workers when the trainer exits) still ends the worker, as
+    torch's own worker handler does, and workers exit when the trainer dies.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if not hasattr(signal, "sigwaitinfo"):  # no POSIX signal API: ignore SIGTERM from anyone
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    threading.Thread(
+        target=_exit_on_sigterm_from, args=(os.getppid(),), name="sigterm-from-parent", daemon=True
+    ).start()
+
+
+def _exit_on_sigterm_from(parent: int) -> None:
+    """Take every SIGTERM of this (blocking) process; exit at once when ``parent`` sent it."""
+    while True:
+        if signal.sigwaitinfo({signal.SIGTERM}).si_pid == parent:
+            os._exit(0)
+
+
+@contextmanager
+def stop_signals_blocked() -> Iterator[None]:
+    """Block SIGTERM and SIGINT in this thread while DataLoader workers are started.
+
+    Forked workers inherit the block until :func:`ignore_stop_signals` has taken over the signals,
+    so a group-wide signal sent in between cannot kill them; a signal for this process waits until
+    the block ends, then reaches the :class:`StopFlag` as usual.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 @dataclass
 class TrainData:
     """The plans a run trains and validates on."""
@@ -115,19 +165,68 @@ class TrainResult:
 # ----------------------------------------------------------------------------- data
 
 
+def _file_list(paths: list[Path], root: Path) -> str:
+    """``a.jpg, b.jpg, ... and N more``: names relative to ``root``, at most :data:`LISTED_FILES`."""
+    names = [str(p.relative_to(root)) if p.is_relative_to(root) else str(p) for p in paths]
+    more = len(names) - LISTED_FILES
+    return ", ".join(names[:LISTED_FILES]) + (f" and {more} more" if more > 0 else "")
+
+
+_NO_GROUND_TRUTH = {
+    "r3d": "no wall mask (<id>_wall.png)",
+    "masks": "no mask (masks/<stem>.png) and no annotation",
+    "annotations": "no annotation (annotations/<stem>.json)",
+}
+
+
+def warn_label_gaps(scans: list[DatasetScan]) -> tuple[int, int]:
+    """Log a warning naming the plans without an opening mask and the images dropped for lack of
+    ground truth, per folder; returns their counts ``(without_opening, dropped)``."""
+    without_opening = dropped = 0
+    for scan in scans:
+        if scan.without_opening:
+            without_opening += len(scan.without_opening)
+            logger.warning(
+                "%d plan(s) in %s have no opening mask (<id>_close.png) and train with an all-zero one: %s",
+                len(scan.without_opening),
+                scan.root,
+                _file_list([s.image_path for s in scan.without_opening], scan.root),
+            )
+        if scan.dropped:
+            dropped += len(scan.dropped)
+            logger.warning(
+                "%d image(s) in %s dropped: %s: %s",
+                len(scan.dropped),
+                scan.root,
+                _NO_GROUND_TRUTH.get(scan.layout, "no ground truth"),
+                _file_list(scan.dropped, scan.root),
+            )
+    return without_opening, dropped
+
+
 def resolve_data(config: TrainConfig) -> TrainData:
-    """Open the training/validation folders of ``config`` (or plan the synthetic validation)."""
+    """Open the training/validation folders of ``config`` (or plan the synthetic validation).
+
+    Plans without an opening mask and images dropped for lack of ground truth are named in
+    warnings and counted in the summary.
+    """
     train: list[Sample] = []
     validation: list[Sample] = []
+    scans: list[DatasetScan] = []
+
+    def opened(path: str | Path) -> list[Sample]:
+        scans.append(scan_dataset(path))
+        return scans[-1].samples
+
     if config.data is not None:
         if is_split_root(config.data):
-            train = open_split(config.data, "train")
+            train = opened(Path(config.data) / "train")
             if config.validation is None and (Path(config.data) / "validation").is_dir():
-                validation = open_split(config.data, "validation")
+                validation = opened(Path(config.data) / "validation")
         else:
-            train = open_dataset(config.data)
+            train = opened(config.data)
         if config.validation is not None:
-            validation = open_dataset(config.validation)
+            validation = opened(config.validation)
         elif not validation:
             train, validation = holdout_split(train, config.val_fraction, config.seed)
         if config.max_train_samples is not None and config.max_train_samples < len(train):
@@ -149,6 +248,7 @@ def resolve_data(config: TrainConfig) -> TrainData:
         "sources": [p for p in (config.data, config.validation) if p],
         "validation_ids": [s.stem for s in validation],
     }
+    summary["plans_without_opening_mask"], summary["dropped_images"] = warn_label_gaps(scans)
     if "r3d" in layouts:
         summary["note"] = R3D_NOTE
     return TrainData(
@@ -386,6 +486,7 @@ def train_one_epoch(
         num_workers=config.num_workers,
         drop_last=len(dataset) > config.batch_size,
         pin_memory=run.device.type == "cuda",
+        worker_init_fn=ignore_stop_signals if config.num_workers else None,
     )
     steps = (
         len(loader) if config.max_steps_per_epoch is None else min(len(loader), config.max_steps_per_epoch)
@@ -394,7 +495,9 @@ def train_one_epoch(
     reason = None
     bar = tqdm(total=steps, desc=f"epoch {epoch}/{config.epochs}", leave=False, mininterval=2, disable=None)
     last_report = time.monotonic()
-    for step, (images, targets) in enumerate(loader):
+    with stop_signals_blocked() if config.num_workers else nullcontext():
+        batches = iter(loader)  # starts the workers
+    for step, (images, targets) in enumerate(batches):
         if step >= steps:
             break
         images, targets = images.to(run.device, non_blocking=True), targets.to(run.device, non_blocking=True)
@@ -529,9 +632,15 @@ def train(config: TrainConfig, stop: StopFlag | None = None) -> TrainResult:
     saved = load_state(run.checkpoint_dir, metadata.spec)
     if saved is not None:
         _restore(run, saved)
+    no_opening, dropped = data.summary["plans_without_opening_mask"], data.summary["dropped_images"]
+    gaps = (
+        f"; {no_opening} plan(s) without an opening mask, {dropped} image(s) dropped without ground truth"
+        if no_opening or dropped
+        else ""
+    )
     logger.info(
         "training %s U-Net (init %s) on %d plans + %d synthetic, validating on %d %s plans; "
-        "device=%s threads=%d checkpoints=%s",
+        "device=%s threads=%d checkpoints=%s%s",
         metadata.spec.encoder,
         init,
         len(data.train),
@@ -541,6 +650,7 @@ def train(config: TrainConfig, stop: StopFlag | None = None) -> TrainResult:
         device,
         threads,
         run.checkpoint_dir,
+        gaps,
     )
     dataset = build_train_dataset(config, data, metadata.mean, metadata.std)
     val_plans = load_validation(data, config)

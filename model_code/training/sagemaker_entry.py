@@ -7,8 +7,10 @@
   ``/opt/ml/input/data`` (``SM_CHANNEL_*`` wins);
 * the model in the serving format in ``/opt/ml/model`` (``SM_MODEL_DIR``), the curve and history in
   ``/opt/ml/output/data``, resume state in ``/opt/ml/checkpoints`` every epoch;
-* SIGTERM: checkpoint and exit 143 (the job resumes on restart); any error: the reason in
-  ``/opt/ml/output/failure`` and exit 1.
+* a failure file left by an earlier run is removed first;
+* SIGTERM (to this process or its whole process group: DataLoader workers ignore it): checkpoint
+  and exit 143 (the job resumes on restart); any error: the reason in ``/opt/ml/output/failure``
+  and exit 1.
 
 ``SAGEMAKER_BASE_DIR`` stands in for ``/opt/ml``.
 """
@@ -16,6 +18,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import sys
 import traceback
@@ -73,6 +76,26 @@ def contract_config(paths: SageMakerPaths) -> TrainConfig:
     return config
 
 
+_WORKER_ERROR = re.compile(r"Caught (\w+) in DataLoader worker process \d+\.")
+
+
+def failure_reason(exc: BaseException) -> str:
+    """``Type: message`` of a failed job: the first line of ``/opt/ml/output/failure``.
+
+    An error raised in a DataLoader worker process reaches this process as ``Caught X in DataLoader
+    worker process N.`` followed by the worker's traceback; the reason is then the worker's own
+    ``X: message`` (which names the unreadable file), not the wrapper's first line.
+    """
+    name, text = type(exc).__name__, str(exc)
+    if _WORKER_ERROR.match(text):
+        lines = text.splitlines()
+        for index in range(len(lines) - 1, 0, -1):  # the traceback ends with "package.module.X: message"
+            head, sep, rest = lines[index].partition(": ")
+            if sep and not head.startswith(" ") and head.rsplit(".", 1)[-1] == name:
+                return f"{name}: " + "\n".join([rest, *lines[index + 1 :]])
+    return f"{name}: {text}"
+
+
 def main() -> int:
     """Run the training job under the SageMaker contract; returns the exit code."""
     from model_code.training.loop import StopFlag, TrainingInterrupted, train
@@ -82,6 +105,9 @@ def main() -> int:
     stop = StopFlag()
     stop.install((signal.SIGTERM, signal.SIGINT))  # this process exists only to train
     try:
+        if paths.failure_file.is_file():  # an earlier run's reason must not outlive this run
+            paths.failure_file.unlink()
+            logger.info("removed the failure file of an earlier run: %s", paths.failure_file)
         resources = read_resource_config(paths)
         if not resources.is_leader:
             logger.info(
@@ -99,9 +125,10 @@ def main() -> int:
         logger.info("interrupted: %s", exc)
         return EXIT_INTERRUPTED
     except Exception as exc:  # the contract: every failure gets a reason in /opt/ml/output/failure
-        reason = f"{type(exc).__name__}: {exc}"
+        reason = failure_reason(exc)
         details = traceback.format_exc()
         print(details, file=sys.stderr)
+        logger.error("training failed: %s", reason)
         try:
             write_failure(reason, paths, details)
         except OSError as write_error:

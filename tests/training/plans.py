@@ -6,7 +6,10 @@ Each plan is a white page with a thick outer rectangle, one partition wall with 
 
 from __future__ import annotations
 
+import io
 import json
+import struct
+import zlib
 from pathlib import Path
 
 import cv2
@@ -91,3 +94,39 @@ def write_annotation_dataset(root: Path, count: int, size: int = 96) -> Path:
         write_png(root / "images" / f"plan{seed:03d}.png", image)
         (root / "annotations" / f"plan{seed:03d}.json").write_text(json.dumps(annotation_for(seed, size)))
     return root
+
+
+def huge_header_png(width: int = 60_000, height: int = 60_000) -> bytes:
+    """A small PNG file whose header claims ``width`` x ``height`` pixels (a decompression bomb's shape)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\0" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+BROKEN_FILES = ("zero-byte-jpeg", "truncated-jpeg", "huge-header", "corrupt-mask")
+
+
+def break_plan(root: Path, stem: str, how: str) -> Path:
+    """Spoil one file of channel-layout plan ``stem`` (one of :data:`BROKEN_FILES`); returns that file.
+
+    The image cases replace ``images/<stem>.png`` by a ``.jpg`` or ``.png`` that cannot be decoded;
+    ``corrupt-mask`` cuts ``masks/<stem>.png`` short.
+    """
+    image = root / "images" / f"{stem}.png"
+    if how == "corrupt-mask":
+        mask = root / "masks" / f"{stem}.png"
+        mask.write_bytes(mask.read_bytes()[:60])
+        return mask
+    if how == "huge-header":
+        image.write_bytes(huge_header_png())
+        return image
+    buffer = io.BytesIO()
+    Image.fromarray(draw_plan(0)[0]).save(buffer, format="JPEG", quality=90)
+    image.unlink()
+    broken = image.with_suffix(".jpg")
+    broken.write_bytes(b"" if how == "zero-byte-jpeg" else buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    return broken

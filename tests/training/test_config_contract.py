@@ -143,3 +143,23 @@ def test_failure_file_starts_with_the_reason(tmp_path, monkeypatch):
     assert text.startswith("DatasetError: no plans in /x\n\nTraceback")
     long = write_failure("x" * 5000).read_text()
     assert len(long.strip()) == FAILURE_REASON_LIMIT
+
+
+def test_failure_reason_of_a_dataloader_worker_error_is_the_workers_message(tmp_path):
+    from torch.utils.data import DataLoader
+
+    from model_code.datasets.layouts import PlanFileError, open_dataset
+    from model_code.datasets.torch_data import PlanCropDataset
+    from model_code.training.sagemaker_entry import failure_reason
+    from tests.training.plans import break_plan, write_channel_dataset
+
+    write_channel_dataset(tmp_path, 1)
+    broken = break_plan(tmp_path, "plan000", "truncated-jpeg")
+    dataset = PlanCropDataset(open_dataset(tmp_path), working_size=96, crop_size=64)
+    with pytest.raises(PlanFileError) as info:
+        next(iter(DataLoader(dataset, num_workers=1)))
+    assert str(info.value).startswith("Caught PlanFileError in DataLoader worker process 0.")
+    reason = failure_reason(info.value)
+    assert reason.startswith(f"PlanFileError: cannot read image {broken}: ImageDecodeError: "), reason
+    assert "Traceback" not in reason
+    assert failure_reason(ValueError("plain")) == "ValueError: plain"

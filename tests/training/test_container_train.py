@@ -18,7 +18,7 @@ import torch
 from model_code.model.loader import load_model
 from model_code.schema import validate_result
 from tests.serving.helpers import ServerProcess, encode
-from tests.training.plans import draw_plan, write_channel_dataset
+from tests.training.plans import break_plan, draw_plan, write_channel_dataset
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,11 +87,29 @@ def run_train(base: Path) -> subprocess.CompletedProcess:
     )
 
 
-def start_train(base: Path, log: Path) -> subprocess.Popen:
+def start_train(base: Path, log: Path, new_session: bool = False) -> subprocess.Popen:
     handle = log.open("w")
     return subprocess.Popen(
-        [str(TRAIN)], env=train_env(base), cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT
+        [str(TRAIN)],
+        env=train_env(base),
+        cwd=ROOT,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=new_session,
     )
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes of process group ``pgid`` (from /proc)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
 
 
 def wait_for_file(path: Path, process: subprocess.Popen, timeout_s: float = TIMEOUT_S) -> None:
@@ -103,7 +121,7 @@ def wait_for_file(path: Path, process: subprocess.Popen, timeout_s: float = TIME
 
 
 def saved_epoch(base: Path) -> int:
-    state = torch.load(base / "checkpoints" / "training_state.pt", map_location="cpu", weights_only=False)
+    state = torch.load(base / "checkpoints" / "training_state.pt", map_location="cpu", weights_only=True)
     return int(state["epoch"])
 
 
@@ -149,6 +167,16 @@ def test_every_hyperparameter_encoding(tmp_path, encoding):
     )
 
 
+def test_a_successful_run_removes_a_stale_failure_file(tmp_path):
+    base = make_base(tmp_path / "ml", {**TINY, "epochs": 1})
+    (base / "output").mkdir()
+    (base / "output" / "failure").write_text("ImageDecodeError: from an earlier run\n")
+    done = run_train(base)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not (base / "output" / "failure").exists()
+    assert "removed the failure file of an earlier run" in done.stdout
+
+
 def test_unknown_hyperparameter_fails_the_job(tmp_path):
     base = make_base(tmp_path / "ml", {**TINY, "epoch": 3})
     done = run_train(base)
@@ -168,6 +196,21 @@ def test_broken_channel_writes_the_failure_file(tmp_path):
     assert done.returncode == 1
     failure = (base / "output" / "failure").read_text()
     assert failure.startswith("DatasetError:") and "neither a masks/ nor an annotations/" in failure[:1024]
+
+
+@pytest.mark.parametrize(("how", "workers"), [("truncated-jpeg", 1), ("corrupt-mask", 0)])
+def test_an_unreadable_plan_file_is_named_in_the_failure_file_and_the_log(tmp_path, how, workers):
+    base = make_base(tmp_path / "ml", {**TINY, "epochs": 1, "num-workers": workers})
+    train = base / "input" / "data" / "train"
+    for stem in ("plan002", "plan003", "plan004"):  # two plans left: the first batch holds both
+        (train / "images" / f"{stem}.png").unlink()
+        (train / "masks" / f"{stem}.png").unlink()
+    broken = break_plan(train, "plan001", how).relative_to(train)
+    done = run_train(base)
+    assert done.returncode == 1, done.stdout + done.stderr
+    reason = (base / "output" / "failure").read_text().splitlines()[0]
+    assert str(broken) in reason and "DataLoader worker" not in reason, reason
+    assert str(broken) in done.stdout, done.stdout
 
 
 def test_killed_job_resumes_from_the_last_epoch_checkpoint(tmp_path):
@@ -208,3 +251,36 @@ def test_sigterm_saves_a_checkpoint_and_exits(tmp_path):
     assert "interrupted: SIGTERM: checkpoint saved" in log.read_text()
     assert (base / "checkpoints" / "training_state.pt").stat().st_mtime_ns > before
     assert not (base / "output" / "failure").exists()
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").is_file(), reason="needs /proc to find the DataLoader workers"
+)
+def test_sigterm_to_the_whole_process_group_checkpoints_like_a_sigterm_to_the_trainer(tmp_path):
+    """``timeout``, ``kill -- -PGID`` and systemd signal every process, DataLoader workers included."""
+    hyperparameters = {**TINY, "epochs": 50, "num-workers": 2, "max-steps-per-epoch": 1000, "repeat": 200}
+    base = make_base(tmp_path / "ml", hyperparameters)
+    log = tmp_path / "run.log"
+    process = start_train(base, log, new_session=True)
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while len(group_members(process.pid)) < 3:  # the trainer and its two workers: mid-epoch 1
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the DataLoader workers never started"
+            time.sleep(0.1)
+        time.sleep(1.0)
+        os.killpg(process.pid, signal.SIGTERM)
+        code = process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    text = log.read_text()
+    assert code == 128 + signal.SIGTERM, text
+    assert "interrupted: SIGTERM: checkpoint saved" in text and "during epoch 1" in text, text
+    assert saved_epoch(base) == 0  # the mid-epoch state: no epoch completed yet, weights as trained so far
+    assert not (base / "output" / "failure").exists()
+    deadline = time.monotonic() + 10
+    while group_members(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not group_members(process.pid), "DataLoader workers outlived the trainer"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -10,12 +12,15 @@ from model_code.datasets.layouts import (
     detect_layout,
     merge_grey_mask,
     open_dataset,
+    scan_dataset,
     split_grey_mask,
 )
 from model_code.datasets.rasterize import annotation_masks
 from model_code.schema import Annotation
 from tests.training.plans import (
+    BROKEN_FILES,
     annotation_for,
+    break_plan,
     draw_plan,
     write_annotation_dataset,
     write_channel_dataset,
@@ -110,3 +115,26 @@ def test_bad_folders_get_clear_errors(tmp_path, setup, message):
 def test_missing_folder_is_an_error(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         open_dataset(tmp_path / "absent")
+
+
+@pytest.mark.parametrize("how", BROKEN_FILES)
+def test_an_unreadable_file_is_named_in_the_error(tmp_path, how):
+    write_channel_dataset(tmp_path, 2)
+    broken = break_plan(tmp_path, "plan001", how)
+    samples = open_dataset(tmp_path)
+    samples[0].load()
+    with pytest.raises(DatasetError, match=re.escape(str(broken))):
+        samples[1].load()
+
+
+def test_scan_lists_the_images_left_out_and_the_plans_without_openings(tmp_path):
+    write_r3d_dataset(tmp_path / "r3d", 3)
+    (tmp_path / "r3d" / "0_close.png").unlink()
+    (tmp_path / "r3d" / "1_wall.png").unlink()
+    scan = scan_dataset(tmp_path / "r3d")
+    assert [s.stem for s in scan.samples] == ["0", "2"] and scan.dropped == [tmp_path / "r3d" / "1.jpg"]
+    assert [s.stem for s in scan.without_opening] == ["0"]
+    write_channel_dataset(tmp_path / "channel", 2)
+    (tmp_path / "channel" / "masks" / "plan000.png").unlink()
+    scan = scan_dataset(tmp_path / "channel")
+    assert scan.dropped == [tmp_path / "channel" / "images" / "plan000.png"] and not scan.without_opening

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +22,14 @@ from model_code.model.loader import load_model
 from model_code.model.network import PretrainedWeightsUnavailable
 from model_code.training.checkpoints import ResumeError, state_path
 from model_code.training.config import TrainConfig
-from model_code.training.loop import StopFlag, TrainingInterrupted, initial_network, train
-from tests.training.plans import draw_plan, write_channel_dataset
+from model_code.training.loop import (
+    StopFlag,
+    TrainingInterrupted,
+    ignore_stop_signals,
+    initial_network,
+    train,
+)
+from tests.training.plans import draw_plan, write_channel_dataset, write_r3d_dataset
 
 METRIC_LINE = re.compile(r"^epoch=(\d+) train_loss=([0-9.]+) val_iou=([0-9.]+) val_opening_iou=([0-9.]+)")
 
@@ -195,3 +206,64 @@ def test_non_finite_loss_stops_with_a_clear_error(tmp_path, plans_dir, monkeypat
         FloatingPointError, match="training loss is nan at epoch 1 step 1: lower learning_rate"
     ):
         train(tiny(tmp_path, plans_dir))
+
+
+class _TerminatesItsWorker(torch.utils.data.Dataset):
+    """Each item sends SIGTERM to the process loading it, as ``kill -- -PGID`` does to every worker."""
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        os.kill(os.getpid(), signal.SIGTERM)
+        return torch.tensor(index)
+
+
+def test_dataloader_workers_ignore_sigterm():
+    loader = torch.utils.data.DataLoader(
+        _TerminatesItsWorker(), batch_size=2, num_workers=1, worker_init_fn=ignore_stop_signals
+    )
+    assert [batch.tolist() for batch in loader] == [[0, 1], [2, 3]]
+
+
+def test_plans_missing_a_mask_are_named_in_warnings_and_counted(tmp_path, caplog):
+    data = write_r3d_dataset(tmp_path / "r3d", 5)
+    (data / "1_close.png").unlink()  # trains with an all-zero opening mask
+    (data / "3_close.png").unlink()
+    (data / "2_wall.png").unlink()  # dropped
+    with caplog.at_level(logging.INFO, logger="model_code.training"):
+        result = train(tiny(tmp_path, data, epochs=1, val_fraction=0.25))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("2 plan(s)" in w and "no opening mask" in w and "1.jpg, 3.jpg" in w for w in warnings), (
+        warnings
+    )
+    assert any("1 image(s)" in w and "dropped" in w and "2.jpg" in w for w in warnings), warnings
+    assert "; 2 plan(s) without an opening mask, 1 image(s) dropped without ground truth" in caplog.text
+    training = load_model(result.model_dir).metadata.training
+    assert training["train_plans"] + training["validation_plans"] == 4
+    assert (training["plans_without_opening_mask"], training["dropped_images"]) == (2, 1)
+
+
+EXITS_WITH_LIVE_WORKERS = """
+import sys, torch
+from model_code.training.loop import ignore_stop_signals
+loader = torch.utils.data.DataLoader(
+    list(range(8)), batch_size=2, num_workers=2, worker_init_fn=ignore_stop_signals
+)
+batches = iter(loader)
+print(next(batches).tolist(), flush=True)
+sys.exit(3)  # workers still running: multiprocessing's exit handler terminates them, then joins
+"""
+
+
+def test_workers_still_stop_when_their_trainer_terminates_them():
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", EXITS_WITH_LIVE_WORKERS],
+        env={**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (3, "[0, 1]\n"), done.stderr
