@@ -29,7 +29,10 @@ def test_defaults_and_string_values():
     [
         ({"threshold": "1.5"}, "threshold must be strictly between 0 and 1"),
         ({"threshold": "abc"}, "non-numeric"),
-        ({"min_wall_length": "-1"}, "min_wall_length must be >= 0"),
+        ({"min_wall_length": "-1"}, "min_wall_length must be a finite number >= 0"),
+        ({"min_wall_length": "nan"}, "min_wall_length must be a finite number >= 0"),
+        ({"min_wall_length": "1e309"}, "min_wall_length must be a finite number >= 0"),
+        ({"threshold": "nan"}, "threshold must be strictly between 0 and 1"),
         ({"backend": "magic"}, "backend must be one of"),
         ({"render": "svg"}, "render must be one of"),
         ({"resolution": "full"}, "resolution must be one of"),
