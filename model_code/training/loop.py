@@ -101,6 +101,10 @@ def ignore_stop_signals(_worker_id: int = 0) -> None:
     killed by signal`` and lose the mid-epoch state.  A SIGTERM from the parent (``terminate()``,
     as multiprocessing does to live workers when the trainer exits) still ends the worker, as
     torch's own worker handler does, and workers exit when the trainer dies.
+
+    Start the workers inside :func:`stop_signals_blocked`: a thread the worker has before this
+    function runs (an OpenMP pool, after the parent ran torch) would otherwise keep SIGTERM
+    unblocked and take a group-wide SIGTERM with the default action.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if not hasattr(signal, "sigwaitinfo"):  # no POSIX signal API: ignore SIGTERM from anyone

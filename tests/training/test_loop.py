@@ -27,6 +27,7 @@ from model_code.training.loop import (
     TrainingInterrupted,
     ignore_stop_signals,
     initial_network,
+    stop_signals_blocked,
     train,
 )
 from tests.training.plans import draw_plan, write_channel_dataset, write_r3d_dataset
@@ -220,10 +221,14 @@ class _TerminatesItsWorker(torch.utils.data.Dataset):
 
 
 def test_dataloader_workers_ignore_sigterm():
+    """Workers started as the trainer starts them: inside ``stop_signals_blocked``, so every thread of
+    the worker (OpenMP's included, whatever the parent ran before) inherits the blocked SIGTERM."""
     loader = torch.utils.data.DataLoader(
         _TerminatesItsWorker(), batch_size=2, num_workers=1, worker_init_fn=ignore_stop_signals
     )
-    assert [batch.tolist() for batch in loader] == [[0, 1], [2, 3]]
+    with stop_signals_blocked():
+        batches = iter(loader)
+    assert [batch.tolist() for batch in batches] == [[0, 1], [2, 3]]
 
 
 def test_plans_missing_a_mask_are_named_in_warnings_and_counted(tmp_path, caplog):
