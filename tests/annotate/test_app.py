@@ -264,7 +264,7 @@ def test_cli_serves_the_folder_until_interrupted(plan_folder: Path) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/api/plans", timeout=10) as response:
             assert [p["id"] for p in json.load(response)["plans"]] == ["plan_a", "plan_b"]
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=20) == 0
+        assert process.wait(timeout=60) == 0  # generous: the full suite runs it on 2 busy cores
     finally:
         if process.poll() is None:
             process.kill()
