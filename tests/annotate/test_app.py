@@ -255,6 +255,9 @@ def test_cli_serves_the_folder_until_interrupted(plan_folder: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # a test run started in the background of a shell inherits SIGINT ignored, and Python then
+        # installs no KeyboardInterrupt handler: give the tool the Ctrl+C a terminal would give it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         lines = [process.stdout.readline() for _ in range(2)]
@@ -264,7 +267,7 @@ def test_cli_serves_the_folder_until_interrupted(plan_folder: Path) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{match.group(1)}/api/plans", timeout=10) as response:
             assert [p["id"] for p in json.load(response)["plans"]] == ["plan_a", "plan_b"]
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 0  # generous: the full suite runs it on 2 busy cores
+        assert process.wait(timeout=20) == 0
     finally:
         if process.poll() is None:
             process.kill()
