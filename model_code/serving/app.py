@@ -4,7 +4,8 @@
   (shared readiness files, :mod:`model_code.serving.readiness`), 503 while one is loading or
   after a failed load (the reason is logged). It never loads anything.
 * ``POST /invocations`` - a plan image (PNG/JPEG bytes or JSON with base64) in; the result
-  document (JSON), the wall mask or an overlay (PNG) out, chosen by the Accept header.
+  document (JSON), the wall mask or an overlay (PNG), or the document as SVG, GeoJSON or DXF
+  (:mod:`model_code.exports.formats`) out, chosen by the Accept header.
 * ``GET /execution-parameters`` - batch-transform settings.
 
 Each gunicorn worker calls :func:`create_app` after the fork; the app loads the pipeline in a
@@ -40,6 +41,8 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.http import parse_accept_header
 
+from model_code.exports.formats import MEDIA_TYPES as EXPORT_MEDIA_TYPES
+from model_code.exports.formats import export_document
 from model_code.io.images import ImageDecodeError, ImageTooLargeError, decode_image, encode_png, sniff_format
 from model_code.model.checkpoint import CheckpointError
 from model_code.pipeline import OptionsError, Pipeline, PipelineOptions, PlanResult
@@ -287,9 +290,16 @@ def read_request_image(
 def render_response(
     result: PlanResult, image: np.ndarray, response_type: str, options: PipelineOptions
 ) -> Response:
-    """The response body for the negotiated type: result JSON, wall-mask PNG or overlay PNG."""
+    """The response body for the negotiated type: result JSON, an export, wall-mask PNG or overlay PNG.
+
+    An export (SVG, GeoJSON, DXF) is answered with the media type the client asked for, alias
+    or not; it is in pixels (the document carries no scale yet).
+    """
     if response_type == JSON_TYPE:
         return Response(json.dumps(result.document.to_dict()), mimetype=JSON_TYPE)
+    if response_type in EXPORT_MEDIA_TYPES:
+        body = export_document(result.document, EXPORT_MEDIA_TYPES[response_type])
+        return Response(body, mimetype=response_type)
     if options.render == "overlay":
         from model_code.exports.overlay import draw_overlay
 

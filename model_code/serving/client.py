@@ -16,6 +16,8 @@ error (SageMaker's ``ModelError``, or an HTTP error from a local server) is rais
 The ``detect`` CLI command (``floorplan detect IMAGE [--endpoint NAME | --url URL | --model-dir DIR]``)
 wraps it: with ``--url`` it calls a server, with ``--endpoint`` a SageMaker endpoint, and with
 neither it runs the pipeline in this process (the bundled model unless ``--model-dir`` is given).
+``--format svg|geojson|dxf`` writes the document as that export instead of JSON (from a server,
+:func:`detect_export` asks for it with the Accept header).
 """
 
 from __future__ import annotations
@@ -30,13 +32,20 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from model_code.io.images import sniff_format
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from model_code.pipeline import PlanResult
 
 ENDPOINT_ENV = "SAGEMAKER_ENDPOINT_NAME"
 JSON_TYPE = "application/json"
 PNG_TYPE = "image/png"
+# ``floorplan detect --format``: the result JSON or one of model_code.exports.formats.FORMATS
+DETECT_FORMATS = ("json", "svg", "geojson", "dxf")
 MAX_CUSTOM_ATTRIBUTES = 1024
 # SageMaker runtime answers that mean "try again later", and the matching local HTTP statuses.
 RETRYABLE_CODES = frozenset(
@@ -262,6 +271,21 @@ def render(
     return body
 
 
+def detect_export(image: str | Path | bytes, fmt: str, endpoint: str | None = None, **kwargs: Any) -> bytes:
+    """The plan's document as an export (``svg``, ``geojson`` or ``dxf``) made by the server.
+
+    Asks for the format's media type in the Accept header; the arguments are :func:`detect`'s.
+    """
+    from model_code.exports.formats import FORMATS, MEDIA_TYPES
+
+    if fmt not in FORMATS:
+        raise DetectError(f"unknown export format {fmt!r}; known: {sorted(FORMATS)}")
+    body, content_type = invoke(image, FORMATS[fmt].media_type, endpoint, **kwargs)
+    if MEDIA_TYPES.get(content_type.split(";")[0].strip().lower()) != fmt:
+        raise DetectError(f"endpoint answered {content_type or 'no type'}, not a {fmt} export")
+    return body
+
+
 def summarize(result: Mapping[str, Any]) -> str:
     """One line: counts of walls, openings and rooms and the server time."""
     total = result.get("timing_ms", {}).get("total")
@@ -272,10 +296,10 @@ def summarize(result: Mapping[str, Any]) -> str:
     )
 
 
-def detect_in_process(
-    image: str | Path | bytes, model_dir: str | Path | None = None, overlay: bool = False, **options: Any
-) -> tuple[dict[str, Any], bytes | None]:
-    """Analyse a plan in this process: ``(result document, overlay PNG or None)``.
+def analyze_in_process(
+    image: str | Path | bytes, model_dir: str | Path | None = None, **options: Any
+) -> tuple[PlanResult, np.ndarray]:
+    """Analyse a plan in this process: ``(the pipeline's result, the decoded RGB picture)``.
 
     ``model_dir`` is a checkpoint folder (``None``: the bundled model; not loaded for
     ``backend="opencv"``); ``options`` are the request options (``None`` values are left out).
@@ -284,8 +308,7 @@ def detect_in_process(
         DetectError: the image cannot be read or decoded, an option is invalid, or the model
             cannot be loaded.
     """
-    from model_code.exports.overlay import draw_overlay
-    from model_code.io.images import ImageDecodeError, ImageTooLargeError, decode_image, encode_png
+    from model_code.io.images import ImageDecodeError, ImageTooLargeError, decode_image
     from model_code.model.checkpoint import CheckpointError
     from model_code.pipeline import OptionsError, Pipeline, PipelineOptions
 
@@ -303,11 +326,27 @@ def detect_in_process(
         raise DetectError(f"invalid_option: {exc}") from exc
     except CheckpointError as exc:
         raise DetectError(f"model: {exc}") from exc
-    document = result.document.to_dict()
-    if not overlay:
-        return document, None
+    return result, picture
+
+
+def _overlay_png(result: PlanResult, picture: np.ndarray) -> bytes:
+    from model_code.exports.overlay import draw_overlay
+    from model_code.io.images import encode_png
+
     doc = result.document
-    return document, encode_png(draw_overlay(picture, doc.walls, doc.openings, doc.rooms))
+    return encode_png(draw_overlay(picture, doc.walls, doc.openings, doc.rooms))
+
+
+def detect_in_process(
+    image: str | Path | bytes, model_dir: str | Path | None = None, overlay: bool = False, **options: Any
+) -> tuple[dict[str, Any], bytes | None]:
+    """Analyse a plan in this process: ``(result document, overlay PNG or None)``.
+
+    Arguments and errors as :func:`analyze_in_process`.
+    """
+    result, picture = analyze_in_process(image, model_dir, **options)
+    document = result.document.to_dict()
+    return document, (_overlay_png(result, picture) if overlay else None)
 
 
 def configure_detect(parser: argparse.ArgumentParser) -> None:
@@ -325,7 +364,18 @@ def configure_detect(parser: argparse.ArgumentParser) -> None:
         help="run in this process with this checkpoint folder (default when neither --url nor "
         "--endpoint is given: the bundled model)",
     )
-    parser.add_argument("--out", type=Path, help="write the result JSON here (default: standard output)")
+    parser.add_argument(
+        "--format",
+        choices=DETECT_FORMATS,
+        default="json",
+        help="json: the result document (default); svg, geojson or dxf: the document as that export "
+        "(image pixels; GeoJSON and DXF with y up, see docs/serving.md)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="write the result (JSON or the --format export) here (default: standard output)",
+    )
     parser.add_argument("--overlay", type=Path, help="also fetch the overlay picture and write it here (PNG)")
     parser.add_argument("--threshold", type=float, help="wall/opening probability threshold (0-1)")
     parser.add_argument("--min-wall-length", type=float, help="drop walls shorter than this (pixels)")
@@ -334,32 +384,62 @@ def configure_detect(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
 
 
+def _write_stdout(body: bytes) -> None:
+    """Bytes to standard output (through its binary buffer when it has one)."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(body.decode("utf-8"))
+    else:
+        buffer.write(body)
+        buffer.flush()
+
+
 def run_detect(args: argparse.Namespace) -> int:
-    """Run ``floorplan detect``: result JSON to ``--out``/stdout, optional overlay PNG."""
+    """Run ``floorplan detect``: result JSON or a ``--format`` export to ``--out``/stdout, overlay PNG."""
     if not args.image.is_file():
         print(f"detect: image file not found: {args.image}", file=sys.stderr)
         return 2
     options = {"threshold": args.threshold, "min_wall_length": args.min_wall_length, "backend": args.backend}
     target: dict[str, Any] = {"url": args.url} if args.url else {"region": args.region}
     remote = bool(args.url or args.endpoint)
+    fmt = args.format
+    result: dict[str, Any] | None = None
+    body: bytes | None = None
     try:
-        if remote:
+        if remote and fmt == "json":
             result = detect(args.image, args.endpoint, timeout=args.timeout, **target, **options)
+        elif remote:
+            body = detect_export(args.image, fmt, args.endpoint, timeout=args.timeout, **target, **options)
         else:
-            result, picture = detect_in_process(
-                args.image, args.model_dir, overlay=bool(args.overlay), **options
-            )
-        text = json.dumps(result, indent=1) + "\n"
-        if args.out:
-            args.out.write_text(text)
+            analysis, picture = analyze_in_process(args.image, args.model_dir, **options)
+            result = analysis.document.to_dict()
+            if fmt != "json":
+                from model_code.exports.formats import export_document
+
+                body = export_document(analysis.document, fmt)
+        if fmt == "json":
+            text = json.dumps(result, indent=1) + "\n"
+            if args.out:
+                args.out.write_text(text)
+            else:
+                sys.stdout.write(text)
+        elif args.out:
+            args.out.write_bytes(body)
         else:
-            sys.stdout.write(text)
+            _write_stdout(body)
         if args.overlay:
             if remote:
-                picture = render(args.image, args.endpoint, timeout=args.timeout, **target, **options)
-            args.overlay.write_bytes(picture)
+                png = render(args.image, args.endpoint, timeout=args.timeout, **target, **options)
+            else:
+                png = _overlay_png(analysis, picture)
+            args.overlay.write_bytes(png)
     except DetectError as exc:
         print(f"detect: {exc}", file=sys.stderr)
         return 1
-    print(f"detect: {summarize(result)}", file=sys.stderr)
+    if result is not None:
+        print(f"detect: {summarize(result)}", file=sys.stderr)
+    if body is not None:
+        where = args.out or "standard output"
+        print(f"detect: wrote the {fmt} export ({len(body)} bytes) to {where}", file=sys.stderr)
     return 0

@@ -44,7 +44,17 @@ DEFAULT_GRACEFUL_TIMEOUT_S = 25
 DEFAULT_MAX_PAYLOAD_MB = 6
 DEFAULT_THREADS = 16
 DEFAULT_WORKER_MEMORY_MB = 1500
-RESPONSE_TYPES = ("application/json", "image/png")
+# What /invocations answers, by Accept: the result JSON, the PNG mask or overlay, and the vector exports
+# (model_code.exports.formats: SVG, GeoJSON and DXF, each with the aliases it answers to).
+RESPONSE_TYPES = (
+    "application/json",
+    "image/png",
+    "image/svg+xml",
+    "application/geo+json",
+    "application/vnd.geo+json",
+    "application/dxf",
+    "image/vnd.dxf",
+)
 BATCH_STRATEGIES = ("SINGLE_RECORD",)
 
 
