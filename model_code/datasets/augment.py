@@ -8,6 +8,12 @@ are transformed with the image (nearest-neighbour), stacked as ``(H, W, 2)`` wal
 
 from __future__ import annotations
 
+import os
+
+# albumentations asks the package index for a newer version on every import unless this is set: training
+# must not reach the network (SageMaker jobs may run without it). The environment can still say otherwise.
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
 import albumentations as A  # noqa: N812 (the library's own convention)
 import cv2
 

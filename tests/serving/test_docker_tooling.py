@@ -14,6 +14,8 @@ import pytest
 from tests.serving.helpers import ENTRYPOINT, ROOT
 
 STUBS = Path(__file__).parent / "stubs"
+BASE = "python:3.11-slim-bookworm"
+STUB_DIGEST = "sha256:" + "5" * 64  # what the docker stub answers for `buildx imagetools inspect`
 
 
 def shell_scripts() -> list[Path]:
@@ -48,7 +50,10 @@ def test_shellcheck_passes_on_every_shell_script():
 
 def test_dockerfile_follows_the_sagemaker_contract():
     text = (ROOT / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11-slim", text, re.M)
+    # the base is pinned to its Debian release (the bare 3.11-slim tag moves with each release)
+    assert re.findall(r"^FROM (\S+)", text, re.M) == [BASE, BASE]
+    assert "ARG BASE_DIGEST" in text and "org.opencontainers.image.base.digest" in text
+    assert "NO_ALBUMENTATIONS_UPDATE=1" in text
     assert "ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu" in text
     assert "com.amazonaws.sagemaker.capabilities.accept-bind-to-port=true" in text
     assert 'ENTRYPOINT ["/opt/program/container/entrypoint"]' in text
@@ -102,14 +107,33 @@ def test_dry_run_prints_every_command_and_runs_nothing_that_changes_state(tmp_pa
     )
     assert f"--tag {image}:{git_sha()}" in out
     assert f"--tag {image}:latest" in out
+    # the base tag is resolved (read-only) and the build pinned to that digest, which the image records
+    assert f"--build-context {BASE}=docker-image://{BASE}@{STUB_DIGEST}" in out
+    assert f"--build-arg BASE_DIGEST={STUB_DIGEST}" in out
     assert f"docker push {image}:latest" in out
     assert re.search(rf"docker push {re.escape(image)}:{git_sha()}(-dirty)?\n", out)
     # Only read-only look-ups ran; docker never did.
     assert calls == [
         "aws configure get region",
         "aws sts get-caller-identity --query Account --output text",
+        f"docker buildx imagetools inspect {BASE}",
         "aws ecr describe-repositories --region eu-west-1 --repository-names floorplan-vectorizer",
     ]
+
+
+def test_a_given_base_digest_is_used_without_a_look_up(tmp_path):
+    digest = "sha256:" + "0123456789abcdef" * 4
+    done, calls = run_build(tmp_path, "--region", "eu-west-1", "--base-digest", digest, DRY_RUN="1")
+    assert done.returncode == 0, done.stderr
+    assert f"--build-context {BASE}=docker-image://{BASE}@{digest}" in done.stdout
+    assert not any("imagetools" in c for c in calls)
+
+
+def test_an_unresolved_base_digest_stops_before_building(tmp_path):
+    done, calls = run_build(tmp_path, "--region", "eu-west-1", STUB_BASE_DIGEST="")
+    assert done.returncode != 0
+    assert "pass --base-digest" in done.stderr
+    assert not any(c.startswith(("docker build ", "docker push", "docker login")) for c in calls)
 
 
 def test_real_run_with_stubs_logs_in_builds_and_pushes(tmp_path):
@@ -122,7 +146,7 @@ def test_real_run_with_stubs_logs_in_builds_and_pushes(tmp_path):
         "docker login --username AWS --password-stdin 210987654321.dkr.ecr.us-west-2.amazonaws.com" in calls
     )
     assert "docker-login-stdin stub-password" in calls
-    build = next(c for c in calls if c.startswith("docker build"))
+    build = next(c for c in calls if c.startswith("docker build "))
     assert "--platform linux/amd64" in build and f"--tag {image}:latest" in build and build.endswith(" .")
     pushes = [c for c in calls if c.startswith("docker push")]
     assert len(pushes) == 2 and pushes[1] == f"docker push {image}:latest"
@@ -134,6 +158,7 @@ def test_real_run_with_stubs_logs_in_builds_and_pushes(tmp_path):
         (("--account", "12ab"), "12 digits"),
         (("--name", "Bad Name"), "invalid repository name"),
         (("--frobnicate",), "unknown argument"),
+        (("--base-digest", "sha256:abc"), "64 hex digits"),
     ],
 )
 def test_bad_arguments_fail_clearly(tmp_path, args, message):
