@@ -68,6 +68,38 @@ def test_overlay_render_is_an_rgb_png_of_the_input_size(server):
     assert (picture.size, picture.mode) == ((400, 300), "RGB")
 
 
+def test_exports_are_served_and_read_back(server):
+    """SVG, GeoJSON and DXF from the image (ezdxf is installed in it), each read back with its own library."""
+    import json
+    import xml.etree.ElementTree as ElementTree
+
+    import ezdxf
+    from shapely.geometry import shape
+
+    png = encode(plan_image(400, 300))
+    bodies = {}
+    for accept in ("application/json", "image/svg+xml", "application/geo+json", "application/dxf"):
+        answer = requests.post(
+            f"{server.url}/invocations",
+            data=png,
+            headers={"Content-Type": "image/png", "Accept": accept},
+            timeout=60,
+        )
+        assert answer.status_code == 200, (accept, answer.text)
+        assert answer.headers["Content-Type"].startswith(accept)
+        bodies[accept] = answer.content
+    document = json.loads(bodies["application/json"])
+    svg = ElementTree.fromstring(bodies["image/svg+xml"])
+    layers = {g.get("id") for g in svg.iter("{http://www.w3.org/2000/svg}g")}
+    assert {"walls", "openings", "rooms"} <= layers
+    features = json.loads(bodies["application/geo+json"])["features"]
+    rooms = [f for f in features if f["properties"]["kind"] == "room"]
+    assert len(rooms) == len(document["rooms"]) and all(shape(f["geometry"]).is_valid for f in rooms)
+    drawing = ezdxf.read(io.StringIO(bodies["application/dxf"].decode()))
+    walls = [e for e in drawing.modelspace().query("LWPOLYLINE") if e.dxf.layer == "WALLS"]
+    assert len(walls) == len(document["walls"])
+
+
 def test_a_pdf_is_refused_with_a_clear_message(server):
     """PDF input is not supported yet: a 400 that says so (this test changes when PDFs are accepted)."""
     pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
