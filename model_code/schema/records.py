@@ -233,6 +233,7 @@ class ResultDocument:
     model: dict[str, Any]
     timing_ms: dict[str, float] = field(default_factory=dict)
     image_id: str | None = None
+    page: tuple[int, int] | None = None  # (number from 1, count) when the image is a page of a document
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to the versioned JSON result document."""
@@ -245,6 +246,8 @@ class ResultDocument:
         out["openings"] = [o.to_dict() for o in self.openings]
         out["rooms"] = [r.to_dict() for r in self.rooms]
         out["timing_ms"] = {k: _round(v, 1) for k, v in self.timing_ms.items()}
+        if self.page is not None:
+            out["page"] = {"number": int(self.page[0]), "count": int(self.page[1])}
         return out
 
 

@@ -8,6 +8,12 @@
   (:mod:`model_code.exports.formats`) out, chosen by the Accept header.
 * ``GET /execution-parameters`` - batch-transform settings.
 
+Batch transform: a JSON Lines body (``SAGEMAKER_BATCH_STRATEGY=MULTI_RECORD`` for more than one
+record), or with ``SAGEMAKER_BATCH`` a PDF or multi-page TIFF (one record per page), is answered
+as JSON Lines, one line per record in order: the result document or ``{"error": ..., "record": N}``.
+The records run as one job on the inference thread, under one admission slot and the request's
+deadline; records not reached by then are answered ``timeout`` lines.
+
 Each gunicorn worker calls :func:`create_app` after the fork; the app loads the pipeline in a
 background thread so ``/ping`` answers 503 meanwhile.  Inference is serialised per worker
 (the model already uses ``CPUs // workers`` threads for one request) on one inference thread
@@ -44,6 +50,7 @@ from werkzeug.http import parse_accept_header
 from model_code.exports.formats import MEDIA_TYPES as EXPORT_MEDIA_TYPES
 from model_code.exports.formats import export_document
 from model_code.io.images import ImageDecodeError, ImageTooLargeError, decode_image, encode_png, sniff_format
+from model_code.io.pages import PAGED_FORMATS, decode_page, page_count
 from model_code.model.checkpoint import CheckpointError
 from model_code.pipeline import OptionsError, Pipeline, PipelineOptions, PlanResult
 from model_code.serving import readiness
@@ -54,8 +61,18 @@ LOG = logging.getLogger("model_code.serving.app")
 CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
 INFERENCE_ID_HEADER = "X-Amzn-SageMaker-Inference-Id"
 MAX_CUSTOM_ATTRIBUTES = 1024
-RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/jpg", "application/x-image", "application/octet-stream")
+RAW_IMAGE_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/jpg",
+    "image/tiff",
+    "application/pdf",
+    "application/x-image",
+    "application/octet-stream",
+)
 JSON_TYPE = "application/json"
+# Batch bodies and answers (SageMaker's SplitType=Line with JSON Lines); the first is what we answer.
+JSON_LINES_TYPES = ("application/jsonlines", "application/x-jsonlines")
 DECODABLE_FORMATS = ("png", "jpeg", "tiff", "bmp", "webp")
 EXTENSION_KEY = "floorplan_serving"
 # Seconds a client is told to wait before retrying a 503 (overloaded / model not ready).
@@ -262,6 +279,15 @@ def read_json_body(raw: bytes) -> tuple[bytes, dict[str, Any]]:
     return _decode_base64(body.get("image")), options
 
 
+def check_decodable(raw: bytes) -> None:
+    """400 ``invalid_image`` unless ``raw`` starts like an image format :func:`decode_image` reads."""
+    if raw and sniff_format(raw) not in DECODABLE_FORMATS:
+        kind = sniff_format(raw)
+        what = f"a {kind.upper()} document" if kind else f"not an image (starts with {raw[:8]!r})"
+        hint = " (PDFs are read page by page in batch transform)" if kind == "pdf" else ""
+        raise ApiError(400, "invalid_image", f"body is {what}; send a PNG or JPEG image{hint}")
+
+
 def read_request_image(
     content_type: str, raw: bytes, max_pixels: int, header: str | None = None
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -278,13 +304,200 @@ def read_request_image(
         raise ApiError(
             415,
             "unsupported_media_type",
-            f"Content-Type {shown} is not supported; use one of {[*RAW_IMAGE_TYPES, JSON_TYPE]}",
+            f"Content-Type {shown} is not supported; use one of "
+            f"{[*RAW_IMAGE_TYPES, JSON_TYPE, *JSON_LINES_TYPES]}",
         )
-    if raw and sniff_format(raw) not in DECODABLE_FORMATS:
-        kind = sniff_format(raw)
-        what = f"a {kind.upper()} document" if kind else f"not an image (starts with {raw[:8]!r})"
-        raise ApiError(400, "invalid_image", f"body is {what}; send a PNG or JPEG image")
+    check_decodable(raw)
     return decode_image(raw, max_pixels=max_pixels), options
+
+
+def negotiate_lines(accept_header: str | None) -> str | None:
+    """The JSON Lines type to answer a batch with, or None when the Accept header allows none.
+
+    ``application/json`` is accepted too (each line is a JSON document); the answer is then
+    ``application/jsonlines``.
+    """
+    if not accept_header or not accept_header.strip():
+        return JSON_LINES_TYPES[0]
+    best = parse_accept_header(accept_header, MIMEAccept).best_match([*JSON_LINES_TYPES, JSON_TYPE])
+    if best is None:
+        return None
+    return best if best in JSON_LINES_TYPES else JSON_LINES_TYPES[0]
+
+
+@dataclass
+class BatchRecord:
+    """One record of a batch: image bytes and the record's options, or why the record is unreadable."""
+
+    index: int  # 0-based position of the record in the body
+    data: bytes = b""
+    options: dict[str, Any] = field(default_factory=dict)
+    page: tuple[int, int] | None = None  # (number from 1, count) for a page of a PDF or TIFF body
+    error: tuple[str, str] | None = None  # (code, message)
+
+
+def read_json_lines(raw: bytes, header_options: dict[str, Any]) -> list[BatchRecord]:
+    """The records of a JSON Lines body; blank lines are skipped, a bad line is a record with an error.
+
+    A line is ``{"image": "<base64>", "options": {...}}`` (the JSON body) or a base64 string,
+    bare or as a JSON string.
+    """
+    records: list[BatchRecord] = []
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        record = BatchRecord(index=len(records))
+        records.append(record)
+        try:
+            text = line.strip()
+            if text.startswith(b"{"):
+                record.data, record.options = read_json_body(text)
+            else:
+                try:
+                    value = json.loads(text) if text.startswith(b'"') else text.decode("ascii")
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    message = f"record is not valid JSON or base64: {exc}"
+                    raise ApiError(400, "invalid_request", message) from exc
+                record.data = _decode_base64(value)
+            PipelineOptions.from_mapping({**header_options, **record.options})
+        except ApiError as exc:
+            record.error = (exc.code, exc.message)
+        except OptionsError as exc:
+            record.error = ("invalid_option", str(exc))
+    return records
+
+
+def batch_records(
+    config: ServingConfig, content_type: str, raw: bytes, header_options: dict[str, Any], lines_only: bool
+) -> list[BatchRecord] | None:
+    """The records of a batch body, or None for one image answered as usual.
+
+    A JSON Lines body is a batch (more than one record needs ``MULTI_RECORD``).  With
+    ``SAGEMAKER_BATCH`` (or when the client accepts only JSON Lines, ``lines_only``) a PDF or a
+    TIFF of several pages is one record per page; an unreadable document is a 400, like any
+    single image.  With ``lines_only`` a single image is a batch of one.
+    """
+    if content_type in JSON_LINES_TYPES:
+        records = read_json_lines(raw, header_options)
+        if not records:
+            raise ApiError(400, "invalid_request", "the JSON Lines body holds no record")
+        if len(records) > 1 and config.batch_strategy != "MULTI_RECORD":
+            raise ApiError(
+                400,
+                "invalid_request",
+                f"the body holds {len(records)} records but SAGEMAKER_BATCH_STRATEGY is "
+                f"{config.batch_strategy}: send one record per request or use MULTI_RECORD",
+            )
+        return records
+    if content_type not in RAW_IMAGE_TYPES:
+        if lines_only and content_type == JSON_TYPE:
+            data, options = read_json_body(raw)
+            return [BatchRecord(index=0, data=data, options=options)]
+        return None
+    kind = sniff_format(raw)
+    if (config.batch or lines_only) and kind in PAGED_FORMATS:
+        count = page_count(raw)
+        if count > 1 or kind == "pdf":
+            return [BatchRecord(index=0, data=raw, page=(n, count)) for n in range(1, count + 1)]
+    if lines_only:
+        return [BatchRecord(index=0, data=raw)]
+    return None
+
+
+def _error_line(
+    record: BatchRecord, code: str, message: str, request_id: str | None = None
+) -> dict[str, Any]:
+    """The output line of a record that failed: ``{"error": {"code", "message"}, "record": N[, "page"]}``."""
+    error = {"code": code, "message": message}
+    if request_id:
+        error["request_id"] = request_id
+    line: dict[str, Any] = {"error": error, "record": record.index}
+    if record.page is not None:
+        line["page"] = {"number": record.page[0], "count": record.page[1]}
+    return line
+
+
+class BatchRun:
+    """The job of one batch request: its records analysed in order on the inference thread.
+
+    Each record's outcome (the result document, or an error line) is kept as it finishes;
+    :meth:`finish` closes the run and answers ``timeout`` lines for the records not reached.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        records: list[BatchRecord],
+        header_options: dict[str, Any],
+        config: ServingConfig,
+        deadline: float,
+    ):
+        self.pipeline = pipeline
+        self.records = records
+        self.header_options = header_options
+        self.config = config
+        self.deadline = deadline
+        self._lock = threading.Lock()
+        self._lines: list[dict[str, Any]] = []
+        self._closed = False
+
+    def __call__(self, check: Callable[[], None]) -> None:
+        try:
+            for record in self.records:
+                if time.monotonic() >= self.deadline:
+                    return
+                check()
+                line = self._analyse(record, check)
+                with self._lock:
+                    if self._closed:
+                        return
+                    self._lines.append(line)
+        except Cancelled:
+            LOG.warning("the analysis of a timed-out batch stopped at a stage boundary")
+            raise
+
+    def _analyse(self, record: BatchRecord, check: Callable[[], None]) -> dict[str, Any]:
+        if record.error is not None:
+            return _error_line(record, *record.error)
+        start = time.perf_counter()
+        try:
+            if record.page is not None:
+                image = decode_page(record.data, record.page[0] - 1, self.config.max_pixels)
+            else:
+                check_decodable(record.data)
+                image = decode_image(record.data, max_pixels=self.config.max_pixels)
+            options = PipelineOptions.from_mapping({**self.header_options, **record.options})
+            decode_ms = (time.perf_counter() - start) * 1000
+            result = self.pipeline.analyze(image, options, between_stages=check)
+        except Cancelled:
+            raise
+        except ApiError as exc:
+            return _error_line(record, exc.code, exc.message)
+        except ImageDecodeError as exc:
+            return _error_line(record, "invalid_image", str(exc))
+        except ImageTooLargeError as exc:
+            return _error_line(record, "image_too_large", str(exc))
+        except OptionsError as exc:
+            return _error_line(record, "invalid_option", str(exc))
+        except Exception as exc:
+            request_id = uuid.uuid4().hex
+            LOG.error("internal error request_id=%s record=%d", request_id, record.index, exc_info=exc)
+            message = f"internal error (request id {request_id})"
+            return _error_line(record, "internal_error", message, request_id)
+        document = result.document
+        document.timing_ms = {"decode": decode_ms, **document.timing_ms}
+        document.timing_ms["total"] = (time.perf_counter() - start) * 1000
+        document.page = record.page
+        return document.to_dict()
+
+    def finish(self) -> list[dict[str, Any]]:
+        """One line per record, in order: the finished ones, then ``timeout`` errors for the rest."""
+        with self._lock:
+            self._closed = True
+            lines = list(self._lines)
+        message = f"not analysed within the {self.config.timeout_s} s request timeout"
+        lines.extend(_error_line(record, "timeout", message) for record in self.records[len(lines) :])
+        return lines
 
 
 def render_response(
@@ -432,11 +645,13 @@ def invocations() -> Response:
             _retry_after(RETRY_AFTER_NOT_READY_S),
         )
     response_type = negotiate(request.headers.get("Accept"), state.config.default_accept)
-    if response_type is None:
+    lines_type = negotiate_lines(request.headers.get("Accept"))
+    if response_type is None and lines_type is None:
         raise ApiError(
             406,
             "not_acceptable",
-            f"cannot produce {request.headers.get('Accept')!r}; offers {list(RESPONSE_TYPES)}",
+            f"cannot produce {request.headers.get('Accept')!r}; "
+            f"offers {[*RESPONSE_TYPES, *JSON_LINES_TYPES]}",
         )
     header_options = parse_custom_attributes(request.headers.get(CUSTOM_ATTRIBUTES_HEADER))
     PipelineOptions.from_mapping(header_options)  # a bad option is a 400 before the body is read
@@ -457,6 +672,25 @@ def invocations() -> Response:
     try:
         start = time.perf_counter()
         raw = read_body_in_time(state.config.max_payload_bytes, deadline)
+        records = batch_records(state.config, request.mimetype, raw, header_options, response_type is None)
+        if records is not None:
+            if lines_type is None:
+                offers = list(JSON_LINES_TYPES)
+                raise ApiError(406, "not_acceptable", f"a batch is answered as JSON Lines; offers {offers}")
+            run = BatchRun(pipeline, records, header_options, state.config, deadline)
+            job = state.runner.submit(run, state.admission.leave)
+            handed_off = True
+            try:
+                state.runner.wait(job, deadline)
+            except InferenceTimeout:
+                LOG.warning(
+                    "batch timed out after %d s inference_id=%s; unfinished records answered as timeouts",
+                    state.config.timeout_s,
+                    request.headers.get(INFERENCE_ID_HEADER, "-"),
+                )
+            lines = run.finish()
+            g.image_size = f"{len(lines)}-records"
+            return Response("".join(json.dumps(line) + "\n" for line in lines), mimetype=lines_type)
         image, body_options = read_request_image(
             request.mimetype, raw, state.config.max_pixels, request.headers.get("Content-Type")
         )

@@ -18,7 +18,7 @@ and ``/execution-parameters`` agree on the same values.
 | ``MODEL_SERVER_MAX_PIXELS`` | largest decoded image, pixels (at most 1 000 000 000) | 40 000 000 |
 | ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` | response type for no Accept or ``*/*`` | application/json |
 | ``SAGEMAKER_BATCH`` | ``true`` inside a batch transform job | false |
-| ``SAGEMAKER_BATCH_STRATEGY`` | only ``SINGLE_RECORD`` (one image per request) | SINGLE_RECORD |
+| ``SAGEMAKER_BATCH_STRATEGY`` | ``SINGLE_RECORD`` or ``MULTI_RECORD`` (JSON Lines batches) | SINGLE_RECORD |
 | ``SAGEMAKER_MAX_CONCURRENT_TRANSFORMS`` | parallel requests per instance in batch | workers |
 | ``SAGEMAKER_BASE_DIR`` | stands in for ``/opt/ml`` | ``/opt/ml`` |
 | ``MODEL_SERVER_RUN_DIR`` | the workers' readiness files; set by the gunicorn master, not by users | unset |
@@ -55,7 +55,7 @@ RESPONSE_TYPES = (
     "application/dxf",
     "image/vnd.dxf",
 )
-BATCH_STRATEGIES = ("SINGLE_RECORD",)
+BATCH_STRATEGIES = ("SINGLE_RECORD", "MULTI_RECORD")
 
 
 class ServingConfigError(ValueError):
@@ -111,12 +111,7 @@ class ServingConfig:
         if workers == 0:
             workers = default_workers(cpus, available_memory_mb(), _worker_memory_mb(env), use_gpu)
         timeout = _int(env, ("SAGEMAKER_MODEL_SERVER_TIMEOUT", "MODEL_SERVER_TIMEOUT"), DEFAULT_TIMEOUT_S, 1)
-        strategy = env.get("SAGEMAKER_BATCH_STRATEGY", "SINGLE_RECORD").strip().upper() or "SINGLE_RECORD"
-        if strategy not in BATCH_STRATEGIES:
-            raise ServingConfigError(
-                f"SAGEMAKER_BATCH_STRATEGY={strategy!r} is not supported: this model takes one image "
-                f"per request, use {BATCH_STRATEGIES[0]}"
-            )
+        strategy = _batch_strategy(env)
         threads = _int(env, ("MODEL_SERVER_THREADS",), DEFAULT_THREADS, minimum=2)
         # At least one request thread stays out of reach of inference requests: it answers /ping.
         max_queue = _int(env, ("MODEL_SERVER_MAX_QUEUE",), threads // 2, minimum=1)
@@ -166,6 +161,18 @@ def _int(
             raise ServingConfigError(f"{name}={value} must be {bounds}")
         return value
     return default
+
+
+def _batch_strategy(env: Mapping[str, str]) -> str:
+    """``SINGLE_RECORD`` or ``MULTI_RECORD``; the API's spellings ``SingleRecord``/``MultiRecord`` too."""
+    raw = env.get("SAGEMAKER_BATCH_STRATEGY", "").strip()
+    if not raw:
+        return BATCH_STRATEGIES[0]
+    by_key = {name.replace("_", ""): name for name in BATCH_STRATEGIES}
+    strategy = by_key.get(raw.upper().replace("_", ""))
+    if strategy is None:
+        raise ServingConfigError(f"SAGEMAKER_BATCH_STRATEGY={raw!r} is not one of {list(BATCH_STRATEGIES)}")
+    return strategy
 
 
 def _worker_memory_mb(env: Mapping[str, str]) -> int:

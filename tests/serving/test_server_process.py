@@ -214,6 +214,23 @@ def test_execution_parameters_honour_batch_variables(server):
     }
 
 
+def test_batch_pages_and_json_lines_record_through_the_server(server):
+    """SAGEMAKER_BATCH=true: a 2-page TIFF is two JSON Lines, a one-record JSON Lines body one line."""
+    buffer = io.BytesIO()
+    first, second = (Image.fromarray(plan_image(192, 160, seed=s)) for s in (5, 6))
+    first.save(buffer, format="TIFF", save_all=True, append_images=[second])
+    pages = post(server, buffer.getvalue(), "image/tiff")
+    assert pages.status_code == 200 and pages.headers["Content-Type"] == "application/jsonlines"
+    lines = [json.loads(line) for line in pages.text.splitlines()]
+    assert [line["page"] for line in lines] == [{"number": 1, "count": 2}, {"number": 2, "count": 2}]
+    for line in lines:
+        validate_result(line)
+    record = base64.b64encode(encode(plan_image(160, 160))).decode()
+    single = post(server, f"{record}\n".encode(), "application/jsonlines")
+    assert single.status_code == 200 and len(single.text.splitlines()) == 1
+    validate_result(json.loads(single.text))
+
+
 def test_inference_id_is_logged_and_model_loaded_once(server, plan_png):
     response = post(server, plan_png, "image/png", **{"X-Amzn-SageMaker-Inference-Id": "inference-4711"})
     assert response.status_code == 200

@@ -64,8 +64,14 @@ def test_batch_variables():
         "BatchStrategy": "SINGLE_RECORD",
         "MaxPayloadInMB": 20,
     }
-    with pytest.raises(ServingConfigError, match="SINGLE_RECORD"):
-        ServingConfig.from_env({**env, "SAGEMAKER_BATCH_STRATEGY": "MULTI_RECORD"})
+    for spelling in ("MULTI_RECORD", "MultiRecord", "multi_record"):
+        multi = ServingConfig.from_env({**env, "SAGEMAKER_BATCH_STRATEGY": spelling})
+        assert multi.execution_parameters()["BatchStrategy"] == "MULTI_RECORD"
+    assert ServingConfig.from_env({**env, "SAGEMAKER_BATCH_STRATEGY": "SingleRecord"}).batch_strategy == (
+        "SINGLE_RECORD"
+    )
+    with pytest.raises(ServingConfigError, match="MULTI_RECORD"):
+        ServingConfig.from_env({**env, "SAGEMAKER_BATCH_STRATEGY": "ALL_AT_ONCE"})
 
 
 def test_default_accept_override():
