@@ -135,7 +135,7 @@ class ResourceConfig:
 
     @property
     def is_leader(self) -> bool:
-        """True on the first host: the only one that trains (training is single-host)."""
+        """True on the first host (the rendezvous of a multi-host job)."""
         return not self.hosts or self.current_host == self.hosts[0]
 
 

@@ -66,9 +66,12 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
 
 
 def setup_logging() -> None:
-    """Training log lines to stdout, unadorned (MetricDefinitions regexes read them)."""
+    """Training log lines to stdout, unadorned (MetricDefinitions regexes read them); in a
+    multi-process job prefixed ``[rank R/N]``, except rank 0's metric lines."""
+    from model_code.training.distributed import RankFormatter, from_env
+
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(RankFormatter(from_env()))
     log = logging.getLogger("model_code.training")
     log.handlers[:] = [handler]
     log.setLevel(logging.INFO)

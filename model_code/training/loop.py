@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSampler, RandomSampler
 from tqdm import tqdm
 
 from model_code.datasets.layouts import DatasetScan, PlanMasks, Sample, is_split_root, scan_dataset
@@ -37,6 +38,7 @@ from model_code.model.loader import LoadedModel, load_model
 from model_code.model.network import build_network
 from model_code.training.checkpoints import TrainingState, best_dir, load_state, save_state
 from model_code.training.config import PATH_FIELDS, ConfigError, TrainConfig
+from model_code.training.distributed import Distributed, amp_dtype, setup, teardown
 from model_code.training.plots import CURVE_FILE, plot_training_curve
 
 logger = logging.getLogger("model_code.training")
@@ -453,6 +455,25 @@ class _Run:
     checkpoint_dir: Path
     started: float
     stop: StopFlag
+    dist: Distributed = field(default_factory=Distributed)
+    amp: torch.dtype | None = None
+    scaler: torch.amp.GradScaler | None = None
+    _ddp: tuple[bool, torch.nn.Module] | None = None
+
+    def trainable(self, frozen: bool) -> torch.nn.Module:
+        """The module to train: the network, or its ``DistributedDataParallel`` wrapper in a
+        multi-process job (rebuilt when the encoder freezes or thaws: DDP fixes its parameters)."""
+        if not self.dist.enabled:
+            return self.network
+        if self._ddp is None or self._ddp[0] != frozen:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            # Below depth 5, smp keeps the encoder's deeper stages, unused: DDP must not wait for them.
+            unused = self.metadata.spec.encoder_depth < 5
+            self._ddp = (
+                frozen,
+                DistributedDataParallel(self.network, device_ids=ids, find_unused_parameters=unused),
+            )
+        return self._ddp[1]
 
     def budget_exceeded(self) -> bool:
         budget = self.config.time_budget_minutes
@@ -462,12 +483,13 @@ class _Run:
         self.state.model = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
         self.state.optimizer = self.optimizer.state_dict()
         self.state.scheduler = self.scheduler.state_dict()
+        self.state.scaler = self.scaler.state_dict() if self.scaler is not None else None
         return self.state
 
 
 def _autocast(run: _Run):
-    if run.device.type == "cuda" and run.config.amp:
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if run.amp is not None:
+        return torch.autocast(run.device.type, dtype=run.amp)
     return nullcontext()
 
 
@@ -478,17 +500,24 @@ def train_one_epoch(
     config = run.config
     frozen = epoch <= config.freeze_encoder_epochs
     set_encoder_frozen(run.network, frozen)
+    model = run.trainable(frozen)
     run.network.train()
     if frozen:
         run.network.encoder.eval()
     _set_epoch(dataset, epoch)
-    generator = torch.Generator().manual_seed(config.seed * 7919 + epoch)
+    if run.dist.enabled:  # each rank its own share of the epoch's crops, reshuffled every epoch
+        sampler = DistributedSampler(
+            dataset, num_replicas=run.dist.world_size, rank=run.dist.rank, shuffle=True, seed=config.seed
+        )
+        sampler.set_epoch(epoch)
+    else:
+        sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(config.seed * 7919 + epoch))
     loader = DataLoader(
         dataset,
         batch_size=config.batch_size,
-        sampler=RandomSampler(dataset, generator=generator),
+        sampler=sampler,
         num_workers=config.num_workers,
-        drop_last=len(dataset) > config.batch_size,
+        drop_last=len(sampler) > config.batch_size,
         pin_memory=run.device.type == "cuda",
         worker_init_fn=ignore_stop_signals if config.num_workers else None,
     )
@@ -506,15 +535,25 @@ def train_one_epoch(
             break
         images, targets = images.to(run.device, non_blocking=True), targets.to(run.device, non_blocking=True)
         with _autocast(run):
-            loss = loss_fn(run.network(images), targets)
-        if not torch.isfinite(loss):
+            loss = loss_fn(model(images), targets)
+        # One collective per step: every rank learns of a diverged loss, a stop or the budget at the
+        # same step, so all leave the epoch together (a rank alone would hang the others).
+        diverged, stopping, over_budget = run.dist.any(
+            not bool(torch.isfinite(loss)), run.stop.requested, run.budget_exceeded()
+        )
+        if diverged:
             raise FloatingPointError(
                 f"training loss is {float(loss.detach())} at epoch {epoch} step {step + 1}: "
                 f"lower learning_rate ({config.learning_rate}) or check the masks"
             )
         run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        run.optimizer.step()
+        if run.scaler is not None:  # fp16: scale the loss so small gradients survive
+            run.scaler.scale(loss).backward()
+            run.scaler.step(run.optimizer)
+            run.scaler.update()
+        else:
+            loss.backward()
+            run.optimizer.step()
         losses.append(float(loss.detach()))
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses):.4f}")
@@ -523,14 +562,14 @@ def train_one_epoch(
             logger.info(
                 "progress: epoch %d step %d/%d running_loss=%.4f", epoch, step + 1, steps, np.mean(losses)
             )
-        if run.stop.requested:
+        if stopping:
             reason = "terminated"
             break
-        if run.budget_exceeded():
+        if over_budget:
             reason = "time_budget"
             break
     bar.close()
-    return (float(np.mean(losses)) if losses else float("nan")), reason
+    return (run.dist.mean(float(np.mean(losses))) if losses else float("nan")), reason
 
 
 def _improved(run: _Run, score: float) -> bool:
@@ -543,11 +582,15 @@ def _after_epoch(
     """Validate, log, step the schedule, keep the best model and checkpoint the state."""
     config, state = run.config, run.state
     row: dict[str, float] = {"epoch": epoch, "train_loss": train_loss}
-    metrics = validate(run.network, run.metadata, val_plans) if val_plans else {}
+    # Rank 0 validates (the network is the same on every rank) and tells the others the metrics, so
+    # every rank takes the same schedule step and early-stopping decision.
+    metrics = validate(run.network, run.metadata, val_plans) if val_plans and run.dist.is_main else {}
+    metrics = run.dist.broadcast(metrics)
     row.update(metrics)
     row["lr"] = run.optimizer.param_groups[0]["lr"]
     row["time_s"] = time.monotonic() - epoch_start
-    logger.info(format_metrics(row))
+    if run.dist.is_main:
+        logger.info(format_metrics(row), extra={"bare": True})
     score = metrics.get(config.monitor, -train_loss)
     if config.scheduler == "plateau":
         run.scheduler.step(score)
@@ -559,11 +602,19 @@ def _after_epoch(
     if _improved(run, score) or not val_plans:
         state.best_score, state.best_epoch, state.best_metrics, state.stale_epochs = score, epoch, metrics, 0
         progress = {"best_epoch": epoch, "stopped": "running (best-so-far checkpoint)"}
-        save_model(run.network, _final_metadata(run, progress), best_dir(run.checkpoint_dir), half=False)
+        if run.dist.is_main:
+            save_model(run.network, _final_metadata(run, progress), best_dir(run.checkpoint_dir), half=False)
     else:
         state.stale_epochs += 1
-    save_state(run.checkpoint_dir, run.snapshot())
+    _checkpoint(run)
     return row
+
+
+def _checkpoint(run: _Run) -> None:
+    """Rank 0 writes the state; the other ranks wait until it is on disk."""
+    if run.dist.is_main:
+        save_state(run.checkpoint_dir, run.snapshot())
+    run.dist.barrier()
 
 
 def _final_metadata(run: _Run, data_summary: dict[str, Any]) -> ModelMetadata:
@@ -588,6 +639,8 @@ def _restore(run: _Run, saved: TrainingState) -> None:
     run.network.load_state_dict(saved.model)
     run.optimizer.load_state_dict(saved.optimizer)
     run.scheduler.load_state_dict(saved.scheduler)
+    if run.scaler is not None and saved.scaler:
+        run.scaler.load_state_dict(saved.scaler)
     run.state = saved
     logger.info(
         "resumed from %s at epoch %d (best %s=%.4f at epoch %d)",
@@ -613,10 +666,19 @@ def train(config: TrainConfig, stop: StopFlag | None = None) -> TrainResult:
     Raises :class:`TrainingInterrupted` after checkpointing when ``stop`` is requested.
     """
     config.check()
+    dist, device = setup(config.device)
+    try:
+        return _train(config, stop, dist, device)
+    finally:
+        teardown(dist)
+
+
+def _train(
+    config: TrainConfig, stop: StopFlag | None, dist: Distributed, device: torch.device
+) -> TrainResult:
     started = time.monotonic()
     seed_everything(config.seed)
     threads = configure_threads(config)
-    device = choose_device(config.device)
     data = resolve_data(config)
     network, metadata, init = initial_network(config)
     network.to(device)
@@ -632,7 +694,11 @@ def train(config: TrainConfig, stop: StopFlag | None = None) -> TrainResult:
         checkpoint_dir=checkpoint_dir_for(config),
         started=started,
         stop=stop or StopFlag(),
+        dist=dist,
+        amp=amp_dtype(device, config.amp),
     )
+    if run.amp == torch.float16:
+        run.scaler = torch.amp.GradScaler(device.type)
     saved = load_state(run.checkpoint_dir, metadata.spec)
     if saved is not None:
         _restore(run, saved)
@@ -644,7 +710,7 @@ def train(config: TrainConfig, stop: StopFlag | None = None) -> TrainResult:
     )
     logger.info(
         "training %s U-Net (init %s) on %d plans + %d synthetic, validating on %d %s plans; "
-        "device=%s threads=%d checkpoints=%s%s",
+        "device=%s amp=%s threads=%d checkpoints=%s%s",
         metadata.spec.encoder,
         init,
         len(data.train),
@@ -652,11 +718,20 @@ def train(config: TrainConfig, stop: StopFlag | None = None) -> TrainResult:
         data.summary["validation_plans"],
         data.summary["validation_source"],
         device,
+        str(run.amp).removeprefix("torch.") if run.amp else "off",
         threads,
         run.checkpoint_dir,
         gaps,
     )
     dataset = build_train_dataset(config, data, metadata.mean, metadata.std)
+    if dist.enabled:
+        logger.info(
+            "data-parallel: %s (local rank %d, backend %s), %d training crops per rank per epoch",
+            dist.label,
+            dist.local_rank,
+            dist.backend,
+            -(-len(dataset) // dist.world_size),
+        )
     val_plans = load_validation(data, config)
     loss_fn = SegmentationLoss(config.dice_weight)
     stopped = ""
@@ -664,7 +739,7 @@ def train(config: TrainConfig, stop: StopFlag | None = None) -> TrainResult:
         epoch_start = time.monotonic()
         train_loss, reason = train_one_epoch(run, dataset, loss_fn, epoch)
         if reason == "terminated":
-            save_state(run.checkpoint_dir, run.snapshot())
+            _checkpoint(run)
             raise TrainingInterrupted(
                 f"{run.stop.signal_name}: checkpoint saved in {run.checkpoint_dir} during epoch {epoch}; "
                 "run again to resume"
@@ -686,7 +761,7 @@ def train(config: TrainConfig, stop: StopFlag | None = None) -> TrainResult:
                 "early stopping: no %s improvement for %d epochs", config.monitor, run.state.stale_epochs
             )
             break
-        if run.stop.requested:
+        if run.dist.any(run.stop.requested)[0]:
             raise TrainingInterrupted(
                 f"{run.stop.signal_name}: checkpoint saved in {run.checkpoint_dir} after epoch {epoch}"
             )
@@ -694,11 +769,11 @@ def train(config: TrainConfig, stop: StopFlag | None = None) -> TrainResult:
 
 
 def finish(run: _Run, data: TrainData, init: str, stopped: str, threads: int) -> TrainResult:
-    """Write the best model (serving format), the curve and the history; mark the state finished."""
+    """Write the best model (serving format), the curve and the history; mark the state finished.
+
+    In a multi-process job rank 0 alone writes; the others wait for it and return the same result.
+    """
     config, state = run.config, run.state
-    best = best_dir(run.checkpoint_dir)
-    if best.is_dir() and (best / "model.safetensors").is_file():
-        run.network.load_state_dict(load_model(best, runtime="eager").network.state_dict())
     summary = dict(data.summary)
     summary.update(
         {
@@ -712,9 +787,39 @@ def finish(run: _Run, data: TrainData, init: str, stopped: str, threads: int) ->
             "hyperparameters": {k: v for k, v in config.to_dict().items() if k not in PATH_FIELDS},
         }
     )
-    metadata = _final_metadata(run, summary)
-    model_dir = save_model(run.network, metadata, config.out)
+    if run.dist.enabled:
+        summary["processes"] = run.dist.world_size
     output_dir = Path(config.output_dir or config.out)
+    artifacts = {"model": str(Path(config.out)), "history": str(output_dir / HISTORY_FILE)}
+    if run.dist.is_main:
+        artifacts.update(_write_outputs(run, summary, output_dir))
+    run.dist.barrier()
+    logger.info(
+        "model written to %s (best epoch %d: %s)%s",
+        artifacts["model"],
+        state.best_epoch,
+        " ".join(f"{k}={v:.4f}" for k, v in state.best_metrics.items()) or "no validation",
+        "" if run.dist.is_main else " by rank 0",
+    )
+    return TrainResult(
+        model_dir=Path(artifacts["model"]),
+        epochs_completed=state.epoch,
+        best_epoch=state.best_epoch,
+        metrics=dict(state.best_metrics),
+        history=list(state.history),
+        stopped=stopped,
+        elapsed_s=state.elapsed_s,
+        artifacts=artifacts,
+    )
+
+
+def _write_outputs(run: _Run, summary: dict[str, Any], output_dir: Path) -> dict[str, str]:
+    """The best model in ``out``, the curve and history in ``output_dir``, the finished state."""
+    config, state = run.config, run.state
+    best = best_dir(run.checkpoint_dir)
+    if best.is_dir() and (best / "model.safetensors").is_file():
+        run.network.load_state_dict(load_model(best, runtime="eager").network.state_dict())
+    model_dir = save_model(run.network, _final_metadata(run, summary), config.out)
     output_dir.mkdir(parents=True, exist_ok=True)
     artifacts = {"model": str(model_dir)}
     if state.history:
@@ -726,19 +831,4 @@ def finish(run: _Run, data: TrainData, init: str, stopped: str, threads: int) ->
     artifacts["history"] = str(history_path)
     state.finished = True
     save_state(run.checkpoint_dir, run.snapshot())
-    logger.info(
-        "model written to %s (best epoch %d: %s)",
-        model_dir,
-        state.best_epoch,
-        " ".join(f"{k}={v:.4f}" for k, v in state.best_metrics.items()) or "no validation",
-    )
-    return TrainResult(
-        model_dir=model_dir,
-        epochs_completed=state.epoch,
-        best_epoch=state.best_epoch,
-        metrics=dict(state.best_metrics),
-        history=list(state.history),
-        stopped=stopped,
-        elapsed_s=state.elapsed_s,
-        artifacts=artifacts,
-    )
+    return artifacts
