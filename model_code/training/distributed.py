@@ -96,14 +96,21 @@ def from_env() -> Distributed:
     )
 
 
+def choose_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device=cuda requested but no CUDA GPU is available")
+    return torch.device(name)
+
+
 def setup(device_name: str) -> tuple[Distributed, torch.device]:
     """Join the process group of a multi-process launch; returns it and this rank's device.
 
     ``device_name`` is the config's ``auto | cpu | cuda``: on CUDA each rank takes GPU ``LOCAL_RANK``
     and the backend is NCCL, on CPU it is gloo.
     """
-    from model_code.training.loop import choose_device
-
     info = from_env()
     device = choose_device(device_name)
     if not info.enabled:

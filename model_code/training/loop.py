@@ -299,15 +299,6 @@ def load_validation(data: TrainData, config: TrainConfig) -> list[PlanMasks]:
 # ----------------------------------------------------------------------------- model
 
 
-def choose_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device=cuda requested but no CUDA GPU is available")
-    return torch.device(name)
-
-
 def initial_network(config: TrainConfig) -> tuple[torch.nn.Module, ModelMetadata, str]:
     """The starting network, its metadata template and a description of the initialisation.
 
