@@ -31,6 +31,7 @@ from ezdxf.enums import MTextEntityAlignment
 
 from model_code.exports.shapes import (
     Units,
+    document_size,
     label_height,
     label_point,
     opening_band,
@@ -70,9 +71,7 @@ def to_dxf(document: ResultDocument | Annotation, metres_per_pixel: float | None
             finite number > 0.
     """
     units = Units(metres_per_pixel)
-    width, height = document.width, document.height
-    if not width or not height or width <= 0 or height <= 0:
-        raise ValueError("the document needs its image width and height for a DXF export")
+    width, height = document_size(document, "a DXF")
     drawing = ezdxf.new(DXF_VERSION, setup=False)
     drawing.units = INSUNITS_METRES if units.scaled else INSUNITS_UNITLESS
     drawing.header["$MEASUREMENT"] = 1  # metric

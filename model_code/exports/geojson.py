@@ -30,6 +30,7 @@ from typing import Any
 
 from model_code.exports.shapes import (
     Units,
+    document_size,
     opening_band,
     opening_thickness,
     room_label,
@@ -85,9 +86,7 @@ def feature_collection(
             finite number > 0.
     """
     units = Units(metres_per_pixel)
-    width, height = document.width, document.height
-    if not width or not height or width <= 0 or height <= 0:
-        raise ValueError("the document needs its image width and height for a GeoJSON export")
+    width, height = document_size(document, "a GeoJSON")
     hosts = walls_by_id(document.walls)
     features = []
     for index, wall in enumerate(document.walls):

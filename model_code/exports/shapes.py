@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model_code.geometry.raster import segment_polygon
-from model_code.schema import Opening, Point, Room, Wall
+from model_code.schema import Annotation, Opening, Point, ResultDocument, Room, Wall
 
 # Thickness of a wall (or an opening without a host wall) that carries none, in pixels.
 DEFAULT_THICKNESS_PX = 2.0
@@ -145,6 +145,14 @@ def room_label(room: Room, units: Units) -> list[str]:
     if room.area_px is not None:
         lines.append(units.area_text(room.area_px))
     return lines
+
+
+def document_size(document: ResultDocument | Annotation, export: str) -> tuple[int, int]:
+    """``(width, height)`` of the document's image; ``ValueError`` naming ``export`` when it has none."""
+    width, height = document.width, document.height
+    if not width or not height or width <= 0 or height <= 0:
+        raise ValueError(f"the document needs its image width and height for {export} export")
+    return width, height
 
 
 def label_height(width: float, height: float) -> float:

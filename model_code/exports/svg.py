@@ -27,6 +27,7 @@ from xml.sax.saxutils import escape, quoteattr
 from model_code.exports.overlay import DOOR_COLOUR, ROOM_COLOURS, WALL_COLOUR, WINDOW_COLOUR
 from model_code.exports.shapes import (
     Units,
+    document_size,
     label_height,
     label_point,
     opening_thickness,
@@ -68,9 +69,7 @@ def to_svg(document: ResultDocument | Annotation, metres_per_pixel: float | None
             finite number > 0.
     """
     units = Units(metres_per_pixel)
-    width, height = document.width, document.height
-    if not width or not height or width <= 0 or height <= 0:
-        raise ValueError("the document needs its image width and height for an SVG export")
+    width, height = document_size(document, "an SVG")
     hosts = walls_by_id(document.walls)
     font = label_height(width, height)
 
