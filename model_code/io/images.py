@@ -88,8 +88,11 @@ def _decode_plain_png(data: bytes) -> np.ndarray:
     return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
 
 
-def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int = 0) -> np.ndarray:
     """Decode image bytes into an ``(H, W, 3)`` RGB ``uint8`` array.
+
+    ``frame`` picks a page of a multi-page TIFF (0-based; :mod:`model_code.io.pages` walks the pages);
+    errors about a later page name it (``TIFF page 2 ...``).
 
     Raises:
         ImageDecodeError: empty, truncated or undecodable data.
@@ -100,24 +103,32 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
     fmt = sniff_format(data)
     if fmt == "pdf":
         raise ImageDecodeError("PDF input is not supported yet: send a PNG or JPEG rendering")
+    subject = "image" if frame == 0 else f"{(fmt or 'image').upper()} page {frame + 1}"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
+            if frame:
+                count = int(getattr(image, "n_frames", 1))
+                if not 0 <= frame < count:
+                    raise ImageDecodeError(
+                        f"page {frame + 1} does not exist: the {(fmt or 'image').upper()} has {count} page(s)"
+                    )
+                image.seek(frame)
             width, height = image.size
             if width * height > max_pixels:
                 raise ImageTooLargeError(
-                    f"image is {width}x{height} = {width * height} pixels, "
+                    f"{subject} is {width}x{height} = {width * height} pixels, "
                     f"over the limit of {max_pixels} pixels"
                 )
-            if _plain_png(image):
+            if frame == 0 and _plain_png(image):
                 return _decode_plain_png(data)
             image.load()
             image = ImageOps.exif_transpose(image)
     except (ImageTooLargeError, ImageDecodeError):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLargeError(f"image rejected as a decompression bomb: {exc}") from exc
+        raise ImageTooLargeError(f"{subject} rejected as a decompression bomb: {exc}") from exc
     except UnidentifiedImageError as exc:  # its message quotes the in-memory stream's repr
         what = (
             f"a complete {fmt.upper()} file"
@@ -126,10 +137,10 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarra
         )
         raise ImageDecodeError(f"cannot decode image: the data is not {what}") from exc
     except Exception as exc:  # Pillow raises many types (OSError, SyntaxError, ValueError...)
-        what = f"{fmt.upper()} " if fmt else ""
-        raise ImageDecodeError(f"cannot decode {what}image: {exc}") from exc
+        what = f"{fmt.upper()} " if fmt and frame == 0 else ""
+        raise ImageDecodeError(f"cannot decode {what}{subject}: {exc}") from exc
     if image.size[0] < 1 or image.size[1] < 1:
-        raise ImageDecodeError("image has zero width or height")
+        raise ImageDecodeError(f"{subject} has zero width or height")
     return _to_rgb(image)
 
 

@@ -16,17 +16,15 @@ from __future__ import annotations
 import io
 import math
 import threading
-import warnings
 from collections.abc import Iterator
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from model_code.io.images import (
     DEFAULT_MAX_PIXELS,
     ImageDecodeError,
     ImageTooLargeError,
-    _to_rgb,
     decode_image,
     sniff_format,
 )
@@ -70,11 +68,9 @@ def decode_page(data: bytes, index: int, max_pixels: int = DEFAULT_MAX_PIXELS) -
     fmt = sniff_format(data)
     if fmt == "pdf":
         return _render_pdf_page(data, index, max_pixels)
-    if index == 0:
-        return decode_image(data, max_pixels=max_pixels)
-    if fmt != "tiff":
+    if index and fmt != "tiff":
         raise ImageDecodeError(f"page {index + 1} does not exist: the image has one page")
-    return _decode_tiff_page(data, index, max_pixels)
+    return decode_image(data, max_pixels=max_pixels, frame=index)
 
 
 def decode_pages(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[np.ndarray]:
@@ -129,32 +125,3 @@ def _render_pdf_page(data: bytes, index: int, max_pixels: int) -> np.ndarray:
     if rgb.shape[0] < 1 or rgb.shape[1] < 1:
         raise ImageDecodeError(f"PDF page {index + 1} rendered to an empty image")
     return rgb
-
-
-def _decode_tiff_page(data: bytes, index: int, max_pixels: int) -> np.ndarray:
-    """Decode one page (frame) of a multi-page TIFF, with the checks of ``decode_image``."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            count = int(getattr(image, "n_frames", 1))
-            if not 0 <= index < count:
-                raise ImageDecodeError(f"page {index + 1} does not exist: the TIFF has {count} page(s)")
-            image.seek(index)
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ImageTooLargeError(
-                    f"TIFF page {index + 1} is {width}x{height} = {width * height} pixels, "
-                    f"over the limit of {max_pixels} pixels"
-                )
-            image.load()
-            image = ImageOps.exif_transpose(image)
-    except (ImageTooLargeError, ImageDecodeError):
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLargeError(f"TIFF page {index + 1} rejected as a decompression bomb: {exc}") from exc
-    except Exception as exc:  # Pillow raises many types (OSError, SyntaxError, ValueError...)
-        raise ImageDecodeError(f"cannot decode TIFF page {index + 1}: {exc}") from exc
-    if image.size[0] < 1 or image.size[1] < 1:
-        raise ImageDecodeError(f"TIFF page {index + 1} has zero width or height")
-    return _to_rgb(image)
