@@ -7,7 +7,6 @@ Servers publish on 127.0.0.1 only. Each test prints how long its container took 
 from __future__ import annotations
 
 import io
-import threading
 import time
 from collections.abc import Iterator
 
@@ -17,7 +16,7 @@ from PIL import Image
 
 from model_code.schema import validate_result
 from tests.container.engine import NON_ROOT, Container, needs_image, processes_mapping
-from tests.serving.helpers import encode, free_port, plan_image
+from tests.serving.helpers import encode, free_port, plan_image, request_in_flight
 
 pytestmark = [pytest.mark.slow, needs_image]
 EXIT_BUDGET_S = 30.0
@@ -178,22 +177,7 @@ def test_sigterm_finishes_the_request_in_flight_then_exits():
         # A big plan traced at the input size keeps the request busy for a few seconds.
         body = encode(plan_image(2400, 2000, seed=5))
         headers = {"Content-Type": "image/png", "X-Amzn-SageMaker-Custom-Attributes": "resolution=input"}
-        outcome: dict[str, object] = {}
-
-        def send() -> None:
-            try:
-                outcome["response"] = requests.post(
-                    f"{container.url}/invocations", data=body, headers=headers, timeout=120
-                )
-            except requests.RequestException as exc:
-                outcome["error"] = exc
-
-        sender = threading.Thread(target=send)
-        sender.start()
-        deadline = time.monotonic() + 60
-        while "invocation started" not in container.logs():
-            assert time.monotonic() < deadline, container.logs()
-            time.sleep(0.1)
+        sender, outcome = request_in_flight(container.url, body, headers, container.logs, poll_s=0.1)
         assert sender.is_alive(), "the request finished before SIGTERM: make it bigger"
         sent_at = time.monotonic()
         container.kill("TERM")

@@ -6,7 +6,6 @@ The screenshot is kept in the test's ``tmp_path``.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +14,9 @@ from PIL import Image
 
 from model_code.exports.overlay import DOOR_COLOUR, WALL_COLOUR
 from model_code.exports.svg import to_svg
+from tests.browser import chromium
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-gpu",
-]
 
 
 def near(picture: np.ndarray, rgb: tuple[int, int, int], tolerance: int = 12) -> int:
@@ -33,31 +25,23 @@ def near(picture: np.ndarray, rgb: tuple[int, int, int], tolerance: int = 12) ->
 
 
 def test_svg_export_renders_in_chromium(pipeline_document, tmp_path: Path):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
     document = pipeline_document
     svg = tmp_path / "plan.svg"
     svg.write_text(to_svg(document), encoding="utf-8")
     shot = tmp_path / "plan.svg.png"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": document.width, "height": document.height})
-            page.goto(svg.as_uri())
-            drawn = page.evaluate(
-                """() => ({
-                    walls: document.querySelectorAll('#walls line').length,
-                    openings: document.querySelectorAll('#openings line').length,
-                    rooms: document.querySelectorAll('#rooms polygon').length,
-                    labels: Array.from(document.querySelectorAll('#labels text'))
-                        .map(t => t.getBBox().width),
-                })"""
-            )
-            page.screenshot(path=str(shot))
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": document.width, "height": document.height})
+        page.goto(svg.as_uri())
+        drawn = page.evaluate(
+            """() => ({
+                walls: document.querySelectorAll('#walls line').length,
+                openings: document.querySelectorAll('#openings line').length,
+                rooms: document.querySelectorAll('#rooms polygon').length,
+                labels: Array.from(document.querySelectorAll('#labels text'))
+                    .map(t => t.getBBox().width),
+            })"""
+        )
+        page.screenshot(path=str(shot))
     assert drawn["walls"] == len(document.walls)
     assert drawn["openings"] == len(document.openings)
     assert drawn["rooms"] == len(document.rooms)

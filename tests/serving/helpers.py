@@ -8,8 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -40,6 +41,30 @@ def encode(image: np.ndarray, fmt: str = "PNG", **params: object) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format=fmt, **params)
     return buffer.getvalue()
+
+
+def request_in_flight(
+    url: str, body: bytes, headers: dict[str, str], log: Callable[[], str], poll_s: float = 0.05
+) -> tuple[threading.Thread, dict[str, object]]:
+    """POST ``body`` to ``url``/invocations from a thread; return once ``log()`` shows it started.
+
+    Returns the sender thread and its outcome: ``{"response": ...}`` or ``{"error": ...}`` once it ends.
+    """
+    outcome: dict[str, object] = {}
+
+    def send() -> None:
+        try:
+            outcome["response"] = requests.post(f"{url}/invocations", data=body, headers=headers, timeout=120)
+        except requests.RequestException as exc:
+            outcome["error"] = exc
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    deadline = time.monotonic() + 60
+    while "invocation started" not in log():
+        assert time.monotonic() < deadline, log()
+        time.sleep(poll_s)
+    return sender, outcome
 
 
 def ping_once_loaded(client, timeout_s: float = 30.0):

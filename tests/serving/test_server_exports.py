@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from model_code.pipeline import Pipeline
 from model_code.serving.app import create_app, negotiate
 from model_code.serving.client import DetectError, detect_export
 from model_code.serving.config import RESPONSE_TYPES, ServingConfig
+from tests.browser import served
 from tests.serving.helpers import ping_once_loaded
 
 CONFIG = ServingConfig(workers=1, max_payload_mb=1)
@@ -147,18 +147,10 @@ def plan_file(plan_png, tmp_path) -> Path:
 @pytest.fixture(scope="module")
 def live_url() -> Iterator[str]:
     """The app on a loopback port (werkzeug in a thread), for ``--url``."""
-    from werkzeug.serving import make_server
-
     app = create_app(CONFIG, loader=lambda: Pipeline(None))
     assert ping_once_loaded(app.test_client()).status_code == 200
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with served(app) as url:
+        yield url
 
 
 @pytest.mark.parametrize("fmt", ["svg", "geojson", "dxf"])

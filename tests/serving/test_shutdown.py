@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -12,7 +11,15 @@ import pytest
 import requests
 
 from model_code.schema import validate_result
-from tests.serving.helpers import SERVE_LOCAL, ServerProcess, encode, free_port, plan_image, serving_env
+from tests.serving.helpers import (
+    SERVE_LOCAL,
+    ServerProcess,
+    encode,
+    free_port,
+    plan_image,
+    request_in_flight,
+    serving_env,
+)
 
 pytestmark = pytest.mark.slow
 EXIT_BUDGET_S = 30.0
@@ -43,22 +50,7 @@ def test_sigterm_finishes_the_request_in_flight_then_exits(tmp_path, tiny_checkp
         # (the tiny model's noisy masks, at its 128 px working size, would be done at once).
         body = encode(plan_image(1280, 1200, seed=5))
         headers = {"Content-Type": "image/png", "X-Amzn-SageMaker-Custom-Attributes": "resolution=input"}
-        outcome: dict[str, object] = {}
-
-        def send() -> None:
-            try:
-                outcome["response"] = requests.post(
-                    f"{server.url}/invocations", data=body, headers=headers, timeout=120
-                )
-            except requests.RequestException as exc:
-                outcome["error"] = exc
-
-        sender = threading.Thread(target=send)
-        sender.start()
-        deadline = time.monotonic() + 60
-        while "invocation started" not in server.log():
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.05)
+        sender, outcome = request_in_flight(server.url, body, headers, server.log, poll_s=0.05)
         # /ping stays responsive while this worker is busy with an inference.
         assert requests.get(f"{server.url}/ping", timeout=2).status_code == 200
         assert sender.is_alive(), "the request finished before SIGTERM: make it bigger"
