@@ -24,11 +24,22 @@ from model_code.schema.records import (
     validate_annotation,
     validate_result,
 )
+from model_code.schema.room_types import (
+    DOCUMENT_ROOM_TYPES,
+    ROOM_TYPES,
+    TYPE_NAMES,
+    UNKNOWN_TYPE,
+    room_type_of_name,
+)
 
 __all__ = [
+    "DOCUMENT_ROOM_TYPES",
     "OPENING_TYPES",
     "RESULT_SCHEMA_VERSION",
+    "ROOM_TYPES",
     "SCHEMA_DIR",
+    "TYPE_NAMES",
+    "UNKNOWN_TYPE",
     "Annotation",
     "Opening",
     "OpeningType",
@@ -39,6 +50,7 @@ __all__ = [
     "Wall",
     "bounding_box_of",
     "load_schema",
+    "room_type_of_name",
     "schema_problems",
     "validate_annotation",
     "validate_result",

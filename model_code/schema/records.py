@@ -147,9 +147,11 @@ class Room:
     polygon: list[Point] | None = None
     area_px: float | None = None
     name_hint: str | None = None
+    type: str | None = None
+    type_confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialise to the JSON form."""
+        """Serialise to the JSON form (``type`` and ``type_confidence`` only when known)."""
         out: dict[str, Any] = {"id": self.id}
         if self.polygon is not None:
             out["polygon"] = [[_round(x), _round(y)] for x, y in self.polygon]
@@ -157,6 +159,9 @@ class Room:
         if self.area_px is not None:
             out["area_px"] = _round(self.area_px, 1)
         out["name_hint"] = self.name_hint
+        if self.type is not None:
+            out["type"] = self.type
+            out["type_confidence"] = None if self.type_confidence is None else _round(self.type_confidence, 3)
         return out
 
     @classmethod
@@ -172,6 +177,8 @@ class Room:
             polygon=polygon,
             area_px=None if data.get("area_px") is None else float(data["area_px"]),
             name_hint=data.get("name_hint"),
+            type=data.get("type"),
+            type_confidence=None if data.get("type_confidence") is None else float(data["type_confidence"]),
         )
 
 
