@@ -66,6 +66,7 @@ class PlanMasks:
     image: np.ndarray  # (H, W, 3) uint8 RGB
     wall: np.ndarray  # (H, W) bool
     opening: np.ndarray  # (H, W) bool
+    room_type: np.ndarray | None = None  # (H, W) uint8 room-type map (datasets.room_maps); None: unknown
 
 
 @dataclass(frozen=True)
@@ -121,12 +122,33 @@ class Sample:
             return annotation_masks(annotation, width, height)
         raise DatasetError(f"sample {self.stem} has no ground truth")
 
+    def load_room_types(self, width: int, height: int) -> np.ndarray | None:
+        """The room-type map (:mod:`model_code.datasets.room_maps`) at ``width`` x ``height``, or ``None``.
+
+        R3D plans read their room-colour image; annotated plans their rooms' names.  A channel-layout
+        plan's ``rooms/`` instance image carries no types: ``None``.
+        """
+        from model_code.datasets import room_maps
+
+        if self.layout == "r3d" and self.rooms_path is not None:
+            from model_code.datasets.r3d import read_rooms_rgb
+
+            with _reading("room colours", self.rooms_path):
+                return room_maps.r3d_type_map(read_rooms_rgb(self.rooms_path, (width, height)))
+        if self.annotation_path is not None and self.mask_path is None:
+            with _reading("annotation", self.annotation_path):
+                annotation = Annotation.load(self.annotation_path)
+            if annotation.rooms:
+                return room_maps.annotation_type_map(annotation, width, height)
+        return None
+
     def load(self) -> PlanMasks:
-        """Read the image and its masks (resized nearest-neighbour to the image if needed)."""
+        """Read the image, its masks and its room types (resized nearest-neighbour to the image if needed)."""
         image = self.load_image()
         height, width = image.shape[:2]
         wall, opening = self.load_masks(width, height)
-        return PlanMasks(image=image, wall=wall, opening=opening)
+        room_type = self.load_room_types(width, height)
+        return PlanMasks(image=image, wall=wall, opening=opening, room_type=room_type)
 
 
 def split_grey_mask(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

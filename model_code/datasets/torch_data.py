@@ -110,7 +110,12 @@ def render_synthetic(seed: int, size: int | Sequence[int] | None = None) -> Plan
 
     if size is not None and not isinstance(size, int):
         size = int(size[0]) if len(size) == 1 else (int(size[0]), int(size[1]))
+    from model_code.datasets.room_maps import label_type_map
+
     plan = generate_plan(seed, size)
     return PlanMasks(
-        image=plan.image, wall=np.asarray(plan.wall_mask, bool), opening=np.asarray(plan.opening_mask, bool)
+        image=plan.image,
+        wall=np.asarray(plan.wall_mask, bool),
+        opening=np.asarray(plan.opening_mask, bool),
+        room_type=label_type_map(plan.room_labels, plan.room_kinds),
     )
