@@ -1,9 +1,13 @@
 """Torch datasets of augmented crops: annotated plans from disk and synthetic plans on the fly.
 
 Both yield ``(image, target)``: a normalised ``(3, crop, crop)`` float tensor and a
-``(2, crop, crop)`` float tensor (wall, opening).  Augmentation is seeded per item from
-``(seed, epoch, index)``, so runs are reproducible, DataLoader workers never repeat each
-other and a resumed run sees the same crops it would have seen.
+``(C, crop, crop)`` float tensor, one plane per output channel of the model (``channels``: wall,
+opening, then the room types of :data:`model_code.schema.ROOM_TYPES` the model has).  A room-type
+plane is 1 where the room has that type, 0 elsewhere, and ``IGNORE`` (-1) where the truth does
+not say (a plan without room types, an unnamed room): the loss skips those pixels.
+
+Augmentation is seeded per item from ``(seed, epoch, index)``, so runs are reproducible,
+DataLoader workers never repeat each other and a resumed run sees the same crops it would have seen.
 """
 
 from __future__ import annotations
@@ -16,8 +20,28 @@ from torch.utils.data import Dataset
 
 from model_code.datasets.augment import training_transform
 from model_code.datasets.layouts import PlanMasks, Sample
-from model_code.model.checkpoint import IMAGENET_MEAN, IMAGENET_STD
+from model_code.datasets.room_maps import TYPE_UNKNOWN, type_index
+from model_code.model.checkpoint import CHANNELS, IMAGENET_MEAN, IMAGENET_STD
 from model_code.model.inference import normalize
+
+IGNORE = -1.0  # target value of a pixel the loss skips
+
+
+def target_planes(masks: np.ndarray, channels: Sequence[str]) -> np.ndarray:
+    """``(C, H, W)`` float32 targets from augmented ``(H, W, 3)`` uint8 masks (wall, opening, room type)."""
+    planes = []
+    room_type = masks[:, :, 2]
+    unknown = room_type == TYPE_UNKNOWN
+    for name in channels:
+        if name == "wall":
+            plane = masks[:, :, 0].astype(np.float32)
+        elif name == "opening":
+            plane = masks[:, :, 1].astype(np.float32)
+        else:
+            plane = (room_type == type_index(name)).astype(np.float32)
+            plane[unknown] = IGNORE
+        planes.append(plane)
+    return np.stack(planes)
 
 
 class _CropDataset(Dataset):
@@ -32,8 +56,10 @@ class _CropDataset(Dataset):
         seed: int = 0,
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
+        channels: Sequence[str] = CHANNELS,
     ):
         self.length = length
+        self.channels = tuple(channels)
         self.transform = training_transform(working_size, crop_size, augment)
         self.seed = seed
         self.epoch = 0
@@ -55,10 +81,11 @@ class _CropDataset(Dataset):
         plan = self.plan(index)
         item_seed = (self.seed * 1_000_003 + self.epoch * 100_003 + index) % (2**32)
         self.transform.set_random_seed(item_seed)
-        masks = np.stack([plan.wall, plan.opening], axis=-1).astype(np.uint8)
+        room_type = plan.room_type if plan.room_type is not None else np.full(plan.wall.shape, TYPE_UNKNOWN)
+        masks = np.stack([plan.wall, plan.opening, room_type], axis=-1).astype(np.uint8)
         out = self.transform(image=plan.image, mask=masks)
         image = torch.from_numpy(normalize(out["image"], self.mean, self.std))
-        target = torch.from_numpy(np.ascontiguousarray(out["mask"].transpose(2, 0, 1))).float()
+        target = torch.from_numpy(target_planes(out["mask"], self.channels))
         return image, target
 
 

@@ -67,3 +67,35 @@ def load_network(
     except RuntimeError as exc:
         raise CheckpointError(f"weights in {directory} do not match {metadata.spec}: {exc}") from exc
     return network.to(device).eval()
+
+
+def adapt_channels(
+    network: torch.nn.Module, old_channels: tuple[str, ...], new_channels: tuple[str, ...]
+) -> torch.nn.Module:
+    """``network`` with its output head changed from ``old_channels`` to ``new_channels`` (in place).
+
+    Channels both name keep their trained weights; new ones (room types added to a wall-and-opening
+    model) start from the head's fresh initialisation.  The encoder and decoder are untouched.
+    """
+    import torch
+
+    if tuple(old_channels) == tuple(new_channels):
+        return network
+    head = network.segmentation_head[0]
+    if not isinstance(head, torch.nn.Conv2d) or head.out_channels != len(old_channels):
+        raise CheckpointError(f"cannot adapt the output head {head!r} from {list(old_channels)}")
+    fresh = torch.nn.Conv2d(
+        head.in_channels,
+        len(new_channels),
+        head.kernel_size,
+        padding=head.padding,
+        bias=head.bias is not None,
+    ).to(head.weight.device, head.weight.dtype)
+    with torch.no_grad():
+        for row, name in enumerate(new_channels):
+            if name in old_channels:
+                fresh.weight[row] = head.weight[old_channels.index(name)]
+                if head.bias is not None:
+                    fresh.bias[row] = head.bias[old_channels.index(name)]
+    network.segmentation_head[0] = fresh
+    return network

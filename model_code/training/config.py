@@ -19,7 +19,7 @@ from model_code.datasets.augment import AUGMENT_LEVELS
 
 ENCODER_WEIGHTS = ("none", "imagenet")
 SCHEDULERS = ("cosine", "plateau")
-MONITORS = ("val_mean_iou", "val_iou", "val_opening_iou")
+MONITORS = ("val_mean_iou", "val_iou", "val_opening_iou", "val_type_miou")
 # Paths are not hyperparameters: on SageMaker they come from the container layout.
 PATH_FIELDS = ("data", "validation", "out", "checkpoint_dir", "output_dir")
 
@@ -87,6 +87,13 @@ class TrainConfig:
     init_checkpoint: str | None = field(
         default=None, metadata=_help("'default' (bundled model) or a checkpoint directory")
     )
+    room_types: bool = field(
+        default=True,
+        metadata=_help(
+            "learn room-type channels (closet, bathroom, living, bedroom, hall, balcony) with walls and "
+            "openings; plans without room types train only walls and openings"
+        ),
+    )
     working_size: int = field(
         default=512,
         metadata=_help("longest side at inference; training crops are taken at this scale (multiple of 32)"),
@@ -115,7 +122,8 @@ class TrainConfig:
     monitor: str = field(
         default="val_mean_iou",
         metadata=_help(
-            "validation metric for best model and early stopping: val_mean_iou | val_iou | val_opening_iou"
+            "validation metric for best model and early stopping: val_mean_iou (mean of wall, opening and, "
+            "with room types, room-type mIoU) | val_iou | val_opening_iou | val_type_miou"
         ),
     )
     # budget and machine

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,14 @@ from tqdm import tqdm
 
 from model_code.datasets.layouts import DatasetScan, PlanMasks, Sample, is_split_root, scan_dataset
 from model_code.datasets.organize import holdout_split
+from model_code.datasets.room_maps import TYPE_UNKNOWN, type_index
 from model_code.datasets.torch_data import PlanCropDataset, SyntheticPlanDataset, render_synthetic
 from model_code.evaluation.metrics import PixelCounts, pixel_counts
-from model_code.model.checkpoint import ModelMetadata, ModelSpec, resolve_model_dir, save_model
+from model_code.model.checkpoint import CHANNELS, ModelMetadata, ModelSpec, resolve_model_dir, save_model
 from model_code.model.inference import predict_probabilities
 from model_code.model.loader import LoadedModel, load_model
-from model_code.model.network import build_network
+from model_code.model.network import adapt_channels, build_network
+from model_code.schema import ROOM_TYPES
 from model_code.training.checkpoints import TrainingState, best_dir, load_state, save_state
 from model_code.training.config import PATH_FIELDS, ConfigError, TrainConfig
 from model_code.training.distributed import Distributed, amp_dtype, setup, teardown
@@ -265,7 +267,13 @@ def resolve_data(config: TrainConfig) -> TrainData:
 def build_train_dataset(config: TrainConfig, data: TrainData, mean: tuple, std: tuple) -> Dataset:
     """Real crops and synthetic plans, concatenated."""
     parts: list[Dataset] = []
-    common = {"augment": config.augment, "seed": config.seed, "mean": mean, "std": std}
+    common = {
+        "augment": config.augment,
+        "seed": config.seed,
+        "mean": mean,
+        "std": std,
+        "channels": model_channels(config),
+    }
     if data.train:
         parts.append(
             PlanCropDataset(data.train, config.working_size, config.crop_size, repeat=config.repeat, **common)
@@ -299,13 +307,21 @@ def load_validation(data: TrainData, config: TrainConfig) -> list[PlanMasks]:
 # ----------------------------------------------------------------------------- model
 
 
+def model_channels(config: TrainConfig) -> tuple[str, ...]:
+    """The output channels a run trains: wall, opening and (with ``room_types``) every room type."""
+    return (*CHANNELS, *ROOM_TYPES) if config.room_types else CHANNELS
+
+
 def initial_network(config: TrainConfig) -> tuple[torch.nn.Module, ModelMetadata, str]:
     """The starting network, its metadata template and a description of the initialisation.
 
     ``init_checkpoint`` (``default`` or a directory) fixes the architecture to the checkpoint's;
     otherwise the config's encoder is built with ``encoder_weights`` (``imagenet`` needs internet
-    and raises :class:`~model_code.model.network.PretrainedWeightsUnavailable` offline).
+    and raises :class:`~model_code.model.network.PretrainedWeightsUnavailable` offline).  The output
+    channels are :func:`model_channels`: a wall-and-opening checkpoint gets fresh room-type outputs
+    (its trained channels keep their weights).
     """
+    channels = model_channels(config)
     if config.init_checkpoint:
         directory = resolve_model_dir(config.init_checkpoint)
         loaded = load_model(directory, runtime="eager")  # training updates the torch weights
@@ -318,10 +334,20 @@ def initial_network(config: TrainConfig) -> tuple[torch.nn.Module, ModelMetadata
                 spec.encoder_depth,
                 config.encoder,
             )
+        network = loaded.network
+        if spec.channels != channels:
+            logger.info(
+                "init_checkpoint %s outputs %s; training %s", directory, list(spec.channels), list(channels)
+            )
+            network = adapt_channels(network, spec.channels, channels)
+            spec = replace(spec, channels=channels)
         metadata = ModelMetadata(spec=spec, mean=loaded.metadata.mean, std=loaded.metadata.std)
-        return loaded.network, metadata, f"checkpoint:{directory}"
+        return network, metadata, f"checkpoint:{directory}"
     spec = ModelSpec(
-        encoder=config.encoder, encoder_depth=config.encoder_depth, decoder_channels=config.decoder_channels
+        encoder=config.encoder,
+        encoder_depth=config.encoder_depth,
+        decoder_channels=config.decoder_channels,
+        channels=channels,
     )
     weights = None if config.encoder_weights == "none" else config.encoder_weights
     try:
@@ -365,39 +391,98 @@ def set_encoder_frozen(network: torch.nn.Module, frozen: bool) -> None:
 
 
 class SegmentationLoss(torch.nn.Module):
-    """BCE + ``dice_weight`` x Dice over the wall and opening channels (multi-label)."""
+    """BCE + ``dice_weight`` x Dice, per output channel (multi-label), skipping ignored pixels.
 
-    def __init__(self, dice_weight: float = 1.0):
+    Target pixels below 0 (:data:`~model_code.datasets.torch_data.IGNORE`: room types the truth does
+    not give) count in neither term.  The BCE is averaged over each channel's valid pixels and then
+    over channels; the soft Dice is computed per channel over the batch (a channel without any true
+    pixel in the batch adds no Dice term, as in smp's ``DiceLoss``), so rare room types such as
+    balconies weigh as much as walls.
+    """
+
+    def __init__(self, dice_weight: float = 1.0, eps: float = 1.0):
         super().__init__()
-        from segmentation_models_pytorch.losses import DiceLoss
-
-        self.bce = torch.nn.BCEWithLogitsLoss()
-        self.dice = DiceLoss(mode="multilabel", from_logits=True)
         self.dice_weight = dice_weight
+        self.eps = eps
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Scalar loss of a batch."""
-        loss = self.bce(logits, target)
+        """Scalar loss of a batch: ``logits`` and ``target`` are ``(B, C, H, W)``."""
+        logits = logits.float()
+        valid = (target >= 0).float()
+        truth = target.clamp(min=0)
+        dims = (0, 2, 3)
+        count = valid.sum(dims)
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, truth, reduction="none")
+        per_channel = (bce * valid).sum(dims) / count.clamp(min=1)
+        present = count > 0
+        loss = per_channel[present].mean() if bool(present.any()) else logits.sum() * 0
         if self.dice_weight:
-            loss = loss + self.dice_weight * self.dice(logits, target)
+            prob = torch.sigmoid(logits) * valid
+            truth = truth * valid
+            inter = (prob * truth).sum(dims)
+            cardinality = (prob + truth).sum(dims)
+            dice = 1 - (2 * inter + self.eps) / (cardinality + self.eps)
+            positive = truth.sum(dims) > 0
+            loss = loss + self.dice_weight * (dice * positive).sum() / max(int(positive.sum()), 1)
         return loss
 
 
 # ----------------------------------------------------------------------------- validation
 
 
+def room_type_prediction(probs: np.ndarray, channels: tuple[str, ...], threshold: float = 0.5) -> np.ndarray:
+    """Per-pixel room-type map (:mod:`model_code.datasets.room_maps` values) from ``(C, H, W)`` probabilities:
+    the most likely type where its probability exceeds ``threshold``, else none (0)."""
+    rows = [channels.index(t) for t in ROOM_TYPES if t in channels]
+    names = [t for t in ROOM_TYPES if t in channels]
+    if not rows:
+        return np.zeros(probs.shape[1:], np.uint8)
+    types = probs[rows]
+    best = types.argmax(axis=0)
+    lookup = np.array([type_index(t) for t in names], np.uint8)
+    return np.where(types.max(axis=0) > threshold, lookup[best], 0).astype(np.uint8)
+
+
 def validate(network: torch.nn.Module, metadata: ModelMetadata, plans: list[PlanMasks]) -> dict[str, float]:
     """Full-plan IoUs exactly as served: :func:`~model_code.model.inference.predict_probabilities` at the
-    working size, threshold 0.5, pixel counts pooled over all plans (:mod:`model_code.evaluation.metrics`)."""
+    working size, threshold 0.5, pixel counts pooled over all plans (:mod:`model_code.evaluation.metrics`).
+
+    A model with room-type channels also gets ``val_type_miou`` (the mean over types of the pooled IoU of
+    the per-pixel room-type map, :func:`room_type_prediction`, with the truth; pixels of unknown type
+    skipped) and ``val_type_accuracy`` (the share of known room pixels given their true type);
+    ``val_mean_iou`` is then the mean of the wall, opening and room-type IoUs.
+    """
     network.eval()
     model = LoadedModel(network=network, metadata=metadata)
+    channels = tuple(metadata.spec.channels)
+    types = [t for t in ROOM_TYPES if t in channels]
     totals = [PixelCounts(), PixelCounts()]
+    type_totals = {t: PixelCounts() for t in types}
+    correct = known = 0
     for plan in plans:
         probs = predict_probabilities(model, plan.image)
         for channel, truth in enumerate((plan.wall, plan.opening)):
             totals[channel] = totals[channel] + pixel_counts(probs[channel] > 0.5, truth)
+        if types and plan.room_type is not None:
+            predicted = room_type_prediction(probs, channels)
+            keep = plan.room_type != TYPE_UNKNOWN
+            for name in types:
+                value = type_index(name)
+                type_totals[name] = type_totals[name] + pixel_counts(
+                    (predicted == value) & keep, (plan.room_type == value) & keep
+                )
+            rooms = keep & (plan.room_type > 0)
+            correct += int(np.count_nonzero(predicted[rooms] == plan.room_type[rooms]))
+            known += int(np.count_nonzero(rooms))
     ious = [counts.iou for counts in totals]
-    return {"val_iou": ious[0], "val_opening_iou": ious[1], "val_mean_iou": float(np.mean(ious))}
+    metrics = {"val_iou": ious[0], "val_opening_iou": ious[1]}
+    seen = [c.iou for c in type_totals.values() if c.tp + c.fp + c.fn > 0]
+    if seen:
+        metrics["val_type_miou"] = float(np.mean(seen))
+        metrics["val_type_accuracy"] = correct / max(known, 1)
+        ious.append(metrics["val_type_miou"])
+    metrics["val_mean_iou"] = float(np.mean(ious))
+    return metrics
 
 
 # ----------------------------------------------------------------------------- loop
