@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from model_code.model.loader import LoadedModel, load_model
-from model_code.schema import ResultDocument
+from model_code.schema import ROOM_TYPES, ResultDocument
 from model_code.version import __version__
 
 BACKENDS = ("unet", "opencv")
@@ -96,12 +96,18 @@ class PipelineOptions:
 
 @dataclass
 class PlanResult:
-    """Everything one analysis produced: the document and the masks behind it."""
+    """Everything one analysis produced: the document and the masks behind it.
+
+    ``probabilities`` are the U-Net's ``(C, H, W)`` outputs at the input size (only the wall and
+    opening channels when rooms were traced at the working size); ``room_type_probabilities`` the
+    ``(len(ROOM_TYPES), h, w)`` room-type outputs where the rooms were traced (``None`` without them).
+    """
 
     document: ResultDocument
     wall_mask: np.ndarray
     opening_mask: np.ndarray
     probabilities: np.ndarray | None = None
+    room_type_probabilities: np.ndarray | None = None
 
 
 class Pipeline:
@@ -143,10 +149,27 @@ class Pipeline:
         wall_mask, opening_mask = self._threshold(probs, options)
         return wall_mask, opening_mask, probs
 
-    def _threshold(self, probs: np.ndarray, options: PipelineOptions) -> tuple[np.ndarray, np.ndarray]:
-        """Wall and opening masks from U-Net probabilities ``(C, H, W)``."""
+    def _mask_channels(self) -> list[str]:
+        """The channels thresholded into masks: wall, and opening when the model has it."""
         assert self.model is not None
+        return [c for c in ("wall", "opening") if c in self.model.metadata.spec.channels]
+
+    def room_type_rows(self, probs: np.ndarray | None) -> np.ndarray | None:
+        """The room-type channels of ``(C, h, w)`` probabilities in ``ROOM_TYPES`` order, or ``None``
+        when the model does not output every type."""
+        if probs is None or self.model is None:
+            return None
         channels = list(self.model.metadata.spec.channels)
+        if not all(t in channels for t in ROOM_TYPES):
+            return None
+        return probs[[channels.index(t) for t in ROOM_TYPES]]
+
+    def _threshold(
+        self, probs: np.ndarray, options: PipelineOptions, channels: list[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Wall and opening masks from U-Net probabilities ``(C, H, W)`` (``channels`` name the rows)."""
+        assert self.model is not None
+        channels = list(self.model.metadata.spec.channels) if channels is None else channels
         wall_mask = probs[channels.index("wall")] > options.threshold
         if "opening" in channels:
             opening_mask = probs[channels.index("opening")] > options.threshold
@@ -156,8 +179,9 @@ class Pipeline:
 
     def _working_size_masks(
         self, image: np.ndarray, options: PipelineOptions, timing: dict[str, float]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-        """U-Net masks at the working size and at the input size, and the input-size probabilities.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """U-Net masks at the working size and at the input size, the input-size wall and opening
+        probabilities, and all probabilities at the working size.
 
         ``None`` when tracing at the working size does not apply: another backend, the
         ``input`` resolution, or an input no larger than the working size.
@@ -171,9 +195,11 @@ class Pipeline:
             return None
         start = time.perf_counter()
         small = predict_probabilities(self.model, image, at_working_size=True)
-        probs = upsample_probabilities(small, (height, width))
+        names = self._mask_channels()
+        channels = list(self.model.metadata.spec.channels)
+        probs = upsample_probabilities(small[[channels.index(c) for c in names]], (height, width))
         timing["forward"] = (time.perf_counter() - start) * 1000
-        return (*self._threshold(small, options), *self._threshold(probs, options), probs)
+        return (*self._threshold(small, options), *self._threshold(probs, options, names), probs, small)
 
     def analyze_file(self, source: str | Path | bytes, options: PipelineOptions | None = None) -> PlanResult:
         """Decode a plan (a file path or its bytes) with the one decoder and run :meth:`analyze`.
@@ -209,8 +235,10 @@ class Pipeline:
         if working is None:
             wall_mask, opening_mask, probs = self.masks(image, options, timing)
             trace_wall, trace_opening = wall_mask, opening_mask
+            room_types = self.room_type_rows(probs)
         else:
-            trace_wall, trace_opening, wall_mask, opening_mask, probs = working
+            trace_wall, trace_opening, wall_mask, opening_mask, probs, small = working
+            room_types = self.room_type_rows(small)
         if between_stages is not None:
             between_stages()
         scale_x = wall_mask.shape[1] / trace_wall.shape[1]
@@ -244,4 +272,4 @@ class Pipeline:
             model=self.model_info(options.backend),
             timing_ms=timing,
         )
-        return PlanResult(document, wall_mask, opening_mask, probs)
+        return PlanResult(document, wall_mask, opening_mask, probs, room_types)

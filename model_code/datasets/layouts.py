@@ -122,6 +122,13 @@ class Sample:
             return annotation_masks(annotation, width, height)
         raise DatasetError(f"sample {self.stem} has no ground truth")
 
+    @property
+    def has_room_types(self) -> bool:
+        """Whether :meth:`load_room_types` can give this plan's room types (R3D colours, annotated rooms)."""
+        if self.layout == "r3d":
+            return self.rooms_path is not None
+        return self.annotation_path is not None and self.mask_path is None
+
     def load_room_types(self, width: int, height: int) -> np.ndarray | None:
         """The room-type map (:mod:`model_code.datasets.room_maps`) at ``width`` x ``height``, or ``None``.
 

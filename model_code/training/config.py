@@ -19,6 +19,7 @@ from model_code.datasets.augment import AUGMENT_LEVELS
 
 ENCODER_WEIGHTS = ("none", "imagenet")
 SCHEDULERS = ("cosine", "plateau")
+ROOM_TYPE_MODES = ("auto", "yes", "no")
 MONITORS = ("val_mean_iou", "val_iou", "val_opening_iou", "val_type_miou")
 # Paths are not hyperparameters: on SageMaker they come from the container layout.
 PATH_FIELDS = ("data", "validation", "out", "checkpoint_dir", "output_dir")
@@ -87,11 +88,12 @@ class TrainConfig:
     init_checkpoint: str | None = field(
         default=None, metadata=_help("'default' (bundled model) or a checkpoint directory")
     )
-    room_types: bool = field(
-        default=True,
+    room_types: str = field(
+        default="auto",
         metadata=_help(
             "learn room-type channels (closet, bathroom, living, bedroom, hall, balcony) with walls and "
-            "openings; plans without room types train only walls and openings"
+            "openings: yes | no | auto (yes when the init checkpoint has them, synthetic > 0, or a training "
+            "plan carries room types: R3D room colours, annotated rooms with a name_hint)"
         ),
     )
     working_size: int = field(
@@ -153,6 +155,8 @@ class TrainConfig:
             problems.append(f"scheduler must be one of {SCHEDULERS}, got {self.scheduler!r}")
         if self.augment not in AUGMENT_LEVELS:
             problems.append(f"augment must be one of {AUGMENT_LEVELS}, got {self.augment!r}")
+        if self.room_types not in ROOM_TYPE_MODES:
+            problems.append(f"room_types must be one of {ROOM_TYPE_MODES}, got {self.room_types!r}")
         if self.monitor not in MONITORS:
             problems.append(f"monitor must be one of {MONITORS}, got {self.monitor!r}")
         for name in ("epochs", "batch_size", "crop_size", "working_size", "repeat"):

@@ -264,15 +264,17 @@ def resolve_data(config: TrainConfig) -> TrainData:
     )
 
 
-def build_train_dataset(config: TrainConfig, data: TrainData, mean: tuple, std: tuple) -> Dataset:
-    """Real crops and synthetic plans, concatenated."""
+def build_train_dataset(
+    config: TrainConfig, data: TrainData, mean: tuple, std: tuple, channels: tuple[str, ...] = CHANNELS
+) -> Dataset:
+    """Real crops and synthetic plans, concatenated, with a target plane per output channel."""
     parts: list[Dataset] = []
     common = {
         "augment": config.augment,
         "seed": config.seed,
         "mean": mean,
         "std": std,
-        "channels": model_channels(config),
+        "channels": channels,
     }
     if data.train:
         parts.append(
@@ -307,12 +309,28 @@ def load_validation(data: TrainData, config: TrainConfig) -> list[PlanMasks]:
 # ----------------------------------------------------------------------------- model
 
 
-def model_channels(config: TrainConfig) -> tuple[str, ...]:
-    """The output channels a run trains: wall, opening and (with ``room_types``) every room type."""
-    return (*CHANNELS, *ROOM_TYPES) if config.room_types else CHANNELS
+def model_channels(
+    config: TrainConfig, data: TrainData, init_channels: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """The output channels a run trains: wall, opening and, with ``room_types``, every room type.
+
+    ``auto`` learns room types when the init checkpoint has them (``init_channels``), synthetic plans
+    are mixed in, or any training plan carries room types.
+    """
+    if config.room_types == "auto":
+        learn = (
+            all(t in init_channels for t in ROOM_TYPES)
+            or config.synthetic > 0
+            or any(s.has_room_types for s in data.train)
+        )
+    else:
+        learn = config.room_types == "yes"
+    return (*CHANNELS, *ROOM_TYPES) if learn else CHANNELS
 
 
-def initial_network(config: TrainConfig) -> tuple[torch.nn.Module, ModelMetadata, str]:
+def initial_network(
+    config: TrainConfig, data: TrainData | None = None
+) -> tuple[torch.nn.Module, ModelMetadata, str]:
     """The starting network, its metadata template and a description of the initialisation.
 
     ``init_checkpoint`` (``default`` or a directory) fixes the architecture to the checkpoint's;
@@ -321,11 +339,12 @@ def initial_network(config: TrainConfig) -> tuple[torch.nn.Module, ModelMetadata
     channels are :func:`model_channels`: a wall-and-opening checkpoint gets fresh room-type outputs
     (its trained channels keep their weights).
     """
-    channels = model_channels(config)
+    data = data or TrainData(train=[], validation=[], synthetic_validation_seeds=[], summary={})
     if config.init_checkpoint:
         directory = resolve_model_dir(config.init_checkpoint)
         loaded = load_model(directory, runtime="eager")  # training updates the torch weights
         spec = loaded.metadata.spec
+        channels = model_channels(config, data, spec.channels)
         if (spec.encoder, spec.encoder_depth) != (config.encoder, config.encoder_depth):
             logger.info(
                 "init_checkpoint %s is a %s (depth %d) U-Net: its architecture replaces encoder=%s",
@@ -343,6 +362,7 @@ def initial_network(config: TrainConfig) -> tuple[torch.nn.Module, ModelMetadata
             spec = replace(spec, channels=channels)
         metadata = ModelMetadata(spec=spec, mean=loaded.metadata.mean, std=loaded.metadata.std)
         return network, metadata, f"checkpoint:{directory}"
+    channels = model_channels(config, data)
     spec = ModelSpec(
         encoder=config.encoder,
         encoder_depth=config.encoder_depth,
@@ -756,7 +776,7 @@ def _train(
     seed_everything(config.seed)
     threads = configure_threads(config)
     data = resolve_data(config)
-    network, metadata, init = initial_network(config)
+    network, metadata, init = initial_network(config, data)
     network.to(device)
     optimizer = make_optimizer(network, config)
     run = _Run(
@@ -799,7 +819,7 @@ def _train(
         run.checkpoint_dir,
         gaps,
     )
-    dataset = build_train_dataset(config, data, metadata.mean, metadata.std)
+    dataset = build_train_dataset(config, data, metadata.mean, metadata.std, metadata.spec.channels)
     if dist.enabled:
         logger.info(
             "data-parallel: %s (local rank %d, backend %s), %d training crops per rank per epoch",
