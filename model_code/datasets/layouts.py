@@ -7,7 +7,8 @@ Three layouts are recognised (see ``docs/training.md``):
    folder exists as well, its pixel masks win for training.
 2. the customers' channel layout ``images/`` + ``masks/`` (``masks/<stem>.png``: one grey PNG,
    255 = wall, 128 = opening, 0 = background; a plain binary wall mask is valid too).
-   ``rooms/<stem>.png`` (16-bit instance ids) is picked up when present.
+   ``rooms/<stem>.png`` (16-bit instance ids) is picked up when present; with ``annotations/``
+   rooms that carry a ``type`` it gives the room-type map.
 3. flat R3D: ``<id>.jpg`` beside ``<id>_wall.png`` and ``<id>_close.png``
    (and ``<id>_rooms.png``).
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model_code.io.images import read_grey, read_image, read_mask
+from model_code.io.images import read_grey, read_image, read_labels, read_mask
 from model_code.schema import Annotation
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
@@ -133,7 +134,9 @@ class Sample:
         """The room-type map (:mod:`model_code.datasets.room_maps`) at ``width`` x ``height``, or ``None``.
 
         R3D plans read their room-colour image; annotated plans their rooms' names.  A channel-layout
-        plan's ``rooms/`` instance image carries no types: ``None``.
+        plan's ``rooms/`` instance image carries no types itself: with an annotation whose rooms have
+        a ``type`` (``floorplan synth`` writes both), room ``k`` of the image gets ``rooms[k-1].type``;
+        otherwise ``None``.
         """
         from model_code.datasets import room_maps
 
@@ -142,6 +145,15 @@ class Sample:
 
             with _reading("room colours", self.rooms_path):
                 return room_maps.r3d_type_map(read_rooms_rgb(self.rooms_path, (width, height)))
+        if self.mask_path is not None and self.rooms_path is not None and self.annotation_path is not None:
+            with _reading("annotation", self.annotation_path):
+                annotation = Annotation.load(self.annotation_path)
+            types = [room.type for room in annotation.rooms]
+            if any(t is not None for t in types):
+                with _reading("room ids", self.rooms_path):
+                    labels = read_labels(self.rooms_path, (width, height))
+                return room_maps.label_type_map(labels, types)
+            return None
         if self.annotation_path is not None and self.mask_path is None:
             with _reading("annotation", self.annotation_path):
                 annotation = Annotation.load(self.annotation_path)

@@ -6,9 +6,12 @@ Layout written under ``--out``::
     annotations/<id>.json  customers' annotation format plus our extensions (schema-valid)
     masks/<id>.png         one grey PNG: 255 = wall, 128 = opening, 0 = background
     rooms/<id>.png         16-bit PNG of room instance ids (k = annotations rooms[k-1], 0 = none)
+    bare_openings/<id>.json  only with ``--bare-openings`` above 0: the ids of the doors and windows
+                           drawn without their symbol, ``{"image_id": ..., "bare_openings": ["o3", ...]}``
 
 Plan ``i`` uses seed ``S + i`` and is named ``synth_<seed>`` (six digits), so any single plan
-can be regenerated with ``generate_plan(S + i, ...)``.
+can be regenerated with ``generate_plan(S + i, ...)``.  The annotation's rooms carry their
+vocabulary ``type`` (from the generator's room kind) and ``name_hint`` = the label drawn in them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from model_code.synth.generator import MAX_SIZE, MIN_SIZE, SynthPlan, generate_p
 from model_code.synth.styles import STYLES
 
 SUBFOLDERS = ("images", "annotations", "masks", "rooms")
+BARE_FOLDER = "bare_openings"
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class SynthJob:
     out: Path
     size: int | tuple[int, int]
     styles: tuple[str, ...] | None
+    bare_openings: float = 0.0
 
 
 def parse_size(text: str) -> int | tuple[int, int]:
@@ -80,6 +85,17 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def parse_fraction(text: str) -> float:
+    """``"0.3"`` -> 0.3; a number from 0 to 1, else ``argparse.ArgumentTypeError``."""
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a fraction from 0 to 1, got {text!r}") from exc
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a fraction from 0 to 1, got {text!r}")
+    return value
+
+
 def _positive(text: str) -> int:
     value = _non_negative(text)
     if value == 0:
@@ -109,12 +125,23 @@ def configure_synth(parser: argparse.ArgumentParser) -> None:
         help=f"comma-separated styles to draw from (default all: {','.join(STYLES)})",
     )
     parser.add_argument(
+        "--bare-openings",
+        type=parse_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="probability (0..1) that each door and window is drawn without its symbol, as a plain gap "
+        "(ground truth unchanged; their ids go to DIR/bare_openings/<id>.json; default 0)",
+    )
+    parser.add_argument(
         "--workers", type=_non_negative, default=1, help="worker processes (0 = one per CPU core; default 1)"
     )
 
 
-def write_plan(plan: SynthPlan, out: Path) -> str:
-    """Write one plan's image, annotation, grey mask and room ids under ``out``; returns its id."""
+def write_plan(plan: SynthPlan, out: Path, bare_record: bool = False) -> str:
+    """Write one plan's image, annotation, grey mask and room ids under ``out``; returns its id.
+
+    ``bare_record`` also writes ``bare_openings/<id>.json`` (the folder must exist).
+    """
     plan_name = plan.annotation.image_id
     write_png(out / "images" / f"{plan_name}.png", plan.image)
     (out / "annotations" / f"{plan_name}.json").write_text(
@@ -124,11 +151,24 @@ def write_plan(plan: SynthPlan, out: Path) -> str:
     if plan.room_labels.max(initial=0) > np.iinfo(np.uint16).max:
         raise ValueError(f"{plan_name}: too many rooms for a 16-bit room image")
     write_png(out / "rooms" / f"{plan_name}.png", plan.room_labels.astype(np.uint16))
+    if bare_record:
+        ids = [plan.annotation.openings[k].id for k in plan.bare_openings]
+        record = {"image_id": plan_name, "bare_openings": ids}
+        (out / BARE_FOLDER / f"{plan_name}.json").write_text(json.dumps(record) + "\n")
     return plan_name
 
 
+def read_bare_openings(root: str | Path, image_id: str) -> list[str] | None:
+    """The ids of the openings a ``floorplan synth`` dataset drew without symbol; None when not recorded."""
+    path = Path(root) / BARE_FOLDER / f"{image_id}.json"
+    if not path.is_file():
+        return None
+    return [str(i) for i in json.loads(path.read_text())["bare_openings"]]
+
+
 def _make_one(job: SynthJob, seed: int) -> str:
-    return write_plan(generate_plan(seed, size=job.size, styles=job.styles), job.out)
+    plan = generate_plan(seed, size=job.size, styles=job.styles, bare_openings=job.bare_openings)
+    return write_plan(plan, job.out, bare_record=job.bare_openings > 0)
 
 
 def run_synth(args: argparse.Namespace) -> int:
@@ -138,12 +178,12 @@ def run_synth(args: argparse.Namespace) -> int:
         print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
         return 2
     try:
-        for name in SUBFOLDERS:
+        for name in (*SUBFOLDERS, BARE_FOLDER) if args.bare_openings > 0 else SUBFOLDERS:
             (out / name).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         print(f"error: cannot create output folders under {out}: {exc}", file=sys.stderr)
         return 2
-    job = SynthJob(out=out, size=args.size, styles=args.styles)
+    job = SynthJob(out=out, size=args.size, styles=args.styles, bare_openings=args.bare_openings)
     seeds = range(args.seed, args.seed + args.count)
     workers = args.workers or os.cpu_count() or 1
     bar = tqdm(total=args.count, desc="synth", unit="plan")

@@ -175,6 +175,20 @@ def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarr
     return read_grey(path, size) > 127
 
 
+def read_labels(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Read an instance-id image (8- or 16-bit grey PNG, e.g. a ``rooms/`` image) as ``int32``.
+
+    ``size`` is ``(width, height)``: the image is resized nearest-neighbour to it if it differs.
+    """
+    image = Image.open(path)
+    if image.mode not in ("L", "I", "I;16", "I;16B", "I;16L"):
+        raise ValueError(f"{path}: expected a grey 8- or 16-bit label image, got mode {image.mode}")
+    labels = np.asarray(image).astype(np.int32)
+    if size is not None and (labels.shape[1], labels.shape[0]) != tuple(size):
+        labels = cv2.resize(labels, tuple(size), interpolation=cv2.INTER_NEAREST)
+    return labels
+
+
 def encode_png(array: np.ndarray) -> bytes:
     """Encode a ``uint8`` (H, W), (H, W, 3) array or a ``bool`` mask (white = True) as PNG."""
     if array.dtype == bool:

@@ -45,9 +45,26 @@ _TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "powder",
             "laundry",
             "utility",
+            "boiler",
         ),
     ),
-    ("bedroom", ("bed", "bedroom", "master", "guest", "nursery", "study", "office", "den", "bdr", "br")),
+    (
+        "bedroom",
+        (
+            "bed",
+            "bedroom",
+            "master",
+            "guest",
+            "nursery",
+            "sleeping",
+            "study",
+            "office",
+            "den",
+            "library",
+            "bdr",
+            "br",
+        ),
+    ),
     (
         "closet",
         (
@@ -111,15 +128,15 @@ _TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 def room_type_of_name(name: str | None) -> str | None:
     """The vocabulary type a room name means (``"Master Bedroom"`` -> ``"bedroom"``), else ``None``.
 
-    The name is lower-cased and split into words; a name that already is a vocabulary type maps
-    to itself.
+    The name is lower-cased and split into words (also with its dots removed, so ``"W.C."`` is
+    ``wc``); a name that already is a vocabulary type maps to itself.
     """
     if not name:
         return None
     text = str(name).strip().lower()
     if text in ROOM_TYPES:
         return text
-    words = set(re.findall(r"[a-z][a-z\-]*", text))
+    words = set(re.findall(r"[a-z][a-z\-]*", text)) | set(re.findall(r"[a-z][a-z\-]*", text.replace(".", "")))
     words |= {w.replace("-", "") for w in words}
     for room_type, names in _TYPE_WORDS:
         if words & set(names):

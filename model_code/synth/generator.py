@@ -3,18 +3,24 @@
 Steps: pick a style and canvas, build the vector layout, render it, apply the geometric artefact
 to the image and the vectors alike, rasterise the masks from the final vectors, then apply the
 photometric artefacts to the image only.
+
+``bare_openings`` draws some doors and windows without their symbol (a plain gap in the wall, as a
+network that misses the symbol sees it); the choice comes from its own generator,
+``default_rng([seed, BARE_STREAM])``, so the main stream, and with ``bare_openings=0.0`` every
+byte, is what it was without the option.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from shapely import Polygon
 from shapely.geometry.polygon import orient
 
-from model_code.schema import Annotation, Opening, Room, Wall, bounding_box_of
+from model_code.schema import Annotation, Opening, Room, Wall, bounding_box_of, room_type_of_name
 from model_code.synth.artefacts import (
     MAX_ROTATION_DEG,
     light_effects,
@@ -32,6 +38,8 @@ MIN_SIZE = 128
 MAX_SIZE = 4096
 DEFAULT_SIZE_RANGE = (256, 2048)
 COORDINATE_DECIMALS = 2  # what schema.Wall/Opening/Room.to_dict keep
+BARE_STREAM = 1  # second word of the seed of the bare-opening generator: default_rng([seed, BARE_STREAM])
+BARE_TYPES = ("door", "window")  # the opening types that have a symbol to leave out
 
 
 @dataclass
@@ -45,6 +53,8 @@ class SynthPlan:
     room_labels: np.ndarray  # (H, W) int32, 0 = no room, k = annotation.rooms[k - 1]
     style: str
     room_kinds: list[str]  # semantic kind of each room (living, bedroom, ...), parallel to annotation.rooms
+    # indices into annotation.openings of the doors and windows drawn without their symbol (ascending)
+    bare_openings: list[int] = field(default_factory=list)
 
 
 def plan_id(seed: int) -> str:
@@ -84,8 +94,35 @@ def _check_arguments(seed: int, styles: Sequence[str] | None) -> tuple[str, ...]
     return tuple(s for s in STYLES if s in chosen)
 
 
+def _check_fraction(bare_openings: float) -> float:
+    valid = isinstance(bare_openings, (int, float, np.integer, np.floating)) and not isinstance(
+        bare_openings, bool
+    )
+    if not valid or not (math.isfinite(bare_openings) and 0.0 <= bare_openings <= 1.0):
+        raise ValueError(f"bare_openings must be a fraction from 0 to 1, got {bare_openings!r}")
+    return float(bare_openings)
+
+
+def choose_bare(seed: int, types: Sequence[str], fraction: float) -> list[int]:
+    """Indices of the doors and windows among ``types`` drawn without their symbol.
+
+    One uniform draw per opening (passages included, so an opening's draw never depends on the
+    types before it) from ``default_rng([seed, BARE_STREAM])``; an opening is bare when its draw is
+    below ``fraction``, so the bare openings of a larger fraction include those of a smaller one.
+    """
+    if fraction <= 0.0 or not types:
+        return []
+    draws = np.random.default_rng([int(seed), BARE_STREAM]).random(len(types))
+    return [
+        k for k, (kind, u) in enumerate(zip(types, draws, strict=True)) if kind in BARE_TYPES and u < fraction
+    ]
+
+
 def generate_plan(
-    seed: int, size: int | tuple[int, int] | None = None, styles: Sequence[str] | None = None
+    seed: int,
+    size: int | tuple[int, int] | None = None,
+    styles: Sequence[str] | None = None,
+    bare_openings: float = 0.0,
 ) -> SynthPlan:
     """Generate the plan for ``seed``: same seed and arguments give identical bytes.
 
@@ -94,8 +131,13 @@ def generate_plan(
         size: longest image side in pixels (128-4096); a ``(min, max)`` pair draws it from that
             range, None from 256..2048.
         styles: restrict the random style choice to these names (see ``STYLES``).
+        bare_openings: probability (0..1) that each door and window is drawn without its symbol
+            (no leaf, swing arc, sliding panels, glazing lines or jambs: a plain gap in the wall).
+            The ground truth is unchanged; ``SynthPlan.bare_openings`` lists them.  Everything
+            else is drawn as with 0.0 (label and furniture still keep clear of a bare door's swing).
     """
     names = _check_arguments(seed, styles)
+    fraction = _check_fraction(bare_openings)
     size_lo, size_hi = _size_range(size)
     rng = np.random.default_rng(int(seed))
     style = STYLE_TABLE[names[int(rng.integers(len(names)))]]
@@ -109,7 +151,8 @@ def generate_plan(
     )
     annotation = to_annotation(layout, plan_id(int(seed)))
     wall_mask, opening_mask = wall_and_opening_masks(annotation.walls, annotation.openings, height, width)
-    rendering = render_layout(rng, layout, look, wall_mask, opening_mask)
+    bare = choose_bare(int(seed), [o.type for o in layout.openings], fraction)
+    rendering = render_layout(rng, layout, look, wall_mask, opening_mask, bare=frozenset(bare))
     for room, label in zip(annotation.rooms, rendering.labels, strict=True):
         room.name_hint = label
     image = rendering.image
@@ -134,6 +177,7 @@ def generate_plan(
         room_labels=labels,
         style=style.name,
         room_kinds=[room.kind for room in layout.rooms],
+        bare_openings=bare,
     )
 
 
@@ -143,7 +187,7 @@ def _xy(point: Sequence[float] | np.ndarray) -> tuple[float, float]:
 
 
 def to_annotation(layout: Layout, image_id: str) -> Annotation:
-    """The customers' annotation records (with our extensions) of a layout."""
+    """The customers' annotation records (with our extensions) of a layout; rooms typed by their kind."""
     walls = [
         Wall(
             start=_xy(w.start),
@@ -168,7 +212,14 @@ def to_annotation(layout: Layout, image_id: str) -> Annotation:
     rooms = []
     for k, room in enumerate(layout.rooms):
         ring = pixel_ring(room.interior)
-        rooms.append(Room(id=f"room_{k + 1}", bounding_box=bounding_box_of(ring), polygon=ring))
+        rooms.append(
+            Room(
+                id=f"room_{k + 1}",
+                bounding_box=bounding_box_of(ring),
+                polygon=ring,
+                type=room_type_of_name(room.kind),
+            )
+        )
     return Annotation(
         image_id=image_id,
         walls=walls,
@@ -206,5 +257,15 @@ def transform_annotation(annotation: Annotation, matrix: np.ndarray) -> Annotati
     rooms = []
     for room in annotation.rooms:
         ring = [move(p) for p in room.polygon or []]
-        rooms.append(Room(room.id, bounding_box_of(ring), ring, room.area_px, room.name_hint))
+        rooms.append(
+            Room(
+                room.id,
+                bounding_box_of(ring),
+                ring,
+                room.area_px,
+                room.name_hint,
+                room.type,
+                room.type_confidence,
+            )
+        )
     return Annotation(annotation.image_id, walls, rooms, openings, annotation.width, annotation.height)

@@ -3,6 +3,7 @@
 Walls are painted from the exact wall mask (solid, grey, hollow outline, hatched or thin), so the
 drawn wall pixels are the ground-truth pixels.  Doors are gaps with a leaf and a swing arc in the
 room they open into, windows thin multi-line inserts across the wall band, plain openings bare gaps.
+Doors and windows named ``bare`` are left as plain gaps too (their swing area stays reserved).
 Room labels, furniture and decorations never touch the wall band.
 """
 
@@ -276,9 +277,18 @@ def draw_labels(
 
 
 def render_layout(
-    rng: np.random.Generator, layout: Layout, look: Look, wall_mask: np.ndarray, opening_mask: np.ndarray
+    rng: np.random.Generator,
+    layout: Layout,
+    look: Look,
+    wall_mask: np.ndarray,
+    opening_mask: np.ndarray,
+    bare: frozenset[int] = frozenset(),
 ) -> Rendering:
-    """Draw the whole plan: paper, grid, floors, labels, furniture, walls, openings, decorations."""
+    """Draw the whole plan: paper, grid, floors, labels, furniture, walls, openings, decorations.
+
+    Openings whose index is in ``bare`` get no symbol: the gap stays paper.  Nothing else changes
+    (no random draw depends on the symbols), so the image differs only where the symbols were.
+    """
     image = np.empty((layout.height, layout.width, 3), dtype=np.uint8)
     image[:] = np.asarray(look.paper, dtype=np.uint8)
     draw_grid(rng, image, layout, look)
@@ -291,7 +301,9 @@ def render_layout(
             furnish(rng, image, room, layout, look, avoid[index])
     image[wall_mask | opening_mask] = np.asarray(look.paper, dtype=np.uint8)
     paint_walls(image, wall_mask, look)
-    for opening in layout.openings:
+    for index, opening in enumerate(layout.openings):
+        if index in bare:
+            continue
         if opening.type == "window":
             draw_window(image, opening, look)
         elif opening.type == "door":

@@ -13,8 +13,10 @@ from model_code.io.images import (
     ImageTooLargeError,
     decode_image,
     encode_png,
+    read_labels,
     read_mask,
     sniff_format,
+    write_png,
 )
 
 
@@ -111,3 +113,19 @@ def test_a_truncated_header_names_no_python_object():
         with pytest.raises(ImageDecodeError) as info:
             decode_image(data)
         assert "BytesIO" not in str(info.value) and " at 0x" not in str(info.value)
+
+
+def test_read_labels_keeps_16_bit_ids_and_resizes_nearest(tmp_path):
+    labels = np.zeros((4, 6), np.uint16)
+    labels[1:3, 2:5] = 700  # above 255: needs the 16-bit PNG
+    labels[0, 0] = 3
+    write_png(tmp_path / "rooms.png", labels)
+    read = read_labels(tmp_path / "rooms.png")
+    assert read.dtype == np.int32 and np.array_equal(read, labels)
+    bigger = read_labels(tmp_path / "rooms.png", (12, 8))
+    assert bigger.shape == (8, 12) and set(np.unique(bigger)) == {0, 3, 700}
+    write_png(tmp_path / "small.png", labels.astype(np.uint8))
+    assert read_labels(tmp_path / "small.png").max() == 700 % 256
+    write_png(tmp_path / "rgb.png", np.zeros((4, 6, 3), np.uint8))
+    with pytest.raises(ValueError, match="label image"):
+        read_labels(tmp_path / "rgb.png")

@@ -11,8 +11,10 @@ from PIL import Image
 
 from model_code.cli import main
 from model_code.datasets.layouts import open_dataset
+from model_code.datasets.room_maps import label_type_map
+from model_code.datasets.synthetic import read_bare_openings
 from model_code.io.images import read_image
-from model_code.schema import validate_annotation
+from model_code.schema import room_type_of_name, validate_annotation
 from model_code.synth import generate_plan
 
 
@@ -79,3 +81,39 @@ def test_cli_refuses_a_file_as_output_folder(tmp_path: Path, capsys: pytest.Capt
     target.write_text("not a folder")
     assert _run(target) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_cli_bare_openings_end_to_end(tmp_path: Path) -> None:
+    out, plain = tmp_path / "bare", tmp_path / "plain"
+    common = ["synth", "--count", "2", "--seed", "40", "--size", "160"]
+    assert main([*common, "--out", str(out), "--bare-openings", "1"]) == 0
+    assert main([*common, "--out", str(plain)]) == 0
+    assert not (plain / "bare_openings").exists()  # nothing new without the option
+    samples = open_dataset(out)
+    assert [s.stem for s in samples] == ["synth_000040", "synth_000041"]
+    for seed, sample in zip((40, 41), samples, strict=True):
+        plan = generate_plan(seed, size=160, bare_openings=1.0)
+        assert np.array_equal(read_image(sample.image_path), plan.image)
+        assert not np.array_equal(read_image(plain / "images" / sample.image_path.name), plan.image)
+        # the ground truth is that of the plan drawn with its symbols
+        for folder in ("annotations", "masks", "rooms"):
+            name = sample.image_path.stem + (".json" if folder == "annotations" else ".png")
+            assert (out / folder / name).read_bytes() == (plain / folder / name).read_bytes()
+        data = json.loads(sample.annotation_path.read_text())
+        validate_annotation(data)
+        ids = [o["id"] for o in data["openings"] if o["type"] in ("door", "window")]
+        assert ids and read_bare_openings(out, sample.stem) == ids
+        assert [r["type"] for r in data["rooms"]] == [room_type_of_name(k) for k in plan.room_kinds]
+        # the dataset reader gives the generator's room types back from the files
+        loaded = sample.load()
+        assert loaded.room_type is not None
+        assert np.array_equal(loaded.room_type, label_type_map(plan.room_labels, plan.room_kinds))
+    assert read_bare_openings(plain, "synth_000040") is None
+
+
+@pytest.mark.parametrize("value", ["-0.1", "1.5", "half", "nan"])
+def test_cli_rejects_a_bad_bare_fraction(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["synth", "--count", "1", "--out", "x", "--bare-openings", value])
+    assert exit_info.value.code == 2
+    assert "--bare-openings: expected a fraction from 0 to 1" in capsys.readouterr().err
