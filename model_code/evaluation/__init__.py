@@ -5,7 +5,7 @@
 * :mod:`~model_code.evaluation.scoring` - one plan's scores for one backend (from :mod:`.metrics`);
 * :mod:`~model_code.evaluation.runner` - the loop over plans (optionally in worker processes);
 * :mod:`~model_code.evaluation.report` - aggregation with bootstrap CIs, ``report.md``/``report.json``;
-* :mod:`~model_code.evaluation.pictures` - side-by-side overlays and the gallery of the worst plans.
+* :mod:`~model_code.evaluation.pictures` - overlays, rooms by type, galleries of the worst plans.
 
 The ``floorplan evaluate`` command lives in :mod:`model_code.evaluation.cli`.
 """

@@ -6,8 +6,9 @@
 Every backend runs through the same :class:`model_code.pipeline.Pipeline` (so the opencv
 baseline's mask goes through the same vectorizer and room detection as the U-Net's).  The
 report folder receives ``report.md`` (the side-by-side table with 95% bootstrap CIs),
-``report.json`` (everything, per plan), ``overlays/<plan>.png`` (ground truth | each backend)
-and ``gallery.png`` (the 10 worst plans).  See ``docs/evaluation.md``.
+``report.json`` (everything, per plan), ``overlays/<plan>.png`` (ground truth | each backend),
+``room_overlays/<plan>.png`` (rooms by type, misses by cause), ``gallery.png`` (the 10 worst
+plans by wall IoU) and ``gallery_rooms.png`` (the 10 worst by room F1).  See ``docs/evaluation.md``.
 """
 
 from __future__ import annotations

@@ -8,8 +8,11 @@ Pure numpy / scipy / shapely / OpenCV functions, no I/O:
   both endpoints within 1 % of the longest image side in either direction, angle within
   5 degrees; precision, recall, F1 and length-weighted recall) and :func:`opening_scores`
   (the same matching with the looser :data:`OPENING_TOLERANCE` / :data:`OPENING_ANGLE`);
-* rooms: :func:`room_iou_matrix` on label images, :func:`room_scores` (one-to-one Hungarian
-  matching, precision/recall/F1 at IoU 0.5 and 0.7), :func:`rasterize_rooms`;
+* rooms: :func:`room_iou_matrix` on label images, :func:`match_rooms` / :func:`room_scores`
+  (one-to-one Hungarian matching, precision/recall/F1 at IoU 0.5 and 0.7), and
+  :func:`room_outcomes`: what became of every true room (its majority type from a room-type
+  map, its match at IoU 0.5 and the matched room's type, or why it was missed: :data:`MISS_CAUSES`,
+  defined there);
 * :func:`rasterize_walls` (each wall a square-capped band of its thickness) and
   :func:`rasterize_plan` (walls minus openings) for the re-rasterised wall IoU, and
   :func:`bootstrap_ci` (seeded 95 % intervals over images).
@@ -31,6 +34,27 @@ OPENING_TOLERANCE = 0.02  # openings are short and their ends fuzzy: 2 % of the 
 OPENING_ANGLE = 15.0  # degrees
 PIXEL_TOLERANCE = 3.0  # px, for the tolerant F1
 ROOM_IOUS = (0.5, 0.7)
+ROOM_MATCH_IOU = 0.5  # the matches that room types, recall per type and misses are judged on
+UNKNOWN = "unknown"  # the type of a room whose type is not one of the vocabulary's
+
+# Why a true room was not matched at ROOM_MATCH_IOU (see room_outcomes): the first that holds, in this order.
+MISS_CAUSES: tuple[str, ...] = ("too_small", "merged", "split", "lost_to_outside", "other")
+TOO_SMALL_PX = 300  # true rooms below this many pixels (or the room stage's minimum area) are too small
+MERGE_COVER = 0.5  # merged: one prediction covers at least this share of the true room ...
+MERGE_OTHER = 0.25  # ... and at least this share of another true room
+SPLIT_PART = 0.2  # split: two or more predictions each cover at least this share ...
+SPLIT_TOTAL = 0.5  # ... and together at least this share of the true room
+OUTSIDE_SHARE = 0.5  # lost_to_outside: more than this share lies in no predicted room
+# One line per cause for the report (room_outcomes defines them)
+MISS_CAUSE_DEFINITIONS: dict[str, str] = {
+    "too_small": f"fewer pixels than the room stage's minimum area or {TOO_SMALL_PX} px, whichever is more",
+    "merged": f"one predicted room covers >= {MERGE_COVER:.0%} of it and >= {MERGE_OTHER:.0%} of another "
+    "true room (the wall between them was lost)",
+    "split": f"two or more predicted rooms each cover >= {SPLIT_PART:.0%} of it, "
+    f"together >= {SPLIT_TOTAL:.0%}",
+    "lost_to_outside": f"more than {OUTSIDE_SHARE:.0%} of its pixels are in no predicted room",
+    "other": "none of the above (e.g. a prediction spilling into space no true room holds, or shifted)",
+}
 
 
 # --------------------------------------------------------------------------- pixel metrics
@@ -320,6 +344,15 @@ def relabel(labels: np.ndarray) -> np.ndarray:
     return out
 
 
+def match_rooms(matrix: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """One-to-one matches ``(pred_index, truth_index)`` with IoU >= ``threshold`` (Hungarian on IoU).
+
+    ``matrix`` is :func:`room_iou_matrix`'s ``(P, T)``; the most matches, then the highest total IoU.
+    """
+    matrix = np.asarray(matrix, np.float64)
+    return _assign(matrix >= threshold, 1.0 - matrix)
+
+
 def room_scores(
     pred_labels: np.ndarray, truth_labels: np.ndarray, thresholds: Sequence[float] = ROOM_IOUS
 ) -> dict[float, MatchScores]:
@@ -331,12 +364,157 @@ def room_scores(
     truth = relabel(truth_labels)
     matrix = room_iou_matrix(pred, truth)
     n_pred, n_true = matrix.shape
-    out = {}
-    for threshold in thresholds:
-        ok = matrix >= threshold
-        matches = _assign(ok, 1.0 - matrix)
-        out[float(threshold)] = MatchScores(len(matches), n_pred, n_true)
+    return {float(t): MatchScores(len(match_rooms(matrix, t)), n_pred, n_true) for t in thresholds}
+
+
+def known_type(room_type: str | None, vocabulary: Sequence[str]) -> str:
+    """``room_type`` when it is one of ``vocabulary``, else :data:`UNKNOWN` (``None`` included)."""
+    return room_type if room_type in vocabulary else UNKNOWN
+
+
+def majority_types(truth_labels: np.ndarray, type_map: np.ndarray, vocabulary: Sequence[str]) -> list[str]:
+    """The type of each true room 1..T: the most frequent known type among its pixels in ``type_map``.
+
+    ``type_map`` holds ``k`` in ``1..len(vocabulary)`` for a pixel of type ``vocabulary[k - 1]``
+    (any other value: no room or unknown, as :mod:`model_code.datasets.room_maps`).  A room with no
+    known-type pixel is :data:`UNKNOWN`; a tie goes to the type listed first.
+    """
+    labels = np.asarray(truth_labels, np.int64)
+    values = np.asarray(type_map, np.int64)
+    if labels.shape != values.shape:
+        raise ValueError(f"type map shape {values.shape} differs from the room labels' {labels.shape}")
+    n_true, n_types = int(labels.max(initial=0)), len(vocabulary)
+    known = (labels > 0) & (values >= 1) & (values <= n_types)
+    votes = np.bincount(
+        (labels[known] - 1) * n_types + (values[known] - 1), minlength=n_true * n_types
+    ).reshape(n_true, n_types)
+    return [vocabulary[int(np.argmax(row))] if row.any() else UNKNOWN for row in votes]
+
+
+@dataclass
+class TruthRoom:
+    """What became of one true room (see :func:`room_outcomes`)."""
+
+    area: int  # pixels
+    type: str  # its majority type, or UNKNOWN
+    match: int | None  # 0-based index of the predicted room matched at ROOM_MATCH_IOU, else None
+    iou: float  # IoU with that match; when unmatched, the best IoU with any predicted room
+    predicted_type: str | None  # the matched room's type (UNKNOWN when untyped); None when unmatched
+    cause: str | None  # why it was missed (one of MISS_CAUSES); None when matched
+
+    @property
+    def type_correct(self) -> bool | None:
+        """Whether the match has the true type; None when unmatched or the true type is unknown."""
+        if self.match is None or self.type == UNKNOWN:
+            return None
+        return self.predicted_type == self.type
+
+    def to_dict(self) -> dict:
+        """JSON form."""
+        return {
+            "area": self.area,
+            "type": self.type,
+            "match": self.match,
+            "iou": round(self.iou, 4),
+            "predicted_type": self.predicted_type,
+            "cause": self.cause,
+        }
+
+
+def miss_cause(joint: np.ndarray, truth: int, min_area: float) -> str:
+    """Why the true room ``truth`` (1-based) was not matched; ``joint`` is the ``(P+1, T+1)`` pixel
+    histogram of (predicted label, true label), row/column 0 meaning no room.  See :func:`room_outcomes`.
+    """
+    area = float(joint[:, truth].sum())
+    if area < min_area:
+        return "too_small"
+    cover = joint[1:, truth] / area  # share of the true room inside each predicted room
+    truth_areas = np.maximum(joint.sum(axis=0)[1:], 1).astype(np.float64)
+    others = joint[1:, 1:] / truth_areas[None, :]  # share of each true room inside each prediction
+    others[:, truth - 1] = 0.0
+    if np.any((cover >= MERGE_COVER) & (others.max(axis=1, initial=0.0) >= MERGE_OTHER)):
+        return "merged"
+    parts = cover[cover >= SPLIT_PART]
+    if len(parts) >= 2 and parts.sum() >= SPLIT_TOTAL:
+        return "split"
+    if joint[0, truth] / area > OUTSIDE_SHARE:
+        return "lost_to_outside"
+    return "other"
+
+
+def room_outcomes(
+    pred_labels: np.ndarray,
+    truth_labels: np.ndarray,
+    pred_types: Sequence[str | None],
+    type_map: np.ndarray | None = None,
+    vocabulary: Sequence[str] = (),
+    min_area: float = TOO_SMALL_PX,
+    threshold: float = ROOM_MATCH_IOU,
+) -> list[TruthRoom]:
+    """Every true room's match, type and, when missed, the cause.
+
+    ``pred_labels``: label ``k`` is predicted room ``k - 1`` of ``pred_types`` (0 = no room; a room
+    with no pixel never matches).  ``truth_labels``: true rooms ``1..T`` (consecutive, see
+    :func:`relabel`); the result is in that order.  ``type_map`` and ``vocabulary``: see
+    :func:`majority_types` (without them every true type is unknown).  Predicted types outside the
+    vocabulary, ``None`` included, are :data:`UNKNOWN`, which never equals a true type.
+
+    Rooms are matched one to one at IoU >= ``threshold`` (:func:`match_rooms`).  The cause of a
+    miss is the first of these that holds, with ``cover(p)`` the share of the true room's pixels
+    inside predicted room ``p``:
+
+    * ``too_small``: the true room has fewer than ``min_area`` pixels (the evaluation passes
+      ``max(TOO_SMALL_PX, the room stage's minimum area)``); nothing else is asked of it;
+    * ``merged``: a predicted room covers at least half of it (``MERGE_COVER``) and at least a
+      quarter (``MERGE_OTHER``) of another true room: the wall between them was lost, and the
+      prediction matched the other room or, too big, none;
+    * ``split``: two or more predicted rooms each cover at least 20 % of it (``SPLIT_PART``) and
+      together at least half (``SPLIT_TOTAL``), and none matched it;
+    * ``lost_to_outside``: more than half of its pixels (``OUTSIDE_SHARE``) are in no predicted
+      room (the room stage took it for the outside, or the walls around it were not closed);
+    * ``other``: anything else (e.g. a prediction covering it but spilling into corridors or the
+      outside that no true room holds, or one that is shifted).
+    """
+    truth = relabel(truth_labels).astype(np.int64)
+    pred = np.asarray(pred_labels, np.int64)
+    if pred.shape != truth.shape:
+        raise ValueError(f"label shapes differ: {pred.shape} vs {truth.shape}")
+    n_pred = max(len(pred_types), int(pred.max(initial=0)))
+    if n_pred > len(pred_types):
+        raise ValueError(f"predicted label {n_pred} has no type (only {len(pred_types)} given)")
+    n_true = int(truth.max(initial=0))
+    joint = np.bincount((pred * (n_true + 1) + truth).ravel(), minlength=(n_pred + 1) * (n_true + 1))
+    joint = joint.reshape(n_pred + 1, n_true + 1)
+    inter = joint[1:, 1:].astype(np.float64)
+    union = joint[1:, :].sum(axis=1)[:, None] + joint[:, 1:].sum(axis=0)[None, :] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        matrix = np.where(union > 0, inter / union, 0.0)
+    matched = {t: p for p, t in match_rooms(matrix, threshold)}
+    types = [UNKNOWN] * n_true if type_map is None else majority_types(truth, type_map, vocabulary)
+    out = []
+    for t in range(n_true):
+        area = int(joint[:, t + 1].sum())
+        p = matched.get(t)
+        if p is not None:
+            kind = known_type(pred_types[p], vocabulary)
+            out.append(TruthRoom(area, types[t], p, float(matrix[p, t]), kind, None))
+            continue
+        best = float(matrix[:, t].max(initial=0.0))
+        out.append(TruthRoom(area, types[t], None, best, None, miss_cause(joint, t + 1, min_area)))
     return out
+
+
+def mask_thickness(wall: np.ndarray) -> float:
+    """Typical wall thickness (px) of a mask: twice the median distance-transform ridge (0 if empty).
+
+    The vectorizer's quick estimate, used here to judge the room stage's minimum area on the truth.
+    """
+    mask = np.asarray(wall, bool)
+    if not mask.any():
+        return 0.0
+    dist = cv2.distanceTransform(np.pad(mask.view(np.uint8), 1), cv2.DIST_L2, cv2.DIST_MASK_5)[1:-1, 1:-1]
+    peaks = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & (dist > 0)
+    return float(max(2.0 * np.median(dist[peaks]) - 0.5, 1.0))
 
 
 # --------------------------------------------------------------------------- statistics

@@ -2,8 +2,8 @@
 
 Each worker process (or the main process with ``workers=1``) loads every backend's pipeline
 once, then for each plan reads the ground truth, analyses the image with each backend,
-scores the results and writes the plan's side-by-side overlay.  Only the small score
-records travel back to the caller.
+scores the results and writes the plan's side-by-side overlay and its rooms-by-type picture.
+Only the small score records travel back to the caller.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from tqdm import tqdm
 
 from model_code.datasets.layouts import Sample
 from model_code.evaluation.backends import BackendSpec
-from model_code.evaluation.pictures import side_by_side
-from model_code.evaluation.scoring import GROUND_TRUTH, PlanRecord, score_plan
+from model_code.evaluation.pictures import rooms_side_by_side, side_by_side
+from model_code.evaluation.scoring import GROUND_TRUTH, PlanRecord, room_analysis, score_plan
 from model_code.evaluation.truth import GroundTruth, GroundTruthError, load_ground_truth
 from model_code.io.images import write_png
 from model_code.pipeline import Pipeline, PlanResult
@@ -64,6 +64,7 @@ class PlanEvaluator:
             record.scores[spec.name] = score_plan(truth, result, elapsed_ms)
         if self.settings.overlays:
             record.overlay = self.write_overlay(truth, results)
+            record.room_overlay = self.write_room_overlay(truth, results)
         return record
 
     def write_overlay(self, truth: GroundTruth, results: dict[str, PlanResult]) -> str:
@@ -72,6 +73,18 @@ class PlanEvaluator:
         path = self.settings.out_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         write_png(path, side_by_side(truth, results, [s.name for s in self.settings.backends]))
+        return relative.as_posix()
+
+    def write_room_overlay(self, truth: GroundTruth, results: dict[str, PlanResult]) -> str | None:
+        """Write ``room_overlays/<stem>.png`` (rooms by type); its relative path, None without room truth."""
+        analyses = {name: room_analysis(truth, result) for name, result in results.items()}
+        picture = rooms_side_by_side(truth, analyses, [s.name for s in self.settings.backends])
+        if picture is None:
+            return None
+        relative = Path("room_overlays") / f"{truth.stem}.png"
+        path = self.settings.out_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_png(path, picture)
         return relative.as_posix()
 
 

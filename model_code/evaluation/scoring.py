@@ -4,6 +4,11 @@ Every number comes from :mod:`model_code.evaluation.metrics` (the one metric mod
 keeps per-plan values (averaged over plans in the report) and additive counts (true/false
 positives and negatives, summed over plans for the *pooled* metrics), so that bootstrap
 resampling over plans can recompute either kind.
+
+Rooms: besides precision/recall/F1 at IoU 0.5 and 0.7, every true room's outcome
+(:class:`metrics.TruthRoom`: its type, its match at IoU 0.5 and the match's type, or the cause of
+the miss) is kept per plan (``PlanScore.truth_rooms``) and counted for the pooled room-type
+accuracy, the recall per type and the share of true rooms missed for each cause.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from model_code.evaluation import metrics
 from model_code.evaluation.truth import GroundTruth
 from model_code.geometry import raster
 from model_code.pipeline import PlanResult
+from model_code.schema import ROOM_TYPES
 
 TOLERANCE_PX = metrics.PIXEL_TOLERANCE  # tolerant wall F1: pixels within this distance count
 ROOM_IOUS = metrics.ROOM_IOUS
+ROOM_TYPE_ROWS: tuple[str, ...] = (*ROOM_TYPES, metrics.UNKNOWN)  # recall per type, misses per type
 
 
 @dataclass
@@ -34,10 +41,12 @@ class PlanScore:
     walls: int = 0
     openings: int = 0
     rooms: int = 0
+    truth_rooms: list[metrics.TruthRoom] | None = None  # each true room's outcome; None: no room truth
+    room_types_known: bool = False  # the plan has a room-type map (true types can be known)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (floats rounded for a readable report)."""
-        return {
+        out = {
             "values": {k: round(v, 5) for k, v in self.values.items()},
             "counts": {k: round(v, 3) for k, v in self.counts.items()},
             "time_ms": round(self.time_ms, 1),
@@ -45,6 +54,9 @@ class PlanScore:
             "openings": self.openings,
             "rooms": self.rooms,
         }
+        if self.truth_rooms is not None:
+            out["truth_rooms"] = [room.to_dict() for room in self.truth_rooms]
+        return out
 
 
 def _ratio(kind: str, tp: float, fp: float, fn: float) -> float:
@@ -66,6 +78,7 @@ class MetricDef:
     label: str
     source: str  # values key (mean) or counts prefix (pooled)
     pooled: str | None = None  # "iou", "f1", "precision", "recall" for pooled rows
+    table: str = "main"  # the report's table: "main", "room_types" (recall per type), "misses"
 
     def applies(self, score: PlanScore) -> bool:
         """True when this plan has what the metric needs (e.g. vector ground truth)."""
@@ -113,8 +126,22 @@ METRICS: tuple[MetricDef, ...] = (
     MetricDef("room_precision_50", "room precision @ IoU 0.5, pooled", "room50", "precision"),
     MetricDef("room_recall_50", "room recall @ IoU 0.5, pooled", "room50", "recall"),
     MetricDef("room_f1_50", "room F1 @ IoU 0.5, pooled", "room50", "f1"),
+    MetricDef("room_precision_70", "room precision @ IoU 0.7, pooled", "room70", "precision"),
+    MetricDef("room_recall_70", "room recall @ IoU 0.7, pooled", "room70", "recall"),
     MetricDef("room_f1_70", "room F1 @ IoU 0.7, pooled", "room70", "f1"),
+    # correct / judged: tp = matched rooms of known true type with that type, fn = the others
+    MetricDef(
+        "room_type_accuracy", "room-type accuracy (rooms matched @ IoU 0.5), pooled", "room_type", "recall"
+    ),
     MetricDef("time_ms", "time per plan, ms (mean)", "time_ms"),
+    *(
+        MetricDef(f"room_recall_50_{t}", f"room recall @ IoU 0.5: {t}", f"room50_{t}", "recall", "room_types")
+        for t in ROOM_TYPE_ROWS
+    ),
+    *(
+        MetricDef(f"room_missed_{c}", f"true rooms missed: {c}", f"room_miss_{c}", "recall", "misses")
+        for c in metrics.MISS_CAUSES
+    ),
 )
 METRICS_BY_KEY: dict[str, MetricDef] = {m.key: m for m in METRICS}
 
@@ -164,14 +191,76 @@ def truth_room_labels(truth: GroundTruth) -> np.ndarray | None:
     return None
 
 
-def score_rooms(score: PlanScore, truth: GroundTruth, result: PlanResult) -> None:
-    """Room matching (one-to-one) at IoU 0.5 and 0.7 against the true room instances."""
+def too_small_area(truth: GroundTruth) -> float:
+    """The area under which a true room is ``too_small``: the room stage's minimum, at least TOO_SMALL_PX.
+
+    The room stage's default minimum (``VectorizeOptions.room_min_area``) for the plan's size and
+    its true walls' typical thickness, so that the cause does not depend on the backend.
+    """
+    from model_code.geometry.vectorize import VectorizeOptions
+
+    stage = VectorizeOptions().resolve(truth.shape, metrics.mask_thickness(truth.wall)).room_min_area
+    return max(float(metrics.TOO_SMALL_PX), stage)
+
+
+@dataclass
+class RoomAnalysis:
+    """One backend's rooms against the true rooms of one plan (the pictures draw it too)."""
+
+    truth_labels: np.ndarray  # (H, W) true rooms 1..T (relabelled), 0 = none
+    pred_labels: np.ndarray  # (H, W) label k = document room k - 1, 0 = none
+    pred_types: list[str]  # each predicted room's type (UNKNOWN when untyped)
+    outcomes: list[metrics.TruthRoom]  # each true room, in label order
+    types_known: bool  # a room-type map was available
+
+
+def room_analysis(truth: GroundTruth, result: PlanResult) -> RoomAnalysis | None:
+    """Match the predicted rooms with the true ones (None when the plan has no room truth)."""
     labels = truth_room_labels(truth)
     if labels is None:
+        return None
+    truth_labels = metrics.relabel(labels)
+    rooms = result.document.rooms
+    pred_labels = raster.rasterize_rooms(rooms, truth.shape)
+    pred_types = [metrics.known_type(room.type, ROOM_TYPES) for room in rooms]
+    outcomes = metrics.room_outcomes(
+        pred_labels, truth_labels, pred_types, truth.room_type, ROOM_TYPES, too_small_area(truth)
+    )
+    return RoomAnalysis(truth_labels, pred_labels, pred_types, outcomes, truth.room_type is not None)
+
+
+def score_rooms(score: PlanScore, truth: GroundTruth, result: PlanResult) -> None:
+    """Room matching (one-to-one) at IoU 0.5 and 0.7, room types and misses against the true rooms.
+
+    Counts (pooled over plans): ``room50``/``room70`` matches; ``room_type`` (tp: matched rooms whose
+    true type is known and equal to the predicted type, fn: the other matched rooms of known true
+    type), only where a room-type map exists; ``room50_<type>`` (tp: true rooms of that type
+    matched at IoU 0.5, fn: missed), likewise; ``room_miss_<cause>`` (tp: true rooms missed for
+    that cause, fn: all other true rooms).  ``values["room_f1_50"]`` ranks the worst plans.
+    """
+    analysis = room_analysis(truth, result)
+    if analysis is None:
         return
-    predicted = raster.rasterize_rooms(result.document.rooms, truth.shape)
-    for threshold, match in metrics.room_scores(predicted, labels, ROOM_IOUS).items():
+    for threshold, match in metrics.room_scores(
+        analysis.pred_labels, analysis.truth_labels, ROOM_IOUS
+    ).items():
         _add_matches(score, f"room{round(threshold * 100)}", match)
+        if threshold == metrics.ROOM_MATCH_IOU:
+            score.values["room_f1_50"] = match.f1
+    outcomes = analysis.outcomes
+    score.truth_rooms = outcomes
+    score.room_types_known = analysis.types_known
+    for cause in metrics.MISS_CAUSES:
+        missed = sum(room.cause == cause for room in outcomes)
+        _add_counts(score, f"room_miss_{cause}", missed, 0, len(outcomes) - missed)
+    if not analysis.types_known:
+        return
+    judged = [room.type_correct for room in outcomes if room.type_correct is not None]
+    _add_counts(score, "room_type", sum(judged), 0, len(judged) - sum(judged))
+    for room_type in ROOM_TYPE_ROWS:
+        of_type = [room for room in outcomes if room.type == room_type]
+        found = sum(room.match is not None for room in of_type)
+        _add_counts(score, f"room50_{room_type}", found, 0, len(of_type) - found)
 
 
 def score_plan(truth: GroundTruth, result: PlanResult, time_ms: float | None = None) -> PlanScore:
@@ -206,3 +295,4 @@ class PlanRecord:
     scores: dict[str, PlanScore] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     overlay: str | None = None  # path of the side-by-side picture, relative to the report folder
+    room_overlay: str | None = None  # path of the rooms-by-type picture, relative to the report folder

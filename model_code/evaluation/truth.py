@@ -3,7 +3,10 @@
 Pixel masks always (R3D masks, a channel-layout grey mask, or rasterised annotation JSON);
 vector walls, openings and rooms when an annotation JSON exists; room instances from R3D
 ``_rooms.png`` (colour components cut by walls) or a synthetic ``rooms/<stem>.png``
-(16-bit instance ids).
+(16-bit instance ids); the room-type map (:mod:`model_code.datasets.room_maps`) that the
+dataset reader gives, or, for a ``rooms/`` instance image beside an annotation (``floorplan
+synth``'s layout: id ``k`` is the annotation's room ``k``), one made from those rooms' types
+and names.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class GroundTruth:
     opening: np.ndarray  # (H, W) bool
     annotation: Annotation | None = None
     room_labels: np.ndarray | None = None  # (H, W) int32, 0 = not a room
+    room_type: np.ndarray | None = None  # (H, W) uint8 room-type map (datasets.room_maps), None: no types
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -66,6 +70,21 @@ def room_labels_for(sample: Sample, wall: np.ndarray) -> np.ndarray | None:
     return read_instance_labels(sample.rooms_path, wall.shape)
 
 
+def room_types_for(
+    type_map: np.ndarray | None, rooms: np.ndarray | None, annotation: Annotation | None
+) -> np.ndarray | None:
+    """The dataset's room-type map, else one from instance ids that index the annotation's rooms."""
+    if type_map is not None or rooms is None or annotation is None or not annotation.rooms:
+        return type_map
+    if int(rooms.max(initial=0)) > len(annotation.rooms):
+        return None  # the ids do not index the annotation's rooms
+    from model_code.datasets.room_maps import label_type_map
+    from model_code.schema import ROOM_TYPES
+
+    names = [r.type if r.type in ROOM_TYPES else r.name_hint for r in annotation.rooms]
+    return label_type_map(rooms, names)
+
+
 def load_ground_truth(sample: Sample) -> GroundTruth:
     """Read a sample's image and all the ground truth its layout provides."""
     try:
@@ -83,4 +102,5 @@ def load_ground_truth(sample: Sample) -> GroundTruth:
         opening=plan.opening,
         annotation=annotation,
         room_labels=rooms,
+        room_type=room_types_for(plan.room_type, rooms, annotation),
     )
