@@ -3,13 +3,29 @@
 The barrier is the wall mask, every vectorized wall drawn with its thickness, every opening
 drawn across its gap, and *bridges*: where a wall ends in the air and no opening was
 detected there, a door-sized gap (up to ``door_gap``) to the wall it faces is closed, since a
-missed door would otherwise merge two rooms.  Free space is split into 4-connected regions;
-regions touching the image border are the outside, regions smaller than ``room_min_area``
-are specks (cupboard corners, gaps between double lines).  Each remaining region becomes a
+missed door would otherwise merge two rooms.  Free space is split into 4-connected regions.
+Rooms that the barrier still fails to close are recovered in three steps:
+
+* **the envelope**: a region touching the window's edge is the outside, plus whatever a missed
+  exterior opening joined to it.  Its part inside the building is kept: with room-type maps
+  the pixels whose summed type probability reaches ``INTERIOR_THRESHOLD``; without them the
+  :func:`building_footprint` (the barrier closed across gaps up to ``ENVELOPE_WIDTH`` door
+  gaps, holes filled), where a part may face the cut-off outside along at most
+  ``ENVELOPE_MAX_OPEN`` of its boundary (a recess in the facade is no room);
+* **type boundaries** (room-type maps only): inside one region, parts whose most likely type
+  differs and that are big enough (the type's minimum area, a disk of ``PART_MIN_RADIUS`` t)
+  become separate rooms; slivers go to the part they are geodesically nearest to;
+* **door-wide necks**: a region narrowing to at most ``NECK_WIDTH`` door gaps between two
+  lobes each ``LOBE_RATIO`` times wider than the neck is cut there (levels of the distance
+  transform, then a watershed); corridors and L-shaped rooms stay whole.
+
+Pieces smaller than ``room_min_area`` are specks (``SMALL_TYPE_AREA_FACTOR`` of it for closets
+and balconies); pieces the type maps call no room are dropped.  Each remaining piece becomes a
 polygon (its outer boundary, traced through the region's boundary pixels and simplified
-with shapely), a bounding box and its area in pixels.  Rooms are numbered ``r1, r2, ...``
-in reading order of their top-left corner.  ``name_hint`` is left ``None``: masks carry no
-room names.
+with shapely), a bounding box and its area in pixels.  Its ``type`` is the type of the highest
+mean probability over its pixels, ``type_confidence`` that mean and ``name_hint`` the type's
+display name; without type maps the type is ``"unknown"``.  Rooms are numbered ``r1, r2, ...``
+in reading order of their top-left corner.  Everything per region works on the region's crop.
 """
 
 from __future__ import annotations
@@ -20,10 +36,12 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import shapely
+from scipy import ndimage
 from scipy.spatial import cKDTree
 from shapely.geometry import Polygon
+from skimage.segmentation import watershed
 
-from model_code.geometry.components import label_components
+from model_code.geometry.components import label_components, remove_small
 from model_code.geometry.raster import rasterize_openings, rasterize_segments
 from model_code.geometry.spatial import SegmentIndex
 from model_code.geometry.vectorize import (
@@ -34,7 +52,7 @@ from model_code.geometry.vectorize import (
     lengths,
     scale_points,
 )
-from model_code.schema import Room, bounding_box_of
+from model_code.schema import ROOM_TYPES, TYPE_NAMES, UNKNOWN_TYPE, Room, bounding_box_of
 
 
 def _min_per(group: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
@@ -128,6 +146,19 @@ def room_barrier(
     return barrier
 
 
+# Knobs.  Lengths are in units of the plan's wall thickness ``t`` or door gap (``ResolvedOptions``).
+INTERIOR_THRESHOLD = 0.5  # summed type probabilities (clipped to 1) from which a pixel is inside a room
+SMALL_TYPES = frozenset({"closet", "balcony"})  # types whose rooms may be smaller than room_min_area
+SMALL_TYPE_AREA_FACTOR = 0.3  # their minimum area, as a fraction of room_min_area
+ENVELOPE_WIDTH = 1.5  # widest exterior gap (along x or y) the footprint closes without type maps, x door_gap
+ENVELOPE_MAX_OPEN = 0.25  # most of a footprint part's boundary that may face the outside (no type maps)
+PART_MIN_RADIUS = 1.5  # a part of its own type or a lobe must hold a disk of this radius, x t
+NECK_WIDTH = 1.0  # widest neck that splits a region, x door_gap
+LOBE_RATIO = 2.0  # both lobes' half-widths must be at least this many times the neck's
+NECK_LEVEL_STEP = 1.4  # ratio between successive neck levels tried
+NECK_MIN_HOLE = 0.25  # holes in a region up to this area, x t^2 (specks, pillars), do not form necks
+
+
 def _region_polygon(region: np.ndarray, offset: tuple[int, int], tolerance: float) -> Polygon | None:
     """Simplified outer boundary of one region (crop ``region``, top-left ``offset`` = (x, y))."""
     contours, _ = cv2.findContours(region.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -148,17 +179,216 @@ def _region_polygon(region: np.ndarray, offset: tuple[int, int], tolerance: floa
     return polygon
 
 
+# A piece of free space: its mask within its box and the box's top-left corner (x, y) in the window.
+Piece = tuple[np.ndarray, int, int]
+
+
+def _inner_distance(mask: np.ndarray) -> np.ndarray:
+    """Euclidean distance of each pixel of ``mask`` to the nearest pixel outside (crop edge included)."""
+    padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)
+    padded[1:-1, 1:-1] = mask
+    return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_5)[1:-1, 1:-1]
+
+
+def _pieces_of(labels: np.ndarray, x: int, y: int) -> list[Piece]:
+    """The pieces of a label image (``0`` = none) as crops, each with its window offset."""
+    out = []
+    for k, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is not None:
+            out.append((labels[box] == k, x + int(box[1].start), y + int(box[0].start)))
+    return out
+
+
+def building_footprint(barrier: np.ndarray, width: float) -> np.ndarray:
+    """The building's envelope: the barrier closed across gaps up to ``width`` px, holes filled (``bool``).
+
+    The closing runs with a horizontal and a vertical line ``width`` long (the union of both),
+    which closes a gap of that width in a wall of any thickness running along either axis (an
+    unmarked window or door); a disk would close a gap in a thin wall only when several times
+    wider than the gap.  The rooms behind such a gap lie inside the footprint.
+    """
+    length = max(round(width), 1)
+    pad = length // 2 + 2
+    walls = np.pad(np.asarray(barrier, bool), pad).view(np.uint8)
+    closed = cv2.morphologyEx(walls, cv2.MORPH_CLOSE, np.ones((1, length), np.uint8))
+    closed |= cv2.morphologyEx(walls, cv2.MORPH_CLOSE, np.ones((length, 1), np.uint8))
+    cv2.floodFill(closed, None, (0, 0), 2)  # the outside, reached from the padded corner
+    return (closed != 2)[pad:-pad, pad:-pad]
+
+
+def _enclosed(
+    region: np.ndarray,
+    inside: np.ndarray,
+    x: int,
+    y: int,
+    window_shape: tuple[int, int],
+    max_open: float = 1.0,
+) -> list[Piece]:
+    """The parts of a border-touching ``region`` (a crop at ``x, y``) that lie ``inside`` the envelope.
+
+    A part is a 4-connected component of ``region & inside`` that does not touch the window's
+    edge and whose boundary runs along the cut-off outside for at most ``max_open`` of its length.
+    """
+    kept = region & inside
+    parts = label_components(kept, connectivity=4)
+    height, width = window_shape
+    cut_off = None
+    if max_open < 1.0:
+        cut_off = cv2.dilate((region & ~inside).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    out = []
+    for label in range(1, parts.count):
+        part, px, py = parts.crop(label)
+        if px + x == 0 or py + y == 0 or px + x + part.shape[1] >= width or py + y + part.shape[0] >= height:
+            continue
+        if cut_off is not None:
+            edge = part & ~cv2.erode(np.pad(part, 1).view(np.uint8), np.ones((3, 3), np.uint8))[
+                1:-1, 1:-1
+            ].view(bool)
+            open_edge = edge & cut_off[py : py + part.shape[0], px : px + part.shape[1]]
+            if np.count_nonzero(open_edge) > max_open * np.count_nonzero(edge):
+                continue
+        out.append((part, px + x, py + y))
+    return out
+
+
+class _TypeMaps:
+    """The network's room-type probabilities over the working window, and what follows from them."""
+
+    def __init__(self, probs: np.ndarray):
+        self.probs = probs
+        self.inside = np.minimum(probs.sum(axis=0), 1.0)  # interior probability
+        self.interior = self.inside >= INTERIOR_THRESHOLD
+        best = np.zeros(self.inside.shape, np.int8)
+        top = probs[0].copy()
+        for k in range(1, len(probs)):  # argmax over the channels, without numpy's slow axis-0 argmax
+            better = probs[k] > top
+            best[better] = k
+            np.maximum(top, probs[k], out=top)
+        best[~self.interior] = -1
+        self.best = best
+
+    def means(self, piece: Piece) -> tuple[np.ndarray, float]:
+        """Mean probability of each type over a piece, and its mean interior probability."""
+        mask, x, y = piece
+        h, w = mask.shape
+        weights = mask.astype(np.float32)
+        area = max(float(weights.sum()), 1.0)
+        sums = np.einsum("khw,hw->k", self.probs[:, y : y + h, x : x + w], weights)
+        return sums / area, float(np.einsum("hw,hw->", self.inside[y : y + h, x : x + w], weights)) / area
+
+    def split(self, piece: Piece, min_area: float, min_radius: float) -> list[Piece]:
+        """Cut a piece where the most likely type changes, between parts big enough to be rooms.
+
+        A part of one type is a seed when it has the type's minimum area and holds a disk of
+        ``min_radius``; every other pixel (slivers, pixels of no type) goes to the seed it is
+        geodesically nearest to (flooding from all seeds at once within the piece).
+        """
+        mask, x, y = piece
+        h, w = mask.shape
+        best = self.best[y : y + h, x : x + w]
+        kinds = np.unique(best[mask])
+        kinds = kinds[kinds >= 0]
+        if len(kinds) < 2:
+            return [piece]
+        seeds = np.zeros(mask.shape, np.int32)
+        count = 0
+        for kind in kinds:
+            part = mask & (best == kind)
+            parts = label_components(part, connectivity=4)
+            if parts.count < 2:
+                continue
+            areas = np.bincount(parts.labels.ravel(), minlength=parts.count)
+            wide = np.unique(parts.labels[_inner_distance(part) >= min_radius])  # parts holding the disk
+            area_needed = min_area * (SMALL_TYPE_AREA_FACTOR if ROOM_TYPES[kind] in SMALL_TYPES else 1.0)
+            for label in wide[(wide > 0) & (areas[wide] >= area_needed)]:
+                count += 1
+                seeds[parts.labels == label] = count
+        if count < 2:
+            return [piece]
+        flat = np.zeros(mask.shape, np.uint8)
+        return _pieces_of(watershed(flat, seeds, mask=mask, connectivity=1), x, y)
+
+
+def _neck_split(piece: Piece, neck_width: float, min_radius: float, min_hole: float) -> list[Piece]:
+    """Cut a piece at door-wide necks between two lobes much wider than the neck.
+
+    With ``d`` the distance to the piece's edge, the pixels with ``d > h`` fall apart at every
+    neck narrower than about ``2 h``.  Levels ``h`` rise geometrically up to ``neck_width / 2``;
+    at each, the components whose widest point has ``d >= LOBE_RATIO * h`` (and ``>= min_radius``)
+    are lobes, and a piece holding two or more is cut between them by a watershed on ``-d``.
+    Corridors and L-shaped rooms have no lobe much wider than their narrowest point, so they
+    stay whole.  Holes smaller than ``min_hole`` px (specks of wall mask, pillars) are filled
+    first: a narrowing between specks is no door.
+    """
+    mask, x, y = piece
+    padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), bool)
+    padded[1:-1, 1:-1] = ~mask
+    filled = ~remove_small(padded, min_hole)[1:-1, 1:-1]
+    distance = _inner_distance(filled)
+    top = neck_width / 2
+    peak = float(distance.max(initial=0.0))
+    if peak < max(LOBE_RATIO, min_radius):
+        return [piece]
+    pieces = mask.astype(np.int32)
+    count = 1
+    level = 1.0
+    while level <= top and LOBE_RATIO * level <= peak:
+        core = (distance > level).view(np.uint8)
+        n, cores = cv2.connectedComponents(core, connectivity=8, ltype=cv2.CV_32S)
+        if n > 2:
+            ys, xs = np.nonzero(distance >= max(LOBE_RATIO * level, min_radius))
+            lobes, first = np.unique(cores[ys, xs], return_index=True)  # the cores holding a lobe
+            if len(lobes) >= 2:
+                owner = pieces[ys[first], xs[first]]
+                for p in np.unique(owner):
+                    mine = lobes[owner == p]
+                    if len(mine) < 2:
+                        continue
+                    seeds = np.zeros(mask.shape, np.int32)
+                    for k, lobe in enumerate(mine, start=1):
+                        seeds[(cores == lobe) & mask] = k
+                    cut = watershed(-distance, seeds, mask=pieces == p, connectivity=1)
+                    pieces[cut > 1] = count + cut[cut > 1] - 1
+                    count += len(mine) - 1
+        level = min(level * NECK_LEVEL_STEP, top) if level < top else top + 1
+    if count == 1:
+        return [piece]
+    return _pieces_of(pieces, x, y)
+
+
+def _check_types(room_types: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """``room_types`` as a float32 ``(K, H, W)`` array in the vocabulary's order (or ``None``)."""
+    if room_types is None:
+        return None
+    probs = np.asarray(room_types, np.float32)
+    if probs.shape != (len(ROOM_TYPES), *shape):
+        raise ValueError(
+            f"room_types has shape {probs.shape}, expected {(len(ROOM_TYPES), *shape)} "
+            f"(one channel per type of {ROOM_TYPES})"
+        )
+    return probs
+
+
 def detect_rooms(
-    plan: VectorizedPlan, wall_mask: np.ndarray, options: VectorizeOptions | None = None
+    plan: VectorizedPlan,
+    wall_mask: np.ndarray,
+    options: VectorizeOptions | None = None,
+    room_types: np.ndarray | None = None,
 ) -> list[Room]:
-    """Closed rooms of a vectorized plan: polygon, bounding box, area in px; ids ``r1..`` by position.
+    """Closed rooms of a vectorized plan: polygon, bounding box, area in px, type; ids ``r1..`` by position.
 
     ``wall_mask`` is the mask the plan was vectorized from (same shape).  ``options`` defaults
-    to the ones the plan was vectorized with.
+    to the ones the plan was vectorized with.  ``room_types`` is the network's ``(K, H, W)``
+    room-type probabilities (channels in :data:`model_code.schema.ROOM_TYPES` order, same
+    shape as ``wall_mask``); without it rooms are of type ``"unknown"``.
+
+    Raises:
+        ValueError: ``wall_mask`` or ``room_types`` does not fit the plan's shape.
     """
     wall_mask = np.asarray(wall_mask, bool)
     if wall_mask.shape != tuple(plan.shape):
         raise ValueError(f"wall_mask has shape {wall_mask.shape}, but the plan was made for {plan.shape}")
+    probs = _check_types(room_types, wall_mask.shape)
     if options is not None:
         resolved = options.resolve(plan.shape, plan.wall_thickness)
     else:
@@ -168,30 +398,73 @@ def detect_rooms(
     content = [wall_mask] if plan.opening_mask is None else [wall_mask, plan.opening_mask]
     margin = math.ceil(max([resolved.wall_thickness, *[w.thickness or 0.0 for w in plan.walls]])) + 3
     window = content_window(content, margin)
-    free = ~room_barrier(plan, wall_mask, resolved, window)
-    parts = label_components(free, connectivity=4)
+    y0, y1, x0, x1 = window
+    barrier = room_barrier(plan, wall_mask, resolved, window)
+    parts = label_components(~barrier, connectivity=4)
     labels = parts.labels
     border = set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])).tolist())
-    found = []
+    types = None if probs is None else _TypeMaps(probs[:, y0:y1, x0:x1])
+    min_area = resolved.room_min_area
+    smallest = min_area * (SMALL_TYPE_AREA_FACTOR if types is not None else 1.0)
+    min_radius = PART_MIN_RADIUS * resolved.wall_thickness
+    min_hole = NECK_MIN_HOLE * resolved.wall_thickness**2
+    footprint = None
+    candidates: list[Piece] = []
     for label in range(1, parts.count):
         box = parts.boxes[label]
-        if label in border or box is None:
+        if box is None:
             continue
-        if (box[0].stop - box[0].start) * (box[1].stop - box[1].start) < resolved.room_min_area:
+        if label in border:  # the outside, and whatever a missed exterior opening joined to it
+            max_open = 1.0
+            if types is not None:
+                inside = types.interior[box]
+            else:
+                if footprint is None:
+                    footprint = building_footprint(barrier, ENVELOPE_WIDTH * resolved.door_gap)
+                inside, max_open = footprint[box], ENVELOPE_MAX_OPEN
+            region = labels[box] == label
+            candidates.extend(
+                _enclosed(region, inside, int(box[1].start), int(box[0].start), labels.shape, max_open)
+            )
+            continue
+        if (box[0].stop - box[0].start) * (box[1].stop - box[1].start) < smallest:
             continue  # even its whole box is too small
-        region, x, y = parts.crop(label)
-        area = int(np.count_nonzero(region))
-        if area < resolved.room_min_area:
+        candidates.append(parts.crop(label))
+    found = []
+    for candidate in candidates:
+        if np.count_nonzero(candidate[0]) < smallest:
             continue
-        polygon = _region_polygon(region, (x + window[2], y + window[0]), resolved.room_simplify)
-        if polygon is None:
-            continue
-        points = [(float(px), float(py)) for px, py in list(polygon.exterior.coords)[:-1]]
-        found.append((points, area))
+        typed = [candidate] if types is None else types.split(candidate, min_area, min_radius)
+        for piece in typed:
+            for room in _neck_split(piece, NECK_WIDTH * resolved.door_gap, min_radius, min_hole):
+                mask, x, y = room
+                area = int(np.count_nonzero(mask))
+                kind, confidence = UNKNOWN_TYPE, None
+                if types is not None:
+                    means, inside = types.means(room)
+                    if inside < INTERIOR_THRESHOLD:
+                        continue  # the network sees no room here
+                    best = int(np.argmax(means))
+                    kind, confidence = ROOM_TYPES[best], float(means[best])
+                if area < min_area * (SMALL_TYPE_AREA_FACTOR if kind in SMALL_TYPES else 1.0):
+                    continue
+                polygon = _region_polygon(mask, (x + x0, y + y0), resolved.room_simplify)
+                if polygon is None:
+                    continue
+                points = [(float(px), float(py)) for px, py in list(polygon.exterior.coords)[:-1]]
+                found.append((points, area, kind, confidence))
     found.sort(key=lambda item: (round(bounding_box_of(item[0])[1]), round(bounding_box_of(item[0])[0])))
     return [
-        Room(id=f"r{k}", bounding_box=bounding_box_of(points), polygon=points, area_px=float(area))
-        for k, (points, area) in enumerate(found, start=1)
+        Room(
+            id=f"r{k}",
+            bounding_box=bounding_box_of(points),
+            polygon=points,
+            area_px=float(area),
+            name_hint=TYPE_NAMES.get(kind),
+            type=kind,
+            type_confidence=confidence,
+        )
+        for k, (points, area, kind, confidence) in enumerate(found, start=1)
     ]
 
 
