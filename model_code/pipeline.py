@@ -253,7 +253,7 @@ class Pipeline:
         if between_stages is not None:
             between_stages()
         start = time.perf_counter()
-        rooms = detect_rooms(plan, trace_wall, vec_options)
+        rooms = detect_rooms(plan, trace_wall, vec_options, room_types=room_types)
         timing["rooms"] = (time.perf_counter() - start) * 1000
         if between_stages is not None:
             between_stages()

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from model_code.evaluation.truth import GroundTruth
+from model_code.exports.overlay import TYPE_COLOURS
 from model_code.io.images import read_image, write_png
 from model_code.pipeline import PlanResult
 
@@ -25,16 +26,6 @@ PANEL_SIZE = 480  # longest side of one panel in the side-by-side pictures
 HEADER = 28  # px of caption above each panel
 GROUND_TRUTH_COLOURS = {"wall": (220, 40, 40), "opening": (30, 120, 230)}
 ROOM_PANEL_SIZE = 560  # longest side of a panel of the rooms-by-type pictures (labels stay legible)
-# One colour per room type (RGB), distinct on a lightened plan; unknown is grey.
-TYPE_COLOURS: dict[str, tuple[int, int, int]] = {
-    "closet": (148, 103, 189),
-    "bathroom": (23, 170, 207),
-    "living": (44, 160, 44),
-    "bedroom": (255, 127, 14),
-    "hall": (214, 39, 40),
-    "balcony": (227, 119, 194),
-    "unknown": (150, 150, 150),
-}
 MISS_COLOUR = (160, 0, 0)  # the cause of a missed true room
 LABEL_MIN_PX = 150  # rooms smaller than this on the panel are coloured but not labelled (no clutter)
 

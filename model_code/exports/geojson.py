@@ -10,8 +10,8 @@ wall, opening and room, in that order, each with the record's id as the Feature 
   properties ``kind: "door" | "window" | "opening"``, ``id``, ``wall_id``, ``width_px``,
   ``thickness_px``;
 * rooms - ``Polygon``: the room's polygon (or its bounding box when it has none, ``outline:
-  "bounding_box"``); properties ``kind: "room"``, ``id``, ``name_hint``, ``area_px`` (the
-  document's pixel count), ``label``.
+  "bounding_box"``); properties ``kind: "room"``, ``id``, ``name_hint``, ``type``,
+  ``type_confidence``, ``area_px`` (the document's pixel count), ``label``.
 
 Coordinates are **not** WGS84 longitude/latitude, whatever RFC 7946 assumes: they are planar,
 with the origin at the bottom-left corner of the input image and **y up** (``y = height - row``),
@@ -123,6 +123,8 @@ def feature_collection(
             "kind": "room",
             "id": room.id,
             "name_hint": room.name_hint,
+            "type": room.type,
+            "type_confidence": room.type_confidence,
             "area_px": None if room.area_px is None else round(room.area_px, 1),
             "outline": "polygon" if room.polygon and len(room.polygon) >= 3 else "bounding_box",
             "label": "\n".join(room_label(room, units)),

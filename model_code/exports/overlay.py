@@ -1,7 +1,8 @@
 """The overlay picture: a plan with its rooms, walls and openings drawn on top.
 
-Rooms are translucent fills (one colour per room, cycling through a qualitative palette)
-labelled with their id; walls are drawn as bands of their own thickness in dark red with a
+Rooms are translucent fills labelled with their id and type: a fixed colour per room type
+(:data:`TYPE_COLOURS`), or one colour per room cycling through a qualitative palette when the
+rooms have no type; walls are drawn as bands of their own thickness in dark red with a
 thin centreline; openings are drawn across their gap in blue (doors) or cyan (windows and
 plain openings).  Used by the server (``render=overlay``), the evaluation reports and the
 annotation tool.
@@ -15,7 +16,7 @@ import cv2
 import numpy as np
 
 from model_code.geometry.raster import segment_polygon
-from model_code.schema import Opening, Room, Wall
+from model_code.schema import UNKNOWN_TYPE, Opening, Room, Wall
 
 # Tableau-like qualitative palette (RGB), readable on white paper
 ROOM_COLOURS = (
@@ -30,6 +31,16 @@ ROOM_COLOURS = (
     (225, 87, 89),
     (186, 176, 172),
 )
+# One colour per room type (RGB), distinct on a lightened plan; unknown is grey.
+TYPE_COLOURS: dict[str, tuple[int, int, int]] = {
+    "closet": (148, 103, 189),
+    "bathroom": (23, 170, 207),
+    "living": (44, 160, 44),
+    "bedroom": (255, 127, 14),
+    "hall": (214, 39, 40),
+    "balcony": (227, 119, 194),
+    "unknown": (150, 150, 150),
+}
 WALL_COLOUR = (170, 20, 30)
 CENTRELINE_COLOUR = (255, 235, 80)
 DOOR_COLOUR = (20, 90, 230)
@@ -65,6 +76,20 @@ def _room_outline(room: Room) -> np.ndarray | None:
     return None
 
 
+def room_colour(room: Room, index: int) -> tuple[int, int, int]:
+    """The fill of room number ``index``: its type's colour when it has a known type, else the palette's."""
+    if room.type in TYPE_COLOURS and room.type != UNKNOWN_TYPE:
+        return TYPE_COLOURS[room.type]
+    return ROOM_COLOURS[index % len(ROOM_COLOURS)]
+
+
+def room_caption(room: Room) -> str:
+    """The overlay label of a room: its id, and its type when known (``"r3 bedroom"``)."""
+    if room.type and room.type != UNKNOWN_TYPE:
+        return f"{room.id} {room.type}"
+    return room.id
+
+
 def _draw_rooms(canvas: np.ndarray, rooms: Sequence[Room], scale: float) -> None:
     fill = canvas.copy()
     outlines = []
@@ -72,7 +97,7 @@ def _draw_rooms(canvas: np.ndarray, rooms: Sequence[Room], scale: float) -> None
         outline = _room_outline(room)
         if outline is None:
             continue
-        colour = ROOM_COLOURS[index % len(ROOM_COLOURS)]
+        colour = room_colour(room, index)
         cv2.fillPoly(fill, [_fixed(outline)], colour, lineType=cv2.LINE_AA, shift=_SHIFT)
         outlines.append((outline, colour))
     cv2.addWeighted(fill, ROOM_ALPHA, canvas, 1 - ROOM_ALPHA, 0, dst=canvas)
@@ -88,12 +113,11 @@ def _draw_labels(canvas: np.ndarray, rooms: Sequence[Room], scale: float) -> Non
         if outline is None or not room.id:
             continue
         x, y = outline.mean(axis=0) if room.polygon is None else _label_point(outline)
-        (w, h), _ = cv2.getTextSize(room.id, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
+        text = room_caption(room)
+        (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
         org = (round(x - w / 2), round(y + h / 2))
-        cv2.putText(
-            canvas, room.id, org, cv2.FONT_HERSHEY_SIMPLEX, font_scale, (255, 255, 255), thickness + 2
-        )
-        cv2.putText(canvas, room.id, org, cv2.FONT_HERSHEY_SIMPLEX, font_scale, (30, 30, 30), thickness)
+        cv2.putText(canvas, text, org, cv2.FONT_HERSHEY_SIMPLEX, font_scale, (255, 255, 255), thickness + 2)
+        cv2.putText(canvas, text, org, cv2.FONT_HERSHEY_SIMPLEX, font_scale, (30, 30, 30), thickness)
 
 
 def _label_point(outline: np.ndarray) -> tuple[float, float]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from model_code.exports.overlay import DOOR_COLOUR, ROOM_COLOURS, WALL_COLOUR, WINDOW_COLOUR
+from model_code.exports.overlay import DOOR_COLOUR, WALL_COLOUR, WINDOW_COLOUR, room_colour
 from model_code.exports.shapes import (
     Units,
     document_size,
@@ -78,13 +78,15 @@ def to_svg(document: ResultDocument | Annotation, metres_per_pixel: float | None
         outline = room_outline(room)
         if outline is None:
             continue
-        colour = _hex(ROOM_COLOURS[index % len(ROOM_COLOURS)])
+        colour = _hex(room_colour(room, index))
         points = " ".join(f"{_num(x)},{_num(y)}" for x, y in outline)
         extra = ""
         if room.area_px is not None:
             extra += f' data-area-px="{_num(room.area_px)}"'
         if room.name_hint:
             extra += f" data-name-hint={quoteattr(room.name_hint)}"
+        if room.type:
+            extra += f" data-type={quoteattr(room.type)}"
         rooms.append(
             f'<polygon id={quoteattr(room.id)} class="room" points="{points}" fill="{colour}" '
             f'stroke="{colour}"{extra}/>'
