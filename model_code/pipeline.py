@@ -4,6 +4,11 @@
 classical baseline mask.  Both masks go through the same vectorizer and room detection,
 so the two backends are compared on equal terms.  Serving, evaluation, the CLI and the
 annotation tool all call :meth:`Pipeline.analyze`.
+
+:func:`decode_plan` turns the bytes a customer has (PNG, JPEG, TIFF with pages, BMP, WebP, a PDF,
+vector or scanned) into the page to analyse; :func:`pdf_render_dpi` is the one place that chooses
+the resolution a PDF page is rendered at (150 dpi today; a later change chooses it from the
+drawing's scale).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from model_code.io.images import DEFAULT_MAX_PIXELS, sniff_format
+from model_code.io.pages import PDF_DPI, Page, read_page
 from model_code.model.loader import LoadedModel, load_model
 from model_code.schema import ROOM_TYPES, ResultDocument
 from model_code.version import __version__
@@ -44,6 +51,9 @@ class PipelineOptions:
             them on the masks at the model's working size (where the network saw the plan) and
             scales the result to the input, with thicknesses re-measured on the input-size mask;
             ``input`` traces the masks upsampled to the input size (slower on large plans).
+        page: which page of a PDF or multi-page TIFF to analyse, from 1; a single image has only page 1.
+            Read by :func:`decode_plan` (through :meth:`Pipeline.analyze_file` or the server), not by
+            :meth:`Pipeline.analyze`, which is given the decoded page.
     """
 
     threshold: float = 0.5
@@ -51,6 +61,7 @@ class PipelineOptions:
     backend: str = "unet"
     render: str = "mask"
     resolution: str = "working"
+    page: int = 1
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> PipelineOptions:
@@ -75,6 +86,8 @@ class PipelineOptions:
             options.render = str(values["render"]).strip().lower()
         if "resolution" in values:
             options.resolution = str(values["resolution"]).strip().lower()
+        if values.get("page") not in (None, ""):
+            options.page = _page_number(values["page"])
         options.check()
         return options
 
@@ -92,6 +105,59 @@ class PipelineOptions:
             raise OptionsError(f"render must be one of {list(RENDERS)}, got {self.render!r}")
         if self.resolution not in RESOLUTIONS:
             raise OptionsError(f"resolution must be one of {list(RESOLUTIONS)}, got {self.resolution!r}")
+        if isinstance(self.page, bool) or not isinstance(self.page, int) or self.page < 1:
+            raise OptionsError(f"page must be a whole number >= 1 (pages count from 1), got {self.page!r}")
+
+
+def _page_number(value: Any) -> int:
+    """``page`` as given (``"2"``, ``2``, ``2.0``) -> 2; anything else is an :class:`OptionsError`."""
+    if isinstance(value, bool):
+        raise OptionsError(f"page must be a whole number >= 1 (pages count from 1), got {value!r}")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.isdigit() or (text.startswith(("-", "+")) and text[1:].isdigit()):
+        return int(text)
+    raise OptionsError(f"page must be a whole number >= 1 (pages count from 1), got {str(value)[:40]!r}")
+
+
+def pdf_render_dpi(data: bytes, page: int) -> float:
+    """The resolution (dpi) page ``page`` (from 1) of the PDF ``data`` is rendered at.
+
+    The one place that chooses it: :data:`model_code.io.pages.PDF_DPI` (150) for every page today.
+    Choosing it from the drawing's scale (so that a wall has a useful width in pixels) belongs here;
+    the pixel budget still lowers it for very large pages (see :func:`model_code.io.pages.render_pdf_page`).
+    """
+    return float(PDF_DPI)
+
+
+def decode_plan(
+    data: bytes,
+    page: int = 1,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    pdf_dpi: float | None = None,
+) -> Page:
+    """Decode page ``page`` (from 1) of a plan file's bytes: any image, a PDF or a multi-page TIFF.
+
+    ``pdf_dpi`` renders a PDF at that resolution; ``None`` lets :func:`pdf_render_dpi` choose.  The
+    returned :class:`~model_code.io.pages.Page` carries the page number and the document's page count.
+
+    Raises:
+        model_code.io.pages.PageNotFoundError: no such page (its ``count`` says how many there are).
+        model_code.io.images.ImageDecodeError: the bytes are not a supported image or document.
+        model_code.io.images.ImageTooLargeError: the page is over ``max_pixels``.
+    """
+    dpi: float = PDF_DPI
+    if sniff_format(data) == "pdf":
+        dpi = pdf_dpi if pdf_dpi is not None else pdf_render_dpi(data, page)
+    return read_page(data, page, max_pixels, dpi)
+
+
+def page_of(decoded: Page) -> tuple[int, int] | None:
+    """What a result document records as its ``page``: ``(number, count)`` for a PDF or TIFF, else None."""
+    return (decoded.number, decoded.count) if decoded.paged else None
 
 
 @dataclass
@@ -201,17 +267,32 @@ class Pipeline:
         timing["forward"] = (time.perf_counter() - start) * 1000
         return (*self._threshold(small, options), *self._threshold(probs, options, names), probs, small)
 
-    def analyze_file(self, source: str | Path | bytes, options: PipelineOptions | None = None) -> PlanResult:
+    def analyze_file(
+        self,
+        source: str | Path | bytes,
+        options: PipelineOptions | None = None,
+        *,
+        page: int | None = None,
+        pdf_dpi: float | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> PlanResult:
         """Decode a plan (a file path or its bytes) with the one decoder and run :meth:`analyze`.
 
+        ``page`` (from 1; default ``options.page``, i.e. 1) picks the page of a PDF or multi-page
+        TIFF; the document then records it as ``page`` (number and count).  ``pdf_dpi`` and
+        ``max_pixels`` are :func:`decode_plan`'s.
+
         Raises:
+            model_code.io.pages.PageNotFoundError: no such page.
             model_code.io.images.ImageDecodeError: the bytes are not a supported image.
             model_code.io.images.ImageTooLargeError: the image is over the decoder's pixel budget.
         """
-        from model_code.io.images import decode_image
-
+        options = options or PipelineOptions()
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
-        return self.analyze(decode_image(data), options)
+        decoded = decode_plan(data, options.page if page is None else page, max_pixels, pdf_dpi)
+        result = self.analyze(decoded.image, options)
+        result.document.page = page_of(decoded)
+        return result
 
     def analyze(
         self,

@@ -42,3 +42,53 @@ def test_defaults_and_string_values():
 def test_bad_values_are_clear_errors(values, message):
     with pytest.raises(OptionsError, match=message):
         PipelineOptions.from_mapping(values)
+
+
+@pytest.mark.parametrize(("value", "page"), [("2", 2), (" 3 ", 3), (4, 4), (5.0, 5), ("", 1), (None, 1)])
+def test_page_is_a_whole_number_from_one(value, page):
+    assert PipelineOptions.from_mapping({"page": value}).page == page
+    assert PipelineOptions().page == 1
+
+
+@pytest.mark.parametrize("value", ["0", 0, "-1", "abc", "2.5", 2.5, True, "1e3"])
+def test_bad_pages_are_clear_errors(value):
+    with pytest.raises(OptionsError, match="page must be a whole number >= 1"):
+        PipelineOptions.from_mapping({"page": value})
+
+
+def test_analyze_file_reads_the_chosen_page_and_records_it(tmp_path):
+    from model_code.io.pages import PageNotFoundError
+    from model_code.pipeline import Pipeline
+    from tests.io.documents import vector_pdf
+    from tests.serving.helpers import encode, plan_image
+
+    path = tmp_path / "plan.pdf"
+    path.write_bytes(vector_pdf([(144, 72), (216, 144)]))
+    pipeline = Pipeline(None)
+    second = pipeline.analyze_file(path, PipelineOptions(backend="opencv", page=2)).document
+    assert (second.width, second.height, second.page) == (450, 300, (2, 2))
+    assert second.to_dict()["page"] == {"number": 2, "count": 2}
+    assert second.walls  # the drawn outline is found on the rendered page
+    first = pipeline.analyze_file(path, PipelineOptions(backend="opencv"), pdf_dpi=72).document
+    assert (first.width, first.height, first.page) == (144, 72, (1, 2))
+    with pytest.raises(PageNotFoundError, match="has 2 pages"):
+        pipeline.analyze_file(path, PipelineOptions(backend="opencv"), page=3)
+    png = pipeline.analyze_file(encode(plan_image(64, 48)), PipelineOptions(backend="opencv")).document
+    assert png.page is None and "page" not in png.to_dict()
+
+
+def test_pdf_render_dpi_is_the_one_place_that_chooses_the_resolution(monkeypatch):
+    from model_code import pipeline as module
+    from tests.io.documents import vector_pdf
+
+    data = vector_pdf([(72, 72), (72, 72)])
+    assert module.decode_plan(data, 2).image.shape == (150, 150, 3)
+    asked = []
+
+    def choose(pdf: bytes, page: int) -> float:
+        asked.append(page)
+        return 50.0
+
+    monkeypatch.setattr(module, "pdf_render_dpi", choose)
+    assert module.decode_plan(data, 2).image.shape == (50, 50, 3) and asked == [2]
+    assert module.decode_plan(data, 1, pdf_dpi=100).image.shape == (100, 100, 3) and asked == [2]

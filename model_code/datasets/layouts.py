@@ -12,6 +12,11 @@ Three layouts are recognised (see ``docs/training.md``):
 3. flat R3D: ``<id>.jpg`` beside ``<id>_wall.png`` and ``<id>_close.png``
    (and ``<id>_rooms.png``).
 
+Dataset images are single raster images (PNG, JPEG, BMP, WebP, single-page TIFF): a multi-page
+TIFF is refused when its plan is loaded (:class:`PlanFileError`), and a PDF in ``images/`` stops
+the scan (:class:`DatasetError`), because ground truth cannot say which page, or at which
+resolution, it was drawn.  Render the annotated page to PNG first.
+
 A folder holding ``train/`` (and ``validation/``, ``test/``) sub-folders is a split root;
 :func:`open_split` opens one split of it.
 """
@@ -25,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from model_code.io.images import read_grey, read_image, read_labels, read_mask
+from model_code.io.images import read_grey, read_labels, read_mask
+from model_code.io.pages import read_single_page
 from model_code.schema import Annotation
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
@@ -90,10 +96,11 @@ class Sample:
     def load_image(self) -> np.ndarray:
         """The plan as an ``(H, W, 3)`` RGB uint8 array (EXIF orientation applied).
 
-        Raises :class:`PlanFileError` (naming the file) when the image cannot be decoded.
+        Raises :class:`PlanFileError` (naming the file) when the image cannot be decoded or is a
+        document of several pages (a multi-page TIFF).
         """
         with _reading("image", self.image_path):
-            return read_image(self.image_path)
+            return read_single_page(self.image_path)
 
     def load_annotation(self) -> Annotation | None:
         """The validated annotation record, or None when this sample has none."""
@@ -233,6 +240,13 @@ class DatasetScan:
 
 def _image_layout(root: Path, layout: str) -> tuple[list[Sample], list[Path]]:
     masks_dir, ann_dir, rooms_dir = root / "masks", root / "annotations", root / "rooms"
+    pdfs = sorted(p.name for p in (root / "images").iterdir() if p.is_file() and p.suffix.lower() == ".pdf")
+    if pdfs:
+        shown = ", ".join(pdfs[:5]) + (f" and {len(pdfs) - 5} more" if len(pdfs) > 5 else "")
+        raise DatasetError(
+            f"{root}/images holds PDF files ({shown}): dataset images must be raster images "
+            "(PNG, JPEG, BMP, WebP, single-page TIFF); render the annotated page to PNG first"
+        )
     samples, dropped = [], []
     for image_path in list_images(root / "images"):
         stem = image_path.stem

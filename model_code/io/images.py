@@ -102,7 +102,9 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int =
         raise ImageDecodeError("empty request body: expected image bytes")
     fmt = sniff_format(data)
     if fmt == "pdf":
-        raise ImageDecodeError("PDF input is not supported yet: send a PNG or JPEG rendering")
+        raise ImageDecodeError(
+            "a PDF is a document, not one image: read its pages with model_code.io.pages.read_page"
+        )
     subject = "image" if frame == 0 else f"{(fmt or 'image').upper()} page {frame + 1}"
     try:
         with warnings.catch_warnings():

@@ -240,7 +240,7 @@ class ResultDocument:
     model: dict[str, Any]
     timing_ms: dict[str, float] = field(default_factory=dict)
     image_id: str | None = None
-    page: tuple[int, int] | None = None  # (number from 1, count) when the image is a page of a document
+    page: tuple[int, int] | None = None  # (number from 1, count) for a PDF or TIFF input, else None
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to the versioned JSON result document."""

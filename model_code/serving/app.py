@@ -3,9 +3,12 @@
 * ``GET|POST /ping`` - 200 once every worker's model is loaded and a warm-up inference passed
   (shared readiness files, :mod:`model_code.serving.readiness`), 503 while one is loading or
   after a failed load (the reason is logged). It never loads anything.
-* ``POST /invocations`` - a plan image (PNG/JPEG bytes or JSON with base64) in; the result
-  document (JSON), the wall mask or an overlay (PNG), or the document as SVG, GeoJSON or DXF
-  (:mod:`model_code.exports.formats`) out, chosen by the Accept header.
+* ``POST /invocations`` - a plan (PNG, JPEG, TIFF, BMP, WebP or PDF bytes, or JSON with base64)
+  in; the result document (JSON), the wall mask or an overlay (PNG), or the document as SVG,
+  GeoJSON or DXF (:mod:`model_code.exports.formats`) out, chosen by the Accept header.  The
+  ``page`` option (from 1) picks the page of a PDF or multi-page TIFF; the document then carries
+  ``page: {number, count}``.  A page that does not exist is a 400 ``invalid_option`` whose error
+  names the page count (``page_count``).
 * ``GET /execution-parameters`` - batch-transform settings.
 
 Batch transform: a JSON Lines body (``SAGEMAKER_BATCH_STRATEGY=MULTI_RECORD`` for more than one
@@ -49,10 +52,10 @@ from werkzeug.http import parse_accept_header
 
 from model_code.exports.formats import MEDIA_TYPES as EXPORT_MEDIA_TYPES
 from model_code.exports.formats import export_document
-from model_code.io.images import ImageDecodeError, ImageTooLargeError, decode_image, encode_png, sniff_format
-from model_code.io.pages import PAGED_FORMATS, decode_page, page_count
+from model_code.io.images import ImageDecodeError, ImageTooLargeError, encode_png, sniff_format
+from model_code.io.pages import PAGED_FORMATS, PageNotFoundError, page_count
 from model_code.model.checkpoint import CheckpointError
-from model_code.pipeline import OptionsError, Pipeline, PipelineOptions, PlanResult
+from model_code.pipeline import OptionsError, Pipeline, PipelineOptions, PlanResult, decode_plan, page_of
 from model_code.serving import readiness
 from model_code.serving.admission import Admission, Cancelled, InferenceRunner, InferenceTimeout
 from model_code.serving.config import RESPONSE_TYPES, ServingConfig, resolve_serving_model_dir
@@ -66,6 +69,9 @@ RAW_IMAGE_TYPES = (
     "image/jpeg",
     "image/jpg",
     "image/tiff",
+    "image/webp",
+    "image/bmp",
+    "image/x-ms-bmp",
     "application/pdf",
     "application/x-image",
     "application/octet-stream",
@@ -73,7 +79,7 @@ RAW_IMAGE_TYPES = (
 JSON_TYPE = "application/json"
 # Batch bodies and answers (SageMaker's SplitType=Line with JSON Lines); the first is what we answer.
 JSON_LINES_TYPES = ("application/jsonlines", "application/x-jsonlines")
-DECODABLE_FORMATS = ("png", "jpeg", "tiff", "bmp", "webp")
+DECODABLE_FORMATS = ("png", "jpeg", "tiff", "bmp", "webp", "pdf")
 EXTENSION_KEY = "floorplan_serving"
 # Seconds a client is told to wait before retrying a 503 (overloaded / model not ready).
 RETRY_AFTER_OVERLOADED_S = 1
@@ -280,21 +286,23 @@ def read_json_body(raw: bytes) -> tuple[bytes, dict[str, Any]]:
 
 
 def check_decodable(raw: bytes) -> None:
-    """400 ``invalid_image`` unless ``raw`` starts like an image format :func:`decode_image` reads."""
+    """400 ``invalid_image`` unless ``raw`` starts like a format :func:`decode_plan` reads."""
     if raw and sniff_format(raw) not in DECODABLE_FORMATS:
-        kind = sniff_format(raw)
-        what = f"a {kind.upper()} document" if kind else f"not an image (starts with {raw[:8]!r})"
-        hint = " (PDFs are read page by page in batch transform)" if kind == "pdf" else ""
-        raise ApiError(400, "invalid_image", f"body is {what}; send a PNG or JPEG image{hint}")
+        raise ApiError(
+            400,
+            "invalid_image",
+            f"body is not an image (starts with {raw[:8]!r}); send a PNG, JPEG, TIFF, BMP, WebP or PDF",
+        )
 
 
-def read_request_image(
-    content_type: str, raw: bytes, max_pixels: int, header: str | None = None
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Decode the body for its Content-Type into an RGB array and the body's options.
+def read_request_body(
+    content_type: str, raw: bytes, header: str | None = None
+) -> tuple[bytes, dict[str, Any]]:
+    """The plan's bytes (raw, or base64 in a JSON body) and the body's options, by Content-Type.
 
     ``content_type`` is the parsed media type; ``header`` the raw ``Content-Type`` header, quoted
-    in the error when the media type is unsupported or could not be parsed.
+    in the error when the media type is unsupported or could not be parsed.  The bytes are
+    decoded later (:func:`model_code.pipeline.decode_plan`), once the options name the page.
     """
     options: dict[str, Any] = {}
     if content_type == JSON_TYPE:
@@ -308,7 +316,7 @@ def read_request_image(
             f"{[*RAW_IMAGE_TYPES, JSON_TYPE, *JSON_LINES_TYPES]}",
         )
     check_decodable(raw)
-    return decode_image(raw, max_pixels=max_pixels), options
+    return raw, options
 
 
 def negotiate_lines(accept_header: str | None) -> str | None:
@@ -374,8 +382,9 @@ def batch_records(
 
     A JSON Lines body is a batch (more than one record needs ``MULTI_RECORD``).  With
     ``SAGEMAKER_BATCH`` (or when the client accepts only JSON Lines, ``lines_only``) a PDF or a
-    TIFF of several pages is one record per page; an unreadable document is a 400, like any
-    single image.  With ``lines_only`` a single image is a batch of one.
+    TIFF of several pages is one record per page, unless the header's ``page`` option picks one
+    page: then it is a single image; an unreadable document is a 400, like any single image.
+    With ``lines_only`` a single image is a batch of one.
     """
     if content_type in JSON_LINES_TYPES:
         records = read_json_lines(raw, header_options)
@@ -395,7 +404,8 @@ def batch_records(
             return [BatchRecord(index=0, data=data, options=options)]
         return None
     kind = sniff_format(raw)
-    if (config.batch or lines_only) and kind in PAGED_FORMATS:
+    one_page = header_options.get("page") not in (None, "")
+    if (config.batch or lines_only) and kind in PAGED_FORMATS and not one_page:
         count = page_count(raw)
         if count > 1 or kind == "pdf":
             return [BatchRecord(index=0, data=raw, page=(n, count)) for n in range(1, count + 1)]
@@ -405,12 +415,18 @@ def batch_records(
 
 
 def _error_line(
-    record: BatchRecord, code: str, message: str, request_id: str | None = None
+    record: BatchRecord,
+    code: str,
+    message: str,
+    request_id: str | None = None,
+    page_count: int | None = None,
 ) -> dict[str, Any]:
     """The output line of a record that failed: ``{"error": {"code", "message"}, "record": N[, "page"]}``."""
-    error = {"code": code, "message": message}
+    error: dict[str, Any] = {"code": code, "message": message}
     if request_id:
         error["request_id"] = request_id
+    if page_count is not None:
+        error["page_count"] = page_count
     line: dict[str, Any] = {"error": error, "record": record.index}
     if record.page is not None:
         line["page"] = {"number": record.page[0], "count": record.page[1]}
@@ -460,19 +476,23 @@ class BatchRun:
         if record.error is not None:
             return _error_line(record, *record.error)
         start = time.perf_counter()
+        page = record.page
         try:
-            if record.page is not None:
-                image = decode_page(record.data, record.page[0] - 1, self.config.max_pixels)
+            options = PipelineOptions.from_mapping({**self.header_options, **record.options})
+            if page is not None:
+                image = decode_plan(record.data, page[0], self.config.max_pixels).image
             else:
                 check_decodable(record.data)
-                image = decode_image(record.data, max_pixels=self.config.max_pixels)
-            options = PipelineOptions.from_mapping({**self.header_options, **record.options})
+                decoded = decode_plan(record.data, options.page, self.config.max_pixels)
+                image, page = decoded.image, page_of(decoded)
             decode_ms = (time.perf_counter() - start) * 1000
             result = self.pipeline.analyze(image, options, between_stages=check)
         except Cancelled:
             raise
         except ApiError as exc:
             return _error_line(record, exc.code, exc.message)
+        except PageNotFoundError as exc:
+            return _error_line(record, "invalid_option", str(exc), page_count=exc.count)
         except ImageDecodeError as exc:
             return _error_line(record, "invalid_image", str(exc))
         except ImageTooLargeError as exc:
@@ -487,7 +507,7 @@ class BatchRun:
         document = result.document
         document.timing_ms = {"decode": decode_ms, **document.timing_ms}
         document.timing_ms["total"] = (time.perf_counter() - start) * 1000
-        document.page = record.page
+        document.page = page
         return document.to_dict()
 
     def finish(self) -> list[dict[str, Any]]:
@@ -523,10 +543,15 @@ def render_response(
 
 
 def error_response(
-    status: int, code: str, message: str, request_id: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    request_id: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
-    """A JSON error body ``{"error": {"code", "message"[, "request_id"]}}``."""
-    error: dict[str, str] = {"code": code, "message": message}
+    """A JSON error body ``{"error": {"code", "message"[, "request_id"], ...extra}}``."""
+    error: dict[str, Any] = {"code": code, "message": message, **(extra or {})}
     if request_id:
         error["request_id"] = request_id
     response = jsonify({"error": error})
@@ -691,10 +716,10 @@ def invocations() -> Response:
             lines = run.finish()
             g.image_size = f"{len(lines)}-records"
             return Response("".join(json.dumps(line) + "\n" for line in lines), mimetype=lines_type)
-        image, body_options = read_request_image(
-            request.mimetype, raw, state.config.max_pixels, request.headers.get("Content-Type")
-        )
+        data, body_options = read_request_body(request.mimetype, raw, request.headers.get("Content-Type"))
         options = PipelineOptions.from_mapping({**header_options, **body_options})
+        decoded = decode_plan(data, options.page, state.config.max_pixels)
+        image = decoded.image
         decode_ms = (time.perf_counter() - start) * 1000
         job = state.runner.submit(_analysis(pipeline, image, options), state.admission.leave)
         handed_off = True  # the runner gives the admission slot back once the model is free
@@ -716,7 +741,10 @@ def invocations() -> Response:
             state.admission.leave()
     result.document.timing_ms = {"decode": decode_ms, **result.document.timing_ms}
     result.document.timing_ms["total"] = (time.perf_counter() - start) * 1000
+    result.document.page = page_of(decoded)
     g.image_size = f"{image.shape[1]}x{image.shape[0]}"
+    if decoded.paged:
+        g.image_size += f"-page-{decoded.number}-of-{decoded.count}"
     return render_response(result, image, response_type, options)
 
 
@@ -776,6 +804,10 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(OptionsError)
     def options_error(exc: OptionsError) -> Response:
         return error_response(400, "invalid_option", str(exc))
+
+    @app.errorhandler(PageNotFoundError)
+    def page_not_found(exc: PageNotFoundError) -> Response:
+        return error_response(400, "invalid_option", str(exc), extra={"page_count": exc.count})
 
     @app.errorhandler(ImageDecodeError)
     def decode_error(exc: ImageDecodeError) -> Response:

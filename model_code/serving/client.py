@@ -47,6 +47,15 @@ PNG_TYPE = "image/png"
 # ``floorplan detect --format``: the result JSON or one of model_code.exports.formats.FORMATS
 DETECT_FORMATS = ("json", "svg", "geojson", "dxf")
 MAX_CUSTOM_ATTRIBUTES = 1024
+# The Content-Type sent for each format the decoder sniffs (anything else: application/octet-stream).
+CONTENT_TYPES = {
+    "png": PNG_TYPE,
+    "jpeg": "image/jpeg",
+    "tiff": "image/tiff",
+    "bmp": "image/bmp",
+    "webp": "image/webp",
+    "pdf": "application/pdf",
+}
 # SageMaker runtime answers that mean "try again later", and the matching local HTTP statuses.
 RETRYABLE_CODES = frozenset(
     {
@@ -91,8 +100,7 @@ def load_image_bytes(image: str | Path | bytes) -> tuple[bytes, str]:
     if not data:
         raise DetectError("image is empty")
     fmt = sniff_format(data)
-    content_type = {"png": PNG_TYPE, "jpeg": "image/jpeg"}.get(fmt or "", "application/octet-stream")
-    return data, content_type
+    return data, CONTENT_TYPES.get(fmt or "", "application/octet-stream")
 
 
 def encode_custom_attributes(options: Mapping[str, Any]) -> str | None:
@@ -251,7 +259,8 @@ def detect(image: str | Path | bytes, endpoint: str | None = None, **kwargs: Any
     ``endpoint`` (or ``$SAGEMAKER_ENDPOINT_NAME``) selects a SageMaker endpoint; ``url=`` a local
     server.  Other keyword arguments: ``client`` (a boto3 ``sagemaker-runtime`` client),
     ``region``, ``endpoint_url``, ``max_attempts``, ``retry_delay``, ``timeout`` and the
-    request options ``threshold``, ``min_wall_length``, ``backend``.
+    request options ``threshold``, ``min_wall_length``, ``backend``, ``resolution`` and ``page``
+    (from 1: the page of a PDF or multi-page TIFF).
     """
     body, content_type = invoke(image, JSON_TYPE, endpoint, **kwargs)
     try:
@@ -302,24 +311,31 @@ def analyze_in_process(
     """Analyse a plan in this process: ``(the pipeline's result, the decoded RGB picture)``.
 
     ``model_dir`` is a checkpoint folder (``None``: the bundled model; not loaded for
-    ``backend="opencv"``); ``options`` are the request options (``None`` values are left out).
+    ``backend="opencv"``); ``options`` are the request options (``None`` values are left out),
+    ``page`` among them (from 1) for a PDF or multi-page TIFF: the picture is then that page, and
+    the document records it as ``page``.
 
     Raises:
         DetectError: the image cannot be read or decoded, an option is invalid, or the model
             cannot be loaded.
     """
-    from model_code.io.images import ImageDecodeError, ImageTooLargeError, decode_image
+    from model_code.io.images import ImageDecodeError, ImageTooLargeError
+    from model_code.io.pages import PageNotFoundError
     from model_code.model.checkpoint import CheckpointError
-    from model_code.pipeline import OptionsError, Pipeline, PipelineOptions
+    from model_code.pipeline import OptionsError, Pipeline, PipelineOptions, decode_plan, page_of
 
     try:
         data = image if isinstance(image, bytes) else Path(image).read_bytes()
-        picture = decode_image(data)
         chosen = PipelineOptions.from_mapping({k: v for k, v in options.items() if v is not None})
+        decoded = decode_plan(data, chosen.page)
+        picture = decoded.image
         pipeline = Pipeline(None) if chosen.backend == "opencv" else Pipeline.load(model_dir)
         result = pipeline.analyze(picture, chosen)
+        result.document.page = page_of(decoded)
     except OSError as exc:
         raise DetectError(f"cannot read {image}: {exc}") from exc
+    except PageNotFoundError as exc:
+        raise DetectError(f"invalid_option: {exc}") from exc
     except (ImageDecodeError, ImageTooLargeError) as exc:
         raise DetectError(f"invalid_image: {exc}") from exc
     except OptionsError as exc:
@@ -355,7 +371,11 @@ def configure_detect(parser: argparse.ArgumentParser) -> None:
         "Analyse a floor plan: in this process (default), on a local server (--url) or on a "
         "SageMaker endpoint (--endpoint)."
     )
-    parser.add_argument("image", type=Path, help="floor plan image (PNG or JPEG)")
+    parser.add_argument(
+        "image",
+        type=Path,
+        help="floor plan: PNG, JPEG, TIFF (with pages), BMP, WebP or PDF (vector or scanned)",
+    )
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--endpoint", help="SageMaker endpoint name")
     target.add_argument("--url", help="local server base URL, e.g. http://127.0.0.1:8080")
@@ -380,6 +400,9 @@ def configure_detect(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, help="wall/opening probability threshold (0-1)")
     parser.add_argument("--min-wall-length", type=float, help="drop walls shorter than this (pixels)")
     parser.add_argument("--backend", choices=("unet", "opencv"), help="mask producer (default unet)")
+    parser.add_argument(
+        "--page", type=int, help="page of a PDF or multi-page TIFF to analyse, from 1 (default 1)"
+    )
     parser.add_argument("--region", help="AWS region of the endpoint (default: AWS configuration)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
 
@@ -400,7 +423,12 @@ def run_detect(args: argparse.Namespace) -> int:
     if not args.image.is_file():
         print(f"detect: image file not found: {args.image}", file=sys.stderr)
         return 2
-    options = {"threshold": args.threshold, "min_wall_length": args.min_wall_length, "backend": args.backend}
+    options = {
+        "threshold": args.threshold,
+        "min_wall_length": args.min_wall_length,
+        "backend": args.backend,
+        "page": args.page,
+    }
     target: dict[str, Any] = {"url": args.url} if args.url else {"region": args.region}
     remote = bool(args.url or args.endpoint)
     fmt = args.format

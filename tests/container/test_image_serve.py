@@ -1,4 +1,4 @@
-"""`IMAGE serve` as SageMaker runs it: /ping, /invocations (PNG, JPEG, overlay, PDF refused, errors),
+"""`IMAGE serve` as SageMaker runs it: /ping, /invocations (PNG, JPEG, overlay, PDF and TIFF pages, errors),
 a non-root user on the image's ONNX cache, no network at run time, and SIGTERM with a request in flight.
 
 Servers publish on 127.0.0.1 only. Each test prints how long its container took from `run` to /ping 200.
@@ -16,6 +16,7 @@ from PIL import Image
 
 from model_code.schema import validate_result
 from tests.container.engine import NON_ROOT, Container, needs_image, processes_mapping
+from tests.io.documents import multipage_tiff, vector_pdf
 from tests.serving.helpers import encode, free_port, plan_image, request_in_flight
 
 pytestmark = [pytest.mark.slow, needs_image]
@@ -99,11 +100,34 @@ def test_exports_are_served_and_read_back(server):
     assert len(walls) == len(document["walls"])
 
 
-def test_a_pdf_is_refused_with_a_clear_message(server):
-    """PDF input is not supported yet: a 400 that says so (this test changes when PDFs are accepted)."""
-    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-    headers = {"Content-Type": "application/octet-stream"}
+def test_pdf_and_tiff_pages_are_chosen_with_the_page_attribute(server):
+    """A 2-page vector PDF answered for page=2, a 3-page TIFF for its default page 1 and page=3, a broken
+    PDF and a missing page as clear 400s."""
+    pdf = vector_pdf([(144, 72), (216, 144)])
+    headers = {"Content-Type": "application/pdf", "X-Amzn-SageMaker-Custom-Attributes": "page=2"}
+    answer = requests.post(f"{server.url}/invocations", data=pdf, headers=headers, timeout=60)
+    assert answer.status_code == 200, answer.text
+    document = answer.json()
+    validate_result(document)
+    assert document["page"] == {"number": 2, "count": 2}
+    assert document["image"] == {"width": 450, "height": 300}
+    assert document["walls"]
+    tiff = multipage_tiff([plan_image(320 + 32 * i, 240, seed=21 + i) for i in range(3)])
+    for attributes, number, width in (("", 1, 320), ("page=3", 3, 384)):
+        headers = {"Content-Type": "image/tiff", "X-Amzn-SageMaker-Custom-Attributes": attributes}
+        answer = requests.post(f"{server.url}/invocations", data=tiff, headers=headers, timeout=60)
+        assert answer.status_code == 200, answer.text
+        validate_result(answer.json())
+        assert answer.json()["page"] == {"number": number, "count": 3}
+        assert answer.json()["image"] == {"width": width, "height": 240}
+    headers = {"Content-Type": "application/pdf", "X-Amzn-SageMaker-Custom-Attributes": "page=3"}
     answer = requests.post(f"{server.url}/invocations", data=pdf, headers=headers, timeout=30)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "invalid_option"
+    assert answer.json()["error"]["page_count"] == 2
+    broken = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    headers = {"Content-Type": "application/octet-stream"}
+    answer = requests.post(f"{server.url}/invocations", data=broken, headers=headers, timeout=30)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["code"] == "invalid_image"
     assert "PDF" in answer.json()["error"]["message"]

@@ -173,7 +173,8 @@ def test_single_images_are_answered_as_before_with_batch_on(client):
     )
     assert response.status_code == 200 and response.mimetype == "application/json"
     assert "page" not in response.json
-    # a single-page TIFF too; a PDF is answered per page only in batch mode or when JSON Lines is asked
+    # a single-page TIFF too (its document names the page); a PDF is split into pages only in batch
+    # mode or when JSON Lines is asked: elsewhere it is one page (the first, or the page option)
     tiff = client.post(
         "/invocations",
         data=multipage_tiff([plan_image(SIDE, SIDE)]),
@@ -181,9 +182,11 @@ def test_single_images_are_answered_as_before_with_batch_on(client):
         headers=OPENCV,
     )
     assert tiff.status_code == 200 and tiff.mimetype == "application/json"
+    assert tiff.json["page"] == {"number": 1, "count": 1}
     plain = client_for(ServingConfig(workers=1))
     pdf = plain.post("/invocations", data=two_page_pdf(), content_type="application/pdf", headers=OPENCV)
-    assert pdf.status_code == 400 and pdf.json["error"]["code"] == "invalid_image"
+    assert pdf.status_code == 200 and pdf.mimetype == "application/json"
+    assert pdf.json["page"] == {"number": 1, "count": 2}
     asked = plain.post(
         "/invocations",
         data=two_page_pdf(),

@@ -22,7 +22,7 @@ from model_code.serving.app import (
     create_app,
     negotiate,
     parse_custom_attributes,
-    read_request_image,
+    read_request_body,
 )
 from model_code.serving.config import ServingConfig
 from tests.serving.helpers import encode, plan_image
@@ -215,16 +215,18 @@ def test_negotiate(accept, default, expected):
     assert negotiate(accept, default) == expected
 
 
-def test_read_request_image_by_content_type():
+def test_read_request_body_by_content_type():
     png = encode(plan_image(64, 48))
-    image, options = read_request_image("image/png", png, 10_000)
-    assert image.shape == (48, 64, 3)
+    data, options = read_request_body("image/png", png)
+    assert data == png
     assert options == {}
+    body = json.dumps({"image": base64.b64encode(png).decode(), "options": {"page": 1}}).encode()
+    assert read_request_body("application/json", body) == (png, {"page": 1})
     with pytest.raises(ApiError) as info:
-        read_request_image("text/plain", png, 10_000)
+        read_request_body("text/plain", png)
     assert info.value.status == 415
     with pytest.raises(ApiError) as info:
-        read_request_image("application/json", b'{"image": "AAAA", "options": [1]}', 10_000)
+        read_request_body("application/json", b'{"image": "AAAA", "options": [1]}')
     assert info.value.status == 400
 
 

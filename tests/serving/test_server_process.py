@@ -16,6 +16,7 @@ from PIL import Image
 
 from model_code.model.checkpoint import METADATA_FILE
 from model_code.schema import validate_result
+from tests.io.documents import multipage_tiff, vector_pdf
 from tests.serving.conftest import SERVER_MAX_PIXELS
 from tests.serving.helpers import ENTRYPOINT, ServerProcess, encode, plan_image
 
@@ -229,6 +230,30 @@ def test_batch_pages_and_json_lines_record_through_the_server(server):
     single = post(server, f"{record}\n".encode(), "application/jsonlines")
     assert single.status_code == 200 and len(single.text.splitlines()) == 1
     validate_result(json.loads(single.text))
+
+
+def test_pdf_and_tiff_pages_through_the_server(server):
+    """A 2-page vector PDF with page=2 and a 3-page TIFF with page=3 are single JSON documents (the
+    server runs with SAGEMAKER_BATCH=true: a chosen page is not split); a missing page is a 400."""
+    pdf = vector_pdf([(144, 72), (216, 144)])
+    second = post(server, pdf, "application/pdf", **{ATTRIBUTES: "page=2"})
+    assert second.status_code == 200, second.text
+    assert second.headers["Content-Type"].startswith("application/json")
+    document = second.json()
+    validate_result(document)
+    assert document["page"] == {"number": 2, "count": 2}
+    assert document["image"] == {"width": 450, "height": 300}
+    pages = [plan_image(160 + 32 * i, 128, seed=40 + i) for i in range(3)]
+    third = post(server, multipage_tiff(pages), "image/tiff", **{ATTRIBUTES: "page=3"})
+    assert third.status_code == 200, third.text
+    assert third.json()["page"] == {"number": 3, "count": 3}
+    assert third.json()["image"] == {"width": 224, "height": 128}
+    error = assert_error(
+        post(server, pdf, "application/pdf", **{ATTRIBUTES: "page=5"}), 400, "invalid_option"
+    )
+    assert error["page_count"] == 2 and "2 pages" in error["message"]
+    webp = post(server, encode(plan_image(200, 120), "WEBP", lossless=True), "image/webp")
+    assert webp.status_code == 200 and webp.json()["image"] == {"width": 200, "height": 120}
 
 
 def test_inference_id_is_logged_and_model_loaded_once(server, plan_png):

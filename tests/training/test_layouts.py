@@ -138,3 +138,23 @@ def test_scan_lists_the_images_left_out_and_the_plans_without_openings(tmp_path)
     (tmp_path / "channel" / "masks" / "plan000.png").unlink()
     scan = scan_dataset(tmp_path / "channel")
     assert scan.dropped == [tmp_path / "channel" / "images" / "plan000.png"] and not scan.without_opening
+
+
+def test_dataset_images_are_single_pages(tmp_path):
+    """A multi-page TIFF is refused when its plan loads, a PDF in images/ stops the scan; a
+    single-page TIFF is an ordinary dataset image."""
+    from tests.io.documents import multipage_tiff, vector_pdf
+
+    write_channel_dataset(tmp_path, 2)
+    image, _, _ = draw_plan(0)
+    (tmp_path / "images" / "plan000.png").unlink()
+    (tmp_path / "images" / "plan000.tif").write_bytes(multipage_tiff([image]))
+    (tmp_path / "images" / "plan001.png").unlink()
+    (tmp_path / "images" / "plan001.tif").write_bytes(multipage_tiff([image, image]))
+    single, double = open_dataset(tmp_path)
+    assert single.load().image.shape == (96, 96, 3)
+    with pytest.raises(DatasetError, match=r"plan001\.tif.*2 pages; a dataset image must be one page"):
+        double.load()
+    (tmp_path / "images" / "plan002.pdf").write_bytes(vector_pdf([(72, 72)]))
+    with pytest.raises(DatasetError, match=r"PDF files \(plan002\.pdf\).*render the annotated page to PNG"):
+        open_dataset(tmp_path)
