@@ -44,6 +44,7 @@ class SynthJob:
     size: int | tuple[int, int]
     styles: tuple[str, ...] | None
     bare_openings: float = 0.0
+    sheet: float = 0.0
 
 
 def parse_size(text: str) -> int | tuple[int, int]:
@@ -133,6 +134,14 @@ def configure_synth(parser: argparse.ArgumentParser) -> None:
         "(ground truth unchanged; their ids go to DIR/bare_openings/<id>.json; default 0)",
     )
     parser.add_argument(
+        "--sheet",
+        type=parse_fraction,
+        default=0.0,
+        metavar="P",
+        help="probability (0..1) that a plan is drawn on a drawing sheet (frame, title block, legend, "
+        "dimension chains, north arrow, scale bar; none of it wall or opening; default 0)",
+    )
+    parser.add_argument(
         "--workers", type=_non_negative, default=1, help="worker processes (0 = one per CPU core; default 1)"
     )
 
@@ -167,7 +176,9 @@ def read_bare_openings(root: str | Path, image_id: str) -> list[str] | None:
 
 
 def _make_one(job: SynthJob, seed: int) -> str:
-    plan = generate_plan(seed, size=job.size, styles=job.styles, bare_openings=job.bare_openings)
+    plan = generate_plan(
+        seed, size=job.size, styles=job.styles, bare_openings=job.bare_openings, sheet=job.sheet
+    )
     return write_plan(plan, job.out, bare_record=job.bare_openings > 0)
 
 
@@ -183,7 +194,9 @@ def run_synth(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: cannot create output folders under {out}: {exc}", file=sys.stderr)
         return 2
-    job = SynthJob(out=out, size=args.size, styles=args.styles, bare_openings=args.bare_openings)
+    job = SynthJob(
+        out=out, size=args.size, styles=args.styles, bare_openings=args.bare_openings, sheet=args.sheet
+    )
     seeds = range(args.seed, args.seed + args.count)
     workers = args.workers or os.cpu_count() or 1
     bar = tqdm(total=args.count, desc="synth", unit="plan")

@@ -118,6 +118,7 @@ class SyntheticPlanDataset(_CropDataset):
         crop_size: int,
         seed_base: int = 0,
         size: int | None = None,
+        sheets: float = 0.0,
         **kwargs,
     ):
         if count < 1:
@@ -125,21 +126,22 @@ class SyntheticPlanDataset(_CropDataset):
         super().__init__(count, working_size, crop_size, **kwargs)
         self.seed_base = seed_base
         self.size = size
+        self.sheets = sheets
 
     def plan(self, index: int) -> PlanMasks:
-        return render_synthetic(self.seed_base + self.epoch * self.length + index, self.size)
+        return render_synthetic(self.seed_base + self.epoch * self.length + index, self.size, self.sheets)
 
 
-def render_synthetic(seed: int, size: int | Sequence[int] | None = None) -> PlanMasks:
+def render_synthetic(seed: int, size: int | Sequence[int] | None = None, sheets: float = 0.0) -> PlanMasks:
     """Render synthetic plan ``seed`` (longest side ``size``, a (min, max) range or the generator's
-    default) with its exact wall/opening masks."""
+    default; on a drawing sheet with probability ``sheets``) with its exact wall/opening masks."""
     from model_code.synth import generate_plan
 
     if size is not None and not isinstance(size, int):
         size = int(size[0]) if len(size) == 1 else (int(size[0]), int(size[1]))
     from model_code.datasets.room_maps import label_type_map
 
-    plan = generate_plan(seed, size)
+    plan = generate_plan(seed, size, sheet=sheets)
     return PlanMasks(
         image=plan.image,
         wall=np.asarray(plan.wall_mask, bool),

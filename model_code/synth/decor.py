@@ -187,12 +187,12 @@ def draw_dimensions(rng: np.random.Generator, image: np.ndarray, layout: Layout,
     top = miny - gap - layout.exterior_thickness / 2.0
     left = minx - gap - layout.exterior_thickness / 2.0
     if top - text_h * 2 > 0:
-        _chain(image, verticals, top, "h", layout.ppm, spec, look, metres)
+        dimension_chain(image, verticals, top, "h", layout.ppm, spec, look, metres)
     if left - text_h * 2 > 0:
-        _chain(image, horizontals, left, "v", layout.ppm, spec, look, metres)
+        dimension_chain(image, horizontals, left, "v", layout.ppm, spec, look, metres)
 
 
-def _chain(
+def dimension_chain(
     image: np.ndarray,
     stops: list[float],
     at: float,

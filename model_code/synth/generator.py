@@ -8,6 +8,13 @@ photometric artefacts to the image only.
 network that misses the symbol sees it); the choice comes from its own generator,
 ``default_rng([seed, BARE_STREAM])``, so the main stream, and with ``bare_openings=0.0`` every
 byte, is what it was without the option.
+
+``sheet`` puts the plan on a drawing sheet (frame, title block, legend, dimension chains, north
+arrow, scale bar, grid bubbles; see :mod:`model_code.synth.sheet`) with that probability.  The
+sheet keeps the image size: the plan is laid out on a smaller canvas and pasted at an integer
+offset, so its records move exactly.  Every sheet choice comes from ``default_rng([seed,
+SHEET_STREAM])``; with ``sheet=0.0`` (or when a plan is not drawn on a sheet) every byte is what it
+was without the option.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from model_code.synth.artefacts import (
 from model_code.synth.layout import Layout, generate_layout
 from model_code.synth.raster import room_label_image, wall_and_opening_masks
 from model_code.synth.render import render_layout
+from model_code.synth.sheet import SHEET_STREAM, choose_sheet, draw_sheet
 from model_code.synth.styles import STYLE_TABLE, STYLES, layout_params, realise
 
 MIN_SIZE = 128
@@ -55,6 +63,8 @@ class SynthPlan:
     room_kinds: list[str]  # semantic kind of each room (living, bedroom, ...), parallel to annotation.rooms
     # indices into annotation.openings of the doors and windows drawn without their symbol (ascending)
     bare_openings: list[int] = field(default_factory=list)
+    # the plan canvas on its sheet (x0, y0, x1, y1) before any scan rotation; None when not on a sheet
+    sheet_box: tuple[int, int, int, int] | None = None
 
 
 def plan_id(seed: int) -> str:
@@ -94,13 +104,11 @@ def _check_arguments(seed: int, styles: Sequence[str] | None) -> tuple[str, ...]
     return tuple(s for s in STYLES if s in chosen)
 
 
-def _check_fraction(bare_openings: float) -> float:
-    valid = isinstance(bare_openings, (int, float, np.integer, np.floating)) and not isinstance(
-        bare_openings, bool
-    )
-    if not valid or not (math.isfinite(bare_openings) and 0.0 <= bare_openings <= 1.0):
-        raise ValueError(f"bare_openings must be a fraction from 0 to 1, got {bare_openings!r}")
-    return float(bare_openings)
+def _check_fraction(value: float, name: str = "bare_openings") -> float:
+    valid = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not valid or not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ValueError(f"{name} must be a fraction from 0 to 1, got {value!r}")
+    return float(value)
 
 
 def choose_bare(seed: int, types: Sequence[str], fraction: float) -> list[int]:
@@ -123,6 +131,7 @@ def generate_plan(
     size: int | tuple[int, int] | None = None,
     styles: Sequence[str] | None = None,
     bare_openings: float = 0.0,
+    sheet: float = 0.0,
 ) -> SynthPlan:
     """Generate the plan for ``seed``: same seed and arguments give identical bytes.
 
@@ -135,9 +144,13 @@ def generate_plan(
             (no leaf, swing arc, sliding panels, glazing lines or jambs: a plain gap in the wall).
             The ground truth is unchanged; ``SynthPlan.bare_openings`` lists them.  Everything
             else is drawn as with 0.0 (label and furniture still keep clear of a bare door's swing).
+        sheet: probability (0..1) that the plan is drawn on a drawing sheet of the same image size
+            (frame, title block, legend, dimension chains, north arrow, scale bar, grid bubbles):
+            none of it is wall or opening.  ``SynthPlan.sheet_box`` says where the plan lies.
     """
     names = _check_arguments(seed, styles)
     fraction = _check_fraction(bare_openings)
+    sheet_fraction = _check_fraction(sheet, "sheet")
     size_lo, size_hi = _size_range(size)
     rng = np.random.default_rng(int(seed))
     style = STYLE_TABLE[names[int(rng.integers(len(names)))]]
@@ -145,17 +158,30 @@ def generate_plan(
     shortest = round(longest * float(rng.uniform(0.7, 1.0)))
     width, height = (longest, shortest) if rng.random() < 0.5 else (shortest, longest)
     look = realise(rng, style, longest)
-    margin = round(longest * float(rng.uniform(0.09, 0.14)))
+    sheet_rng = np.random.default_rng([int(seed), SHEET_STREAM])
+    frame = choose_sheet(sheet_rng, width, height, sheet_fraction)
+    canvas_w, canvas_h = (frame.plan_width, frame.plan_height) if frame else (width, height)
+    margin = round(max(canvas_w, canvas_h) * float(rng.uniform(0.09, 0.14)))
     layout = generate_layout(
-        rng, width, height, layout_params(rng, style), margin, max_bay_depth=0.45 * margin
+        rng, canvas_w, canvas_h, layout_params(rng, style), margin, max_bay_depth=0.45 * margin
     )
     annotation = to_annotation(layout, plan_id(int(seed)))
-    wall_mask, opening_mask = wall_and_opening_masks(annotation.walls, annotation.openings, height, width)
+    wall_mask, opening_mask = wall_and_opening_masks(
+        annotation.walls, annotation.openings, canvas_h, canvas_w
+    )
     bare = choose_bare(int(seed), [o.type for o in layout.openings], fraction)
     rendering = render_layout(rng, layout, look, wall_mask, opening_mask, bare=frozenset(bare))
     for room, label in zip(annotation.rooms, rendering.labels, strict=True):
         room.name_hint = label
     image = rendering.image
+    sheet_box = None
+    if frame is not None:
+        image = draw_sheet(sheet_rng, frame, image, layout, look, wall_mask | opening_mask)
+        shift = np.array([[1.0, 0.0, frame.x], [0.0, 1.0, frame.y]])
+        annotation = transform_annotation(annotation, shift)
+        annotation.width, annotation.height = width, height
+        wall_mask, opening_mask = wall_and_opening_masks(annotation.walls, annotation.openings, height, width)
+        sheet_box = (frame.x, frame.y, frame.x + canvas_w, frame.y + canvas_h)
     if look.scan:
         angle = float(rng.uniform(-MAX_ROTATION_DEG, MAX_ROTATION_DEG))
         matrix = rotation_matrix(angle, width, height)
@@ -178,6 +204,7 @@ def generate_plan(
         style=style.name,
         room_kinds=[room.kind for room in layout.rooms],
         bare_openings=bare,
+        sheet_box=sheet_box,
     )
 
 

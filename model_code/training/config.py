@@ -65,6 +65,13 @@ class TrainConfig:
             "longest side of synthetic plans: N, or MIN,MAX for a range (generator default: 256,2048)"
         ),
     )
+    synthetic_sheets: float = field(
+        default=0.0,
+        metadata=_help(
+            "probability (0..1) that a synthetic plan is drawn on a drawing sheet (frame, title block, "
+            "legend, dimension chains): none of it is wall"
+        ),
+    )
     val_fraction: float = field(
         default=0.1, metadata=_help("share of --data held out when no validation folder exists")
     )
@@ -170,6 +177,8 @@ class TrainConfig:
             problems.append(f"learning_rate must be > 0, got {self.learning_rate}")
         if not 0.0 <= self.val_fraction < 1.0:
             problems.append(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if not 0.0 <= self.synthetic_sheets <= 1.0:  # also refuses nan
+            problems.append(f"synthetic_sheets must be a fraction from 0 to 1, got {self.synthetic_sheets}")
         if self.synthetic_size is not None and len(self.synthetic_size) not in (1, 2):
             problems.append(f"synthetic_size takes one size or a MIN,MAX pair, got {self.synthetic_size}")
         if self.data is None and self.synthetic < 1:

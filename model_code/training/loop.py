@@ -288,6 +288,7 @@ def build_train_dataset(
                 config.crop_size,
                 seed_base=config.synthetic_seed,
                 size=config.synthetic_size,
+                sheets=config.synthetic_sheets,
                 **common,
             )
         )
@@ -302,7 +303,10 @@ def _set_epoch(dataset: Dataset, epoch: int) -> None:
 def load_validation(data: TrainData, config: TrainConfig) -> list[PlanMasks]:
     """Validation plans in memory (few and small): real ones, else synthetic ones."""
     plans = [s.load() for s in tqdm(data.validation, desc="loading validation", leave=False, disable=None)]
-    plans += [render_synthetic(seed, config.synthetic_size) for seed in data.synthetic_validation_seeds]
+    plans += [
+        render_synthetic(seed, config.synthetic_size, config.synthetic_sheets)
+        for seed in data.synthetic_validation_seeds
+    ]
     return plans
 
 

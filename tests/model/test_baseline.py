@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -195,3 +195,48 @@ def test_hollow_fill_fills_a_drawn_outline_wall() -> None:
     filled = fill_hollow_walls(ink, max_width=12)
     assert filled[12:20, 7:73].all() and filled.sum() == ink.sum() + 8 * 66
     assert np.array_equal(fill_hollow_walls(ink, max_width=6), ink)  # too wide to be a wall
+
+
+def draw_sheet(plan: DrawnPlan, scale: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``plan`` on a sheet: a double frame whose inner line is as thick as the outer walls, a title
+    block along the right edge (boxes, text, a solid logo) and a text note; returns the image, the
+    wall mask on the sheet and the mask of the sheet's own drawing (frame, block, text)."""
+    s = scale
+    ph, pw = plan.wall.shape
+    height, width = ph + 80 * s, pw + 160 * s
+    image = np.full((height, width, 3), 255, dtype=np.uint8)
+    y, x = 40 * s, 30 * s
+    image[y : y + ph, x : x + pw] = plan.image
+    wall = np.zeros((height, width), dtype=bool)
+    wall[y : y + ph, x : x + pw] = plan.wall
+    ink = (0, 0, 0)
+    cv2.rectangle(image, (4 * s, 4 * s), (width - 1 - 4 * s, height - 1 - 4 * s), ink, 1)
+    thick = 8 * s  # as heavy as the outer walls
+    cv2.rectangle(image, (12 * s, 12 * s), (width - 1 - 12 * s, height - 1 - 12 * s), ink, thick)
+    bx = width - 110 * s
+    cv2.rectangle(image, (bx, 12 * s), (width - 1 - 12 * s, height - 1 - 12 * s), ink, thick // 2)
+    for k in range(1, 6):
+        cy = 12 * s + k * (height - 24 * s) // 6
+        cv2.line(image, (bx, cy), (width - 12 * s, cy), ink, 1)
+        cv2.putText(
+            image, f"DWG {k:02d}", (bx + 8 * s, cy - 10 * s), cv2.FONT_HERSHEY_SIMPLEX, 0.4 * s, ink, s
+        )
+    cv2.rectangle(image, (bx + 10 * s, 24 * s), (bx + 40 * s, 54 * s), ink, -1)  # a logo
+    cv2.putText(image, "FLOOR PLAN 1:100", (x, y - 10 * s), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * s, ink, s)
+    sheet = np.zeros((height, width), dtype=bool)
+    sheet[:, bx - thick :] = True
+    sheet[: 20 * s + thick, :] = sheet[-(20 * s + thick) :, :] = True
+    sheet[:, : 20 * s + thick] = True
+    sheet[y - 30 * s : y - 2 * s, x : x + pw] = True  # the title text above the plan
+    return image, wall, sheet
+
+
+def test_sheet_frame_title_block_and_text_are_dropped_walls_kept() -> None:
+    plan = draw_plan(2)
+    image, wall, sheet = draw_sheet(plan)
+    assert ink_mask(image)[sheet].sum() > 0.5 * wall.sum()  # the sheet holds much wall-like ink
+    walls, _ = baseline_masks(image)
+    assert not walls[sheet & ~wall].any()
+    assert iou(walls, wall) > 0.9
+    plain, _ = baseline_masks(image, replace(DEFAULT_PARAMS, sheet_handling=False))
+    assert plain[sheet].sum() > 0  # without the sheet handling the frame passes for walls

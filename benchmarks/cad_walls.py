@@ -1,0 +1,143 @@
+"""Wall IoU of any backends on the CAD sheets of ``other_styles/cad_walls``, with overlay pictures.
+
+The folder holds ``<stem>.jpg`` beside ``<stem>_wall.png``, an RGB palette mask in which *any*
+non-black pixel is wall ((128,0,0) partitions, (0,128,0) structural walls).  ``floorplan evaluate``
+reads ``_wall.png`` as a white-on-black mask (grey > 127) and so sees no wall at all on these
+sheets; this script reads the palette itself.  For each sheet and backend it runs the pipeline's
+mask producer (``Pipeline.masks``: the U-Net's thresholded probabilities or the OpenCV baseline),
+scores the wall mask against the truth with :mod:`model_code.evaluation.metrics` and writes one
+picture per sheet (truth, then each backend: hits green, false walls red, misses blue).
+
+Writes ``report.md`` and ``report.json`` (per-sheet and pooled wall IoU, mean time per sheet) and
+``pictures/<stem>.jpg`` under ``--out``.  Keep ``--out`` outside the repository (the sheets may
+not be copied).
+
+Usage::
+
+    .venv/bin/python benchmarks/cad_walls.py --data ../shared/datasets/other_styles/cad_walls \\
+        --backend opencv --backend unet:default --out /tmp/cad_walls
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from model_code.evaluation import metrics
+from model_code.evaluation.pictures import hstack_padded, tint_masks
+from model_code.io.images import read_image
+from model_code.pipeline import Pipeline, PipelineOptions
+
+PANEL = 900  # px: longest side of each picture panel
+
+
+def load_backend(spec: str) -> tuple[Pipeline, PipelineOptions]:
+    """A pipeline and options for ``opencv``, ``unet``, ``unet:default`` or ``unet:<checkpoint dir>``."""
+    if spec == "opencv":
+        return Pipeline(None), PipelineOptions(backend="opencv")
+    if spec == "unet" or spec.startswith("unet:"):
+        model_dir = spec.partition(":")[2] or None
+        return Pipeline.load(None if model_dir == "default" else model_dir), PipelineOptions(backend="unet")
+    raise SystemExit(f"cad_walls: unknown backend {spec!r} (opencv | unet | unet:default | unet:DIR)")
+
+
+def read_palette_wall(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """The wall mask of a palette PNG: any non-black pixel, resized nearest to ``shape`` if needed."""
+    mask = read_image(path).max(axis=2) > 0
+    if mask.shape != shape:
+        mask = cv2.resize(mask.astype(np.uint8), shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
+    return mask
+
+
+def errors_panel(image: np.ndarray, pred: np.ndarray, truth: np.ndarray, title: str) -> np.ndarray:
+    """Hits green, false walls red, missed walls blue over the lightened sheet, titled."""
+    out = (image.astype(np.float32) * 0.5 + 127.5).astype(np.uint8)
+    out[pred & truth] = (0, 170, 0)
+    out[pred & ~truth] = (230, 0, 0)
+    out[~pred & truth] = (0, 0, 230)
+    return _titled(out, title)
+
+
+def _titled(picture: np.ndarray, title: str) -> np.ndarray:
+    scale = PANEL / max(picture.shape[:2])
+    body = cv2.resize(picture, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    bar = np.full((28, body.shape[1], 3), 255, np.uint8)
+    cv2.putText(bar, title, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.vstack([bar, body])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="the cad_walls folder")
+    parser.add_argument("--backend", action="append", required=True, help="opencv | unet:default | unet:DIR")
+    parser.add_argument("--out", type=Path, required=True, help="report folder (created)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N sheets")
+    parser.add_argument("--no-pictures", action="store_true", help="skip the overlay pictures")
+    args = parser.parse_args(argv)
+    sheets = sorted(p for p in args.data.glob("*.jpg") if (args.data / f"{p.stem}_wall.png").is_file())
+    sheets = sheets[: args.limit] if args.limit else sheets
+    if not sheets:
+        print(f"cad_walls: no <stem>.jpg with <stem>_wall.png in {args.data}", file=sys.stderr)
+        return 2
+    (args.out / "pictures").mkdir(parents=True, exist_ok=True)
+    backends = {spec: load_backend(spec) for spec in args.backend}
+    pooled = {spec: metrics.PixelCounts() for spec in backends}
+    seconds = {spec: 0.0 for spec in backends}
+    rows = []
+    for path in sheets:
+        image = read_image(path)
+        truth = read_palette_wall(args.data / f"{path.stem}_wall.png", image.shape[:2])
+        row: dict[str, object] = {"sheet": path.stem, "size": list(image.shape[:2])}
+        panels = [_titled(tint_masks(image, truth, np.zeros_like(truth)), f"{path.stem}: truth")]
+        for spec, (pipeline, options) in backends.items():
+            start = time.perf_counter()
+            wall, _opening, _probs = pipeline.masks(image, options)
+            seconds[spec] += time.perf_counter() - start
+            counts = metrics.pixel_counts(wall, truth)
+            pooled[spec] += counts
+            row[spec] = round(counts.iou, 4)
+            if not args.no_pictures:
+                panels.append(errors_panel(image, wall, truth, f"{spec}: wall IoU {counts.iou:.3f}"))
+        rows.append(row)
+        if not args.no_pictures:
+            picture = hstack_padded(panels)
+            cv2.imwrite(str(args.out / "pictures" / f"{path.stem}.jpg"), picture[..., ::-1])
+        print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+    summary = {
+        spec: {
+            "wall_iou_pooled": round(pooled[spec].iou, 4),
+            "wall_iou_mean": round(float(np.mean([r[spec] for r in rows])), 4),
+            "seconds_per_sheet": round(seconds[spec] / len(rows), 3),
+        }
+        for spec in backends
+    }
+    (args.out / "report.json").write_text(json.dumps({"summary": summary, "sheets": rows}, indent=1) + "\n")
+    lines = [
+        f"# Wall IoU on {len(rows)} CAD sheets ({args.data})",
+        "",
+        "| backend | wall IoU pooled | wall IoU mean | s per sheet |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| `{s}` | {v['wall_iou_pooled']:.3f} | {v['wall_iou_mean']:.3f} "
+            f"| {v['seconds_per_sheet']:.2f} |"
+            for s, v in summary.items()
+        ),
+        "",
+        "| sheet | " + " | ".join(f"`{s}`" for s in backends) + " |",
+        "| --- | " + " | ".join("---" for _ in backends) + " |",
+        *(f"| {r['sheet']} | " + " | ".join(f"{r[s]:.3f}" for s in backends) + " |" for r in rows),
+        "",
+    ]
+    (args.out / "report.md").write_text("\n".join(lines))
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
