@@ -169,12 +169,25 @@ def read_grey(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarr
 
 
 def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
-    """Read a binary mask image (white = foreground) as a ``bool`` array.
+    """Read a binary mask image (white or any bright colour = foreground) as a ``bool`` array.
 
-    Modes L, RGB and RGBA are accepted (RGBA composited onto black), thresholded at > 127.
-    ``size`` is ``(width, height)``: the mask is resized nearest-neighbour to it if it differs.
+    Modes L, RGB, RGBA and palettes are accepted (RGBA composited onto black); a pixel is
+    foreground when its brightest channel is > 127, so white-on-black masks (R3D) and palette
+    masks that colour classes in pure hues (the CAD sheets' (128, 0, 0) partitions and (0, 128, 0)
+    structural walls, grey 38 and 75) both read right.  ``size`` is ``(width, height)``: the mask
+    is resized nearest-neighbour to it if it differs.
     """
-    return read_grey(path, size) > 127
+    image = Image.open(path)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+        image = Image.alpha_composite(background, rgba)
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    if size is not None and image.size != tuple(size):
+        image = image.resize(tuple(size), Image.NEAREST)
+    array = np.asarray(image)
+    return (array.max(axis=2) if array.ndim == 3 else array) > 127
 
 
 def read_labels(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:

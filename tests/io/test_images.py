@@ -129,3 +129,17 @@ def test_read_labels_keeps_16_bit_ids_and_resizes_nearest(tmp_path):
     write_png(tmp_path / "rgb.png", np.zeros((4, 6, 3), np.uint8))
     with pytest.raises(ValueError, match="label image"):
         read_labels(tmp_path / "rgb.png")
+
+
+def test_colour_palette_masks_read_every_bright_class(tmp_path):
+    """CAD-sheet masks colour partitions (128, 0, 0) and structural walls (0, 128, 0): both are walls."""
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    rgb[0, :] = (128, 0, 0)
+    rgb[1, :] = (0, 128, 0)
+    rgb[2, :] = (255, 255, 255)
+    rgb[3, :] = (100, 90, 80)  # dark: background
+    Image.fromarray(rgb).save(tmp_path / "palette.png")
+    mask = read_mask(tmp_path / "palette.png")
+    assert mask.tolist() == [[True] * 6] * 3 + [[False] * 6]
+    Image.fromarray(rgb).convert("P", palette=Image.ADAPTIVE, colors=4).save(tmp_path / "indexed.png")
+    assert read_mask(tmp_path / "indexed.png").tolist() == mask.tolist()
