@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from shapely import Polygon
@@ -33,6 +33,7 @@ from model_code.synth.layout import Layout, generate_layout
 from model_code.synth.raster import room_label_image, wall_and_opening_masks
 from model_code.synth.render import render_layout
 from model_code.synth.styles import STYLE_TABLE, STYLES, layout_params, realise
+from model_code.synth.words import TEXT_STREAM, PrintedText, Words
 
 MIN_SIZE = 128
 MAX_SIZE = 4096
@@ -55,6 +56,9 @@ class SynthPlan:
     room_kinds: list[str]  # semantic kind of each room (living, bedroom, ...), parallel to annotation.rooms
     # indices into annotation.openings of the doors and windows drawn without their symbol (ascending)
     bare_openings: list[int] = field(default_factory=list)
+    ppm: float = 0.0  # pixels per metre of the drawing (the layout's scale; rotation keeps it)
+    language: str | None = None  # with print_text: the labels' language (en, fr, es, de, sv)
+    printed: list[PrintedText] = field(default_factory=list)  # with print_text: every line drawn
 
 
 def plan_id(seed: int) -> str:
@@ -123,6 +127,7 @@ def generate_plan(
     size: int | tuple[int, int] | None = None,
     styles: Sequence[str] | None = None,
     bare_openings: float = 0.0,
+    print_text: bool = False,
 ) -> SynthPlan:
     """Generate the plan for ``seed``: same seed and arguments give identical bytes.
 
@@ -135,6 +140,10 @@ def generate_plan(
             (no leaf, swing arc, sliding panels, glazing lines or jambs: a plain gap in the wall).
             The ground truth is unchanged; ``SynthPlan.bare_openings`` lists them.  Everything
             else is drawn as with 0.0 (label and furniture still keep clear of a bare door's swing).
+        print_text: label every room in one of five languages and print a dimension or area line
+            in one of several notations where it fits (:mod:`model_code.synth.words`), with the
+            ground truth in ``SynthPlan.printed``; its choices come from ``default_rng([seed,
+            TEXT_STREAM])``.  Off (the default), every byte is what it was without the option.
     """
     names = _check_arguments(seed, styles)
     fraction = _check_fraction(bare_openings)
@@ -145,6 +154,10 @@ def generate_plan(
     shortest = round(longest * float(rng.uniform(0.7, 1.0)))
     width, height = (longest, shortest) if rng.random() < 0.5 else (shortest, longest)
     look = realise(rng, style, longest)
+    words = None
+    if print_text:
+        words = Words(np.random.default_rng([int(seed), TEXT_STREAM]))
+        look = replace(look, labels=True, area_text=True)
     margin = round(longest * float(rng.uniform(0.09, 0.14)))
     layout = generate_layout(
         rng, width, height, layout_params(rng, style), margin, max_bay_depth=0.45 * margin
@@ -152,7 +165,7 @@ def generate_plan(
     annotation = to_annotation(layout, plan_id(int(seed)))
     wall_mask, opening_mask = wall_and_opening_masks(annotation.walls, annotation.openings, height, width)
     bare = choose_bare(int(seed), [o.type for o in layout.openings], fraction)
-    rendering = render_layout(rng, layout, look, wall_mask, opening_mask, bare=frozenset(bare))
+    rendering = render_layout(rng, layout, look, wall_mask, opening_mask, bare=frozenset(bare), words=words)
     for room, label in zip(annotation.rooms, rendering.labels, strict=True):
         room.name_hint = label
     image = rendering.image
@@ -178,6 +191,9 @@ def generate_plan(
         style=style.name,
         room_kinds=[room.kind for room in layout.rooms],
         bare_openings=bare,
+        ppm=float(layout.ppm),
+        language=None if words is None else words.language,
+        printed=[] if words is None else list(words.printed),
     )
 
 
