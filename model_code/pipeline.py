@@ -31,6 +31,8 @@ from model_code.version import __version__
 BACKENDS = ("unet", "opencv")
 RENDERS = ("mask", "overlay")
 RESOLUTIONS = ("working", "input")
+TEXT_MODES = ("on", "off")
+DEFAULT_TEXT = "off"  # reading costs more than the 150 ms budget on 2 cores (docs/text.md)
 MAX_NAMES_SHOWN = 10  # unknown option names quoted in an error message
 
 
@@ -54,6 +56,10 @@ class PipelineOptions:
         page: which page of a PDF or multi-page TIFF to analyse, from 1; a single image has only page 1.
             Read by :func:`decode_plan` (through :meth:`Pipeline.analyze_file` or the server), not by
             :meth:`Pipeline.analyze`, which is given the decoded page.
+        text: ``on`` reads the plan's text (``model_code.text``): ``texts``, room names, the scale;
+            ``off`` (default) does not.
+        pixels_per_meter: the plan's scale, overriding any estimate: rooms get ``area_m2``, walls
+            ``length_m`` and ``thickness_m``.
     """
 
     threshold: float = 0.5
@@ -62,6 +68,8 @@ class PipelineOptions:
     render: str = "mask"
     resolution: str = "working"
     page: int = 1
+    text: str = DEFAULT_TEXT
+    pixels_per_meter: float | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> PipelineOptions:
@@ -78,6 +86,8 @@ class PipelineOptions:
                 options.threshold = float(values["threshold"])
             if values.get("min_wall_length") not in (None, ""):
                 options.min_wall_length = float(values["min_wall_length"])
+            if values.get("pixels_per_meter") not in (None, ""):
+                options.pixels_per_meter = float(values["pixels_per_meter"])
         except (TypeError, ValueError) as exc:
             raise OptionsError(f"numeric option has a non-numeric value: {exc}") from exc
         if "backend" in values:
@@ -88,6 +98,9 @@ class PipelineOptions:
             options.resolution = str(values["resolution"]).strip().lower()
         if values.get("page") not in (None, ""):
             options.page = _page_number(values["page"])
+        if "text" in values:
+            text = values["text"]
+            options.text = {True: "on", False: "off"}.get(text, str(text).strip().lower())  # type: ignore[arg-type]
         options.check()
         return options
 
@@ -107,6 +120,12 @@ class PipelineOptions:
             raise OptionsError(f"resolution must be one of {list(RESOLUTIONS)}, got {self.resolution!r}")
         if isinstance(self.page, bool) or not isinstance(self.page, int) or self.page < 1:
             raise OptionsError(f"page must be a whole number >= 1 (pages count from 1), got {self.page!r}")
+        if self.text not in TEXT_MODES:
+            raise OptionsError(f"text must be one of {list(TEXT_MODES)}, got {str(self.text)[:40]!r}")
+        if self.pixels_per_meter is not None and not (
+            math.isfinite(self.pixels_per_meter) and self.pixels_per_meter > 0
+        ):
+            raise OptionsError(f"pixels_per_meter must be a finite number > 0, got {self.pixels_per_meter}")
 
 
 def _page_number(value: Any) -> int:
@@ -177,10 +196,31 @@ class PlanResult:
 
 
 class Pipeline:
-    """Holds the loaded model (once per process) and analyses images with any backend."""
+    """Holds the loaded model (once per process) and analyses images with any backend.
 
-    def __init__(self, model: LoadedModel | None):
+    ``text_reader`` (a :class:`model_code.text.TextReader`) reads the plan's text with ``text=on``;
+    ``None`` loads the process's shared reader on first use.
+    """
+
+    def __init__(self, model: LoadedModel | None, text_reader: Any = None):
         self.model = model
+        self.text_reader = text_reader
+
+    def read_text(self, image: np.ndarray, options: PipelineOptions, timing: dict[str, float]) -> list | None:
+        """The plan's text lines with ``text=on`` (``model_code.text``), else ``None``."""
+        if options.text != "on":
+            return None
+        from model_code.text import TextEngineMissing, read_text, shared_reader
+
+        start = time.perf_counter()
+        if self.text_reader is None:
+            try:
+                self.text_reader = shared_reader()
+            except TextEngineMissing as exc:
+                raise OptionsError(f"text=on is not available here: {exc}") from exc
+        texts = read_text(self.text_reader, image)
+        timing["text"] = (time.perf_counter() - start) * 1000
+        return texts
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None) -> Pipeline:
@@ -290,7 +330,7 @@ class Pipeline:
         options = options or PipelineOptions()
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
         decoded = decode_plan(data, options.page if page is None else page, max_pixels, pdf_dpi)
-        result = self.analyze(decoded.image, options)
+        result = self.analyze(decoded.image, options, dpi=decoded.dpi)
         result.document.page = page_of(decoded)
         return result
 
@@ -299,12 +339,14 @@ class Pipeline:
         image: np.ndarray,
         options: PipelineOptions | None = None,
         between_stages: Callable[[], None] | None = None,
+        dpi: float | None = None,
     ) -> PlanResult:
         """Run the whole flow on an ``(H, W, 3)`` uint8 RGB image.
 
         ``between_stages`` is called after the masks, the vectorizer and the rooms; whatever it
         raises abandons the analysis there (the server's request deadline).  A stage already
-        running is never interrupted.
+        running is never interrupted.  ``dpi``: the resolution a PDF page was rendered at (with a
+        printed drawing scale, evidence of the plan's scale).
         """
         from model_code.geometry.rooms import detect_rooms, scale_rooms
         from model_code.geometry.vectorize import VectorizeOptions, scale_plan, vectorize
@@ -327,6 +369,11 @@ class Pipeline:
         min_length = options.min_wall_length
         if min_length is not None:
             min_length /= (scale_x + scale_y) / 2
+        texts = self.read_text(image, options, timing)
+        if texts:  # letters and digits are not walls
+            from model_code.text import suppress_text_strokes
+
+            trace_wall = suppress_text_strokes(trace_wall, texts, 1 / scale_x, 1 / scale_y)
         start = time.perf_counter()
         vec_options = VectorizeOptions(min_wall_length=min_length)
         plan = vectorize(trace_wall, trace_opening, vec_options)
@@ -353,4 +400,10 @@ class Pipeline:
             model=self.model_info(options.backend),
             timing_ms=timing,
         )
+        if texts is not None or options.pixels_per_meter is not None:
+            from model_code.text import annotate_document
+
+            start = time.perf_counter()
+            annotate_document(document, texts, options.pixels_per_meter, dpi)
+            timing["text_annotate"] = (time.perf_counter() - start) * 1000
         return PlanResult(document, wall_mask, opening_mask, probs, room_types)

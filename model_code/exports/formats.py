@@ -51,11 +51,16 @@ def export_document(
     Raises:
         ValueError: an unknown format, a document without its image size, or a bad
             ``metres_per_pixel``.
+
+    ``metres_per_pixel`` defaults to the document's ``scale`` when it has one (pixels otherwise).
     """
     name = MEDIA_TYPES.get(fmt, fmt)
     if name not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; known: {sorted(FORMATS)}")
     chosen = FORMATS[name]
+    scale = getattr(document, "scale", None)
+    if metres_per_pixel is None and scale is not None:  # the document's own scale (text or option)
+        metres_per_pixel = scale.metres_per_pixel
     function = getattr(import_module(f"model_code.exports.{chosen.module}"), chosen.function)
     body = function(document, metres_per_pixel)
     return body.encode("utf-8") if isinstance(body, str) else body

@@ -63,6 +63,8 @@ class Wall:
     is_load_bearing: bool = False
     id: str | None = None
     confidence: float | None = None
+    length_m: float | None = None  # with a document scale
+    thickness_m: float | None = None
 
     @property
     def length(self) -> float:
@@ -81,6 +83,10 @@ class Wall:
         out["is_load_bearing"] = bool(self.is_load_bearing)
         if self.confidence is not None:
             out["confidence"] = _round(self.confidence, 3)
+        if self.length_m is not None:
+            out["length_m"] = _round(self.length_m, 3)
+        if self.thickness_m is not None:
+            out["thickness_m"] = _round(self.thickness_m, 3)
         return out
 
     @classmethod
@@ -93,6 +99,8 @@ class Wall:
             is_load_bearing=bool(data.get("is_load_bearing", False)),
             id=None if data.get("id") is None else str(data["id"]),
             confidence=None if data.get("confidence") is None else float(data["confidence"]),
+            length_m=None if data.get("length_m") is None else float(data["length_m"]),
+            thickness_m=None if data.get("thickness_m") is None else float(data["thickness_m"]),
         )
 
 
@@ -149,15 +157,18 @@ class Room:
     name_hint: str | None = None
     type: str | None = None
     type_confidence: float | None = None
+    area_m2: float | None = None  # with a document scale
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialise to the JSON form (``type`` and ``type_confidence`` only when known)."""
+        """Serialise to the JSON form (``type`` and ``type_confidence``, ``area_m2`` only when known)."""
         out: dict[str, Any] = {"id": self.id}
         if self.polygon is not None:
             out["polygon"] = [[_round(x), _round(y)] for x, y in self.polygon]
         out["bounding_box"] = [_round(v) for v in self.bounding_box]
         if self.area_px is not None:
             out["area_px"] = _round(self.area_px, 1)
+        if self.area_m2 is not None:
+            out["area_m2"] = _round(self.area_m2, 2)
         out["name_hint"] = self.name_hint
         if self.type is not None:
             out["type"] = self.type
@@ -179,6 +190,7 @@ class Room:
             name_hint=data.get("name_hint"),
             type=data.get("type"),
             type_confidence=None if data.get("type_confidence") is None else float(data["type_confidence"]),
+            area_m2=None if data.get("area_m2") is None else float(data["area_m2"]),
         )
 
 
@@ -229,6 +241,48 @@ class Annotation:
 
 
 @dataclass
+class TextLine:
+    """A line of text read on the plan: ``[x_min, y_min, x_max, y_max]`` box, the text, its confidence."""
+
+    box: tuple[float, float, float, float]
+    text: str
+    confidence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise to the JSON form."""
+        return {
+            "box": [_round(v) for v in self.box],
+            "text": self.text,
+            "confidence": _round(min(1.0, max(0.0, self.confidence)), 3),
+        }
+
+
+@dataclass
+class PlanScale:
+    """The plan's scale: pixels per metre, confidence (0..1), ``source`` (``text``, ``pdf``, ``option``)
+    and the evidence behind it (JSON objects: kind, text, pixels_per_meter, box, room_id, weight, used)."""
+
+    pixels_per_meter: float
+    confidence: float
+    source: str
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def metres_per_pixel(self) -> float:
+        """The exports' unit conversion."""
+        return 1.0 / self.pixels_per_meter
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise to the JSON form."""
+        return {
+            "pixels_per_meter": _round(self.pixels_per_meter, 3),
+            "confidence": _round(self.confidence, 3),
+            "source": self.source,
+            "evidence": [dict(e) for e in self.evidence],
+        }
+
+
+@dataclass
 class ResultDocument:
     """What ``/invocations`` returns: the plan's geometry plus provenance and timings."""
 
@@ -241,6 +295,8 @@ class ResultDocument:
     timing_ms: dict[str, float] = field(default_factory=dict)
     image_id: str | None = None
     page: tuple[int, int] | None = None  # (number from 1, count) for a PDF or TIFF input, else None
+    texts: list[TextLine] | None = None  # with the text option on
+    scale: PlanScale | None = None  # from the plan's text or the pixels_per_meter option
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to the versioned JSON result document."""
@@ -255,6 +311,10 @@ class ResultDocument:
         out["timing_ms"] = {k: _round(v, 1) for k, v in self.timing_ms.items()}
         if self.page is not None:
             out["page"] = {"number": int(self.page[0]), "count": int(self.page[1])}
+        if self.texts is not None:
+            out["texts"] = [t.to_dict() for t in self.texts]
+        if self.scale is not None:
+            out["scale"] = self.scale.to_dict()
         return out
 
 

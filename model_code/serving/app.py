@@ -178,11 +178,23 @@ def load_serving_pipeline(config: ServingConfig) -> Pipeline:
         model.runtime,
         config.torch_threads,
     )
-    pipeline = Pipeline(model)
+    pipeline = Pipeline(model, text_reader=load_text_reader(config))
     start = time.perf_counter()
-    pipeline.analyze(warmup_image(), PipelineOptions())
-    LOG.info("warm-up inference passed in %.0f ms", (time.perf_counter() - start) * 1000)
+    text = "on" if pipeline.text_reader is not None else "off"
+    pipeline.analyze(warmup_image(), PipelineOptions(text=text))
+    LOG.info("warm-up inference (text=%s) passed in %.0f ms", text, (time.perf_counter() - start) * 1000)
     return pipeline
+
+
+def load_text_reader(config: ServingConfig):
+    """The worker's one OCR reader (two ONNX Runtime sessions, the worker's thread count), or ``None``
+    when the OCR models are not installed (``text=on`` is then a 400 that says so)."""
+    from model_code.text import engine_available, shared_reader
+
+    if not engine_available():
+        LOG.warning("OCR models not installed: text=on will be refused (docs/text.md)")
+        return None
+    return shared_reader(threads=config.torch_threads)
 
 
 def _cuda_usable() -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from shapely import Polygon
@@ -41,6 +41,7 @@ from model_code.synth.raster import room_label_image, wall_and_opening_masks
 from model_code.synth.render import render_layout
 from model_code.synth.sheet import SHEET_STREAM, choose_sheet, draw_sheet
 from model_code.synth.styles import STYLE_TABLE, STYLES, layout_params, realise
+from model_code.synth.words import TEXT_STREAM, PrintedText, Words
 
 MIN_SIZE = 128
 MAX_SIZE = 4096
@@ -65,6 +66,9 @@ class SynthPlan:
     bare_openings: list[int] = field(default_factory=list)
     # the plan canvas on its sheet (x0, y0, x1, y1) before any scan rotation; None when not on a sheet
     sheet_box: tuple[int, int, int, int] | None = None
+    ppm: float = 0.0  # pixels per metre of the drawing (the layout's scale; rotation keeps it)
+    language: str | None = None  # with print_text: the labels' language (en, fr, es, de, sv)
+    printed: list[PrintedText] = field(default_factory=list)  # with print_text: every line drawn
 
 
 def plan_id(seed: int) -> str:
@@ -132,6 +136,7 @@ def generate_plan(
     styles: Sequence[str] | None = None,
     bare_openings: float = 0.0,
     sheet: float = 0.0,
+    print_text: bool = False,
 ) -> SynthPlan:
     """Generate the plan for ``seed``: same seed and arguments give identical bytes.
 
@@ -147,6 +152,10 @@ def generate_plan(
         sheet: probability (0..1) that the plan is drawn on a drawing sheet of the same image size
             (frame, title block, legend, dimension chains, north arrow, scale bar, grid bubbles):
             none of it is wall or opening.  ``SynthPlan.sheet_box`` says where the plan lies.
+        print_text: label every room in one of five languages and print a dimension or area line
+            in one of several notations where it fits (:mod:`model_code.synth.words`), with the
+            ground truth in ``SynthPlan.printed``; its choices come from ``default_rng([seed,
+            TEXT_STREAM])``.  Off (the default), every byte is what it was without the option.
     """
     names = _check_arguments(seed, styles)
     fraction = _check_fraction(bare_openings)
@@ -161,6 +170,10 @@ def generate_plan(
     sheet_rng = np.random.default_rng([int(seed), SHEET_STREAM])
     frame = choose_sheet(sheet_rng, width, height, sheet_fraction)
     canvas_w, canvas_h = (frame.plan_width, frame.plan_height) if frame else (width, height)
+    words = None
+    if print_text:
+        words = Words(np.random.default_rng([int(seed), TEXT_STREAM]))
+        look = replace(look, labels=True, area_text=True)
     margin = round(max(canvas_w, canvas_h) * float(rng.uniform(0.09, 0.14)))
     layout = generate_layout(
         rng, canvas_w, canvas_h, layout_params(rng, style), margin, max_bay_depth=0.45 * margin
@@ -170,7 +183,7 @@ def generate_plan(
         annotation.walls, annotation.openings, canvas_h, canvas_w
     )
     bare = choose_bare(int(seed), [o.type for o in layout.openings], fraction)
-    rendering = render_layout(rng, layout, look, wall_mask, opening_mask, bare=frozenset(bare))
+    rendering = render_layout(rng, layout, look, wall_mask, opening_mask, bare=frozenset(bare), words=words)
     for room, label in zip(annotation.rooms, rendering.labels, strict=True):
         room.name_hint = label
     image = rendering.image
@@ -205,6 +218,9 @@ def generate_plan(
         room_kinds=[room.kind for room in layout.rooms],
         bare_openings=bare,
         sheet_box=sheet_box,
+        ppm=float(layout.ppm),
+        language=None if words is None else words.language,
+        printed=[] if words is None else list(words.printed),
     )
 
 

@@ -22,6 +22,7 @@ from model_code.synth.layout import Box, Layout, LayoutOpening, LayoutRoom, swin
 from model_code.synth.styles import ROOM_COLOURS, Look
 from model_code.synth.symbols import furnish
 from model_code.synth.text import TextSpec, draw_text, fit_scale, rotated_extent
+from model_code.synth.words import PrintedText, Words
 
 SHIFT = 4  # sub-pixel bits for OpenCV drawing calls
 SCALE = 1 << SHIFT
@@ -254,9 +255,18 @@ def swing_boxes(layout: Layout) -> list[list[Box]]:
 
 
 def draw_labels(
-    rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look, avoid: list[list[Box]]
+    rng: np.random.Generator,
+    image: np.ndarray,
+    layout: Layout,
+    look: Look,
+    avoid: list[list[Box]],
+    words: Words | None = None,
 ) -> list[str | None]:
-    """Draw each room's name (and sometimes its size) where it fits; returns the names drawn."""
+    """Draw each room's name (and sometimes its size) where it fits; returns the names drawn.
+
+    With ``words`` the name and size come in its language and notations (the main ``rng`` draws
+    exactly as without it), and ``words.printed`` records every line drawn with its ground truth.
+    """
     labels: list[str | None] = [None] * len(layout.rooms)
     bedrooms = 0
     for index, room in enumerate(layout.rooms):
@@ -264,15 +274,28 @@ def draw_labels(
         if not look.labels:
             continue
         name = room_name(rng, room.kind, bedrooms, look.uppercase)
+        measure: PrintedText | None = None
+        if words is not None:
+            name = words.name(room.kind, bedrooms, look.uppercase)
         lines = [name]
         if look.area_text and room.kind not in ("closet", "wc", "hall"):
             lines.append(area_text(rng, room, layout.ppm))
+            if words is not None:
+                measure = words.measure(room, layout.ppm)
+                lines[-1] = measure.text
         box = place_label(rng, image, room, lines, look, layout.ppm, avoid[index])
         if box is None and len(lines) > 1:
             box = place_label(rng, image, room, lines[:1], look, layout.ppm, avoid[index])
+            measure = None
         if box is not None:
             labels[index] = name
             avoid[index].append(box)
+            if words is not None:
+                words.printed.append(PrintedText(index, "name", name))
+                if measure is not None:
+                    words.printed.append(
+                        PrintedText(index, measure.kind, measure.text, measure.sides_m, measure.area_m2)
+                    )
     return labels
 
 
@@ -283,6 +306,7 @@ def render_layout(
     wall_mask: np.ndarray,
     opening_mask: np.ndarray,
     bare: frozenset[int] = frozenset(),
+    words: Words | None = None,
 ) -> Rendering:
     """Draw the whole plan: paper, grid, floors, labels, furniture, walls, openings, decorations.
 
@@ -295,7 +319,7 @@ def render_layout(
     if look.room_fill:
         fill_rooms(image, layout)
     avoid = swing_boxes(layout)
-    labels = draw_labels(rng, image, layout, look, avoid)
+    labels = draw_labels(rng, image, layout, look, avoid, words)
     if look.furniture:
         for index, room in enumerate(layout.rooms):
             furnish(rng, image, room, layout, look, avoid[index])

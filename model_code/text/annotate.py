@@ -1,0 +1,238 @@
+"""The plan's words into the result document: text boxes, room names and types, the scale, metres.
+
+:func:`read_text` reads the plan (before the vectorizer, so that :func:`suppress_text_strokes` can
+keep letters from becoming short walls); :func:`annotate_document` then matches what was read to the
+rooms (a text line belongs to the room whose polygon holds its centre), names them, lets a label's
+meaning set a room's type where the network is unsure, estimates the scale and adds metres.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import cv2
+import numpy as np
+from shapely.geometry import Point as ShapelyPoint
+from shapely.geometry import Polygon
+from shapely.prepared import prep
+
+from model_code.schema import UNKNOWN_TYPE, PlanScale, ResultDocument, Room, TextLine, room_type_of_name
+from model_code.text.engine import TextBox, TextReader
+from model_code.text.parse import name_part, parse_measures
+from model_code.text.scale import (
+    Evidence,
+    ScaleEstimate,
+    area_evidence,
+    dimension_evidence,
+    estimate_scale,
+    ratio_evidence,
+)
+
+UNSURE_TYPE_CONFIDENCE = 0.6  # below this the label's meaning sets the room's type
+CONTINUED = re.compile(r"[/&+\-]$|\band$", re.IGNORECASE)  # "Kitchen/" goes on on the next line
+
+
+def read_text(reader: TextReader, image: np.ndarray) -> list[TextBox]:
+    """Every line of text on ``image`` (RGB), read by ``reader``."""
+    return reader.read(image)
+
+
+def suppress_text_strokes(
+    mask: np.ndarray, texts: list[TextBox], scale_x: float = 1.0, scale_y: float = 1.0
+) -> np.ndarray:
+    """``mask`` without the connected parts that lie wholly inside a text box (letters, digits).
+
+    ``scale_x``/``scale_y`` map input pixels to the mask's pixels.  A wall that passes through a
+    label's box reaches out of it and is kept; only strokes the box contains are removed.
+    """
+    if not texts or not mask.any():
+        return mask
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return mask
+    x0, y0 = stats[1:, cv2.CC_STAT_LEFT], stats[1:, cv2.CC_STAT_TOP]
+    x1 = x0 + stats[1:, cv2.CC_STAT_WIDTH]
+    y1 = y0 + stats[1:, cv2.CC_STAT_HEIGHT]
+    inside = np.zeros(count - 1, bool)
+    for text in texts:
+        pad = max(1.0, 0.15 * text.height)
+        bx0 = (text.box[0] - pad) * scale_x
+        by0 = (text.box[1] - pad) * scale_y
+        bx1 = (text.box[2] + pad) * scale_x
+        by1 = (text.box[3] + pad) * scale_y
+        inside |= (x0 >= bx0) & (y0 >= by0) & (x1 <= bx1) & (y1 <= by1)
+    if not inside.any():
+        return mask
+    drop = np.concatenate([[False], inside])
+    return mask & ~drop[labels]
+
+
+def _room_shapes(rooms: list[Room]) -> list[tuple[Room, Polygon]]:
+    shapes = []
+    for room in rooms:
+        if room.polygon and len(room.polygon) >= 3:
+            polygon = Polygon(room.polygon)
+            if not polygon.is_valid:
+                polygon = polygon.buffer(0)
+        else:
+            x0, y0, x1, y1 = room.bounding_box
+            polygon = Polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+        if not polygon.is_empty:
+            shapes.append((room, polygon))
+    return shapes
+
+
+def _room_of(
+    text: TextBox, shapes: list[tuple[Room, Polygon]], prepared: list
+) -> tuple[Room, Polygon] | None:
+    centre = ShapelyPoint(text.centre)
+    for (room, polygon), fast in zip(shapes, prepared, strict=True):
+        if fast.contains(centre):
+            return room, polygon
+    return None
+
+
+def _sides(polygon: Polygon) -> tuple[float, float]:
+    """The two side lengths of the polygon's minimum rotated rectangle."""
+    ring = np.asarray(polygon.minimum_rotated_rectangle.exterior.coords)
+    if len(ring) < 4:
+        return 0.0, 0.0
+    a = float(np.hypot(*(ring[1] - ring[0])))
+    b = float(np.hypot(*(ring[2] - ring[1])))
+    return a, b
+
+
+def _names(lines: list[TextBox]) -> list[tuple[str, float]]:
+    """Room names in one room's text lines, top to bottom; a line ending in ``/`` joins the next."""
+    names: list[tuple[str, float]] = []
+    pending: tuple[str, float] | None = None
+    for line in sorted(lines, key=lambda t: (t.box[1], t.box[0])):
+        name = name_part(line.text)
+        if name is None:
+            if pending:
+                names.append(pending)
+                pending = None
+            continue
+        if pending:
+            name, confidence = (
+                f"{pending[0]}{'' if pending[0].endswith('/') else ' '}{name}",
+                min(pending[1], line.confidence),
+            )
+            pending = None
+        else:
+            confidence = line.confidence
+        if CONTINUED.search(name):
+            pending = (name, confidence)
+        else:
+            names.append((name, confidence))
+    if pending:
+        names.append((pending[0].rstrip("/&+- "), pending[1]))
+    return names
+
+
+def name_rooms(rooms: list[Room], texts: list[TextBox]) -> dict[str, list[TextBox]]:
+    """Give each room the name printed in it (``name_hint`` as printed) and, where the network is
+    unsure, the type that name means.  Returns each room's text lines (by room id)."""
+    shapes = _room_shapes(rooms)
+    prepared = [prep(p) for _, p in shapes]
+    by_room: dict[str, list[TextBox]] = {}
+    for text in texts:
+        found = _room_of(text, shapes, prepared)
+        if found is not None:
+            by_room.setdefault(found[0].id, []).append(text)
+    for room in rooms:
+        names = _names(by_room.get(room.id, []))
+        if not names:
+            continue
+        typed = [(n, c, room_type_of_name(n, fuzzy=True)) for n, c in names]
+        typed.sort(key=lambda t: (t[2] is None, -t[1]))  # a name that means a type first
+        name, confidence, meaning = typed[0]
+        room.name_hint = name
+        unsure = room.type in (None, UNKNOWN_TYPE) or (room.type_confidence or 0.0) < UNSURE_TYPE_CONFIDENCE
+        if meaning is not None and unsure:
+            room.type = meaning
+            room.type_confidence = float(confidence)
+    return by_room
+
+
+def gather_evidence(
+    rooms: list[Room], texts: list[TextBox], by_room: dict[str, list[TextBox]], dpi: float | None
+) -> list[Evidence]:
+    """Every measurement read on the plan that says something about its scale."""
+    shapes = {room.id: polygon for room, polygon in _room_shapes(rooms)}
+    evidence: list[Evidence] = []
+    for text in texts:
+        for measure in parse_measures(text.text):
+            if measure.kind == "scale" and dpi:
+                ppm, weight = ratio_evidence(measure.ratio or 0.0, dpi)
+                evidence.append(Evidence("scale", text.text, ppm, weight, text.box))
+    for room_id, lines in by_room.items():
+        polygon = shapes.get(room_id)
+        if polygon is None:
+            continue
+        sides = _sides(polygon)
+        for text in lines:
+            for measure in parse_measures(text.text):
+                found = None
+                if measure.kind == "dimensions":
+                    found = dimension_evidence(measure.sides_m, sides)
+                elif measure.kind == "area" and measure.area_m2:
+                    found = area_evidence(measure.area_m2, float(polygon.area))
+                if found is not None:
+                    ppm, weight = found
+                    evidence.append(
+                        Evidence(measure.kind, text.text, ppm, weight * text.confidence, text.box, room_id)
+                    )
+    return evidence
+
+
+def apply_scale(document: ResultDocument, scale: PlanScale) -> None:
+    """Set the document's scale and every room's ``area_m2``, every wall's ``length_m``/``thickness_m``."""
+    document.scale = scale
+    ppm = scale.pixels_per_meter
+    for room in document.rooms:
+        if room.polygon and len(room.polygon) >= 3:
+            area_px = float(Polygon(room.polygon).area)
+        else:
+            area_px = room.area_px
+        room.area_m2 = None if area_px is None else area_px / ppm**2
+    for wall in document.walls:
+        wall.length_m = wall.length / ppm
+        wall.thickness_m = None if wall.thickness is None else wall.thickness / ppm
+
+
+def to_plan_scale(estimate: ScaleEstimate) -> PlanScale:
+    """The schema record of an estimate."""
+    return PlanScale(
+        estimate.pixels_per_meter,
+        estimate.confidence,
+        estimate.source,
+        [e.to_dict() for e in estimate.evidence],
+    )
+
+
+def annotate_document(
+    document: ResultDocument,
+    texts: list[TextBox] | None,
+    pixels_per_meter: float | None = None,
+    dpi: float | None = None,
+) -> ScaleEstimate | None:
+    """Add what the plan says to ``document``: ``texts``, room names and types, ``scale`` and metres.
+
+    ``texts`` is ``None`` when the text option is off (the document then has no ``texts``);
+    ``pixels_per_meter`` (the option) overrides the estimate; ``dpi`` is a PDF page's render
+    resolution (with a printed ``1:100`` it is evidence).  Without any scale nothing is invented.
+    Returns the estimate made from the text (also when the option overrode it), or ``None``.
+    """
+    estimate = None
+    if texts is not None:
+        document.texts = [TextLine(t.box, t.text, t.confidence) for t in texts]
+        by_room = name_rooms(document.rooms, texts)
+        estimate = estimate_scale(gather_evidence(document.rooms, texts, by_room, dpi))
+    if pixels_per_meter is not None:
+        evidence = [] if estimate is None else [e.to_dict() for e in estimate.evidence]
+        apply_scale(document, PlanScale(float(pixels_per_meter), 1.0, "option", evidence))
+    elif estimate is not None and math.isfinite(estimate.pixels_per_meter):
+        apply_scale(document, to_plan_scale(estimate))
+    return estimate

@@ -1,0 +1,101 @@
+"""A generated plan that prints its labels, through the Flask test client with text=on (OCR real)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model_code.pipeline import Pipeline
+from model_code.schema import validate_result
+from model_code.serving.app import create_app
+from model_code.serving.config import ServingConfig
+from model_code.synth import generate_plan
+from model_code.text import engine_available, shared_reader
+from tests.serving.helpers import ping_once_loaded
+
+ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
+needs_engine = pytest.mark.skipif(
+    not engine_available(), reason="OCR models not installed (requirements-text.txt)"
+)
+
+
+@pytest.fixture(scope="module")
+def client():
+    client = create_app(ServingConfig(workers=1), loader=lambda: Pipeline(None)).test_client()
+    assert ping_once_loaded(client).status_code == 200
+    return client
+
+
+def png(image: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ("text=maybe", "text must be one of"),
+        ("pixels_per_meter=0", "pixels_per_meter must be a finite number > 0"),
+        ("pixels_per_meter=abc", "non-numeric"),
+        ("pixels_per_meter=inf", "pixels_per_meter must be a finite number > 0"),
+    ],
+)
+def test_bad_text_options_are_400(client, attributes, message):
+    response = client.post(
+        "/invocations",
+        data=png(generate_plan(3, size=256).image),
+        content_type="image/png",
+        headers={ATTRIBUTES: f"backend=opencv,{attributes}"},
+    )
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert message in response.get_data(as_text=True)
+
+
+def test_pixels_per_meter_gives_metres_without_reading(client):
+    plan = generate_plan(3, size=256)
+    body = {
+        "image": base64.b64encode(png(plan.image)).decode(),
+        "options": {"backend": "opencv", "pixels_per_meter": 40},
+    }
+    response = client.post("/invocations", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    document = response.json
+    validate_result(document)
+    assert document["scale"]["source"] == "option" and document["scale"]["pixels_per_meter"] == 40
+    assert "texts" not in document
+    for room in document["rooms"]:
+        xs, ys = np.asarray(room["polygon"]).T
+        area_px = 0.5 * abs(np.dot(xs, np.roll(ys, 1)) - np.dot(ys, np.roll(xs, 1)))
+        assert room["area_m2"] == pytest.approx(area_px / 40**2, rel=0.01)
+    assert all("length_m" in wall for wall in document["walls"]), document["walls"][:3]
+
+
+@needs_engine
+def test_a_printed_plan_is_read_end_to_end(client):
+    shared_reader(threads=2)  # loaded once, as a worker does
+    plan = generate_plan(1001, size=768, print_text=True)
+    response = client.post(
+        "/invocations",
+        data=png(plan.image),
+        content_type="image/png",
+        headers={ATTRIBUTES: "backend=opencv,text=on"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    document = response.json
+    validate_result(document)
+    read = {t["text"].lower().replace(" ", "") for t in document["texts"]}
+    names = [p.text for p in plan.printed if p.kind == "name"]
+    assert names
+    found = sum(name.lower().replace(" ", "") in read for name in names)
+    assert found >= 0.7 * len(names), (names, read)
+    named = {room["name_hint"] for room in document["rooms"]}
+    assert named & set(names)
+    if document.get("scale"):
+        assert document["scale"]["pixels_per_meter"] == pytest.approx(plan.ppm, rel=0.1)
+        assert any("area_m2" in room for room in document["rooms"])
