@@ -123,6 +123,10 @@ class TrainConfig:
         default=1.0, metadata=_help("encoder learning rate = learning_rate * this")
     )
     dice_weight: float = field(default=1.0, metadata=_help("loss = BCE + dice_weight * Dice"))
+    room_type_weight: float = field(
+        default=1.0,
+        metadata=_help("loss = walls-and-openings term + room_type_weight * room-types term (each averaged)"),
+    )
     crop_size: int = field(default=384, metadata=_help("side of the random training crops (multiple of 32)"))
     augment: str = field(default="heavy", metadata=_help("none | light | heavy"))
     early_stopping_patience: int = field(
@@ -173,6 +177,8 @@ class TrainConfig:
             problems.append(
                 f"crop_size and working_size must be multiples of 32 ({self.crop_size}, {self.working_size})"
             )
+        if not self.room_type_weight >= 0:
+            problems.append(f"room_type_weight must be >= 0, got {self.room_type_weight}")
         if self.learning_rate <= 0:
             problems.append(f"learning_rate must be > 0, got {self.learning_rate}")
         if not 0.0 <= self.val_fraction < 1.0:

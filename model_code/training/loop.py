@@ -415,19 +415,38 @@ def set_encoder_frozen(network: torch.nn.Module, frozen: bool) -> None:
 
 
 class SegmentationLoss(torch.nn.Module):
-    """BCE + ``dice_weight`` x Dice, per output channel (multi-label), skipping ignored pixels.
+    """BCE + ``dice_weight`` x Dice per output channel (multi-label), skipping ignored pixels.
 
     Target pixels below 0 (:data:`~model_code.datasets.torch_data.IGNORE`: room types the truth does
-    not give) count in neither term.  The BCE is averaged over each channel's valid pixels and then
-    over channels; the soft Dice is computed per channel over the batch (a channel without any true
-    pixel in the batch adds no Dice term, as in smp's ``DiceLoss``), so rare room types such as
-    balconies weigh as much as walls.
+    not give) count in neither term.  Each channel's BCE is averaged over its valid pixels; its soft
+    Dice is computed over the batch (a channel without any true pixel in the batch adds no Dice term,
+    as in smp's ``DiceLoss``).  The channels form two groups, each averaged on its own: the masks
+    (wall, opening) and the room types (``type_channels``, the indices of the room-type outputs);
+    the loss is ``masks + room_type_weight * types``.  So adding six room-type outputs does not
+    dilute the wall and opening gradients, and within the types a rare one (balcony) weighs as much
+    as a common one.
     """
 
-    def __init__(self, dice_weight: float = 1.0, eps: float = 1.0):
+    def __init__(
+        self,
+        dice_weight: float = 1.0,
+        type_channels: tuple[int, ...] = (),
+        room_type_weight: float = 1.0,
+        eps: float = 1.0,
+    ):
         super().__init__()
         self.dice_weight = dice_weight
+        self.type_channels = tuple(type_channels)
+        self.room_type_weight = room_type_weight
         self.eps = eps
+
+    def _group(
+        self, bce: torch.Tensor, dice: torch.Tensor | None, present: torch.Tensor, positive: torch.Tensor
+    ):
+        loss = bce[present].mean() if bool(present.any()) else bce.sum() * 0
+        if dice is not None:
+            loss = loss + self.dice_weight * (dice * positive).sum() / max(int(positive.sum()), 1)
+        return loss
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Scalar loss of a batch: ``logits`` and ``target`` are ``(B, C, H, W)``."""
@@ -439,15 +458,23 @@ class SegmentationLoss(torch.nn.Module):
         bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, truth, reduction="none")
         per_channel = (bce * valid).sum(dims) / count.clamp(min=1)
         present = count > 0
-        loss = per_channel[present].mean() if bool(present.any()) else logits.sum() * 0
+        dice = None
+        truth = truth * valid
+        positive = truth.sum(dims) > 0
         if self.dice_weight:
             prob = torch.sigmoid(logits) * valid
-            truth = truth * valid
             inter = (prob * truth).sum(dims)
             cardinality = (prob + truth).sum(dims)
             dice = 1 - (2 * inter + self.eps) / (cardinality + self.eps)
-            positive = truth.sum(dims) > 0
-            loss = loss + self.dice_weight * (dice * positive).sum() / max(int(positive.sum()), 1)
+        is_type = torch.zeros(logits.shape[1], dtype=torch.bool, device=logits.device)
+        is_type[list(self.type_channels)] = True
+        loss = logits.sum() * 0
+        for group, weight in ((~is_type, 1.0), (is_type, self.room_type_weight)):
+            if bool(group.any()) and weight:
+                part = self._group(
+                    per_channel[group], None if dice is None else dice[group], present[group], positive[group]
+                )
+                loss = loss + weight * part
         return loss
 
 
@@ -833,7 +860,12 @@ def _train(
             -(-len(dataset) // dist.world_size),
         )
     val_plans = load_validation(data, config)
-    loss_fn = SegmentationLoss(config.dice_weight)
+    channels = tuple(metadata.spec.channels)
+    loss_fn = SegmentationLoss(
+        config.dice_weight,
+        type_channels=tuple(channels.index(t) for t in ROOM_TYPES if t in channels),
+        room_type_weight=config.room_type_weight,
+    )
     stopped = ""
     for epoch in range(run.state.epoch + 1, config.epochs + 1):
         epoch_start = time.monotonic()

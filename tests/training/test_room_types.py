@@ -56,6 +56,24 @@ def test_loss_ignores_unknown_pixels_and_rewards_the_truth():
     assert float(loss_fn(logits, everything_ignored)) == 0.0
 
 
+def test_room_types_do_not_dilute_the_wall_and_opening_loss():
+    torch.manual_seed(1)
+    masks_target = (torch.rand(2, 2, 8, 8) > 0.7).float()
+    masks_logits = torch.randn(2, 2, 8, 8)
+    types_target = torch.zeros(2, 6, 8, 8)
+    types_target[:, 3] = 1
+    perfect_types = torch.where(types_target > 0, 30.0, -30.0)
+    alone = SegmentationLoss()(masks_logits, masks_target)
+    grouped = SegmentationLoss(type_channels=tuple(range(2, 8)))(
+        torch.cat([masks_logits, perfect_types], 1), torch.cat([masks_target, types_target], 1)
+    )
+    assert torch.isclose(grouped, alone, atol=1e-4)
+    wrong_types = SegmentationLoss(type_channels=tuple(range(2, 8)), room_type_weight=0.5)(
+        torch.cat([masks_logits, -perfect_types], 1), torch.cat([masks_target, types_target], 1)
+    )
+    assert float(wrong_types) > float(alone) + 0.5
+
+
 def test_adapt_channels_keeps_trained_rows_and_adds_new_ones():
     torch.manual_seed(0)
     network = build_network(TINY_SPEC).eval()
