@@ -156,6 +156,9 @@ PART_MIN_RADIUS = 1.5  # a part of its own type or a lobe must hold a disk of th
 NECK_WIDTH = 1.0  # widest neck that splits a region, x door_gap
 LOBE_RATIO = 2.0  # both lobes' half-widths must be at least this many times the neck's
 NECK_LEVEL_STEP = 1.4  # ratio between successive neck levels tried
+TYPE_SPLIT_CONFIDENCE = 0.5  # a part seeds its own room only when its type's mean probability reaches this
+ENVELOPE_FROM_TYPES = True  # with type maps, the envelope is their interior (else the geometric footprint)
+ROOM_MIN_INTERIOR = 0.5  # with type maps, a piece whose mean interior probability is lower is no room
 NECK_MIN_HOLE = 0.25  # holes in a region up to this area, x t^2 (specks, pillars), do not form necks
 
 
@@ -300,7 +303,10 @@ class _TypeMaps:
             areas = np.bincount(parts.labels.ravel(), minlength=parts.count)
             wide = np.unique(parts.labels[_inner_distance(part) >= min_radius])  # parts holding the disk
             area_needed = min_area * (SMALL_TYPE_AREA_FACTOR if ROOM_TYPES[kind] in SMALL_TYPES else 1.0)
+            sure = np.bincount(parts.labels.ravel(), weights=self.probs[kind, y : y + h, x : x + w].ravel())
             for label in wide[(wide > 0) & (areas[wide] >= area_needed)]:
+                if sure[label] < TYPE_SPLIT_CONFIDENCE * areas[label]:
+                    continue  # the network is unsure of this part's type: no cut on its word
                 count += 1
                 seeds[parts.labels == label] = count
         if count < 2:
@@ -416,7 +422,7 @@ def detect_rooms(
             continue
         if label in border:  # the outside, and whatever a missed exterior opening joined to it
             max_open = 1.0
-            if types is not None:
+            if types is not None and ENVELOPE_FROM_TYPES:
                 inside = types.interior[box]
             else:
                 if footprint is None:
@@ -442,7 +448,7 @@ def detect_rooms(
                 kind, confidence = UNKNOWN_TYPE, None
                 if types is not None:
                     means, inside = types.means(room)
-                    if inside < INTERIOR_THRESHOLD:
+                    if inside < ROOM_MIN_INTERIOR:
                         continue  # the network sees no room here
                     best = int(np.argmax(means))
                     kind, confidence = ROOM_TYPES[best], float(means[best])
