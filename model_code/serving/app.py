@@ -182,7 +182,7 @@ def load_serving_pipeline(config: ServingConfig) -> Pipeline:
     start = time.perf_counter()
     text = "on" if pipeline.text_reader is not None else "off"
     pipeline.analyze(warmup_image(), PipelineOptions(text=text))
-    LOG.info("warm-up inference (text=%s) passed in %.0f ms", text, (time.perf_counter() - start) * 1000)
+    LOG.info("warm-up inference passed in %.0f ms (text=%s)", (time.perf_counter() - start) * 1000, text)
     return pipeline
 
 
