@@ -241,6 +241,10 @@ class ResultDocument:
     timing_ms: dict[str, float] = field(default_factory=dict)
     image_id: str | None = None
     page: tuple[int, int] | None = None  # (number from 1, count) when the image is a page of a document
+    # where the network saw the plan (U-Net backend): ``working_scale`` (working px per input px),
+    # ``working_width``/``working_height``, ``wall_thickness_px`` (estimated, input px, or None),
+    # ``method`` (fit, measured, clamped, fallback) and ``tiles`` (network passes)
+    scale: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to the versioned JSON result document."""
@@ -255,6 +259,16 @@ class ResultDocument:
         out["timing_ms"] = {k: _round(v, 1) for k, v in self.timing_ms.items()}
         if self.page is not None:
             out["page"] = {"number": int(self.page[0]), "count": int(self.page[1])}
+        if self.scale is not None:
+            thickness = self.scale.get("wall_thickness_px")
+            out["scale"] = {
+                "working_scale": _round(float(self.scale["working_scale"]), 6),
+                "working_width": int(self.scale["working_width"]),
+                "working_height": int(self.scale["working_height"]),
+                "wall_thickness_px": None if thickness is None else _round(float(thickness), 2),
+                "method": str(self.scale["method"]),
+                "tiles": int(self.scale["tiles"]),
+            }
         return out
 
 
