@@ -15,6 +15,7 @@ target is >= 95 % at 2,048 px) and exact / counterparts (exactness of what was f
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -55,7 +56,7 @@ def score(truth_walls, walls) -> tuple[int, int, int]:
     return len(index), found, exact
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5])
     parser.add_argument("--size", type=int, default=2048)
@@ -80,7 +81,8 @@ def main() -> None:
         f"({exact / max(ends, 1):.1%}); {exact}/{found} of those with a counterpart "
         f"({exact / max(found, 1):.1%})"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

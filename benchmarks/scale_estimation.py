@@ -15,6 +15,7 @@ thicknesses; folders: the truth wall mask measured at input size).  Example::
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -40,8 +41,8 @@ def coarse(pipeline: Pipeline, image: np.ndarray) -> tuple[float | None, float]:
 
 
 def report(name: str, rows: list[tuple[str, float, float | None, float]]) -> None:
-    errors = np.array([abs(np.log(e / t)) for _, t, e, _ in rows if e])
-    missing = sum(1 for _, _, e, _ in rows if not e)
+    errors = np.array([abs(np.log(e / t)) for _, t, e, _ in rows if e and t])
+    missing = sum(1 for _, t, e, _ in rows if t and not e)
     for label, truth, est, ms in rows:
         print(f"  {label:34s} truth {truth:6.1f}  estimated {est or 0:6.1f}  ({ms:.0f} ms)")
     if len(errors):
@@ -67,7 +68,7 @@ def folder_pairs(folder: Path, limit: int) -> list[tuple[Path, Path]]:
     return pairs[:limit]
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--synth", type=int, default=0, help="generated plans (seeds 0..N-1) at 512..4096 px")
     parser.add_argument("--r3d", type=int, default=0, help="R3D training plans (0: none)")
@@ -138,7 +139,8 @@ def main() -> None:
             label = f"{image_path.stem[:14]} {max(h, w)} -> {max(choice.shape)} {choice.method}"
             rows.append((label, mask_wall_thickness(wall) or 0.0, None if est is None else est / fit, ms))
         report("CAD", rows)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

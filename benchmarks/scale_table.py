@@ -155,7 +155,7 @@ def big(seed: int, megapixels: list[float], fit: bool) -> None:
         del image, result
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048, 4096, 8192])
@@ -173,10 +173,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         child(*args.child, args.fit)
-        return
+        return 0
     if args.megapixels:
         big(args.seeds[0], args.megapixels, args.fit)
-        return
+        return 0
     from model_code.synth import generate_plan
 
     rows = []
@@ -215,7 +215,8 @@ def main() -> None:
         )
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

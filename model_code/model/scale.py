@@ -13,10 +13,11 @@ chosen from the walls themselves:
 2. **Choose** the scale at which walls are as thick as in training
    (:func:`choose_working_scale`): ``training thickness / estimated thickness``, never below the
    fit scale (a large scan is never processed coarser than before), at most :data:`MAX_GAIN`
-   times it (measured: the bundled model gets worse beyond), never an upscale, and within a
-   working-pixel budget.  Inside a dead band around the fit scale the coarse pass is kept as is
-   (the network saw plans over a range of scales in training), so ordinary plans cost nothing
-   extra.  A page without walls keeps the fit scale.
+   times it (measured: the bundled model gets worse beyond), never an upscale, within a
+   working-pixel budget, and only for plans larger than :data:`RESCALE_FROM` times the working
+   size (the latency of an ordinary 1,024 px plan stays what it was).  Inside a dead band around
+   the fit scale the coarse pass is kept as is (the network saw plans over a range of scales in
+   training), so ordinary plans cost nothing extra.  A page without walls keeps the fit scale.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ DEAD_BAND = 1.3
 # best at 1.5x on thin-walled plans (mean segment F1 0.72 -> 0.92 over six plans) and worse at 2x
 # and beyond on every style (it fires on furniture and text), so the gain is capped here.
 MAX_GAIN = 1.5
+# Plans no larger than this many times the working size keep the fit scale whatever their walls:
+# on a 1,024 px plan the second pass at 1.5x (768 px) tripled the end-to-end latency (422 -> 1412 ms,
+# benchmarks/latency_ratio.py, seed 7), against the issue's "at most ~10 % slower" at 1,024 px.  The
+# thin partitions the issue is about vanish on large scans; those are rescaled.
+RESCALE_FROM = 2.0
 MAX_UPSCALE = 1.0  # never blow a plan up: its strokes gain nothing, the forward pass costs 1/s^2 more
 MAX_WORKING_PIXELS = 6_000_000  # ~2,450 px square: bounds the forward pass (time, probability memory)
 MIN_WALL_PIXELS = 32  # fewer wall pixels at the coarse pass: nothing to measure (blank page)
@@ -100,6 +106,7 @@ def choose_working_scale(
     training_thickness_px: float = DEFAULT_TRAINING_WALL_THICKNESS_PX,
     dead_band: float = DEAD_BAND,
     max_gain: float = MAX_GAIN,
+    rescale_from: float = RESCALE_FROM,
     max_upscale: float = MAX_UPSCALE,
     max_working_pixels: int = MAX_WORKING_PIXELS,
 ) -> WorkingScale:
@@ -109,7 +116,8 @@ def choose_working_scale(
     The scale is ``fit * training / coarse`` clamped to ``[fit, fit * max_gain]``, to at most
     ``max_upscale`` (unless the fit scale itself is larger: a small plan is blown up to the
     working size as before) and to ``max_working_pixels``; the fit scale itself when that is
-    within ``dead_band`` of it.
+    within ``dead_band`` of it, or when the plan's longest side is at most ``rescale_from`` times the
+    working size.
     """
     fit_h, fit_w = fit_shape(height, width, working_size)
     fit = ((fit_h / height) + (fit_w / width)) / 2.0  # > 1 for a small plan (as before: blown up to fit)
@@ -117,7 +125,7 @@ def choose_working_scale(
         return WorkingScale(fit, (fit_h, fit_w), fit, None, "fallback")
     estimated = coarse_thickness_px / fit
     wanted = fit * training_thickness_px / coarse_thickness_px
-    if wanted <= fit * dead_band:
+    if wanted <= fit * dead_band or max(height, width) <= rescale_from * working_size:
         return WorkingScale(fit, (fit_h, fit_w), fit, estimated, "fit")
     ceiling = min(max(max_upscale, fit), fit * max_gain, math.sqrt(max_working_pixels / (height * width)))
     scale = min(wanted, max(ceiling, fit))

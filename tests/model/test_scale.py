@@ -66,8 +66,10 @@ def test_working_scale_choice():
     assert mild.method == "measured" and mild.scale == pytest.approx(
         fit * DEFAULT_TRAINING_WALL_THICKNESS_PX / 4.0
     )
+    # up to twice the working size: the fit scale whatever the walls (the latency of a 1,024 px plan)
+    assert choose_working_scale(1024, 1024, 512, 1.5).method == "fit"
     # a 600 px plan is never blown up; a small one is taken to the working size as before
-    assert choose_working_scale(600, 600, 512, 1.0).scale == pytest.approx(1.0)
+    assert choose_working_scale(600, 600, 512, 1.0, rescale_from=0).scale == pytest.approx(1.0)
     small = choose_working_scale(300, 200, 512, 1.0)
     assert small.shape == (512, 341) and small.scale > 1
     # a 7,000 px scan with thin walls is not shrunk to 512; the working pixels stay bounded
@@ -128,7 +130,7 @@ def test_document_reports_the_scale():
 
 def test_thin_walls_are_traced_at_a_larger_scale():
     pipeline = Pipeline(ink_model(working_size=256))
-    result = pipeline.analyze(drawn_plan(1024, 8))  # 2 px at the fit scale
+    result = pipeline.analyze(drawn_plan(1024, 8))  # 2 px at the fit scale; 1024 > 2 x 256
     scale = result.document.to_dict()["scale"]
     assert scale["method"] in ("measured", "clamped") and scale["working_width"] == 256 * MAX_GAIN
     assert "forward_scaled" in result.document.timing_ms
