@@ -131,7 +131,9 @@ def main() -> int:
         for image_path, wall_path in folder_pairs(CAD, args.cad):
             image = read_image(image_path)
             h, w = image.shape[:2]
-            wall = read_mask(wall_path, (w, h))
+            # palette masks (partitions (128, 0, 0), structural walls (0, 128, 0)): any bright channel
+            colour = cv2.imread(str(wall_path), cv2.IMREAD_COLOR)
+            wall = cv2.resize(colour.max(axis=2), (w, h), interpolation=cv2.INTER_NEAREST) > 64
             start = time.perf_counter()
             est, fit = coarse(pipeline, image)
             ms = (time.perf_counter() - start) * 1000
