@@ -25,6 +25,7 @@ import numpy as np
 from model_code.io.images import DEFAULT_MAX_PIXELS, sniff_format
 from model_code.io.pages import PDF_DPI, Page, read_page
 from model_code.model.loader import LoadedModel, load_model
+from model_code.model.scale import WorkingScale
 from model_code.schema import ROOM_TYPES, ResultDocument
 from model_code.version import __version__
 
@@ -183,8 +184,9 @@ def page_of(decoded: Page) -> tuple[int, int] | None:
 class PlanResult:
     """Everything one analysis produced: the document and the masks behind it.
 
-    ``probabilities`` are the U-Net's ``(C, H, W)`` outputs at the input size (only the wall and
-    opening channels when rooms were traced at the working size); ``room_type_probabilities`` the
+    ``probabilities`` are the U-Net's ``(C, h, w)`` outputs at the working scale (the document's
+    ``scale`` says which; a float map of every channel at the input size of a 100 MP plan would
+    not fit a worker); ``room_type_probabilities`` the
     ``(len(ROOM_TYPES), h, w)`` room-type outputs where the rooms were traced (``None`` without them).
     """
 
@@ -237,23 +239,63 @@ class Pipeline:
     def masks(
         self, image: np.ndarray, options: PipelineOptions, timing: dict[str, float] | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Wall mask, opening mask (both ``bool``, input size) and U-Net probabilities if any."""
+        """Wall mask, opening mask (both ``bool``, input size) and U-Net probabilities if any.
+
+        The probabilities are at the working scale (:meth:`forward`), not the input size.
+        """
         timing = {} if timing is None else timing
-        start = time.perf_counter()
         if options.backend == "opencv":
             from model_code.model.baseline import baseline_masks
 
+            start = time.perf_counter()
             wall_mask, opening_mask = baseline_masks(image)
             timing["baseline"] = (time.perf_counter() - start) * 1000
             return wall_mask, opening_mask, None
+        probs, _, _ = self.forward(image, options, timing)
+        wall_mask, opening_mask = self._input_masks(probs, image.shape[:2], options)
+        return wall_mask, opening_mask, probs
+
+    def training_wall_thickness(self) -> float:
+        """Typical wall thickness (px) at the model's working size in its training plans."""
+        from model_code.model.scale import DEFAULT_TRAINING_WALL_THICKNESS_PX
+
+        assert self.model is not None
+        return float(self.model.metadata.wall_thickness_px or DEFAULT_TRAINING_WALL_THICKNESS_PX)
+
+    def forward(
+        self, image: np.ndarray, options: PipelineOptions, timing: dict[str, float] | None = None
+    ) -> tuple[np.ndarray, WorkingScale, int]:
+        """U-Net probabilities ``(C, h, w)`` at the working scale, that scale, and the network passes.
+
+        The coarse pass sees the plan at the fit-to-working-size scale (as before); the wall
+        thickness measured on its mask picks the working scale (:mod:`model_code.model.scale`).
+        When that is the fit scale the coarse pass is the answer; otherwise the plan goes through
+        the network again at the chosen scale (``timing_ms.forward_scaled``), tiled when large.
+        """
         if self.model is None:
             raise RuntimeError("no U-Net model is loaded: use backend=opencv or load a checkpoint")
-        from model_code.model.inference import predict_probabilities
+        from model_code.model.inference import predict_probabilities, tile_count
+        from model_code.model.scale import choose_working_scale, mask_wall_thickness
 
-        probs = predict_probabilities(self.model, image)
+        timing = {} if timing is None else timing
+        meta = self.model.metadata
+        height, width = image.shape[:2]
+        start = time.perf_counter()
+        fit = choose_working_scale(height, width, meta.working_size, None)
+        probs = predict_probabilities(self.model, image, at_working_size=True, shape=fit.shape)
+        wall = probs[list(meta.spec.channels).index("wall")] > options.threshold
+        choice = choose_working_scale(
+            height, width, meta.working_size, mask_wall_thickness(wall), self.training_wall_thickness()
+        )
         timing["forward"] = (time.perf_counter() - start) * 1000
-        wall_mask, opening_mask = self._threshold(probs, options)
-        return wall_mask, opening_mask, probs
+        passes = tile_count(fit.shape)
+        if choice.shape != fit.shape:
+            start = time.perf_counter()
+            del probs, wall
+            probs = predict_probabilities(self.model, image, at_working_size=True, shape=choice.shape)
+            timing["forward_scaled"] = (time.perf_counter() - start) * 1000
+            passes += tile_count(choice.shape)
+        return probs, choice, passes
 
     def _mask_channels(self) -> list[str]:
         """The channels thresholded into masks: wall, and opening when the model has it."""
@@ -270,12 +312,10 @@ class Pipeline:
             return None
         return probs[[channels.index(t) for t in ROOM_TYPES]]
 
-    def _threshold(
-        self, probs: np.ndarray, options: PipelineOptions, channels: list[str] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Wall and opening masks from U-Net probabilities ``(C, H, W)`` (``channels`` name the rows)."""
+    def _threshold(self, probs: np.ndarray, options: PipelineOptions) -> tuple[np.ndarray, np.ndarray]:
+        """Wall and opening masks from U-Net probabilities ``(C, h, w)`` at their own size."""
         assert self.model is not None
-        channels = list(self.model.metadata.spec.channels) if channels is None else channels
+        channels = list(self.model.metadata.spec.channels)
         wall_mask = probs[channels.index("wall")] > options.threshold
         if "opening" in channels:
             opening_mask = probs[channels.index("opening")] > options.threshold
@@ -283,29 +323,23 @@ class Pipeline:
             opening_mask = np.zeros_like(wall_mask)
         return wall_mask, opening_mask
 
-    def _working_size_masks(
-        self, image: np.ndarray, options: PipelineOptions, timing: dict[str, float]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-        """U-Net masks at the working size and at the input size, the input-size wall and opening
-        probabilities, and all probabilities at the working size.
+    def _input_masks(
+        self, probs: np.ndarray, shape: tuple[int, int], options: PipelineOptions
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Wall and opening masks at the input ``shape`` from working-scale probabilities.
 
-        ``None`` when tracing at the working size does not apply: another backend, the
-        ``input`` resolution, or an input no larger than the working size.
+        Bilinear probabilities thresholded, one byte per pixel (:func:`upsample_mask`).
         """
-        if options.backend != "unet" or options.resolution != "working" or self.model is None:
-            return None
-        from model_code.model.inference import predict_probabilities, upsample_probabilities, working_shape
+        from model_code.model.inference import upsample_mask
 
-        height, width = image.shape[:2]
-        if max(working_shape(height, width, self.model.metadata.working_size)) >= max(height, width):
-            return None
-        start = time.perf_counter()
-        small = predict_probabilities(self.model, image, at_working_size=True)
-        names = self._mask_channels()
+        assert self.model is not None
         channels = list(self.model.metadata.spec.channels)
-        probs = upsample_probabilities(small[[channels.index(c) for c in names]], (height, width))
-        timing["forward"] = (time.perf_counter() - start) * 1000
-        return (*self._threshold(small, options), *self._threshold(probs, options, names), probs, small)
+        wall_mask = upsample_mask(probs[channels.index("wall")], shape, options.threshold)
+        if "opening" in channels:
+            opening_mask = upsample_mask(probs[channels.index("opening")], shape, options.threshold)
+        else:
+            opening_mask = np.zeros(shape, bool)
+        return wall_mask, opening_mask
 
     def analyze_file(
         self,
@@ -354,14 +388,35 @@ class Pipeline:
         options = options or PipelineOptions()
         options.check()
         timing: dict[str, float] = {}
-        working = self._working_size_masks(image, options, timing)
-        if working is None:
-            wall_mask, opening_mask, probs = self.masks(image, options, timing)
-            trace_wall, trace_opening = wall_mask, opening_mask
+        height, width = image.shape[:2]
+        inference: dict[str, Any] | None = None
+        at_working = False
+        if options.backend == "unet":
+            probs, choice, passes = self.forward(image, options, timing)
+            start = time.perf_counter()
+            wall_mask, opening_mask = self._input_masks(probs, (height, width), options)
+            timing["upsample"] = (time.perf_counter() - start) * 1000
+            at_working = options.resolution == "working" and max(choice.shape) < max(height, width)
             room_types = self.room_type_rows(probs)
+            if at_working:
+                trace_wall, trace_opening = self._threshold(probs, options)
+            else:
+                trace_wall, trace_opening = wall_mask, opening_mask
+                if room_types is not None:
+                    from model_code.model.inference import upsample_probabilities
+
+                    room_types = upsample_probabilities(room_types, (height, width))
+            inference = {
+                "working_scale": choice.scale,
+                "working_width": choice.shape[1],
+                "working_height": choice.shape[0],
+                "wall_thickness_px": choice.wall_thickness_px,
+                "method": choice.method,
+                "tiles": passes,
+            }
         else:
-            trace_wall, trace_opening, wall_mask, opening_mask, probs, small = working
-            room_types = self.room_type_rows(small)
+            wall_mask, opening_mask, probs = self.masks(image, options, timing)
+            trace_wall, trace_opening, room_types = wall_mask, opening_mask, None
         if between_stages is not None:
             between_stages()
         scale_x = wall_mask.shape[1] / trace_wall.shape[1]
@@ -385,12 +440,11 @@ class Pipeline:
         timing["rooms"] = (time.perf_counter() - start) * 1000
         if between_stages is not None:
             between_stages()
-        if working is not None:
+        if at_working:
             start = time.perf_counter()
             plan = scale_plan(plan, scale_x, scale_y, wall_mask, opening_mask)
             rooms = scale_rooms(rooms, scale_x, scale_y)
             timing["rescale"] = (time.perf_counter() - start) * 1000
-        height, width = image.shape[:2]
         document = ResultDocument(
             width=width,
             height=height,
@@ -399,6 +453,7 @@ class Pipeline:
             rooms=rooms,
             model=self.model_info(options.backend),
             timing_ms=timing,
+            inference=inference,
         )
         if texts is not None or options.pixels_per_meter is not None:
             from model_code.text import annotate_document

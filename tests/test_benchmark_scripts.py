@@ -84,3 +84,18 @@ def test_latency_ratio_measures_each_plan_against_a_running_server(tmp_path, mon
         e2e, bare = plan["end_to_end_ms"]["p50"], plan["bare_forward_ms"]["p50"]
         assert plan["ratio_p50"] == pytest.approx(e2e / bare)
     assert result["plans_within_1_3"] == sum(plan["ratio_p50"] <= 1.3 for plan in result["plans"])
+
+
+def test_junctions_benchmark_runs(monkeypatch, capsys):
+    assert run_script("junctions.py", ["--seeds", "0", "--size", "512"], monkeypatch) == 0
+    assert "junction ends meet exactly" in capsys.readouterr().out
+
+
+def test_scale_table_runs_each_size_in_a_subprocess(tmp_path, monkeypatch):
+    out = tmp_path / "table.json"
+    args = ["--seeds", "0", "--sizes", "256", "640", "--out", str(out)]
+    assert run_script("scale_table.py", args, monkeypatch) == 0
+    rows = json.loads(out.read_text())
+    assert [row["size"] for row in rows] == [256, 640]
+    for row in rows:
+        assert 0 <= row["wall_iou"] <= 1 and row["peak_rss_mb"] > 0 and row["working"] >= 256

@@ -17,7 +17,11 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-DEFAULT_MAX_PIXELS = 40_000_000  # 40 MP: an A0 scan at 200 dpi, far above any real plan request
+# 150 MP: an A0 sheet scanned at 300 dpi is 140 MP.  What a worker can analyse within its memory
+# budget (MODEL_SERVER_WORKER_MEMORY_MB, 1.5 GB): ``benchmarks/scale_table.py --megapixels`` measured
+# the peak RSS of a whole analysis, decode included (docs/scale.md); larger images are refused
+# before decoding with a 413 that gives both numbers.
+DEFAULT_MAX_PIXELS = 150_000_000
 MAX_PIXELS_CEILING = 1_000_000_000  # the largest budget a caller may set (3 GB once decoded to RGB)
 
 # Every decode checks its own budget (``max_pixels``) against the header before decoding, so
@@ -67,7 +71,29 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
-    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+    if image.mode != "RGB":  # convert() copies even an RGB image: a 100 MP plan is 300 MB
+        image = image.convert("RGB")
+    return _rgb_array(image)
+
+
+STRIP_BYTES = 1 << 24  # 16 MB: the rows copied out of a large Pillow image at a time
+
+
+def _rgb_array(image: Image.Image) -> np.ndarray:
+    """An RGB Pillow image as a new ``(H, W, 3)`` array, one copy of the pixels.
+
+    ``np.asarray(image)`` goes through ``tobytes()``, which joins the rows into one more copy: a
+    150 MP JPEG would peak at four times its 450 MB.  Large images are copied strip by strip.
+    """
+    width, height = image.size
+    if width * height * 3 <= 4 * STRIP_BYTES:
+        return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+    out = np.empty((height, width, 3), np.uint8)
+    rows = max(1, STRIP_BYTES // (3 * width))
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        out[top:bottom] = np.asarray(image.crop((0, top, width, bottom)), dtype=np.uint8)
+    return out
 
 
 def _plain_png(image: Image.Image) -> bool:
@@ -85,7 +111,7 @@ def _decode_plain_png(data: bytes) -> np.ndarray:
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if decoded is None:
         raise ImageDecodeError("cannot decode PNG image: the data is truncated or corrupt")
-    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB, dst=decoded)  # in place: no second copy of a 100 MP image
 
 
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int = 0) -> np.ndarray:
@@ -126,7 +152,8 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int =
             if frame == 0 and _plain_png(image):
                 return _decode_plain_png(data)
             image.load()
-            image = ImageOps.exif_transpose(image)
+            # in place: without it an image with nothing to transpose is copied (300 MB at 100 MP)
+            ImageOps.exif_transpose(image, in_place=True)
     except (ImageTooLargeError, ImageDecodeError):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

@@ -79,6 +79,9 @@ class ModelMetadata:
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     created: str = ""
+    # typical wall thickness (px) of the training plans at ``working_size``; ``None`` (checkpoints
+    # from before the field): ``model.scale.DEFAULT_TRAINING_WALL_THICKNESS_PX``
+    wall_thickness_px: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form written to ``model.json``."""
@@ -96,6 +99,9 @@ class ModelMetadata:
             "channels": list(spec.pop("channels")),
             "normalization": {"scale": 1 / 255, "mean": list(self.mean), "std": list(self.std)},
             "working_size": self.working_size,
+            **(
+                {} if self.wall_thickness_px is None else {"wall_thickness_px": float(self.wall_thickness_px)}
+            ),
             "training": self.training,
             "metrics": self.metrics,
             "created": self.created,
@@ -130,6 +136,9 @@ class ModelMetadata:
             training=data.get("training", {}),
             metrics=data.get("metrics", {}),
             created=data.get("created", ""),
+            wall_thickness_px=None
+            if data.get("wall_thickness_px") is None
+            else float(data["wall_thickness_px"]),
         )
         metadata.check()
         return metadata
@@ -145,6 +154,12 @@ class ModelMetadata:
         if not MIN_WORKING_SIZE <= self.working_size <= MAX_WORKING_SIZE:
             raise CheckpointError(
                 f"working_size {self.working_size} is outside {MIN_WORKING_SIZE}..{MAX_WORKING_SIZE} pixels"
+            )
+        if self.wall_thickness_px is not None and not (
+            math.isfinite(self.wall_thickness_px) and 0.5 <= self.wall_thickness_px <= self.working_size / 4
+        ):
+            raise CheckpointError(
+                f"wall_thickness_px must be 0.5..working_size/4 pixels, got {self.wall_thickness_px!r}"
             )
         if spec.in_channels != 3:
             raise CheckpointError(f"in_channels must be 3 (RGB input), got {spec.in_channels}")

@@ -1,11 +1,12 @@
 """Wall and opening probabilities for an RGB image from a loaded U-Net.
 
-The image is resized so its longest side equals the model's working size (the scale the
-model was trained at), padded with white paper to a multiple of 32, normalised as the
-checkpoint says and run through the model's runtime (ONNX Runtime on CPU by default, without
-importing torch).  When the working image is larger than one tile it is processed as
-overlapping tiles blended with a smooth window, so memory stays bounded at any size.  The
-sigmoid maps are resized back to the input size.
+The image is resized to its working shape (by default the longest side equals the model's
+working size; :mod:`model_code.model.scale` chooses another from the plan's wall thickness),
+padded with white paper to a multiple of 32, normalised as the checkpoint says and run through
+the model's runtime (ONNX Runtime on CPU by default, without importing torch).  When the working
+image is larger than one tile it is processed as overlapping tiles blended with a smooth window,
+so memory stays bounded at any size.  Probabilities stay at the working scale; masks reach the
+input size through :func:`upsample_mask` (one byte per pixel, never a float map at input size).
 """
 
 from __future__ import annotations
@@ -87,7 +88,20 @@ def _tiled(model: LoadedModel, padded: np.ndarray, tile: int, overlap: int, batc
         for (y, x), prob in zip(chunk, probs, strict=True):
             total[:, y : y + tile, x : x + tile] += prob * window
             weight[y : y + tile, x : x + tile] += window
-    return total / np.maximum(weight, 1e-6)
+    total /= np.maximum(weight, 1e-6)  # in place: no second (C, H, W) array
+    return total
+
+
+def tile_count(
+    shape: tuple[int, int], tile_size: int = DEFAULT_TILE_SIZE, overlap: int = DEFAULT_TILE_OVERLAP
+) -> int:
+    """How many network passes a working image of ``shape`` takes (1 when it fits one tile)."""
+    h, w = (int(v) + (-int(v)) % PAD_MULTIPLE for v in shape)
+    if max(h, w) <= tile_size:
+        return 1
+    return len(tile_starts(max(h, tile_size), tile_size, overlap)) * len(
+        tile_starts(max(w, tile_size), tile_size, overlap)
+    )
 
 
 def predict_probabilities(
@@ -98,6 +112,7 @@ def predict_probabilities(
     tile_overlap: int = DEFAULT_TILE_OVERLAP,
     batch_size: int = 2,
     at_working_size: bool = False,
+    shape: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Return ``(C, H, W)`` float32 probabilities (channels as in the metadata) at input size.
 
@@ -105,6 +120,7 @@ def predict_probabilities(
     (a multiple of 32) are processed as overlapping tiles, ``batch_size`` tiles at a time.
     ``at_working_size`` returns them at the working size instead (``working_shape``), as the
     network produced them; :func:`upsample_probabilities` takes them to the input size later.
+    ``shape`` gives the working ``(h, w)`` directly (a chosen working scale) instead.
     """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
@@ -113,10 +129,14 @@ def predict_probabilities(
             f"tile_size must be a multiple of 32 and overlap < tile_size/2 ({tile_size}, {tile_overlap})"
         )
     height, width = image.shape[:2]
-    wh, ww = working_shape(height, width, int(working_size or model.metadata.working_size))
+    if shape is None:
+        wh, ww = working_shape(height, width, int(working_size or model.metadata.working_size))
+    else:
+        wh, ww = max(1, int(shape[0])), max(1, int(shape[1]))
     resized = image
     if (wh, ww) != (height, width):
-        resized = cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA)
+        shrink = wh <= height and ww <= width
+        resized = cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     padded = pad_to_multiple(resized)
     if max(padded.shape[:2]) <= tile_size:
         probs = _forward(model, [padded])[0]
@@ -135,3 +155,22 @@ def upsample_probabilities(probs: np.ndarray, shape: tuple[int, int]) -> np.ndar
     if probs.shape[1:] != (height, width):
         probs = np.stack([cv2.resize(p, (width, height), interpolation=cv2.INTER_LINEAR) for p in probs])
     return np.ascontiguousarray(probs, dtype=np.float32)
+
+
+def upsample_mask(prob: np.ndarray, shape: tuple[int, int], threshold: float) -> np.ndarray:
+    """``prob > threshold`` at ``shape`` = ``(H, W)`` from ``(h, w)`` probabilities, as ``bool``.
+
+    The probabilities are quantised to bytes at the working scale and resized (bilinear) as bytes,
+    then thresholded in place: one byte per input pixel, where a float map would take four (a
+    120 MP plan's wall channel: 120 MB instead of 480 MB).  The mask is that of the float path
+    except where the interpolated probability is within 1/255 of the threshold.
+    """
+    height, width = int(shape[0]), int(shape[1])
+    level = float(np.clip(threshold, 0.0, 1.0)) * 255.0
+    small = np.clip(np.rint(np.asarray(prob, np.float32) * 255.0), 0, 255).astype(np.uint8)
+    if small.shape != (height, width):
+        small = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    else:
+        small = small.copy()
+    cv2.threshold(small, level, 1, cv2.THRESH_BINARY, dst=small)
+    return small.view(bool)

@@ -297,6 +297,10 @@ class ResultDocument:
     page: tuple[int, int] | None = None  # (number from 1, count) for a PDF or TIFF input, else None
     texts: list[TextLine] | None = None  # with the text option on
     scale: PlanScale | None = None  # from the plan's text or the pixels_per_meter option
+    # where the network saw the plan (U-Net backend): ``working_scale`` (working px per input px),
+    # ``working_width``/``working_height``, ``wall_thickness_px`` (estimated, input px, or None),
+    # ``method`` (fit, measured, clamped, fallback) and ``tiles`` (network passes)
+    inference: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to the versioned JSON result document."""
@@ -315,6 +319,16 @@ class ResultDocument:
             out["texts"] = [t.to_dict() for t in self.texts]
         if self.scale is not None:
             out["scale"] = self.scale.to_dict()
+        if self.inference is not None:
+            thickness = self.inference.get("wall_thickness_px")
+            out["inference"] = {
+                "working_scale": _round(float(self.inference["working_scale"]), 6),
+                "working_width": int(self.inference["working_width"]),
+                "working_height": int(self.inference["working_height"]),
+                "wall_thickness_px": None if thickness is None else _round(float(thickness), 2),
+                "method": str(self.inference["method"]),
+                "tiles": int(self.inference["tiles"]),
+            }
         return out
 
 

@@ -15,7 +15,7 @@ and ``/execution-parameters`` agree on the same values.
 | ``SAGEMAKER_MODEL_SERVER_TIMEOUT`` / ``MODEL_SERVER_TIMEOUT`` | request timeout, seconds | 60 |
 | ``MODEL_SERVER_GRACEFUL_TIMEOUT`` | seconds to finish in-flight requests on SIGTERM | 25 |
 | ``SAGEMAKER_MAX_PAYLOAD_IN_MB`` | largest request body, MiB | 6 |
-| ``MODEL_SERVER_MAX_PIXELS`` | largest decoded image, pixels (at most 1 000 000 000) | 40 000 000 |
+| ``MODEL_SERVER_MAX_PIXELS`` | largest decoded image, pixels (at most 1 000 000 000) | 150 000 000 |
 | ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` | response type for no Accept or ``*/*`` | application/json |
 | ``SAGEMAKER_BATCH`` | ``true`` inside a batch transform job | false |
 | ``SAGEMAKER_BATCH_STRATEGY`` | ``SINGLE_RECORD`` or ``MULTI_RECORD`` (JSON Lines batches) | SINGLE_RECORD |

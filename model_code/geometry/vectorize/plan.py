@@ -22,6 +22,7 @@ from model_code.geometry.vectorize.graph import (
     skeleton_factor,
     skeleton_of,
 )
+from model_code.geometry.vectorize.junctions import distinct_segments, junction_groups, meet_at_junctions
 from model_code.geometry.vectorize.openings import extract_openings
 from model_code.geometry.vectorize.options import ResolvedOptions, VectorizeOptions
 from model_code.geometry.vectorize.segments import (
@@ -284,6 +285,14 @@ def vectorize(
     if openings_in is not None and openings_in.any():
         blocker = cv2.dilate(openings_in.view(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     segs, connected, clean, resolved = trace_segments(mask, blocker, options, shape)
+    tolerance = junction_tolerance(resolved.wall_thickness)
+    corner = CORNER_REACH * resolved.wall_thickness + tolerance
+    groups = junction_groups(segs, tolerance, corner)
+    segs = _clip(meet_at_junctions(segs, groups, 2 * corner), mask.shape)
+    for group in groups:  # ends that meet another wall are connected (not free)
+        connected[group % len(segs), group // len(segs)] = True
+    keep = distinct_segments(segs)
+    segs, connected = segs[keep].reshape(-1, 4), connected[keep].reshape(-1, 2)
     thick = wall_thicknesses(segs, clean, resolved.wall_thickness)
     order = _order_by_position(segs) if len(segs) else np.zeros(0, int)
     segs, connected, thick = segs[order], connected[order], thick[order]
@@ -328,6 +337,14 @@ def vectorize(
     )
 
 
+CORNER_REACH = 0.75  # wall thicknesses: how far apart the two ends of an unjoined L corner may be
+
+
+def junction_tolerance(wall_thickness: float) -> float:
+    """How close (px) two wall ends must be to count as one junction: 1 px, or a fifth of a wall."""
+    return max(1.0, 0.2 * float(wall_thickness))
+
+
 def scale_points(points: np.ndarray, scale_x: float, scale_y: float) -> np.ndarray:
     """Pixel-centre coordinates ``(..., 2)`` of a reduced image in the full image.
 
@@ -358,6 +375,8 @@ def scale_plan(
     With the full-size ``wall_mask``, each wall's thickness and centreline are measured again
     on it (the reduced mask quantises them to whole reduced pixels), ends that met another wall
     are moved back onto it, and openings move onto their host's centreline and take its thickness.
+    Ends that were one junction in ``plan`` (:func:`junction_groups`) are one point again after all
+    that: where the re-centred walls cross (:func:`meet_at_junctions`), identical for every wall.
     ``opening_mask`` becomes the plan's opening mask.
     """
     factor = (scale_x + scale_y) / 2.0
@@ -370,6 +389,10 @@ def scale_plan(
     if wall_mask is not None and len(segs):
         thick, shift = wall_profiles(segs, np.asarray(wall_mask, bool), plan.wall_thickness * factor)
         segs = _rejoin(recentre(segs, np.clip(shift, -factor, factor)), ~plan.free_ends, 2.0 * factor + 1.0)
+    if len(segs):
+        groups = junction_groups(plan.segments, 0.5)  # ends that vectorize() already made one point
+        reach = 2.0 * (CORNER_REACH * plan.wall_thickness + junction_tolerance(plan.wall_thickness)) * factor
+        segs = _clip(meet_at_junctions(segs, groups, reach), (int(shape[0]), int(shape[1])))
     walls = [
         replace(wall, start=(float(s[0]), float(s[1])), end=(float(s[2]), float(s[3])), thickness=float(t))
         for wall, s, t in zip(plan.walls, segs, thick, strict=True)
