@@ -7,13 +7,16 @@ missed door would otherwise merge two rooms.  Free space is split into 4-connect
 Rooms that the barrier still fails to close are recovered in three steps:
 
 * **the envelope**: a region touching the window's edge is the outside, plus whatever a missed
-  exterior opening joined to it.  Its part inside the building is kept: with room-type maps
-  the pixels whose summed type probability reaches ``INTERIOR_THRESHOLD``; without them the
+  exterior opening joined to it.  Its part inside the building is kept: the
   :func:`building_footprint` (the barrier closed across gaps up to ``ENVELOPE_WIDTH`` door
   gaps, holes filled), where a part may face the cut-off outside along at most
-  ``ENVELOPE_MAX_OPEN`` of its boundary (a recess in the facade is no room);
+  ``ENVELOPE_MAX_OPEN`` of its boundary (a recess in the facade is no room).  With
+  ``ENVELOPE_FROM_TYPES`` and room-type maps it is the pixels whose summed type probability
+  reaches ``INTERIOR_THRESHOLD`` instead: off by default, since the maps of the first typed
+  checkpoint let more of the outside into rooms than the footprint did;
 * **type boundaries** (room-type maps only): inside one region, parts whose most likely type
-  differs and that are big enough (the type's minimum area, a disk of ``PART_MIN_RADIUS`` t)
+  differs, whose type the network is sure of (mean probability >= ``TYPE_SPLIT_CONFIDENCE``)
+  and that are big enough (the type's minimum area, a disk of ``PART_MIN_RADIUS`` t)
   become separate rooms; slivers go to the part they are geodesically nearest to;
 * **door-wide necks**: a region narrowing to at most ``NECK_WIDTH`` door gaps between two
   lobes each ``LOBE_RATIO`` times wider than the neck is cut there (levels of the distance
@@ -156,8 +159,8 @@ PART_MIN_RADIUS = 1.5  # a part of its own type or a lobe must hold a disk of th
 NECK_WIDTH = 1.0  # widest neck that splits a region, x door_gap
 LOBE_RATIO = 2.0  # both lobes' half-widths must be at least this many times the neck's
 NECK_LEVEL_STEP = 1.4  # ratio between successive neck levels tried
-TYPE_SPLIT_CONFIDENCE = 0.5  # a part seeds its own room only when its type's mean probability reaches this
-ENVELOPE_FROM_TYPES = True  # with type maps, the envelope is their interior (else the geometric footprint)
+TYPE_SPLIT_CONFIDENCE = 0.9  # a part seeds its own room only when its type's mean probability reaches this
+ENVELOPE_FROM_TYPES = False  # True: with type maps, the envelope is their interior, not the footprint
 ROOM_MIN_INTERIOR = 0.5  # with type maps, a piece whose mean interior probability is lower is no room
 NECK_MIN_HOLE = 0.25  # holes in a region up to this area, x t^2 (specks, pillars), do not form necks
 
