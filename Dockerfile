@@ -57,12 +57,12 @@ RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
 # Layer: the OCR models (model_code/text, docs/text.md): the PP-OCRv4 ONNX files inside rapidocr-onnxruntime's
 # wheel, installed without its dependencies (they would add opencv-python beside opencv-python-headless; we run
 # the files with our own ONNX Runtime sessions and never import the package). `pip check` ran above; here it
-# may report only that one unmet requirement, and the models must be found.
+# may report only those unmet requirements (opencv-python, pyclipper), and the models must be found.
 COPY requirements-text.txt ./
 RUN pip install --no-cache-dir --no-deps -r requirements-text.txt \
     && python -c "from model_code.text.engine import model_directory; print(model_directory())" \
     && { pip check > /tmp/pip-check.txt || true; } \
-    && ! grep -v '^rapidocr-onnxruntime [^ ]* requires opencv-python, which is not installed\.$' /tmp/pip-check.txt \
+    && ! grep -v -E '^rapidocr-onnxruntime [^ ]* requires (opencv-python|pyclipper), which is not installed\.$' /tmp/pip-check.txt \
     && rm /tmp/pip-check.txt
 COPY --chmod=755 container/ ./container/
 # The bundled model's ONNX export, cached in the image: serving workers load it without importing torch.
