@@ -297,11 +297,6 @@ class Pipeline:
             passes += tile_count(choice.shape)
         return probs, choice, passes
 
-    def _mask_channels(self) -> list[str]:
-        """The channels thresholded into masks: wall, and opening when the model has it."""
-        assert self.model is not None
-        return [c for c in ("wall", "opening") if c in self.model.metadata.spec.channels]
-
     def room_type_rows(self, probs: np.ndarray | None) -> np.ndarray | None:
         """The room-type channels of ``(C, h, w)`` probabilities in ``ROOM_TYPES`` order, or ``None``
         when the model does not output every type."""
@@ -312,16 +307,21 @@ class Pipeline:
             return None
         return probs[[channels.index(t) for t in ROOM_TYPES]]
 
-    def _threshold(self, probs: np.ndarray, options: PipelineOptions) -> tuple[np.ndarray, np.ndarray]:
-        """Wall and opening masks from U-Net probabilities ``(C, h, w)`` at their own size."""
+    def _wall_and_opening(
+        self, probs: np.ndarray, to_mask: Callable[[np.ndarray], np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``to_mask`` of the wall and opening channels of ``probs``; an empty opening mask when the
+        model has no opening channel."""
         assert self.model is not None
         channels = list(self.model.metadata.spec.channels)
-        wall_mask = probs[channels.index("wall")] > options.threshold
-        if "opening" in channels:
-            opening_mask = probs[channels.index("opening")] > options.threshold
-        else:
-            opening_mask = np.zeros_like(wall_mask)
-        return wall_mask, opening_mask
+        wall_mask = to_mask(probs[channels.index("wall")])
+        if "opening" not in channels:
+            return wall_mask, np.zeros_like(wall_mask)
+        return wall_mask, to_mask(probs[channels.index("opening")])
+
+    def _threshold(self, probs: np.ndarray, options: PipelineOptions) -> tuple[np.ndarray, np.ndarray]:
+        """Wall and opening masks from U-Net probabilities ``(C, h, w)`` at their own size."""
+        return self._wall_and_opening(probs, lambda p: p > options.threshold)
 
     def _input_masks(
         self, probs: np.ndarray, shape: tuple[int, int], options: PipelineOptions
@@ -332,14 +332,7 @@ class Pipeline:
         """
         from model_code.model.inference import upsample_mask
 
-        assert self.model is not None
-        channels = list(self.model.metadata.spec.channels)
-        wall_mask = upsample_mask(probs[channels.index("wall")], shape, options.threshold)
-        if "opening" in channels:
-            opening_mask = upsample_mask(probs[channels.index("opening")], shape, options.threshold)
-        else:
-            opening_mask = np.zeros(shape, bool)
-        return wall_mask, opening_mask
+        return self._wall_and_opening(probs, lambda p: upsample_mask(p, shape, options.threshold))
 
     def analyze_file(
         self,

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from model_code.datasets.r3d import NOISE_MAX
 from model_code.schema import ROOM_TYPES, Annotation, room_type_of_name
 
 TYPE_NONE = 0
@@ -34,7 +35,6 @@ R3D_ROOM_COLOURS: dict[tuple[int, int, int], str] = {
     (255, 160, 96): "hall",
     (255, 224, 224): "balcony",
 }
-R3D_NOISE_MAX = 3  # grey values (v, v, v) with v <= 3 are background noise, as in datasets.r3d
 
 
 def type_index(room_type: str | None) -> int:
@@ -47,7 +47,7 @@ def r3d_type_map(rooms_rgb: np.ndarray) -> np.ndarray:
     rgb = np.asarray(rooms_rgb)[:, :, :3].astype(np.int32)
     code = (rgb[:, :, 0] << 16) | (rgb[:, :, 1] << 8) | rgb[:, :, 2]
     out = np.full(code.shape, TYPE_UNKNOWN, np.uint8)
-    dark = rgb.max(axis=2) <= R3D_NOISE_MAX
+    dark = rgb.max(axis=2) <= NOISE_MAX  # black and the near-black noise of the R3D masks
     out[dark] = TYPE_NONE
     for (r, g, b), room_type in R3D_ROOM_COLOURS.items():
         out[code == ((r << 16) | (g << 8) | b)] = type_index(room_type)

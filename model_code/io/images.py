@@ -178,18 +178,21 @@ def read_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.nda
     return decode_image(Path(path).read_bytes(), max_pixels=max_pixels)
 
 
+def _on_black(image: Image.Image) -> Image.Image:
+    """``image`` composited onto black when it has transparency (a label/mask image), else as is."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba)
+    return image
+
+
 def read_grey(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
     """Read a label/mask image as a grey ``uint8`` array (RGBA composited onto black).
 
     ``size`` is ``(width, height)``: the image is resized nearest-neighbour to it if it differs,
     so label values are never blended.
     """
-    image = Image.open(path)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
-        image = Image.alpha_composite(background, rgba)
-    grey = image.convert("L")
+    grey = _on_black(Image.open(path)).convert("L")
     if size is not None and grey.size != tuple(size):
         grey = grey.resize(tuple(size), Image.NEAREST)
     return np.asarray(grey)
@@ -204,11 +207,7 @@ def read_mask(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarr
     structural walls, grey 38 and 75) both read right.  ``size`` is ``(width, height)``: the mask
     is resized nearest-neighbour to it if it differs.
     """
-    image = Image.open(path)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
-        image = Image.alpha_composite(background, rgba)
+    image = _on_black(Image.open(path))
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
     if size is not None and image.size != tuple(size):
