@@ -1,10 +1,17 @@
-"""CPU runtime comparison of the U-Net forward pass: eager, channels_last, TorchScript, ONNX Runtime.
+"""CPU runtime comparison of the U-Net forward pass: eager, channels_last, TorchScript, ONNX Runtime
+(fp32 and int8) and OpenVINO (fp32, bf16 and int8).
 
 A script, not a test.  Each (runtime, threads) pair runs in a fresh child process, so thread
 pools, allocator caches and peak memory do not leak from one variant into the next.  The inputs
 are what inference really feeds the network: a generated 1024 px plan resized to the model's
 working size and padded to a multiple of 32 (``inference.working_shape`` / ``pad_to_multiple`` /
-``normalize``), and the same plan padded to a 512x512 square.  For every variant it reports the
+``normalize``), and the same plan padded to a 512x512 square.  ``--large 3500`` adds the whole
+forward stage of the pipeline (``Pipeline.forward``: the coarse pass, the working-scale pass and its
+tiles) on a generated plan of that size.  The int8 runtimes are quantised in the child, calibrated on
+the generated plans of :func:`model_code.model.quantize.calibration_batches` (their ``prepare s``
+includes the quantisation).  ``--max-isa AVX512_CORE_VNNI`` limits OpenVINO's kernels (oneDNN's
+``ONEDNN_MAX_CPU_ISA``) to a CPU without AMX or bf16, as on older cloud instances; ONNX Runtime's own
+kernels ignore it.  For every variant it reports the
 median and p90 of the bare forward pass, the preparation time (trace / export), the peak RSS the
 runtime adds over the loaded model and the RSS it still holds after the runs, the largest
 probability difference from eager at the same thread count, and the wall-mask IoU (prob > 0.5)
@@ -37,7 +44,8 @@ from tqdm import tqdm
 from model_code.model.checkpoint import read_metadata, resolve_model_dir
 from model_code.model.inference import normalize, pad_to_multiple, working_shape
 from model_code.model.loader import LoadedModel, load_model
-from model_code.model.runtimes import RUNTIMES, Forward, prepare_forward
+from model_code.model.quantize import calibration_batches
+from model_code.model.runtimes import QUANTIZED_RUNTIMES, RUNTIMES, Forward, prepare_forward
 
 SQUARE = 512
 
@@ -101,7 +109,11 @@ def run_worker(args: argparse.Namespace) -> None:
     before_kib = _status_kib("VmRSS")
     peak_known = _reset_peak_rss()
     start = time.perf_counter()
-    forward = prepare_forward(model.network, args.worker, threads=args.threads)
+    calibration = None
+    if args.worker in QUANTIZED_RUNTIMES:
+        meta = model.metadata
+        calibration = calibration_batches(meta.working_size, meta.mean, meta.std)
+    forward = prepare_forward(model.network, args.worker, threads=args.threads, calibration=calibration)
     prepare_s = time.perf_counter() - start
     result: dict[str, Any] = {"runtime": args.worker, "threads": args.threads, "prepare_s": prepare_s}
     arrays = {}
@@ -109,11 +121,34 @@ def run_worker(args: argparse.Namespace) -> None:
         samples = time_forward(forward, batch, args.warmup, args.repeats)
         arrays[name] = forward(batch)[0]
         result[name] = {"samples_ms": samples}
+    if args.large:
+        name, samples, probs = time_pipeline_forward(model, forward, args)
+        arrays[name] = probs
+        result[name] = {"samples_ms": samples}
     result["peak_rss_added_mib"] = (_status_kib("VmHWM") - before_kib) / 1024 if peak_known else None
     gc.collect()
     result["rss_retained_mib"] = (_status_kib("VmRSS") - before_kib) / 1024
     np.savez(args.scratch / f"{args.worker}-{args.threads}.npz", **arrays)
     (args.scratch / f"{args.worker}-{args.threads}.json").write_text(json.dumps(result))
+
+
+def time_pipeline_forward(
+    model: LoadedModel, forward: Forward, args: argparse.Namespace
+) -> tuple[str, list[float], np.ndarray]:
+    """Milliseconds of the pipeline's forward stage on a generated ``--large`` px plan (all passes)."""
+    from model_code.pipeline import Pipeline, PipelineOptions
+    from model_code.synth import generate_plan
+
+    image = generate_plan(args.seed, args.large).image
+    pipeline = Pipeline(LoadedModel(model.metadata, forward, directory=model.directory, runtime=args.worker))
+    samples, probs, passes = [], None, 0
+    for i in range(1 + args.large_repeats):  # one warm-up
+        start = time.perf_counter()
+        probs, _, passes = pipeline.forward(image, PipelineOptions())
+        if i >= 1:
+            samples.append((time.perf_counter() - start) * 1000)
+    assert probs is not None
+    return f"pipeline forward {image.shape[0]}x{image.shape[1]} ({passes} passes)", samples, probs
 
 
 def summarize(samples: list[float]) -> dict[str, float]:
@@ -136,11 +171,13 @@ def run_child(args: argparse.Namespace, runtime: str, threads: int, scratch: Pat
     command = [sys.executable, __file__, "--worker", runtime, "--threads", str(threads), "--scratch"]
     command += [str(scratch), "--seed", str(args.seed), "--plan-size", str(args.plan_size)]
     command += ["--warmup", str(args.warmup), "--repeats", str(args.repeats)]
+    command += ["--large", str(args.large), "--large-repeats", str(args.large_repeats)]
     if args.model_dir:
         command += ["--model-dir", args.model_dir]
     if args.cpus:
         command += ["--cpus", *map(str, args.cpus)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": args.max_isa} if args.max_isa else None
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{runtime} with {threads} thread(s) failed:\n{done.stderr[-3000:]}")
     result = json.loads((scratch / f"{runtime}-{threads}.json").read_text())
@@ -205,6 +242,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=900, help="synthetic plan seed")
     parser.add_argument("--plan-size", type=int, default=1024, help="longest side of the generated plan")
     parser.add_argument(
+        "--large", type=int, default=0, help="also time Pipeline.forward on a plan this large (0: no)"
+    )
+    parser.add_argument("--large-repeats", type=int, default=5, help="timed runs on the --large plan")
+    parser.add_argument(
+        "--max-isa", default=None, help="ONEDNN_MAX_CPU_ISA for the children (e.g. AVX512_CORE_VNNI)"
+    )
+    parser.add_argument(
         "--cpus",
         type=int,
         nargs="+",
@@ -250,11 +294,24 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "plan_size": args.plan_size,
             "cpus": args.cpus,
+            "large": args.large,
+            "max_isa": args.max_isa,
+            "openvino": _version("openvino"),
+            "nncf": _version("nncf"),
             "MALLOC_MMAP_THRESHOLD_": os.environ.get("MALLOC_MMAP_THRESHOLD_"),
             "rows": rows,
         }
         args.out.write_text(json.dumps(payload, indent=2) + "\n")
     return 0
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
 
 
 def _onnxruntime_version() -> str | None:

@@ -234,7 +234,7 @@ class Pipeline:
         if backend == "opencv" or self.model is None:
             return {"name": "opencv-baseline", "version": __version__, "backend": "opencv"}
         meta = self.model.metadata
-        return {"name": meta.name, "version": meta.version, "backend": "unet"}
+        return {"name": meta.name, "version": meta.version, "backend": "unet", "runtime": self.model.runtime}
 
     def masks(
         self, image: np.ndarray, options: PipelineOptions, timing: dict[str, float] | None = None

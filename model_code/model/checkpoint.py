@@ -9,7 +9,7 @@ A checkpoint is a directory holding two files:
 :func:`save_model` is the only writer; :func:`model_code.model.loader.load_model` the only
 loader for inference (:func:`model_code.model.network.load_network` gives the torch module).
 torch is imported only by the functions that need it: a CPU server whose model is already
-exported to ONNX (:mod:`model_code.model.onnx_cache`) loads and runs it without torch.
+exported to ONNX (:mod:`model_code.model.export_cache`) loads and runs it without torch.
 """
 
 from __future__ import annotations

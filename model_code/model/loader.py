@@ -1,7 +1,7 @@
 """The one model loader: a checkpoint directory to a :class:`LoadedModel` ready for inference.
 
-:func:`load_model` picks the runtime (ONNX Runtime from the export cache on CPU, eager torch
-otherwise); a CPU process whose export is cached never imports torch.
+:func:`load_model` picks the runtime (on CPU the default exported runtime, run from the export cache;
+eager torch on GPU); a CPU process whose export is cached never imports torch.
 """
 
 from __future__ import annotations
@@ -87,20 +87,23 @@ def load_model(
     """Load a checkpoint directory (``None``/"default": the bundled model) for inference.
 
     ``runtime`` picks the forward pass (:data:`model_code.model.runtimes.RUNTIMES`).  ``None`` means
-    :data:`model_code.model.runtimes.DEFAULT_RUNTIME` on CPU (the fastest measured, see
-    ``docs/benchmarks.md``), falling back to ``eager`` with a warning when it is unavailable, and
-    ``eager`` on GPU.  A runtime named explicitly raises
-    :class:`model_code.model.runtimes.RuntimeUnavailable` instead of falling back.  ``threads`` is ONNX
-    Runtime's thread count (default :func:`model_code.model.runtimes.default_threads`); torch runtimes
-    use torch's global setting.  The ONNX runtimes run the checkpoint's cached export
-    (:func:`model_code.model.onnx_cache.onnx_model_forward`): when it exists, torch is not imported.
+    :func:`model_code.model.runtimes.default_runtime` on CPU (``$FLOORPLAN_RUNTIME``, else the fastest
+    runtime within the accuracy bounds, see ``docs/benchmarks.md``) and ``eager`` on GPU.  When the
+    built-in default's package is missing it falls back to ``onnx``, then to ``eager``, with a warning;
+    a runtime named explicitly (argument or environment) raises
+    :class:`model_code.model.runtimes.RuntimeUnavailable` instead.  ``threads`` is ONNX Runtime's or
+    OpenVINO's thread count (default :func:`model_code.model.runtimes.default_threads`); torch runtimes
+    use torch's global setting.  The exported runtimes run the checkpoint's cached export
+    (:func:`model_code.model.export_cache.exported_model_forward`): when it exists, torch is not imported.
     """
     from model_code.model.runtimes import (
-        DEFAULT_RUNTIME,
-        ONNX_RUNTIMES,
+        EXPORTED_RUNTIMES,
+        FALLBACK_RUNTIME,
         RuntimeUnavailable,
-        onnx_available,
+        default_runtime,
         prepare_forward,
+        runtime_available,
+        runtime_from_environment,
     )
 
     directory = resolve_model_dir(directory)
@@ -108,19 +111,29 @@ def load_model(
         raise CheckpointError(f"no model checkpoint ({WEIGHTS_FILE} + {METADATA_FILE}) in {directory}")
     metadata = read_metadata(directory)
     on_cpu = str(device) == "cpu"
-    chosen = runtime or (DEFAULT_RUNTIME if on_cpu else "eager")
-    if chosen in ONNX_RUNTIMES:
+    explicit = runtime is not None or (on_cpu and runtime_from_environment() is not None)
+    chosen = runtime or (default_runtime() if on_cpu else "eager")
+    if chosen in EXPORTED_RUNTIMES:
         if not on_cpu:
             raise CheckpointError(f"runtime {chosen!r} runs on CPU only (device {device})")
-        if onnx_available():
-            from model_code.model.onnx_cache import onnx_model_forward
+        if not runtime_available(chosen):
+            if explicit:
+                raise RuntimeUnavailable(
+                    f"the {chosen!r} runtime needs packages that are not installed "
+                    "(onnxruntime and onnx; openvino and nncf for the OpenVINO runtimes)"
+                )
+            fallback = FALLBACK_RUNTIME if runtime_available(FALLBACK_RUNTIME) else "eager"
+            logger.warning(
+                "runtime %r unavailable (its package is not installed); using %s",
+                chosen,
+                "eager PyTorch" if fallback == "eager" else fallback,
+            )
+            chosen = fallback
+    if chosen in EXPORTED_RUNTIMES:
+        from model_code.model.export_cache import exported_model_forward
 
-            forward = onnx_model_forward(directory, threads, arena=chosen == "onnx_arena")
-            return LoadedModel(metadata, forward, directory=directory, runtime=chosen)
-        if runtime is not None:
-            raise RuntimeUnavailable(f"the {chosen!r} runtime needs the 'onnxruntime' and 'onnx' packages")
-        logger.warning("runtime %r unavailable (onnxruntime/onnx not installed); using eager PyTorch", chosen)
-        chosen = "eager"
+        forward = exported_model_forward(directory, chosen, threads)
+        return LoadedModel(metadata, forward, directory=directory, runtime=chosen)
     network = load_network(directory, metadata, device)
     forward = prepare_forward(network, chosen, threads)
     return LoadedModel(metadata, forward, network=network, directory=directory, runtime=chosen)

@@ -1,4 +1,4 @@
-"""Runtimes for the U-Net forward pass: eager, channels_last, TorchScript and ONNX Runtime.
+"""Runtimes for the U-Net forward pass: eager, channels_last, TorchScript, ONNX Runtime and OpenVINO.
 
 Every runtime is a :data:`Forward`: a function from a normalised ``(N, 3, H, W)`` float32 numpy
 batch (H, W multiples of 32) to the ``(N, C, H, W)`` float32 sigmoid probabilities.  The
@@ -13,12 +13,20 @@ the variants measured are the variants tested.
   exporter, opset 17, dynamic batch/H/W), run by an ONNX Runtime CPU session with all graph
   optimisations and without ORT's CPU memory arena (activations come from malloc and are given
   back after each run).  The exported file is cached per checkpoint
-  (:mod:`model_code.model.onnx_cache`), so a process that finds it never imports torch.
+  (:mod:`model_code.model.export_cache`), so a process that finds it never imports torch.
 * ``onnx_arena`` - the same with ORT's CPU arena: ~10 % faster, but the arena keeps the largest
   activation set (~130-200 MiB per process at 512 px) for the life of the session.
+* ``onnx_int8`` - ONNX Runtime on the int8 model (static QDQ quantisation, per-channel weights,
+  calibrated on generated plans: :mod:`model_code.model.quantize`).
+* ``openvino`` - OpenVINO's CPU plugin on the fp32 ONNX export, fp32 arithmetic throughout.
+* ``openvino_bf16`` - the same with bfloat16 arithmetic where the CPU has it (AMX or AVX512-BF16;
+  elsewhere OpenVINO computes in fp32).
+* ``openvino_int8`` - OpenVINO on the NNCF post-training int8 model (concatenations kept in
+  floating point: quantising the U-Net's skip concatenations costs 7 points of wall agreement).
 
-torch is imported only by the functions that need it, ``onnxruntime`` and ``onnx`` only when
-an ONNX runtime is prepared.
+The int8 models are made from the fp32 export at export time and cached beside it.  torch is
+imported only by the functions that need it, ``onnxruntime``/``onnx``/``openvino``/``nncf`` only
+when their runtime is prepared.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ import io
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -42,11 +50,27 @@ if TYPE_CHECKING:
 
 Forward = Callable[[np.ndarray], np.ndarray]
 
-RUNTIMES = ("eager", "channels_last", "torchscript", "torchscript_optimized", "onnx", "onnx_arena")
-ONNX_RUNTIMES = ("onnx", "onnx_arena")
-DEFAULT_RUNTIME = (
-    "onnx"  # fastest on CPU at equal accuracy, small memory cost (docs/benchmarks.md, "Runtimes")
+RUNTIMES = (
+    "eager",
+    "channels_last",
+    "torchscript",
+    "torchscript_optimized",
+    "onnx",
+    "onnx_arena",
+    "onnx_int8",
+    "openvino",
+    "openvino_bf16",
+    "openvino_int8",
 )
+ONNX_RUNTIMES = ("onnx", "onnx_arena", "onnx_int8")  # run by ONNX Runtime
+OPENVINO_RUNTIMES = ("openvino", "openvino_bf16", "openvino_int8")  # run by OpenVINO
+EXPORTED_RUNTIMES = ONNX_RUNTIMES + OPENVINO_RUNTIMES  # served from the export cache, without torch
+QUANTIZED_RUNTIMES = ("onnx_int8", "openvino_int8")  # need calibration batches to prepare
+# The fastest CPU runtime within the accuracy bounds (docs/benchmarks.md, "Runtimes"); when its package is
+# missing, load_model falls back to FALLBACK_RUNTIME, then to eager.
+DEFAULT_RUNTIME = "openvino_int8"
+FALLBACK_RUNTIME = "onnx"
+RUNTIME_ENV = "FLOORPLAN_RUNTIME"  # overrides the default runtime of load_model(runtime=None)
 ONNX_OPSET = 17
 ONNX_INPUT = "image"
 ONNX_OUTPUT = "probabilities"
@@ -64,6 +88,39 @@ def onnx_available() -> bool:
     ``onnx`` (~11 MiB once imported).
     """
     return all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
+
+
+def openvino_available() -> bool:
+    """True when OpenVINO is installed (looked up without importing it)."""
+    return importlib.util.find_spec("openvino") is not None
+
+
+def runtime_available(runtime: str) -> bool:
+    """True when the packages ``runtime`` needs are installed (the torch runtimes always are here)."""
+    if runtime in ONNX_RUNTIMES:
+        return onnx_available()
+    if runtime in OPENVINO_RUNTIMES:
+        return openvino_available() and onnx_available()
+    return runtime in RUNTIMES
+
+
+def runtime_from_environment(environ: Mapping[str, str] | None = None) -> str | None:
+    """The runtime ``$FLOORPLAN_RUNTIME`` names, or ``None`` when it is unset or empty.
+
+    Raises ``ValueError`` for a name that is not one of :data:`RUNTIMES`.
+    """
+    value = (os.environ if environ is None else environ).get(RUNTIME_ENV, "").strip()
+    if not value:
+        return None
+    if value not in RUNTIMES:
+        raise ValueError(f"{RUNTIME_ENV}={value!r} is not a runtime; choose one of {', '.join(RUNTIMES)}")
+    return value
+
+
+def default_runtime(environ: Mapping[str, str] | None = None) -> str:
+    """The CPU runtime ``load_model`` uses when none is named: ``$FLOORPLAN_RUNTIME``, else
+    :data:`DEFAULT_RUNTIME`."""
+    return runtime_from_environment(environ) or DEFAULT_RUNTIME
 
 
 def default_threads() -> int:
@@ -168,6 +225,53 @@ def onnx_forward(model: bytes | str | Path, threads: int, arena: bool = False) -
     return forward
 
 
+OPENVINO_PRECISION = {"openvino": "f32", "openvino_bf16": "bf16", "openvino_int8": "f32"}
+
+
+def openvino_forward(model: Any, threads: int, precision: str = "f32") -> Forward:
+    """The :data:`Forward` of a model OpenVINO reads (an ``.onnx``/``.xml`` path, ONNX bytes or an
+    ``openvino.Model``), compiled for the CPU with ``threads`` threads; needs no torch.
+
+    ``precision`` is the inference precision of the floating-point parts (``f32`` or ``bf16``; an
+    int8 model's quantised convolutions run in int8 whatever it is).  Threads are not pinned to cores,
+    so two workers of one container never fight over the same core, and a single stream keeps one
+    request's latency low.  The input's height and width stay dynamic: each new shape costs one slower
+    first run (about 50 ms at 512 px), after which OpenVINO reuses its kernels.
+    """
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    try:
+        import openvino as ov
+    except ImportError as exc:
+        raise RuntimeUnavailable("the OpenVINO runtimes need the 'openvino' package") from exc
+    core = ov.Core()
+    if isinstance(model, bytes | bytearray):  # an ONNX model's bytes (weights inside)
+        model = core.read_model(model=bytes(model), weights=ov.Tensor(ov.Type.u8, [0]))
+    elif isinstance(model, str | Path):
+        model = core.read_model(str(model))
+    config = {
+        "INFERENCE_NUM_THREADS": threads,
+        "NUM_STREAMS": 1,
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_PRECISION_HINT": precision,
+        "ENABLE_CPU_PINNING": False,
+    }
+    compiled = core.compile_model(model, "CPU", config)
+    names = [output.get_any_name() for output in compiled.outputs]
+    if names != [ONNX_OUTPUT]:
+        raise RuntimeUnavailable(
+            f"the OpenVINO model outputs {names}, expected [{ONNX_OUTPUT!r}]: re-export it"
+        )
+    request = compiled.create_infer_request()
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        array = np.ascontiguousarray(batch, dtype=np.float32)
+        request.infer({ONNX_INPUT: array})
+        return np.array(request.get_output_tensor(0).data, dtype=np.float32, copy=True)
+
+    return forward
+
+
 def export_onnx_bytes(network: torch.nn.Module) -> bytes:
     """:func:`export_onnx` into memory; the exporter's scratch buffers are given back afterwards."""
     buffer = io.BytesIO()
@@ -219,14 +323,21 @@ def _torch_forward(
     return forward
 
 
-def prepare_forward(network: torch.nn.Module, runtime: str, threads: int | None = None) -> Forward:
+def prepare_forward(
+    network: torch.nn.Module,
+    runtime: str,
+    threads: int | None = None,
+    calibration: list[np.ndarray] | None = None,
+) -> Forward:
     """Prepare ``network`` for ``runtime`` (one of :data:`RUNTIMES`) and return its :data:`Forward`.
 
     Every runtime but ``eager`` runs on CPU.  Traced and exported runtimes are prepared on a
     dummy ``EXAMPLE_SIDE`` square input and accept any H, W that are multiples of 32.
-    ``threads`` sets ONNX Runtime's pool (default :func:`default_threads`).  Raises
-    :class:`RuntimeUnavailable` when the runtime's package is missing and ``ValueError`` for an
-    unknown runtime name.
+    ``threads`` sets ONNX Runtime's or OpenVINO's pool (default :func:`default_threads`).  The int8
+    runtimes (:data:`QUANTIZED_RUNTIMES`) need ``calibration``: normalised ``(1, 3, H, W)`` batches
+    (:func:`model_code.model.quantize.calibration_batches`).  Raises :class:`RuntimeUnavailable` when
+    the runtime's package is missing and ``ValueError`` for an unknown runtime name or missing
+    calibration.
     """
     import torch
 
@@ -245,4 +356,19 @@ def prepare_forward(network: torch.nn.Module, runtime: str, threads: int | None 
         module = trace_torchscript(network, example, optimize=runtime == "torchscript_optimized")
         return _torch_forward(module, device, channels_last=False)
     threads = threads or default_threads()
-    return onnx_forward(export_onnx_bytes(network), threads, arena=runtime == "onnx_arena")
+    if runtime in QUANTIZED_RUNTIMES and not calibration:
+        raise ValueError(f"runtime {runtime!r} needs calibration batches to quantise the network")
+    if not runtime_available(runtime):
+        raise RuntimeUnavailable(f"runtime {runtime!r} needs packages that are not installed")
+    onnx_bytes = export_onnx_bytes(network)
+    if runtime == "onnx_int8":
+        from model_code.model.quantize import quantize_onnx_int8
+
+        return onnx_forward(quantize_onnx_int8(onnx_bytes, calibration or []), threads)
+    if runtime == "openvino_int8":
+        from model_code.model.quantize import quantize_openvino_int8
+
+        return openvino_forward(quantize_openvino_int8(onnx_bytes, calibration or []), threads)
+    if runtime in OPENVINO_RUNTIMES:
+        return openvino_forward(onnx_bytes, threads, OPENVINO_PRECISION[runtime])
+    return onnx_forward(onnx_bytes, threads, arena=runtime == "onnx_arena")

@@ -157,17 +157,18 @@ def warmup_image(size: int = 256) -> np.ndarray:
 def load_serving_pipeline(config: ServingConfig) -> Pipeline:
     """Load the serving model once and run a warm-up inference.
 
-    On CPU the model runs on ONNX Runtime with ``config.torch_threads`` threads, from the
-    export ``container/serve`` cached before the fork: torch is not imported at all.  With a
+    On CPU the model runs on the default runtime (OpenVINO int8; ``$FLOORPLAN_RUNTIME`` names another)
+    with ``config.torch_threads`` threads, from the export ``container/serve`` cached before the fork:
+    torch is not imported at all.  With a
     visible GPU (and CUDA in torch) it runs eagerly on the GPU.
     """
     from model_code.model.loader import load_model
-    from model_code.model.runtimes import ONNX_RUNTIMES
+    from model_code.model.runtimes import EXPORTED_RUNTIMES
 
     model_dir = resolve_serving_model_dir()
     device = "cuda" if config.use_gpu and _cuda_usable() else "cpu"
     model = load_model(model_dir, device=device, threads=config.torch_threads)
-    if model.runtime not in ONNX_RUNTIMES:
+    if model.runtime not in EXPORTED_RUNTIMES:
         import torch
 
         torch.set_num_threads(config.torch_threads)

@@ -210,7 +210,12 @@ def test_preannotate_with_a_unet_checkpoint(tmp_path: Path, tiny_checkpoint: Pat
     client = tool_client(create_app(tmp_path, backend="unet", model_dir=str(tiny_checkpoint)))
     response = client.post("/api/plans/plan/preannotate", json={"base_revision": 0})  # default backend
     assert response.status_code == 200, response.get_json()
-    assert response.get_json()["model"] == {"name": "tiny-test", "version": "0.0.1", "backend": "unet"}
+    assert response.get_json()["model"] == {
+        "name": "tiny-test",
+        "version": "0.0.1",
+        "backend": "unet",
+        "runtime": "openvino_int8",
+    }
     validate_annotation(json.loads((tmp_path / "plan.json").read_text()))
 
 

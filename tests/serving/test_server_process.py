@@ -65,7 +65,12 @@ def test_png_returns_a_valid_result_document(server, plan_png):
     document = response.json()
     validate_result(document)
     assert document["image"] == {"width": 320, "height": 240}
-    assert document["model"] == {"name": "tiny-test", "version": "0.0.1", "backend": "unet"}
+    assert document["model"] == {
+        "name": "tiny-test",
+        "version": "0.0.1",
+        "backend": "unet",
+        "runtime": "openvino_int8",
+    }
     assert {"decode", "forward", "total"} <= set(document["timing_ms"])
 
 
