@@ -31,7 +31,8 @@ def preprocess(images: list[np.ndarray], mean, std, working_size: int) -> torch.
     """Stack plans as the inference path prepares them (they must share a shape)."""
     import cv2
 
-    from model_code.model.inference import normalize, pad_to_multiple, working_shape
+    from model_code.model.inference import pad_to_multiple, working_shape
+    from model_code.model.preprocess import normalize
 
     arrays = []
     for image in images:

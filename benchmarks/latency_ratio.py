@@ -13,8 +13,10 @@ a worker runs them:
    each response's ``timing_ms`` gives the stages inside the worker.
 
 ``--seeds`` measures several plans in turn (one server); the default is seed 7, the scanned
-style, whose noisy 1 MB PNG is the slowest to decode.  Prints a markdown table (one row per
-plan) and writes JSON (``--out``).  Example::
+style, whose noisy 1 MB PNG is the slowest to decode.  ``--baseline-root DIR`` first serves the same
+plans from another checkout (an older commit: ``git worktree add /tmp/before COMMIT``), in the same
+run and with the same Python environment, and adds its end-to-end p50 and the ratio new / old.
+Prints a markdown table (one row per plan) and writes JSON (``--out``).  Example::
 
     .venv/bin/python benchmarks/latency_ratio.py --size 1024 --workers 2 --requests 30 \\
         --seeds 0 1 2 3 4 5 6 7 8 9 --out docs/benchmarks/latency_ratio_styles.json
@@ -38,11 +40,13 @@ def bare_forward_ms(image, threads: int, repeats: int) -> tuple[list[float], str
     """Milliseconds of the model forward alone on the plan's working-size batch; runtime; shape."""
     import cv2
 
-    from model_code.model.inference import normalize, pad_to_multiple, working_shape
+    from model_code.model.inference import pad_to_multiple, working_shape
     from model_code.model.loader import load_model
+    from model_code.model.preprocess import normalize
+    from model_code.model.runtimes import EXPORTED_RUNTIMES
 
     model = load_model(None, threads=threads)
-    if model.runtime != "onnx":  # a torch runtime (no onnxruntime here): torch's global thread count
+    if model.runtime not in EXPORTED_RUNTIMES:  # a torch runtime: torch's global thread count
         import torch
 
         torch.set_num_threads(threads)
@@ -71,6 +75,20 @@ def post(url: str, body: bytes) -> tuple[float, dict]:
     with urllib.request.urlopen(request, timeout=120) as response:
         document = json.loads(response.read())
     return (time.perf_counter() - start) * 1000, document
+
+
+def end_to_end_ms(url: str, seed: int, size: int, requests: int) -> list[float]:
+    """Milliseconds of ``requests`` sequential requests for one synthetic plan (after 3 warm-ups)."""
+    from model_code.io.images import encode_png
+    from model_code.synth import generate_plan
+
+    body = encode_png(generate_plan(seed, size=size).image)
+    times = []
+    for k in range(requests + 3):
+        ms, _ = post(url, body)
+        if k >= 3:
+            times.append(ms)
+    return times
 
 
 def measure_plan(url: str, seed: int, size: int, threads: int, requests: int) -> dict:
@@ -121,15 +139,33 @@ def main(argv: list[str] | None = None) -> int:
         "--requests", type=int, default=30, help="sequential requests per plan (after 3 warm-ups)"
     )
     parser.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE", help="extra server environment")
+    parser.add_argument(
+        "--baseline-root",
+        type=Path,
+        default=None,
+        help="another checkout whose server answers the same plans first (the before of a before/after)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON results")
     args = parser.parse_args(argv)
     if args.requests < 1 or args.workers < 1:
         raise SystemExit("latency_ratio: --requests and --workers must be >= 1")
     threads = max(1, (os.cpu_count() or 1) // args.workers)
+    baseline: dict[int, list[float]] = {}
+    if args.baseline_root:
+        if not (args.baseline_root / "serve_local.py").is_file():
+            raise SystemExit(f"latency_ratio: no serve_local.py in {args.baseline_root}")
+        with running_server(args.workers, parse_env(args.env), root=args.baseline_root.resolve()) as (_, url):
+            baseline = {seed: end_to_end_ms(url, seed, args.size, args.requests) for seed in args.seeds}
     with running_server(args.workers, parse_env(args.env)) as (_, url):
         plans = [measure_plan(url, seed, args.size, threads, args.requests) for seed in args.seeds]
+    for plan in plans:
+        if plan["seed"] in baseline:
+            old = baseline[plan["seed"]]
+            plan["baseline_end_to_end_ms"] = {"p50": statistics.median(old), "p95": percentile(old, 95)}
+            plan["new_over_baseline_p50"] = plan["end_to_end_ms"]["p50"] / statistics.median(old)
     ratios = [plan["ratio_p50"] for plan in plans]
     result = {
+        "baseline_root": str(args.baseline_root) if args.baseline_root else None,
         "size": args.size,
         "workers": args.workers,
         "threads_per_worker": threads,
@@ -148,6 +184,15 @@ def main(argv: list[str] | None = None) -> int:
             + " | ".join(cells)
             + f" | {plan['end_to_end_ms']['p50']:.0f} | **{plan['ratio_p50']:.2f}** |"
         )
+    if baseline:
+        print("| seed | baseline p50 ms | new p50 ms | new / baseline |")
+        print("| --- | --- | --- | --- |")
+        for plan in plans:
+            print(
+                f"| {plan['seed']} | {plan['baseline_end_to_end_ms']['p50']:.0f} | "
+                f"{plan['end_to_end_ms']['p50']:.0f} | **{plan['new_over_baseline_p50']:.2f}** |"
+            )
+        result["new_over_baseline_p50_median"] = statistics.median(p["new_over_baseline_p50"] for p in plans)
     within = result["plans_within_1_3"]
     print(f"median ratio {result['ratio_p50_median']:.2f}; {within} of {len(plans)} plans <= 1.3")
     if args.out:

@@ -42,8 +42,9 @@ import torch
 from tqdm import tqdm
 
 from model_code.model.checkpoint import read_metadata, resolve_model_dir
-from model_code.model.inference import normalize, pad_to_multiple, working_shape
+from model_code.model.inference import pad_to_multiple, working_shape
 from model_code.model.loader import LoadedModel, load_model
+from model_code.model.preprocess import normalize
 from model_code.model.quantize import calibration_batches
 from model_code.model.runtimes import QUANTIZED_RUNTIMES, RUNTIMES, Forward, prepare_forward
 

@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "io": set(),
     "schema": {"io"},
     "geometry": {"io", "schema"},
-    "model": {"io"},
+    "model": {"io", "synth"},  # synth: the generated plans int8 quantisation is calibrated on
     "exports": {"io", "schema", "geometry"},
     "text": {"io", "schema", "geometry"},
     "pipeline": {"version", "io", "schema", "geometry", "model", "text"},

@@ -22,7 +22,7 @@ from model_code.datasets.augment import training_transform
 from model_code.datasets.layouts import PlanMasks, Sample
 from model_code.datasets.room_maps import TYPE_UNKNOWN, type_index
 from model_code.model.checkpoint import CHANNELS, IMAGENET_MEAN, IMAGENET_STD
-from model_code.model.inference import normalize
+from model_code.model.preprocess import normalize
 
 IGNORE = -1.0  # target value of a pixel the loss skips
 

@@ -61,7 +61,7 @@ def calibration_batches(
     ``images`` (``(H, W, 3)`` uint8 RGB plans) replace the default set: :data:`CALIBRATION_PLANS`
     generated plans, 512 to 1,536 px, every style, a quarter of them on drawing sheets.
     """
-    from model_code.model.inference import normalize
+    from model_code.model.preprocess import normalize
 
     plans = _generated_plans(CALIBRATION_PLANS) if images is None else list(images)
     if not plans:

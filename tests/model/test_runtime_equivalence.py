@@ -71,7 +71,7 @@ def _plan_batch() -> np.ndarray:
     """Two generated plans, normalised, at a non-square shape: the inputs int8 ranges are calibrated for."""
     import cv2
 
-    from model_code.model.inference import normalize
+    from model_code.model.preprocess import normalize
 
     images = [cv2.resize(generate_plan(seed, size=256).image, (160, 96), cv2.INTER_AREA) for seed in (5, 6)]
     return np.stack([normalize(image, *IMAGENET) for image in images])

@@ -267,7 +267,7 @@ def test_inference_id_is_logged_and_model_loaded_once(server, plan_png):
     log = server.log()
     assert "inference_id=inference-4711" in log
     assert log.count("loaded model from") == 1
-    assert "runtime onnx" in log
+    assert "runtime openvino_int8" in log
     assert "warm-up inference passed" in log
 
 
@@ -281,7 +281,7 @@ def test_cpu_workers_serve_without_torch(server, plan_png):
     assert workers, "gunicorn has no worker processes"
     for pid in workers:
         maps = Path(f"/proc/{pid}/maps").read_text()
-        assert "onnxruntime" in maps
+        assert "libopenvino" in maps
         assert "libtorch" not in maps, f"worker {pid} imported torch"
 
 
