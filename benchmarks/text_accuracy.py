@@ -109,6 +109,7 @@ def r3d_accuracy(pipeline: Pipeline, overlays: Path | None = None) -> dict:
     printing = found = 0
     area_total = area_right = 0
     area_errors = []
+    misses: dict[str, int] = {}
     for plan_id in ids:
         image = np.asarray(Image.open(R3D / f"{plan_id}.jpg").convert("RGB"))
         types = r3d_type_map(np.asarray(Image.open(R3D / f"{plan_id}_rooms.png").convert("RGB")))
@@ -150,6 +151,9 @@ def r3d_accuracy(pipeline: Pipeline, overlays: Path | None = None) -> dict:
                 err = room.area_m2 / printed - 1
                 area_errors.append(err)
                 area_right += abs(err) <= 0.10
+                if abs(err) > 0.10:
+                    cause = area_miss_cause(room, sides[0].sides_m, result, doc)
+                    misses[cause] = misses.get(cause, 0) + 1
         if overlays is not None:
             draw_overlay(image, doc, overlays / f"r3d_{plan_id}.png")
     return {
@@ -165,7 +169,25 @@ def r3d_accuracy(pipeline: Pipeline, overlays: Path | None = None) -> dict:
         "area_within_10pct": area_right,
         "area_rate": round(area_right / max(1, area_total), 3),
         "area_median_abs_error": round(float(np.median(np.abs(area_errors))), 4) if area_errors else None,
+        "area_misses": misses,
     }
+
+
+def area_miss_cause(room, sides_m: tuple[float, ...], result, doc) -> str:
+    """Why a room's area_m2 is over 10% from its printed product: its outline between the wall faces
+    against the printed sides, and how much of its rectangle the polygon fills."""
+    from model_code.text.annotate import _gap_limit, clear_outline
+
+    polygon = Polygon(room.polygon)
+    outline = clear_outline(polygon, result.wall_mask | result.opening_mask, _gap_limit(doc))
+    ring = np.asarray(outline.minimum_rotated_rectangle.exterior.coords)
+    ppm = doc.scale.pixels_per_meter
+    drawn = sorted([float(np.hypot(*(ring[1] - ring[0]))) / ppm, float(np.hypot(*(ring[2] - ring[1]))) / ppm])
+    if max(abs(d / p - 1) for d, p in zip(drawn, sorted(sides_m), strict=True)) > 0.10:
+        return "drawn sides over 10% from the printed ones (merged or split room, or another room's line)"
+    if polygon.area < 0.9 * polygon.minimum_rotated_rectangle.area:
+        return "sides agree, polygon fills under 90% of its rectangle (L-shape, bay, notch)"
+    return "sides agree, near-rectangular"
 
 
 def draw_overlay(image: np.ndarray, doc, path: Path) -> None:

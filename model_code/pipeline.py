@@ -452,6 +452,7 @@ class Pipeline:
             from model_code.text import annotate_document
 
             start = time.perf_counter()
-            annotate_document(document, texts, options.pixels_per_meter, dpi)
+            barrier = None if texts is None else wall_mask | opening_mask
+            annotate_document(document, texts, options.pixels_per_meter, dpi, barrier)
             timing["text_annotate"] = (time.perf_counter() - start) * 1000
         return PlanResult(document, wall_mask, opening_mask, probs, room_types)

@@ -13,6 +13,7 @@ import re
 
 import cv2
 import numpy as np
+from scipy import ndimage
 from shapely.geometry import Point as ShapelyPoint
 from shapely.geometry import Polygon
 from shapely.prepared import prep
@@ -31,6 +32,7 @@ from model_code.text.scale import (
 
 UNSURE_TYPE_CONFIDENCE = 0.6  # below this the label's meaning sets the room's type
 CONTINUED = re.compile(r"[/&+\-]$|\band$", re.IGNORECASE)  # "Kitchen/" goes on on the next line
+FACE_SAMPLE_STEP = 1.0  # input pixels between the outline's samples when measuring its gap to the wall faces
 
 
 def read_text(reader: TextReader, image: np.ndarray) -> list[TextBox]:
@@ -103,6 +105,55 @@ def _sides(polygon: Polygon) -> tuple[float, float]:
     return a, b
 
 
+def face_gap(polygon: Polygon, barrier: np.ndarray, limit: float) -> float:
+    """How far ``polygon`` (a traced room) lies inside the faces of the walls around it, in pixels.
+
+    ``barrier`` is the plan's wall and opening mask in the polygon's pixel frame (pixel ``(r, c)``
+    centred on ``(x=c, y=r)``).  The room stage traces a room through the centres of its boundary
+    pixels, at the working resolution, with the vectorized walls drawn thick: the outline sits a
+    pixel or two inside the wall faces, while a printed ``a x b`` (and a printed area) measures the
+    clear span from face to face.  The gap is the median, over points every
+    :data:`FACE_SAMPLE_STEP` along the outline, of the distance to the nearest barrier pixel
+    (interpolated, so sub-pixel) less half a pixel (a pixel centre to its edge); doors and windows
+    are in ``barrier``, so only a boundary with no wall at all (an open-plan cut) lies farther.
+    Clamped to ``[0, limit]``; 0 without a usable outline or barrier.
+    """
+    if polygon.is_empty or polygon.geom_type != "Polygon" or not barrier.any():
+        return 0.0
+    ring = polygon.exterior
+    steps = np.arange(0.0, ring.length, FACE_SAMPLE_STEP)
+    if len(steps) < 4:
+        return 0.0
+    points = np.array([ring.interpolate(float(s)).coords[0] for s in steps])
+    height, width = barrier.shape
+    pad = math.ceil(limit) + 2
+    x0 = max(0, math.floor(points[:, 0].min()) - pad)
+    y0 = max(0, math.floor(points[:, 1].min()) - pad)
+    x1 = min(width, math.ceil(points[:, 0].max()) + pad + 1)
+    y1 = min(height, math.ceil(points[:, 1].max()) + pad + 1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return 0.0
+    crop = barrier[y0:y1, x0:x1]
+    if not crop.any():
+        return 0.0
+    distance = ndimage.distance_transform_edt(~crop)
+    samples = ndimage.map_coordinates(
+        distance, [points[:, 1] - y0, points[:, 0] - x0], order=1, mode="nearest"
+    )
+    return float(np.clip(np.median(samples) - 0.5, 0.0, limit))
+
+
+def clear_outline(polygon: Polygon, barrier: np.ndarray | None, limit: float) -> Polygon:
+    """``polygon`` moved out to the wall faces (by :func:`face_gap`): the room as printed sizes measure it."""
+    if barrier is None:
+        return polygon
+    gap = face_gap(polygon, barrier, limit)
+    if gap <= 0:
+        return polygon
+    grown = polygon.buffer(gap, join_style="mitre")
+    return grown if grown.geom_type == "Polygon" and not grown.is_empty else polygon
+
+
 def _names(lines: list[TextBox]) -> list[tuple[str, float]]:
     """Room names in one room's text lines, top to bottom; a line ending in ``/`` joins the next."""
     names: list[tuple[str, float]] = []
@@ -157,9 +208,19 @@ def name_rooms(rooms: list[Room], texts: list[TextBox]) -> dict[str, list[TextBo
 
 
 def gather_evidence(
-    rooms: list[Room], texts: list[TextBox], by_room: dict[str, list[TextBox]], dpi: float | None
+    rooms: list[Room],
+    texts: list[TextBox],
+    by_room: dict[str, list[TextBox]],
+    dpi: float | None,
+    barrier: np.ndarray | None = None,
+    gap_limit: float = 0.0,
 ) -> list[Evidence]:
-    """Every measurement read on the plan that says something about its scale."""
+    """Every measurement read on the plan that says something about its scale.
+
+    With ``barrier`` (the wall and opening mask in input pixels) a room's sides and area are
+    measured between the wall faces (:func:`clear_outline`, moved out by at most ``gap_limit``),
+    as the printed sizes are; without it, on the traced outline.
+    """
     shapes = {room.id: polygon for room, polygon in _room_shapes(rooms)}
     evidence: list[Evidence] = []
     for text in texts:
@@ -171,6 +232,8 @@ def gather_evidence(
         polygon = shapes.get(room_id)
         if polygon is None:
             continue
+        if any(m.kind in ("dimensions", "area") for t in lines for m in parse_measures(t.text)):
+            polygon = clear_outline(polygon, barrier, gap_limit)
         sides = _sides(polygon)
         for text in lines:
             for measure in parse_measures(text.text):
@@ -202,6 +265,13 @@ def apply_scale(document: ResultDocument, scale: PlanScale) -> None:
         wall.thickness_m = None if wall.thickness is None else wall.thickness / ppm
 
 
+def _gap_limit(document: ResultDocument) -> float:
+    """The most a traced outline may lie inside its wall faces: the plan's median wall thickness
+    (a trace loses under a working pixel and the walls' drawn thickness, never a whole wall)."""
+    thickness = [w.thickness for w in document.walls if w.thickness]
+    return float(np.median(thickness)) if thickness else 0.0
+
+
 def to_plan_scale(estimate: ScaleEstimate) -> PlanScale:
     """The schema record of an estimate."""
     return PlanScale(
@@ -217,19 +287,24 @@ def annotate_document(
     texts: list[TextBox] | None,
     pixels_per_meter: float | None = None,
     dpi: float | None = None,
+    barrier: np.ndarray | None = None,
 ) -> ScaleEstimate | None:
     """Add what the plan says to ``document``: ``texts``, room names and types, ``scale`` and metres.
 
     ``texts`` is ``None`` when the text option is off (the document then has no ``texts``);
     ``pixels_per_meter`` (the option) overrides the estimate; ``dpi`` is a PDF page's render
-    resolution (with a printed ``1:100`` it is evidence).  Without any scale nothing is invented.
-    Returns the estimate made from the text (also when the option overrode it), or ``None``.
+    resolution (with a printed ``1:100`` it is evidence); ``barrier`` is the wall and opening mask
+    in input pixels, to measure rooms between their wall faces as printed sizes do
+    (:func:`gather_evidence`).  Without any scale nothing is invented.  Returns the estimate made
+    from the text (also when the option overrode it), or ``None``.
     """
     estimate = None
     if texts is not None:
         document.texts = [TextLine(t.box, t.text, t.confidence) for t in texts]
         by_room = name_rooms(document.rooms, texts)
-        estimate = estimate_scale(gather_evidence(document.rooms, texts, by_room, dpi))
+        limit = _gap_limit(document)
+        evidence = gather_evidence(document.rooms, texts, by_room, dpi, barrier, limit)
+        estimate = estimate_scale(evidence)
     if pixels_per_meter is not None:
         evidence = [] if estimate is None else [e.to_dict() for e in estimate.evidence]
         apply_scale(document, PlanScale(float(pixels_per_meter), 1.0, "option", evidence))

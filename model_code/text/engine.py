@@ -6,10 +6,12 @@ Runtime sessions and our own pre- and post-processing, never its Python code (wh
 ``opencv-python`` beside our ``opencv-python-headless``).  Nothing is downloaded at run time.
 
 Speed on a plan (docs/text.md): the detector runs once at a reduced scale (its longest side at most
-``detect_side`` pixels, never enlarged), boxes that cannot be plan text (too small, too thin, too
-faint) are dropped, and only the rest are cropped from the full-resolution image and recognised in
-batches of similar width.  :func:`shared_reader` keeps one :class:`TextReader` per process, so a
-serving worker loads it once, with the worker's thread count.
+``detect_side`` pixels, never enlarged), words the detector cut apart are joined into their line
+(:func:`merge_line_parts`), boxes that cannot be plan text (too small, too thin, too faint) are
+dropped, and only the rest are cropped from the full-resolution image and recognised, each at its
+own width (padding a crop to a batch's widest costs the recogniser the spaces between words).
+:func:`shared_reader` keeps one :class:`TextReader` per process, so a serving worker loads it once,
+with the worker's thread count.
 """
 
 from __future__ import annotations
@@ -34,8 +36,14 @@ MIN_TEXT_HEIGHT = 5.0  # input pixels: shorter boxes are specks, not words
 MAX_BOXES = 80  # the largest candidates recognised; the rest are dropped
 REC_HEIGHT = 48
 REC_MAX_WIDTH = 960  # recogniser input width cap (a 20:1 line)
-REC_BATCH = 8
+REC_BATCH = 1  # each crop at its own width: padded to a batch's widest, crops lose their spaces
+SPACE_EVIDENCE = 0.05  # space probability in a gap between two characters that reads as a space
 MIN_CONFIDENCE = 0.5  # recognised strings below this mean character confidence are dropped
+SAME_TILT_DEGREES = 3.0  # boxes whose sides differ in angle by at most this may be parts of one line
+PART_THICKNESS_RATIO = 0.6  # two parts of one line: the thinner at least this of the thicker, across the line
+PART_OVERLAP = 0.6  # ... overlapping across the line by this much of the thinner
+PART_GAP = 0.5  # ... with at most this gap along the line, in line thicknesses
+ELONGATED = 1.5  # a box this many times longer along an axis than across runs along it
 
 
 class TextEngineMissing(RuntimeError):
@@ -155,6 +163,7 @@ class TextReader:
             quad = cv2.boxPoints(((cx, cy), (rw + 2 * grow, rh + 2 * grow), angle))
             quad = quad * np.array([sx, sy], dtype=np.float32)
             found.append((_order_quad(quad), score))
+        found = merge_line_parts(found)
         found = [q for q in found if _quad_sides(q[0])[1] >= MIN_TEXT_HEIGHT]
         found.sort(key=lambda q: -float(np.prod(_quad_sides(q[0]))))
         return found[:MAX_BOXES]
@@ -183,6 +192,12 @@ class TextReader:
         return results
 
     def _decode(self, pred: np.ndarray) -> tuple[str, float]:
+        """Greedy CTC decoding, with a space wherever the gap between two characters says one.
+
+        The recogniser (trained mostly on Chinese) is shy of spaces: in the blank frames between two
+        words the space class often rises well above its level inside a word without winning the
+        frame.  A gap whose space probability reaches :data:`SPACE_EVIDENCE` is read as a space.
+        """
         ids = pred.argmax(axis=1)
         probs = pred.max(axis=1)
         keep = np.ones(len(ids), bool)
@@ -190,8 +205,17 @@ class TextReader:
         keep &= ids != 0
         if not keep.any():
             return "", 0.0
-        text = "".join(self.characters[i] if i < len(self.characters) else "" for i in ids[keep])
-        return text.strip(), float(probs[keep].mean())
+        space = len(self.characters) - 1
+        frames = np.flatnonzero(keep)
+        out = []
+        for k, frame in enumerate(frames):
+            index = int(ids[frame])
+            if k and index != space and int(ids[frames[k - 1]]) != space:
+                gap = pred[frames[k - 1] + 1 : frame, space]
+                if gap.size and float(gap.max()) >= SPACE_EVIDENCE:
+                    out.append(" ")
+            out.append(self.characters[index] if index < len(self.characters) else "")
+        return "".join(out).strip(), float(probs[keep].mean())
 
     # -- both ------------------------------------------------------------------------------------------
     def read(self, image: np.ndarray, detect_side: int | None = None) -> list[TextBox]:
@@ -234,6 +258,93 @@ class TextReader:
             out.append(TextBox(box, text, confidence, quad, angle))
         out.sort(key=lambda t: (t.box[1], t.box[0]))
         return out
+
+
+def _tilt(quad: np.ndarray) -> float:
+    """The angle of a rectangle's sides to the axes, in degrees in ``[-45, 45)``."""
+    dx, dy = quad[1] - quad[0]
+    return (math.degrees(math.atan2(float(dy), float(dx))) + 45.0) % 90.0 - 45.0
+
+
+def _box_in_frame(quad: np.ndarray, tilt: float) -> tuple[float, float, float, float]:
+    """``(x0, y0, x1, y1)`` of ``quad`` in the frame turned by ``tilt`` degrees (a tilted box upright)."""
+    a = math.radians(tilt)
+    turn = np.array([[math.cos(a), math.sin(a)], [-math.sin(a), math.cos(a)]], np.float32)
+    points = quad @ turn.T
+    x0, y0 = points.min(axis=0)
+    x1, y1 = points.max(axis=0)
+    return float(x0), float(y0), float(x1), float(y1)
+
+
+def _same_line(a: tuple[float, ...], b: tuple[float, ...], axis: int) -> bool:
+    """Whether upright boxes ``a`` and ``b`` are two parts of one line running along ``axis`` (0: x, 1: y).
+
+    The parts must be about as thick across the line (:data:`PART_THICKNESS_RATIO`), overlap
+    across it by most of the thinner one, follow each other along it with a gap of at most
+    :data:`PART_GAP` of the line's thickness, and one of them must run along it (a word; the other
+    may be a glyph such as the "1" of "Chambre 1").  Two lines of a label, one above the other,
+    run across the direction they follow each other in, so they are never joined.
+    """
+    along = [a[2 + axis] - a[axis], b[2 + axis] - b[axis]]
+    across = [a[3 - axis] - a[1 - axis], b[3 - axis] - b[1 - axis]]
+    if min(across) <= 0 or min(along) <= 0 or min(across) < PART_THICKNESS_RATIO * max(across):
+        return False
+    overlap = min(a[3 - axis], b[3 - axis]) - max(a[1 - axis], b[1 - axis])
+    if overlap < PART_OVERLAP * min(across):
+        return False
+    gap = max(b[axis] - a[2 + axis], a[axis] - b[2 + axis])
+    if gap > PART_GAP * max(across):
+        return False
+    return any(g >= ELONGATED * c for c, g in zip(across, along, strict=True))
+
+
+def merge_line_parts(found: list[tuple[np.ndarray, float]]) -> list[tuple[np.ndarray, float]]:
+    """Detections that are parts of one line (words the detector cut apart) joined into one box.
+
+    The detector often cuts a label at the space between its words ("Chambre" | "1", or the
+    words of a label turned by 90 degrees), so the recogniser never sees the whole name.  Boxes
+    tilted alike (within :data:`SAME_TILT_DEGREES`: an upright plan, or one scanned a little
+    askew) that :func:`_same_line` pairs, along either side of their frame, become one box (their
+    union in that frame, with the parts' area-weighted score); chains join.
+    """
+    tilts = [_tilt(quad) for quad, _ in found]
+    parent = list(range(len(found)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(found)):
+        a = _box_in_frame(found[i][0], tilts[i])
+        for j in range(i + 1, len(found)):
+            if abs(tilts[i] - tilts[j]) > SAME_TILT_DEGREES:
+                continue
+            b = _box_in_frame(found[j][0], tilts[i])
+            if _same_line(a, b, 0) or _same_line(a, b, 1):
+                parent[root(i)] = root(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(found)):
+        groups.setdefault(root(i), []).append(i)
+    out = []
+    for members in groups.values():
+        if len(members) == 1:
+            out.append(found[members[0]])
+            continue
+        tilt = tilts[members[0]]
+        parts = [_box_in_frame(found[i][0], tilt) for i in members]
+        x0 = min(p[0] for p in parts)
+        y0 = min(p[1] for p in parts)
+        x1 = max(p[2] for p in parts)
+        y1 = max(p[3] for p in parts)
+        areas = [(p[2] - p[0]) * (p[3] - p[1]) for p in parts]
+        score = sum(found[i][1] * w for i, w in zip(members, areas, strict=True)) / max(1e-6, sum(areas))
+        a = math.radians(tilt)
+        back = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]], np.float32)
+        corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32) @ back.T
+        out.append((_order_quad(corners), float(score)))
+    return out
 
 
 def _quad_sides(quad: np.ndarray) -> tuple[float, float]:

@@ -5,7 +5,8 @@ Dimensions come metric (``"4.93 x 4.70m"``, ``"4,93 x 4,70 m"``, ``"493 x 470 cm
 (``"24,86 m²"``, ``"118.9 sq m"``, ``"581 sq.ft"``); scales as ``"1:100"`` or ``"1/50"`` after the word
 scale.  A comma is a decimal separator unless three digits follow it in square feet (``"1,234 sq ft"``).
 Recogniser slips that plan text makes often are mended: ``"4.72mx447m"`` (a lost decimal point, three
-digits of metres) reads 4.47 m; ``×``, ``X`` and ``*`` are all "by".
+digits of metres) reads 4.47 m, and so does an integer side with one digit more than its partner has
+decimals (``"3.4mX48m"``: 3.4 x 4.8); ``×``, ``X`` and ``*`` are all "by".
 """
 
 from __future__ import annotations
@@ -85,6 +86,17 @@ def _metres(value: str, unit: str) -> float:
     return number
 
 
+def _mend_lost_point(first: str, second: str, sides: tuple[float, float]) -> tuple[float, float]:
+    """Both sides of a pair in metres printed alike: an integer side with one more digit than the other
+    side has decimals lost its point (``"3.4m x 48m"`` is 3.4 x 4.8, ``"32m x 4.6m"`` 3.2 x 4.6)."""
+    out = list(sides)
+    for k, (mine, other) in enumerate(((first, second), (second, first))):
+        decimals = re.fullmatch(r"\d+[.,](\d+)", other)
+        if decimals and re.fullmatch(r"\d+", mine) and len(mine) == len(decimals.group(1)) + 1:
+            out[k] = int(mine) / 10 ** len(decimals.group(1))
+    return out[0], out[1]
+
+
 _METRIC_PAIR = re.compile(
     rf"(?<![\d.,])({_NUMBER})\s*(mm|cm|m)?{_BY}({_NUMBER})\s*(mm|cm|m)(?![a-z])", re.IGNORECASE
 )
@@ -142,6 +154,8 @@ def parse_measures(text: str) -> list[Measure]:
             else:
                 unit = groups[1].lower()
                 sides = (_metres(groups[0], unit), _metres(groups[2], unit))
+            if unit == "m" and (pattern is _METRIC_PAIR_UNIT_FIRST or first_unit == "m"):
+                sides = _mend_lost_point(groups[0], groups[2], sides)
             found.append(Measure("dimensions", unit, sides_m=sides))
             taken.append(match.span())
     for match in _AREA_METRIC.finditer(line):

@@ -23,6 +23,10 @@ def one(text: str):
         ("493 x 470 cm", (4.93, 4.70)),
         ("4930 x 4700 mm", (4.93, 4.70)),
         ("4.72mx447m", (4.72, 4.47)),  # the recogniser lost a decimal point
+        ("3.4mX48m", (3.4, 4.8)),  # ... of a side printed like the other: one decimal
+        ("32mX4.6m", (3.2, 4.6)),
+        ("4.5 x 3 m", (4.5, 3.0)),  # an integer as short as the other's decimals is as printed
+        ("12.5 x 4 m", (12.5, 4.0)),
         ("Kitchen 3.2 x 4.1m", (3.2, 4.1)),
     ],
 )

@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from shapely.geometry import Polygon
 
 from model_code.schema import ResultDocument, Room, Wall, validate_result
-from model_code.text.annotate import annotate_document
+from model_code.text.annotate import annotate_document, face_gap
 from model_code.text.engine import TextBox
 from model_code.text.scale import Evidence, dimension_evidence, estimate_scale
 
@@ -122,3 +123,33 @@ def test_exports_use_the_document_scale():
     geojson = export_document(doc, "geojson")
     plain = export_document(document(), "geojson")
     assert geojson != plain
+
+
+def walled_room(door: bool = False) -> tuple[np.ndarray, Room, Wall]:
+    """A 4 x 3 m room at 50 px/m between wall faces (free pixel columns 10..209, rows 10..159), 6 px
+    walls, and the room as the room stage traces it at half resolution: 2 px inside every face."""
+    barrier = np.zeros((200, 260), bool)
+    barrier[4:166, 4:10] = barrier[4:166, 210:216] = True
+    barrier[4:10, 4:216] = barrier[160:166, 4:216] = True
+    if door:  # a doorway, drawn as an opening: still part of the barrier
+        barrier[160:166, 60:100] = True
+    room = square_room("r1", 11.5, 11.5, 196.0, 146.0, type="living", type_confidence=0.9)
+    return barrier, room, Wall((7, 7), (213, 7), thickness=6.0, id="w1")
+
+
+def test_the_face_gap_is_measured_from_the_barrier():
+    barrier, room, _ = walled_room()
+    assert face_gap(Polygon(room.polygon), barrier, limit=6.0) == pytest.approx(2.0, abs=0.1)
+    assert face_gap(Polygon(room.polygon), barrier, limit=1.0) == 1.0  # never more than the limit
+    assert face_gap(Polygon(room.polygon), np.zeros_like(barrier), limit=6.0) == 0.0
+
+
+@pytest.mark.parametrize("printed", ["4.00 x 3.00 m", "12.0 m²"])
+def test_printed_sizes_are_measured_between_the_wall_faces(printed):
+    barrier, room, wall = walled_room(door=True)
+    doc = ResultDocument(260, 200, [wall], [], [room], {"name": "t", "version": "0", "backend": "opencv"})
+    annotate_document(doc, [text(100, 60, printed)], barrier=barrier)
+    assert doc.scale is not None
+    assert doc.scale.pixels_per_meter == pytest.approx(50.0, rel=0.005)  # the outline alone says ~49
+    # area_m2 stays the traced polygon's area, at the right scale
+    assert doc.rooms[0].area_m2 == pytest.approx(196 * 146 / 50.0**2, rel=0.01)

@@ -1,0 +1,81 @@
+"""The engine's own post-processing: words cut apart joined into their line, spaces read from the gaps."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from model_code.text.engine import SPACE_EVIDENCE, TextReader, merge_line_parts
+
+
+def box(x0: float, y0: float, x1: float, y1: float, tilt: float = 0.0) -> tuple[np.ndarray, float]:
+    """A detection: the rectangle's corners (turned by ``tilt`` degrees about the origin) and a score."""
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)
+    a = math.radians(tilt)
+    turn = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]], np.float32)
+    return corners @ turn.T, 0.8
+
+
+def extent(quad: np.ndarray) -> list[float]:
+    return [*np.round(quad.min(axis=0), 1).tolist(), *np.round(quad.max(axis=0), 1).tolist()]
+
+
+def test_a_word_and_the_glyph_after_it_are_one_line():
+    merged = merge_line_parts([box(255, 187, 348, 209), box(356, 189, 366, 208)])  # "Chambre" | "1"
+    assert len(merged) == 1 and extent(merged[0][0]) == [255, 187, 366, 209]
+
+
+def test_the_words_of_a_label_turned_by_90_degrees_are_one_line():
+    parts = [box(567, 690, 599, 772), box(573, 649, 596, 693), box(569, 560, 599, 648)]  # Salle | de | bains
+    merged = merge_line_parts(parts)
+    assert len(merged) == 1 and extent(merged[0][0]) == [567, 560, 599, 772]
+
+
+def test_two_lines_of_a_label_and_far_words_stay_apart():
+    lines = [box(451, 328, 579, 360), box(459, 357, 573, 389)]  # "Chambre 3" over "17,06 m2"
+    assert len(merge_line_parts(lines)) == 2
+    far = [box(100, 100, 200, 120), box(240, 100, 300, 120)]  # a gap of two line heights
+    assert len(merge_line_parts(far)) == 2
+    small = [box(100, 100, 200, 124), box(204, 110, 210, 116)]  # a speck, not a glyph of the line
+    assert len(merge_line_parts(small)) == 2
+
+
+def test_parts_of_a_line_on_a_plan_scanned_askew():
+    merged = merge_line_parts([box(255, 187, 348, 209, tilt=4.0), box(356, 189, 366, 208, tilt=4.0)])
+    assert len(merged) == 1
+    sides = sorted(np.linalg.norm(np.diff(merged[0][0], axis=0, append=merged[0][0][:1]), axis=1))
+    assert sides[0] == pytest.approx(22, abs=0.5) and sides[-1] == pytest.approx(111, abs=0.5)
+    crossed = merge_line_parts([box(255, 187, 348, 209, tilt=4.0), box(356, 189, 366, 208, tilt=15.0)])
+    assert len(crossed) == 2
+
+
+def reader_with(characters: list[str]) -> TextReader:
+    """A reader without sessions, for its decoder: CTC classes blank, ``characters``, space."""
+    reader = TextReader.__new__(TextReader)
+    reader.characters = ["", *characters, " "]
+    return reader
+
+
+def frames(rows: list[dict[int, float]], classes: int) -> np.ndarray:
+    """CTC frames: each row's probabilities by class, the rest of the mass on the blank (class 0)."""
+    pred = np.zeros((len(rows), classes), np.float32)
+    for k, row in enumerate(rows):
+        for index, p in row.items():
+            pred[k, index] = p
+        pred[k, 0] = 1.0 - sum(row.values())
+    return pred
+
+
+@pytest.mark.parametrize(("space", "text"), [(0.3, "A 1"), (SPACE_EVIDENCE, "A 1"), (0.01, "A1")])
+def test_a_space_is_read_where_the_gap_says_so(space, text):
+    reader = reader_with(["A", "1"])  # classes: 0 blank, 1 "A", 2 "1", 3 space
+    pred = frames([{1: 0.9}, {}, {3: space}, {}, {2: 0.9}], 4)
+    decoded, confidence = reader._decode(pred)
+    assert decoded == text and confidence == pytest.approx(0.9)
+
+
+def test_a_space_that_wins_its_frame_is_not_doubled():
+    reader = reader_with(["A", "1"])
+    assert reader._decode(frames([{1: 0.9}, {3: 0.8}, {2: 0.9}], 4))[0] == "A 1"
