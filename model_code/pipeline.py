@@ -201,12 +201,14 @@ class Pipeline:
     """Holds the loaded model (once per process) and analyses images with any backend.
 
     ``text_reader`` (a :class:`model_code.text.TextReader`) reads the plan's text with ``text=on``;
-    ``None`` loads the process's shared reader on first use.
+    ``None`` loads the process's shared reader on first use, with ``text_threads`` threads (``None``:
+    the CPUs this process may use).
     """
 
-    def __init__(self, model: LoadedModel | None, text_reader: Any = None):
+    def __init__(self, model: LoadedModel | None, text_reader: Any = None, text_threads: int | None = None):
         self.model = model
         self.text_reader = text_reader
+        self.text_threads = text_threads
 
     def read_text(self, image: np.ndarray, options: PipelineOptions, timing: dict[str, float]) -> list | None:
         """The plan's text lines with ``text=on`` (``model_code.text``), else ``None``."""
@@ -217,7 +219,7 @@ class Pipeline:
         start = time.perf_counter()
         if self.text_reader is None:
             try:
-                self.text_reader = shared_reader()
+                self.text_reader = shared_reader(threads=self.text_threads)
             except TextEngineMissing as exc:
                 raise OptionsError(f"text=on is not available here: {exc}") from exc
         texts = read_text(self.text_reader, image)

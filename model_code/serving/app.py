@@ -179,7 +179,7 @@ def load_serving_pipeline(config: ServingConfig) -> Pipeline:
         model.runtime,
         config.torch_threads,
     )
-    pipeline = Pipeline(model, text_reader=load_text_reader(config))
+    pipeline = Pipeline(model, text_reader=load_text_reader(config), text_threads=config.torch_threads)
     start = time.perf_counter()
     text = "on" if pipeline.text_reader is not None else "off"
     pipeline.analyze(warmup_image(), PipelineOptions(text=text))
@@ -188,12 +188,16 @@ def load_serving_pipeline(config: ServingConfig) -> Pipeline:
 
 
 def load_text_reader(config: ServingConfig):
-    """The worker's one OCR reader (two ONNX Runtime sessions, the worker's thread count), or ``None``
-    when the OCR models are not installed (``text=on`` is then a 400 that says so)."""
+    """The worker's one OCR reader (two ONNX Runtime sessions, the worker's thread count) when
+    ``config.text_preload``, else ``None``: the pipeline then loads it on the first ``text=on`` request
+    (about 65 MiB per worker saved while text is not asked for).  When the OCR models are not installed
+    ``text=on`` is a 400 that says so, either way."""
     from model_code.text import engine_available, shared_reader
 
     if not engine_available():
         LOG.warning("OCR models not installed: text=on will be refused (docs/text.md)")
+        return None
+    if not config.text_preload:
         return None
     return shared_reader(threads=config.torch_threads)
 

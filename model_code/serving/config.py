@@ -21,7 +21,11 @@ and ``/execution-parameters`` agree on the same values.
 | ``SAGEMAKER_BATCH_STRATEGY`` | ``SINGLE_RECORD`` or ``MULTI_RECORD`` (JSON Lines batches) | SINGLE_RECORD |
 | ``SAGEMAKER_MAX_CONCURRENT_TRANSFORMS`` | parallel requests per instance in batch | workers |
 | ``SAGEMAKER_BASE_DIR`` | stands in for ``/opt/ml`` | ``/opt/ml`` |
+| ``MODEL_SERVER_TEXT_PRELOAD`` | ``true``: workers load the OCR reader at start (~65 MiB each) | false |
 | ``MODEL_SERVER_RUN_DIR`` | the workers' readiness files; set by the gunicorn master, not by users | unset |
+
+Without ``MODEL_SERVER_TEXT_PRELOAD`` a worker loads the OCR reader on its first ``text=on`` request
+(about a second, once).
 
 Default workers: ``min(CPUs, memory // MODEL_SERVER_WORKER_MEMORY_MB)``, at least 1, and 1 when a
 GPU is visible.  Torch threads per worker: ``max(1, CPUs // workers)`` (no oversubscription).
@@ -82,6 +86,7 @@ class ServingConfig:
     max_concurrent_transforms: int = 1
     use_gpu: bool = False
     run_dir: str | None = None
+    text_preload: bool = False
 
     @property
     def max_payload_bytes(self) -> int:
@@ -137,6 +142,7 @@ class ServingConfig:
             ),
             default_accept=_default_accept(env),
             batch=env.get("SAGEMAKER_BATCH", "").strip().lower() in ("1", "true", "yes"),
+            text_preload=env.get("MODEL_SERVER_TEXT_PRELOAD", "").strip().lower() in ("1", "true", "yes"),
             batch_strategy=strategy,
             max_concurrent_transforms=_int(env, ("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS",), workers, minimum=1),
             use_gpu=use_gpu,

@@ -179,3 +179,11 @@ def test_admission_limit_leaves_a_thread_for_ping():
         ServingConfig.from_env({"MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_MAX_QUEUE": "16"})
     with pytest.raises(ServingConfigError, match="MODEL_SERVER_THREADS"):
         ServingConfig.from_env({"MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_THREADS": "1"})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, False), ("", False), ("true", True), ("1", True), ("no", False)]
+)
+def test_text_preload_is_off_unless_asked(value, expected):
+    env = {} if value is None else {"MODEL_SERVER_TEXT_PRELOAD": value}
+    assert ServingConfig.from_env(env).text_preload is expected

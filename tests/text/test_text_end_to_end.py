@@ -99,3 +99,20 @@ def test_a_printed_plan_is_read_end_to_end(client):
     if document.get("scale"):
         assert document["scale"]["pixels_per_meter"] == pytest.approx(plan.ppm, rel=0.1)
         assert any("area_m2" in room for room in document["rooms"])
+
+
+@needs_engine
+def test_a_worker_loads_the_reader_on_the_first_text_request_unless_preloaded():
+    from model_code.pipeline import PipelineOptions
+    from model_code.serving.app import load_text_reader
+
+    assert load_text_reader(ServingConfig(workers=1, torch_threads=1)) is None  # default: not at start
+    preloaded = load_text_reader(ServingConfig(workers=1, torch_threads=1, text_preload=True))
+    assert preloaded is shared_reader(threads=1)
+    pipeline = Pipeline(None, text_threads=1)
+    assert pipeline.text_reader is None
+    texts = pipeline.read_text(
+        generate_plan(1001, size=512, print_text=True).image, PipelineOptions(text="on"), {}
+    )
+    assert texts  # read on the first text=on request, with the worker's thread count
+    assert pipeline.text_reader is shared_reader(threads=1)
