@@ -297,6 +297,7 @@ class Pipeline:
             probs = predict_probabilities(self.model, image, at_working_size=True, shape=choice.shape)
             timing["forward_scaled"] = (time.perf_counter() - start) * 1000
             passes += tile_count(choice.shape)
+        self.model.release_memory()
         return probs, choice, passes
 
     def room_type_rows(self, probs: np.ndarray | None) -> np.ndarray | None:

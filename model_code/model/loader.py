@@ -77,6 +77,14 @@ class LoadedModel:
         """Sigmoid probabilities ``(N, C, H, W)`` float32 for a normalised ``(N, 3, H, W)`` batch."""
         return self.forward(batch)
 
+    def release_memory(self) -> None:
+        """Give back what the runtime keeps after large inputs (OpenVINO's buffers; a no-op for the
+        others, which free their activations after every run).  The pipeline calls it after each
+        plan's forward stage."""
+        release = getattr(self.forward, "release_memory", None)
+        if release is not None:
+            release()
+
 
 def load_model(
     directory: str | Path | None = None,

@@ -229,3 +229,19 @@ def test_pipeline_walls_are_identical_with_onnx_and_eager() -> None:
     np.testing.assert_allclose(fast.probabilities, eager.probabilities, atol=1e-3)
     assert np.array_equal(fast.wall_mask, eager.wall_mask)
     assert fast.document.to_dict()["walls"] == eager.document.to_dict()["walls"]
+
+
+@needs_openvino
+def test_openvino_gives_back_the_buffers_of_large_inputs_and_still_agrees(tiny_checkpoint: Path) -> None:
+    model = load_model(tiny_checkpoint, runtime="openvino", threads=1)
+    small = np.random.default_rng(1).standard_normal((1, 3, 64, 96)).astype(np.float32)
+    large = np.random.default_rng(2).standard_normal((1, 3, 544, 544)).astype(np.float32)
+    before = model.probabilities(small)
+    assert not model.forward.large  # a 512 px pass keeps its buffers
+    first = model.probabilities(large)
+    assert model.forward.large
+    model.release_memory()
+    assert not model.forward.large
+    np.testing.assert_array_equal(model.probabilities(large), first)  # rebuilt, same numbers
+    np.testing.assert_array_equal(model.probabilities(small), before)
+    load_model(tiny_checkpoint, runtime="onnx", threads=1).release_memory()  # a no-op elsewhere
