@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from shapely.geometry import Polygon
 
+from model_code.cli import main
+from model_code.datasets.torch_data import SyntheticPlanDataset, render_synthetic
+from model_code.io.images import read_image
 from model_code.synth import ALL_STYLES, OPT_IN_STYLES, STYLES, SynthPlan, generate_plan, rasterize_annotation
 from model_code.synth.extras import draw_wall_shadow, paint_split_walls, structural_masks
 from model_code.synth.generator import to_annotation
 from model_code.synth.layout import generate_layout
 from model_code.synth.raster import wall_and_opening_masks
 from model_code.synth.styles import STYLE_TABLE, layout_params, realise
+from model_code.training.config import ConfigError, TrainConfig, config_from_mapping
 from tests.synth.helpers import (
     door_graph,
     independent_masks,
@@ -189,3 +194,33 @@ def test_brochure_draws_floor_textures_inside_rooms() -> None:
     rooms = plan.room_labels > 0
     # textured floors: far more distinct colours inside rooms than flat pastel fills give
     assert len(np.unique(plan.image[rooms].reshape(-1, 3), axis=0)) > 50
+
+
+def test_cli_draws_opt_in_styles_by_name(tmp_path: Path) -> None:
+    out = tmp_path / "arch"
+    args = ["synth", "--count", "2", "--out", str(out), "--seed", "50", "--size", "256"]
+    assert main([*args, "--styles", "architectural,brochure"]) == 0
+    for seed in (50, 51):
+        plan = generate_plan(seed, size=256, styles=["architectural", "brochure"])
+        assert plan.style in OPT_IN_STYLES
+        assert np.array_equal(read_image(out / "images" / f"synth_{seed:06d}.png"), plan.image)
+    with pytest.raises(SystemExit):
+        main([*args, "--styles", "architectural,nope"])
+
+
+def test_training_config_picks_synthetic_styles() -> None:
+    assert TrainConfig(synthetic=4).synthetic_style_names() is None
+    config = config_from_mapping({"synthetic": 4, "synthetic-styles": "architectural, brochure,cad"})
+    config.check()
+    assert config.synthetic_style_names() == ("architectural", "brochure", "cad")
+    with pytest.raises(ConfigError, match="synthetic_styles"):
+        TrainConfig(synthetic=4, synthetic_styles="solid,nope").check()
+    with pytest.raises(ConfigError, match="synthetic_styles"):
+        TrainConfig(synthetic=4, synthetic_styles=" , ").check()
+    chosen = render_synthetic(60, 256, styles=("architectural",))
+    plan = generate_plan(60, 256, styles=["architectural"])
+    assert np.array_equal(chosen.image, plan.image) and np.array_equal(chosen.wall, plan.wall_mask)
+    # without styles the training plans are the default ones, as before
+    assert np.array_equal(render_synthetic(60, 256).image, generate_plan(60, 256).image)
+    dataset = SyntheticPlanDataset(2, 256, 128, seed_base=60, size=256, styles=("architectural",))
+    assert np.array_equal(dataset.plan(0).image, plan.image)
