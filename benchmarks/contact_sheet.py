@@ -1,12 +1,19 @@
-"""Contact sheet: synthetic plans across all styles beside real R3D plans, for eyeballing realism.
+"""Contact sheet: synthetic plans of every style, optionally beside real plans, for eyeballing realism.
 
-Usage::
+Generated plans only (the picture committed in ``docs/images``)::
 
-    .venv/bin/python benchmarks/contact_sheet.py --r3d /work/shared/datasets/r3d/train \\
-        --out docs/images/synth_contact_sheet.png
+    .venv/bin/python benchmarks/contact_sheet.py --per-style 4 --out docs/images/synth_styles_sheet.png
 
-The real plans are only read at run time (their licence keeps them out of the repository);
-they appear in the written picture, nowhere else.
+Side by side with real plans (local only, written outside the repository)::
+
+    .venv/bin/python benchmarks/contact_sheet.py --per-style 4 \\
+        --other /work/shared/datasets/other_styles/unannotated \\
+        --other /work/shared/datasets/other_styles/cad_walls \\
+        --other /work/shared/datasets/examples --other-count 6 \\
+        --r3d /work/shared/datasets/r3d/train --real 6 --out /tmp/synth_vs_real.png
+
+The real plans are only read at run time: their licences keep them, thumbnails included, out of the
+repository, so a sheet holding any real plan is refused when ``--out`` lies inside the repository.
 """
 
 from __future__ import annotations
@@ -20,7 +27,10 @@ import numpy as np
 from PIL import Image
 
 from model_code.io.images import read_image
-from model_code.synth import STYLES, generate_plan
+from model_code.synth import ALL_STYLES, generate_plan
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 TILE = 256
 CAPTION = 18
@@ -41,14 +51,44 @@ def fit_tile(image: np.ndarray, caption: str, tile: int = TILE) -> np.ndarray:
     return out
 
 
-def synthetic_tiles(count: int, first_seed: int, size: int) -> list[np.ndarray]:
-    """``count`` generated plans, cycling through every style in turn."""
+def synthetic_tiles(
+    count: int, first_seed: int, size: int, styles: tuple[str, ...] = ALL_STYLES
+) -> list[np.ndarray]:
+    """``count`` generated plans, cycling through ``styles`` in turn."""
     tiles = []
     for k in range(count):
-        style = STYLES[k % len(STYLES)]
+        style = styles[k % len(styles)]
         plan = generate_plan(first_seed + k, size=size, styles=[style])
         tiles.append(fit_tile(plan.image, f"synth {style} #{first_seed + k}"))
     return tiles
+
+
+def style_rows(per_style: int, first_seed: int, size: int, styles: tuple[str, ...]) -> list[np.ndarray]:
+    """``per_style`` generated plans of each style, style by style (seeds ``first_seed`` upwards)."""
+    tiles = []
+    for k, style in enumerate(styles):
+        for j in range(per_style):
+            seed = first_seed + k * per_style + j
+            plan = generate_plan(seed, size=size, styles=[style])
+            tiles.append(fit_tile(plan.image, f"synth {style} #{seed}"))
+    return tiles
+
+
+def other_tiles(folder: Path, count: int) -> list[np.ndarray]:
+    """Up to ``count`` real plans of ``folder`` (sorted by name; ``*_wall`` masks skipped)."""
+    paths = [
+        p
+        for p in sorted(folder.iterdir())
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.stem.endswith("_wall")
+    ][:count]
+    if not paths:
+        raise FileNotFoundError(f"{folder} holds no .png/.jpg plans")
+    return [fit_tile(read_image(p), f"real {p.stem[:26]}") for p in paths]
+
+
+def inside_repository(path: Path) -> bool:
+    """True when ``path`` would be written inside this repository (where real plans may not go)."""
+    return path.resolve().is_relative_to(REPOSITORY)
 
 
 def real_tiles(folder: Path, count: int) -> list[np.ndarray]:
@@ -70,25 +110,69 @@ def grid(tiles: list[np.ndarray], columns: int) -> np.ndarray:
 def main() -> int:
     """Write the contact sheet PNG."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--r3d", type=Path, required=True, help="folder of real R3D plans (<id>.jpg)")
-    parser.add_argument("--out", type=Path, default=Path("docs/images/synth_contact_sheet.png"))
+    parser.add_argument("--r3d", type=Path, default=None, help="folder of real R3D plans (<id>.jpg)")
+    parser.add_argument(
+        "--other",
+        type=Path,
+        action="append",
+        default=[],
+        help="folder of real plans of other styles (.png/.jpg, *_wall masks skipped); repeatable",
+    )
+    parser.add_argument(
+        "--other-count", type=int, default=6, help="real plans per --other folder (default 6)"
+    )
+    parser.add_argument("--out", type=Path, default=Path("docs/images/synth_styles_sheet.png"))
+    parser.add_argument(
+        "--styles",
+        default=",".join(ALL_STYLES),
+        help=f"comma-separated styles to draw (default every style: {','.join(ALL_STYLES)})",
+    )
+    parser.add_argument(
+        "--per-style",
+        type=int,
+        default=0,
+        help="draw this many plans of each style, one block per style (default 0: --synthetic, cycled)",
+    )
     parser.add_argument("--synthetic", type=int, default=24, help="number of generated plans (default 24)")
-    parser.add_argument("--real", type=int, default=6, help="number of real plans (default 6)")
+    parser.add_argument("--real", type=int, default=6, help="number of real R3D plans (default 6)")
     parser.add_argument("--seed", type=int, default=100, help="seed of the first generated plan")
     parser.add_argument("--size", type=int, default=768, help="generated plan size before thumbnailing")
     parser.add_argument(
         "--colours", type=int, default=96, help="palette size of the written PNG (keeps it small)"
     )
+    parser.add_argument("--columns", type=int, default=0, help="tiles per row (default: --per-style, else 6)")
     args = parser.parse_args()
-    if not args.r3d.is_dir():
-        print(f"error: --r3d {args.r3d} is not a folder", file=sys.stderr)
+    styles = tuple(s.strip() for s in args.styles.split(",") if s.strip())
+    unknown = [s for s in styles if s not in ALL_STYLES]
+    if not styles or unknown:
+        print(f"error: unknown style(s) {unknown}; choose from {','.join(ALL_STYLES)}", file=sys.stderr)
         return 2
+    folders = ([args.r3d] if args.r3d is not None else []) + list(args.other)
+    if folders and inside_repository(args.out):
+        print(
+            f"error: {args.out} lies inside the repository; a sheet with real plans must be written "
+            "elsewhere (e.g. /tmp): their licences keep them out of the repository",
+            file=sys.stderr,
+        )
+        return 2
+    for folder in folders:
+        if not folder.is_dir():
+            print(f"error: {folder} is not a folder", file=sys.stderr)
+            return 2
     try:
-        real = real_tiles(args.r3d, args.real)
+        real = real_tiles(args.r3d, args.real) if args.r3d is not None else []
+        for folder in args.other:
+            real += other_tiles(folder, args.other_count)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    sheet = grid(synthetic_tiles(args.synthetic, args.seed, args.size) + real, columns=6)
+    if args.per_style > 0:
+        generated = style_rows(args.per_style, args.seed, args.size, styles)
+    else:
+        generated = synthetic_tiles(args.synthetic, args.seed, args.size, styles)
+    columns = args.columns or args.per_style or 6
+    blocks = [grid(generated, columns)] + ([grid(real, columns)] if real else [])
+    sheet = np.vstack(blocks)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(sheet).quantize(colors=args.colours, dither=Image.Dither.NONE).save(
         args.out, optimize=True

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from model_code.datasets.layouts import merge_grey_mask
 from model_code.io.images import write_png
 from model_code.synth.generator import MAX_SIZE, MIN_SIZE, SynthPlan, generate_plan
-from model_code.synth.styles import STYLES
+from model_code.synth.styles import ALL_STYLES, OPT_IN_STYLES, STYLES
 
 SUBFOLDERS = ("images", "annotations", "masks", "rooms")
 BARE_FOLDER = "bare_openings"
@@ -66,12 +66,12 @@ def parse_size(text: str) -> int | tuple[int, int]:
 
 
 def parse_styles(text: str) -> tuple[str, ...]:
-    """``"solid,cad"`` -> ``("solid", "cad")``; every name must be one of ``STYLES``."""
+    """``"solid,cad"`` -> ``("solid", "cad")``; every name must be one of ``ALL_STYLES``."""
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    unknown = [n for n in names if n not in STYLES]
+    unknown = [n for n in names if n not in ALL_STYLES]
     if not names or unknown:
         raise argparse.ArgumentTypeError(
-            f"unknown style(s) {unknown or [text]}; choose from {','.join(STYLES)}"
+            f"unknown style(s) {unknown or [text]}; choose from {','.join(ALL_STYLES)}"
         )
     return names
 
@@ -123,7 +123,8 @@ def configure_synth(parser: argparse.ArgumentParser) -> None:
         "--styles",
         type=parse_styles,
         default=None,
-        help=f"comma-separated styles to draw from (default all: {','.join(STYLES)})",
+        help=f"comma-separated styles to draw from (default: {','.join(STYLES)}; "
+        f"opt-in, drawn only when named: {','.join(OPT_IN_STYLES)})",
     )
     parser.add_argument(
         "--bare-openings",

@@ -119,6 +119,7 @@ class SyntheticPlanDataset(_CropDataset):
         seed_base: int = 0,
         size: int | None = None,
         sheets: float = 0.0,
+        styles: Sequence[str] | None = None,
         **kwargs,
     ):
         if count < 1:
@@ -127,21 +128,29 @@ class SyntheticPlanDataset(_CropDataset):
         self.seed_base = seed_base
         self.size = size
         self.sheets = sheets
+        self.styles = None if styles is None else tuple(styles)
 
     def plan(self, index: int) -> PlanMasks:
-        return render_synthetic(self.seed_base + self.epoch * self.length + index, self.size, self.sheets)
+        seed = self.seed_base + self.epoch * self.length + index
+        return render_synthetic(seed, self.size, self.sheets, self.styles)
 
 
-def render_synthetic(seed: int, size: int | Sequence[int] | None = None, sheets: float = 0.0) -> PlanMasks:
+def render_synthetic(
+    seed: int,
+    size: int | Sequence[int] | None = None,
+    sheets: float = 0.0,
+    styles: Sequence[str] | None = None,
+) -> PlanMasks:
     """Render synthetic plan ``seed`` (longest side ``size``, a (min, max) range or the generator's
-    default; on a drawing sheet with probability ``sheets``) with its exact wall/opening masks."""
+    default; on a drawing sheet with probability ``sheets``; drawn from ``styles``, None for the
+    generator's default styles) with its exact wall/opening masks."""
     from model_code.synth import generate_plan
 
     if size is not None and not isinstance(size, int):
         size = int(size[0]) if len(size) == 1 else (int(size[0]), int(size[1]))
     from model_code.datasets.room_maps import label_type_map
 
-    plan = generate_plan(seed, size, sheet=sheets)
+    plan = generate_plan(seed, size, styles=styles, sheet=sheets)
     return PlanMasks(
         image=plan.image,
         wall=np.asarray(plan.wall_mask, bool),

@@ -6,6 +6,14 @@ by ``floorplan synth``.
 
 from model_code.synth.generator import SynthPlan, generate_plan, plan_id
 from model_code.synth.raster import rasterize_annotation
-from model_code.synth.styles import STYLES
+from model_code.synth.styles import ALL_STYLES, OPT_IN_STYLES, STYLES
 
-__all__ = ["STYLES", "SynthPlan", "generate_plan", "plan_id", "rasterize_annotation"]
+__all__ = [
+    "ALL_STYLES",
+    "OPT_IN_STYLES",
+    "STYLES",
+    "SynthPlan",
+    "generate_plan",
+    "plan_id",
+    "rasterize_annotation",
+]

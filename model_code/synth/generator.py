@@ -40,7 +40,7 @@ from model_code.synth.layout import Layout, generate_layout
 from model_code.synth.raster import room_label_image, wall_and_opening_masks
 from model_code.synth.render import render_layout
 from model_code.synth.sheet import SHEET_STREAM, choose_sheet, draw_sheet
-from model_code.synth.styles import STYLE_TABLE, STYLES, layout_params, realise
+from model_code.synth.styles import ALL_STYLES, STYLE_TABLE, STYLES, layout_params, realise
 from model_code.synth.words import TEXT_STREAM, PrintedText, Words
 
 MIN_SIZE = 128
@@ -101,11 +101,11 @@ def _check_arguments(seed: int, styles: Sequence[str] | None) -> tuple[str, ...]
         styles = [styles]
     chosen = tuple(dict.fromkeys(styles))
     if not chosen:
-        raise ValueError(f"styles must name at least one of {list(STYLES)}")
+        raise ValueError(f"styles must name at least one of {list(ALL_STYLES)}")
     unknown = [s for s in chosen if s not in STYLE_TABLE]
     if unknown:
-        raise ValueError(f"unknown style(s) {unknown}; known styles: {list(STYLES)}")
-    return tuple(s for s in STYLES if s in chosen)
+        raise ValueError(f"unknown style(s) {unknown}; known styles: {list(ALL_STYLES)}")
+    return tuple(s for s in ALL_STYLES if s in chosen)
 
 
 def _check_fraction(value: float, name: str = "bare_openings") -> float:
@@ -144,7 +144,9 @@ def generate_plan(
         seed: non-negative integer; every random choice derives from it.
         size: longest image side in pixels (128-4096); a ``(min, max)`` pair draws it from that
             range, None from 256..2048.
-        styles: restrict the random style choice to these names (see ``STYLES``).
+        styles: restrict the random style choice to these names (see ``ALL_STYLES``).  None draws
+            from the seven default ``STYLES``; the opt-in styles (``OPT_IN_STYLES``:
+            ``architectural``, ``brochure``) are drawn only when named.
         bare_openings: probability (0..1) that each door and window is drawn without its symbol
             (no leaf, swing arc, sliding panels, glazing lines or jambs: a plain gap in the wall).
             The ground truth is unchanged; ``SynthPlan.bare_openings`` lists them.  Everything
@@ -175,6 +177,8 @@ def generate_plan(
         words = Words(np.random.default_rng([int(seed), TEXT_STREAM]))
         look = replace(look, labels=True, area_text=True)
     margin = round(max(canvas_w, canvas_h) * float(rng.uniform(0.09, 0.14)))
+    if style.margin_scale != 1.0:  # opt-in styles only: room for dense dimension chains
+        margin = round(margin * style.margin_scale)
     layout = generate_layout(
         rng, canvas_w, canvas_h, layout_params(rng, style), margin, max_bay_depth=0.45 * margin
     )

@@ -46,6 +46,8 @@ class LayoutParams:
     min_interior_px: int = 2
     min_exterior_gap_px: int = 2
     door_m: tuple[float, float] = (0.75, 0.95)
+    thick_spines: bool = False  # interior load-bearing (spine) walls get the exterior thickness
+    column_probability: float = 0.0  # a column (a short, square-ish wall record) at structural wall ends
 
 
 @dataclass
@@ -298,9 +300,18 @@ def _line_intervals(
 
 
 def build_walls(
-    rects: list[Rect], t_int: int, t_ext: int, offset: float, extent: tuple[int, int]
+    rects: list[Rect],
+    t_int: int,
+    t_ext: int,
+    offset: float,
+    extent: tuple[int, int],
+    thick_spines: bool = False,
 ) -> tuple[list[LayoutWall], list[Slot]]:
-    """Merge the room edges into maximal walls (split where exterior/interior changes) and slots."""
+    """Merge the room edges into maximal walls (split where exterior/interior changes) and slots.
+
+    With ``thick_spines`` interior walls spanning at least 60 % of the building (the load-bearing
+    spines) are as thick as the exterior walls (same parity, so their faces stay between pixels).
+    """
     lines: dict[tuple[str, int], list[tuple[int, int, int, int]]] = defaultdict(list)
     for index, (x0, y0, x1, y1) in enumerate(rects):
         lines[("h", y0)].append((x0, x1, index, +1))
@@ -321,12 +332,12 @@ def build_walls(
                 groups.append([item])
         for group in groups:
             exterior = None in group[0][2:]
-            thickness = t_ext if exterior else t_int
             wall_id = f"w{len(walls) + 1}"
             start = _point(orient, coord, group[0][0], offset)
             end = _point(orient, coord, group[-1][1], offset)
             span = group[-1][1] - group[0][0]
             spine = span >= 0.6 * (extent[0] if orient == "h" else extent[1])
+            thickness = t_ext if exterior or (thick_spines and spine) else t_int
             walls.append(LayoutWall(wall_id, start, end, thickness, exterior, exterior or spine))
             normal = np.array([0.0, 1.0]) if orient == "h" else np.array([1.0, 0.0])
             run: list[tuple[int, int, int | None, int | None]] = []
@@ -776,6 +787,34 @@ def assign_kinds(rng: np.random.Generator, rooms: list[LayoutRoom], ppm: float) 
         rooms[i].kind = small_kinds[n] if n < len(small_kinds) else "closet"
 
 
+def add_columns(rng: np.random.Generator, layout: Layout, probability: float) -> None:
+    """Columns at the ends of axis-aligned load-bearing walls, each with ``probability``.
+
+    A column is a wall record (load-bearing, not exterior): thickness ``t_ext + 2`` and length 2
+    along the host, so with square caps it covers ``(t_ext + 4) x (t_ext + 2)`` pixels centred on the
+    wall end, one pixel proud of a wall face on each side, its faces between pixel centres (same
+    parity as the host).  Columns that would touch an opening are left out.
+    """
+    size = layout.exterior_thickness + 2
+    ends: dict[tuple[float, float], np.ndarray] = {}
+    for wall in layout.walls:
+        if not wall.load_bearing or not (wall.start[0] == wall.end[0] or wall.start[1] == wall.end[1]):
+            continue
+        for point in (wall.start, wall.end):
+            ends.setdefault((float(point[0]), float(point[1])), point)
+    gaps = [Polygon(segment_polygon(o.start, o.end, o.thickness)) for o in layout.openings]
+    clear = unary_union(gaps).buffer(2.0) if gaps else None
+    for key in sorted(ends):
+        if rng.random() >= probability:
+            continue
+        centre = ends[key]
+        start, end = centre - np.array([1.0, 0.0]), centre + np.array([1.0, 0.0])
+        footprint = Polygon(segment_polygon(start, end, size))
+        if clear is not None and footprint.intersects(clear):
+            continue
+        layout.walls.append(LayoutWall(f"w{len(layout.walls) + 1}", start, end, float(size), False, True))
+
+
 def compute_interiors(layout: Layout) -> None:
     """Each room's interior: its centreline outline minus every wall's footprint."""
     walls = unary_union([Polygon(segment_polygon(w.start, w.end, w.thickness)) for w in layout.walls])
@@ -887,7 +926,9 @@ def _attempt(
         raise LayoutError(f"{len(rects)} rooms, outside {MIN_ROOMS}..{MAX_ROOMS}")
     ox, oy = margin_px + (avail[0] - bw) // 2, margin_px + (avail[1] - bh) // 2
     rects = [((x0 + ox, y0 + oy, x1 + ox, y1 + oy), c) for (x0, y0, x1, y1), c in rects]
-    walls, slots = build_walls([r for r, _ in rects], scale.interior, scale.exterior, scale.offset, (bw, bh))
+    walls, slots = build_walls(
+        [r for r, _ in rects], scale.interior, scale.exterior, scale.offset, (bw, bh), params.thick_spines
+    )
     off = scale.offset
     rooms = [
         LayoutRoom("room", r, shapely_box(r[0] + off, r[1] + off, r[2] + off, r[3] + off), corridor=c)
@@ -904,6 +945,8 @@ def _attempt(
     assign_kinds(rng, rooms, scale.ppm)
     add_doors(rng, layout, scale.door, scale.margin)
     add_windows(rng, layout, scale.margin)
+    if params.column_probability > 0:  # opt-in styles only: no draw otherwise
+        add_columns(rng, layout, params.column_probability)
     compute_interiors(layout)
     layout.footprint = unary_union([room.outline for room in rooms])
     return layout

@@ -18,7 +18,15 @@ from shapely import Polygon
 from shapely.geometry import box as shapely_box
 
 from model_code.synth.decor import draw_decorations, draw_grid
+from model_code.synth.extras import (
+    draw_dense_dimensions,
+    draw_floor_textures,
+    draw_trees,
+    draw_wall_shadow,
+    paint_split_walls,
+)
 from model_code.synth.layout import Box, Layout, LayoutOpening, LayoutRoom, swing_box
+from model_code.synth.sheet import pseudo_glyphs
 from model_code.synth.styles import ROOM_COLOURS, Look
 from model_code.synth.symbols import furnish
 from model_code.synth.text import TextSpec, draw_text, fit_scale, rotated_extent
@@ -299,6 +307,31 @@ def draw_labels(
     return labels
 
 
+def draw_glyph_labels(
+    rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look, avoid: list[list[Box]]
+) -> list[str | None]:
+    """Room names as two to four ideogram-like glyphs (the Hangul/CJK look of architectural scans).
+
+    The glyphs spell nothing, so every room's ``name_hint`` stays None; their boxes join ``avoid``.
+    """
+    for index, room in enumerate(layout.rooms):
+        if room.interior is None or rng.random() >= 0.85:
+            continue
+        size = float(np.clip(layout.ppm * rng.uniform(0.3, 0.45), 7.0, 48.0))
+        count = int(rng.integers(2, 5))
+        width, height = count * size * 1.15, size
+        centre = room.interior.representative_point()
+        spot = _free_spot(
+            room.interior, (float(centre.x), float(centre.y)), width + 4, height + 4, avoid[index]
+        )
+        if spot is None:
+            continue
+        x, y = spot[0] - width / 2, spot[1] - height / 2
+        pseudo_glyphs(rng, image, x, y, size, count, look.ink)
+        avoid[index].append((x - 2, y - 2, x + width + 2, y + height + 2))
+    return [None] * len(layout.rooms)
+
+
 def render_layout(
     rng: np.random.Generator,
     layout: Layout,
@@ -318,13 +351,23 @@ def render_layout(
     draw_grid(rng, image, layout, look)
     if look.room_fill:
         fill_rooms(image, layout)
+    if look.floor_texture or look.wet_tiles:
+        draw_floor_textures(rng, image, layout, look)
     avoid = swing_boxes(layout)
-    labels = draw_labels(rng, image, layout, look, avoid, words)
+    if look.glyph_labels and words is None:
+        labels = draw_glyph_labels(rng, image, layout, look, avoid)
+    else:
+        labels = draw_labels(rng, image, layout, look, avoid, words)
     if look.furniture:
         for index, room in enumerate(layout.rooms):
             furnish(rng, image, room, layout, look, avoid[index])
     image[wall_mask | opening_mask] = np.asarray(look.paper, dtype=np.uint8)
-    paint_walls(image, wall_mask, look)
+    if look.structural_fill is not None:
+        paint_split_walls(image, layout, wall_mask, look)
+    else:
+        paint_walls(image, wall_mask, look)
+    if look.shadow:
+        draw_wall_shadow(rng, image, wall_mask, opening_mask, layout.ppm)
     for index, opening in enumerate(layout.openings):
         if index in bare:
             continue
@@ -333,4 +376,8 @@ def render_layout(
         elif opening.type == "door":
             draw_door(image, opening, look)
     draw_decorations(rng, image, layout, look)
+    if look.dense_dimensions:
+        draw_dense_dimensions(rng, image, layout, look, wall_mask | opening_mask)
+    if look.trees:
+        draw_trees(rng, image, layout, look, wall_mask | opening_mask)
     return Rendering(image, labels)

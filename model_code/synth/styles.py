@@ -7,7 +7,7 @@ decorations.  Every style keeps the same ground-truth semantics (see ``docs/synt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -16,7 +16,7 @@ from model_code.synth.layout import LayoutParams
 
 Colour = tuple[int, int, int]
 
-WALL_FILLS = ("solid", "grey", "hollow", "hatch", "line")
+WALL_FILLS = ("solid", "grey", "hollow", "hatch", "line", "poche")
 FONTS = (
     cv2.FONT_HERSHEY_SIMPLEX,
     cv2.FONT_HERSHEY_DUPLEX,
@@ -66,6 +66,17 @@ class Style:
     thin_lines: bool = False
     scan: bool = False
     jpeg_probability: float = 0.2
+    # opt-in styles only (the defaults draw nothing and change nothing for the seven default styles)
+    structural_fills: tuple[str, ...] = ()  # fills of load-bearing walls; partitions then drawn as ink lines
+    thick_spines: bool = False  # interior load-bearing (spine) walls as thick as the exterior walls
+    column_probability: float = 0.0  # chance of a column at each structural wall end or corner
+    dense_dimensions: bool = False  # two or three dimension chains with extension lines on every side
+    glyph_label_probability: float = 0.0  # room names in ideogram-like glyphs (Hangul/CJK look)
+    floor_texture_probability: float = 0.0  # wood planks, tiles or carpet inside rooms
+    tiles_in_wet_rooms: bool = False  # ink tile grids in bath/wc/utility (scans and CAD sheets)
+    shadow_probability: float = 0.0  # soft grey drop shadow of the walls on the floor
+    tree_probability: float = 0.0  # trees and shrubs around the building (brochures)
+    margin_scale: float = 1.0  # the canvas margin times this (room for dense dimension chains)
 
 
 STYLE_TABLE: dict[str, Style] = {
@@ -140,7 +151,61 @@ STYLE_TABLE: dict[str, Style] = {
     )
 }
 
-STYLES: tuple[str, ...] = tuple(STYLE_TABLE)
+OPT_IN_TABLE: dict[str, Style] = {
+    s.name: s
+    for s in (
+        Style(
+            "architectural",
+            ("line",),
+            (0.015, 0.035),
+            (0.24, 0.40),
+            min_interior_px=1,
+            paper=((255, 255, 255), (252, 252, 250)),
+            fonts=(cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_COMPLEX_SMALL),
+            label_probability=0.7,
+            area_text_probability=0.2,
+            furniture_probability=0.75,
+            dimension_probability=0.0,  # the dense chains replace the plain ones
+            north_arrow_probability=0.2,
+            title_probability=0.0,
+            grid=("none", "axes"),
+            thin_lines=True,
+            jpeg_probability=0.5,
+            structural_fills=("solid", "solid", "solid", "hatch", "poche", "hollow"),
+            thick_spines=True,
+            column_probability=0.35,
+            dense_dimensions=True,
+            glyph_label_probability=0.6,
+            tiles_in_wet_rooms=True,
+            margin_scale=1.6,
+        ),
+        Style(
+            "brochure",
+            ("solid", "grey"),
+            (0.10, 0.16),
+            (0.22, 0.35),
+            paper=((255, 255, 255), (250, 248, 244), (246, 246, 246)),
+            ink=((0, 0, 0), (60, 60, 60), (40, 40, 50)),
+            fonts=(cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX),
+            uppercase_probability=0.6,
+            area_text_probability=0.6,
+            furniture_probability=0.95,
+            dimension_probability=0.1,
+            title_probability=0.4,
+            room_fill_probability=0.8,
+            floor_texture_probability=0.85,
+            shadow_probability=0.6,
+            tree_probability=0.5,
+        ),
+    )
+}
+STYLE_TABLE.update(OPT_IN_TABLE)
+
+# drawn when no style is named: the seven original styles, so every existing seed gives the same plan
+STYLES: tuple[str, ...] = tuple(s for s in STYLE_TABLE if s not in OPT_IN_TABLE)
+# drawn only when named (``styles=[...]``, ``floorplan synth --styles``, ``synthetic_styles``)
+OPT_IN_STYLES: tuple[str, ...] = tuple(OPT_IN_TABLE)
+ALL_STYLES: tuple[str, ...] = STYLES + OPT_IN_STYLES
 
 
 @dataclass
@@ -168,6 +233,15 @@ class Look:
     hatch_kind: str  # "/", "\\" or "x" (cross-hatched)
     scan: bool
     jpeg: bool
+    # opt-in styles only; the defaults are what the seven default styles draw
+    structural_fill: str | None = None  # None: every wall in ``wall_fill``
+    columns: float = 0.0  # probability of a column at each structural wall end
+    dense_dimensions: bool = False
+    glyph_labels: bool = False
+    floor_texture: bool = False
+    wet_tiles: bool = False
+    shadow: bool = False
+    trees: bool = False
 
 
 def realise(rng: np.random.Generator, style: Style, size: int) -> Look:
@@ -175,7 +249,7 @@ def realise(rng: np.random.Generator, style: Style, size: int) -> Look:
     ink = style.ink[int(rng.integers(len(style.ink)))]
     grey_level = int(rng.integers(90, 170))
     base = 1 if style.thin_lines or size < 700 else 2
-    return Look(
+    look = Look(
         style=style.name,
         wall_fill=style.wall_fills[int(rng.integers(len(style.wall_fills)))],
         paper=style.paper[int(rng.integers(len(style.paper)))],
@@ -198,6 +272,27 @@ def realise(rng: np.random.Generator, style: Style, size: int) -> Look:
         scan=style.scan,
         jpeg=bool(rng.random() < style.jpeg_probability),
     )
+    if style.name in OPT_IN_TABLE:  # further draws only for opt-in styles: default styles keep their stream
+        look = _realise_opt_in(rng, style, look)
+    return look
+
+
+def _realise_opt_in(rng: np.random.Generator, style: Style, look: Look) -> Look:
+    """The opt-in styles' extra choices, drawn after (and never instead of) the common ones."""
+    structural = None
+    if style.structural_fills:
+        structural = style.structural_fills[int(rng.integers(len(style.structural_fills)))]
+    return replace(
+        look,
+        structural_fill=structural,
+        columns=style.column_probability,
+        dense_dimensions=style.dense_dimensions,
+        glyph_labels=bool(rng.random() < style.glyph_label_probability),
+        floor_texture=bool(rng.random() < style.floor_texture_probability),
+        wet_tiles=style.tiles_in_wet_rooms and bool(rng.random() < 0.8),
+        shadow=bool(rng.random() < style.shadow_probability),
+        trees=bool(rng.random() < style.tree_probability),
+    )
 
 
 def layout_params(rng: np.random.Generator, style: Style) -> LayoutParams:
@@ -206,4 +301,6 @@ def layout_params(rng: np.random.Generator, style: Style) -> LayoutParams:
         interior_wall_m=float(rng.uniform(*style.interior_wall_m)),
         exterior_wall_m=float(rng.uniform(*style.exterior_wall_m)),
         min_interior_px=style.min_interior_px,
+        thick_spines=style.thick_spines,
+        column_probability=style.column_probability,
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from model_code.datasets.augment import AUGMENT_LEVELS
+from model_code.synth.styles import ALL_STYLES
 
 ENCODER_WEIGHTS = ("none", "imagenet")
 SCHEDULERS = ("cosine", "plateau")
@@ -70,6 +71,13 @@ class TrainConfig:
         metadata=_help(
             "probability (0..1) that a synthetic plan is drawn on a drawing sheet (frame, title block, "
             "legend, dimension chains): none of it is wall"
+        ),
+    )
+    synthetic_styles: str | None = field(
+        default=None,
+        metadata=_help(
+            "comma-separated generator styles of the synthetic plans, opt-in ones included "
+            "(e.g. solid,cad,architectural,brochure); default: the seven default styles"
         ),
     )
     val_fraction: float = field(
@@ -185,6 +193,14 @@ class TrainConfig:
             problems.append(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if not 0.0 <= self.synthetic_sheets <= 1.0:  # also refuses nan
             problems.append(f"synthetic_sheets must be a fraction from 0 to 1, got {self.synthetic_sheets}")
+        if self.synthetic_styles is not None:
+            names = self.synthetic_style_names() or ()
+            unknown = [n for n in names if n not in ALL_STYLES]
+            if not names or unknown:
+                known = ",".join(ALL_STYLES)
+                problems.append(
+                    f"synthetic_styles must name styles from {known}, got {self.synthetic_styles!r}"
+                )
         if self.synthetic_size is not None and len(self.synthetic_size) not in (1, 2):
             problems.append(f"synthetic_size takes one size or a MIN,MAX pair, got {self.synthetic_size}")
         if self.data is None and self.synthetic < 1:
@@ -193,6 +209,12 @@ class TrainConfig:
             problems.append("encoder_weights=imagenet and init_checkpoint are exclusive: choose one")
         if problems:
             raise ConfigError("; ".join(problems))
+
+    def synthetic_style_names(self) -> tuple[str, ...] | None:
+        """``synthetic_styles`` as a tuple of names (None: the generator's default styles)."""
+        if self.synthetic_styles is None:
+            return None
+        return tuple(n.strip() for n in self.synthetic_styles.split(",") if n.strip())
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict of every field."""

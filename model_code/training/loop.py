@@ -289,6 +289,7 @@ def build_train_dataset(
                 seed_base=config.synthetic_seed,
                 size=config.synthetic_size,
                 sheets=config.synthetic_sheets,
+                styles=config.synthetic_style_names(),
                 **common,
             )
         )
@@ -304,7 +305,7 @@ def load_validation(data: TrainData, config: TrainConfig) -> list[PlanMasks]:
     """Validation plans in memory (few and small): real ones, else synthetic ones."""
     plans = [s.load() for s in tqdm(data.validation, desc="loading validation", leave=False, disable=None)]
     plans += [
-        render_synthetic(seed, config.synthetic_size, config.synthetic_sheets)
+        render_synthetic(seed, config.synthetic_size, config.synthetic_sheets, config.synthetic_style_names())
         for seed in data.synthetic_validation_seeds
     ]
     return plans
