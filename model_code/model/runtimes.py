@@ -19,8 +19,9 @@ the variants measured are the variants tested.
 * ``onnx_int8`` - ONNX Runtime on the int8 model (static QDQ quantisation, per-channel weights,
   calibrated on generated plans: :mod:`model_code.model.quantize`).
 * ``openvino`` - OpenVINO's CPU plugin on the fp32 ONNX export, fp32 arithmetic throughout.
-* ``openvino_bf16`` - the same with bfloat16 arithmetic where the CPU has it (AMX or AVX512-BF16;
-  elsewhere OpenVINO computes in fp32).
+* ``openvino_bf16`` - the same with bfloat16 arithmetic: as fast as int8 on a CPU with AMX, but
+  emulated and about 4x slower than fp32 on one without native bf16 (docs/benchmarks.md), so never
+  a default.
 * ``openvino_int8`` - OpenVINO on the NNCF post-training int8 model (concatenations kept in
   floating point: quantising the U-Net's skip concatenations costs 7 points of wall agreement).
 
@@ -38,6 +39,7 @@ import importlib.util
 import io
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -237,27 +239,32 @@ class OpenVINOForward:
     OpenVINO keeps its activation buffers (and per-shape kernels) for the largest input it has run:
     after the 768 px tiles of a large plan a worker would hold about 200 MiB more for good.
     :meth:`release_memory` gives them back once an input larger than :data:`RELEASE_ABOVE_PIXELS` has
-    run, so the common case (a plan's 512 px pass) keeps its buffers and its speed.
+    run, so the common case (a plan's 512 px pass) keeps its buffers and its speed.  One infer request
+    serves every call; a lock makes concurrent callers (threads sharing a pipeline) take turns, as an
+    OpenVINO infer request is not thread-safe.
     """
 
     def __init__(self, compiled: Any):
         self.compiled = compiled
         self.request = compiled.create_infer_request()
         self.large = False
+        self.lock = threading.Lock()
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         array = np.ascontiguousarray(batch, dtype=np.float32)
-        self.large = self.large or array.shape[2] * array.shape[3] > RELEASE_ABOVE_PIXELS
-        self.request.infer({ONNX_INPUT: array})
-        return np.array(self.request.get_output_tensor(0).data, dtype=np.float32, copy=True)
+        with self.lock:
+            self.large = self.large or array.shape[2] * array.shape[3] > RELEASE_ABOVE_PIXELS
+            self.request.infer({ONNX_INPUT: array})
+            return np.array(self.request.get_output_tensor(0).data, dtype=np.float32, copy=True)
 
     def release_memory(self) -> None:
         """Free the buffers of large inputs (no-op when none ran since the last call)."""
-        if not self.large:
-            return
-        self.compiled.release_memory()
-        release_freed_memory()  # glibc keeps freed heap pages otherwise
-        self.large = False
+        with self.lock:
+            if not self.large:
+                return
+            self.compiled.release_memory()
+            release_freed_memory()  # glibc keeps freed heap pages otherwise
+            self.large = False
 
 
 def openvino_forward(model: Any, threads: int, precision: str = "f32") -> OpenVINOForward:

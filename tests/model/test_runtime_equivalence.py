@@ -245,3 +245,18 @@ def test_openvino_gives_back_the_buffers_of_large_inputs_and_still_agrees(tiny_c
     np.testing.assert_array_equal(model.probabilities(large), first)  # rebuilt, same numbers
     np.testing.assert_array_equal(model.probabilities(small), before)
     load_model(tiny_checkpoint, runtime="onnx", threads=1).release_memory()  # a no-op elsewhere
+
+
+@needs_openvino
+def test_threads_sharing_an_openvino_model_get_their_own_answers(tiny_checkpoint: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = load_model(tiny_checkpoint, runtime="openvino", threads=1)
+    batches = [
+        np.random.default_rng(seed).standard_normal((1, 3, 64, 96)).astype(np.float32) for seed in range(8)
+    ]
+    expected = [model.probabilities(batch) for batch in batches]
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(model.probabilities, batches * 4))
+    for k, answer in enumerate(answers):
+        np.testing.assert_array_equal(answer, expected[k % len(batches)])
