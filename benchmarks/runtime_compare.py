@@ -45,7 +45,7 @@ from model_code.model.checkpoint import read_metadata, resolve_model_dir
 from model_code.model.inference import pad_to_multiple, working_shape
 from model_code.model.loader import LoadedModel, load_model
 from model_code.model.preprocess import normalize
-from model_code.model.quantize import calibration_batches
+from model_code.model.quantize import calibration_batches, generated_calibration_plans
 from model_code.model.runtimes import QUANTIZED_RUNTIMES, RUNTIMES, Forward, prepare_forward
 
 SQUARE = 512
@@ -113,7 +113,13 @@ def run_worker(args: argparse.Namespace) -> None:
     calibration = None
     if args.worker in QUANTIZED_RUNTIMES:
         meta = model.metadata
-        calibration = calibration_batches(meta.working_size, meta.mean, meta.std)
+        images = None
+        if args.calibration_r3d:
+            images = [
+                *generated_calibration_plans(),
+                *r3d_training_plans(args.calibration_r3d, args.r3d_plans),
+            ]
+        calibration = calibration_batches(meta.working_size, meta.mean, meta.std, images)
     forward = prepare_forward(model.network, args.worker, threads=args.threads, calibration=calibration)
     prepare_s = time.perf_counter() - start
     result: dict[str, Any] = {"runtime": args.worker, "threads": args.threads, "prepare_s": prepare_s}
@@ -131,6 +137,16 @@ def run_worker(args: argparse.Namespace) -> None:
     result["rss_retained_mib"] = (_status_kib("VmRSS") - before_kib) / 1024
     np.savez(args.scratch / f"{args.worker}-{args.threads}.npz", **arrays)
     (args.scratch / f"{args.worker}-{args.threads}.json").write_text(json.dumps(result))
+
+
+def r3d_training_plans(folder: Path, count: int) -> list[np.ndarray]:
+    """The first ``count`` R3D plans of ``folder`` outside the bundled model's validation split."""
+    from model_code.datasets.r3d import plan_ids
+    from model_code.io.images import read_image
+
+    validation = set(read_metadata(resolve_model_dir(None)).training.get("validation_ids", []))
+    ids = [plan_id for plan_id in plan_ids(folder) if plan_id not in validation][:count]
+    return [read_image(folder / f"{plan_id}.jpg") for plan_id in ids]
 
 
 def time_pipeline_forward(
@@ -173,6 +189,8 @@ def run_child(args: argparse.Namespace, runtime: str, threads: int, scratch: Pat
     command += [str(scratch), "--seed", str(args.seed), "--plan-size", str(args.plan_size)]
     command += ["--warmup", str(args.warmup), "--repeats", str(args.repeats)]
     command += ["--large", str(args.large), "--large-repeats", str(args.large_repeats)]
+    if args.calibration_r3d:
+        command += ["--calibration-r3d", str(args.calibration_r3d), "--r3d-plans", str(args.r3d_plans)]
     if args.model_dir:
         command += ["--model-dir", args.model_dir]
     if args.cpus:
@@ -250,6 +268,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-isa", default=None, help="ONEDNN_MAX_CPU_ISA for the children (e.g. AVX512_CORE_VNNI)"
     )
     parser.add_argument(
+        "--calibration-r3d",
+        type=Path,
+        default=None,
+        help="R3D folder: calibrate the int8 runtimes on its training plans as well as the generated ones",
+    )
+    parser.add_argument("--r3d-plans", type=int, default=32, help="R3D training plans with --calibration-r3d")
+    parser.add_argument(
         "--cpus",
         type=int,
         nargs="+",
@@ -297,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": args.cpus,
             "large": args.large,
             "max_isa": args.max_isa,
+            "calibration_r3d": str(args.calibration_r3d) if args.calibration_r3d else None,
             "openvino": _version("openvino"),
             "nncf": _version("nncf"),
             "MALLOC_MMAP_THRESHOLD_": os.environ.get("MALLOC_MMAP_THRESHOLD_"),

@@ -63,11 +63,16 @@ def calibration_batches(
     """
     from model_code.model.preprocess import normalize
 
-    plans = _generated_plans(CALIBRATION_PLANS) if images is None else list(images)
+    plans = generated_calibration_plans() if images is None else list(images)
     if not plans:
         raise ValueError("calibration needs at least one image")
     size = int(working_size) + (-int(working_size)) % 32
     return [normalize(fit_to_working_size(image, size), tuple(mean), tuple(std))[None] for image in plans]
+
+
+def generated_calibration_plans() -> tuple[np.ndarray, ...]:
+    """The default calibration set: :data:`CALIBRATION_PLANS` generated RGB plans (made once per process)."""
+    return _generated_plans(CALIBRATION_PLANS)
 
 
 @functools.lru_cache(maxsize=1)
