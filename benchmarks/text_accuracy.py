@@ -13,6 +13,9 @@ Four parts, each optional:
   Tesseract (Debian's ``tesseract-ocr``, when installed) runs as a command, for the comparison only.
 * ``--latency``: the pipeline with text off and on, on generated plans of 1,024 and 3,500 px.
 
+``--engine-runtime`` picks what runs the OCR models (``openvino`` or ``onnxruntime``; default: OpenVINO
+when importable, as in the product).
+
 Example: ``python benchmarks/text_accuracy.py --synth 20 --r3d --engines 10 --latency``.
 """
 
@@ -232,11 +235,10 @@ def tesseract_lines(image: np.ndarray) -> list[str]:
     return [line.strip() for line in done.stdout.splitlines() if line.strip()]
 
 
-def engines(count: int, size: int = 1024) -> dict:
+def engines(reader, count: int, size: int = 1024) -> dict:
     def norm(s: str) -> str:
         return re.sub(r"\s+", "", s.lower())
 
-    reader = shared_reader()
     out = {}
     candidates = {"pp-ocrv4 (ours)": lambda img: [t.text for t in reader.read(img)]}
     if shutil.which("tesseract"):
@@ -289,12 +291,13 @@ def main() -> None:
     parser.add_argument("--latency", action="store_true")
     parser.add_argument("--overlays", type=Path, default=None, help="write R3D overlays here")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--engine-runtime", choices=["openvino", "onnxruntime"], default=None)
     args = parser.parse_args()
     pipeline = Pipeline.load()
-    pipeline.text_reader = shared_reader(threads=args.threads)
-    report = {}
+    pipeline.text_reader = shared_reader(threads=args.threads, runtime=args.engine_runtime)
+    report = {"engine_runtime": pipeline.text_reader.runtime}
     if args.engines:
-        report["engines"] = engines(args.engines)
+        report["engines"] = engines(pipeline.text_reader, args.engines)
     if args.synth:
         report["synth"] = synth_accuracy(pipeline, args.synth)
     if args.r3d:

@@ -1,9 +1,14 @@
-"""The OCR engine: PP-OCRv4 text detection and recognition on ONNX Runtime, sessions loaded once.
+"""The OCR engine: PP-OCRv4 text detection and recognition on OpenVINO or ONNX Runtime, loaded once.
 
 The two ONNX models (a DB text detector and a CTC recogniser, with its character list in the model's
-metadata) ship inside the ``rapidocr-onnxruntime`` wheel; we use only those files, with our own ONNX
-Runtime sessions and our own pre- and post-processing, never its Python code (which would bring
+metadata) ship inside the ``rapidocr-onnxruntime`` wheel; we use only those files, with our own
+sessions and our own pre- and post-processing, never its Python code (which would bring
 ``opencv-python`` beside our ``opencv-python-headless``).  Nothing is downloaded at run time.
+
+Runtime (:func:`default_runtime`): OpenVINO's CPU plugin in fp32 when ``openvino`` is importable
+(faster than ONNX Runtime on these two models, docs/text.md "Speed"), else ONNX Runtime.  bf16 is
+available for measurement only (``precision="bf16"``): it is slower on CPUs without AMX or
+AVX512-BF16, so it is never a default.
 
 Speed on a plan (docs/text.md): the detector runs once at a reduced scale (its longest side at most
 ``detect_side`` pixels, never enlarged), words the detector cut apart are joined into their line
@@ -21,6 +26,7 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -44,6 +50,8 @@ PART_THICKNESS_RATIO = 0.6  # two parts of one line: the thinner at least this o
 PART_OVERLAP = 0.6  # ... overlapping across the line by this much of the thinner
 PART_GAP = 0.5  # ... with at most this gap along the line, in line thicknesses
 ELONGATED = 1.5  # a box this many times longer along an axis than across runs along it
+RUNTIMES = ("openvino", "onnxruntime")  # what runs the two models; the first importable is the default
+CHARACTER_KEY = "character"  # the recogniser's metadata entry holding its character list
 
 
 class TextEngineMissing(RuntimeError):
@@ -100,30 +108,108 @@ def engine_available() -> bool:
     return True
 
 
-def _session(path: Path, threads: int | None):
-    import onnxruntime as ort
+def default_runtime() -> str:
+    """``openvino`` when the package is importable, else ``onnxruntime`` (see :data:`RUNTIMES`)."""
+    return "openvino" if importlib.util.find_spec("openvino") is not None else "onnxruntime"
 
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = int(threads)
-        options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+class OnnxRuntimeSession:
+    """One model on ONNX Runtime's CPU provider: :meth:`run` maps the input batch to the first output."""
+
+    def __init__(self, path: Path, threads: int | None):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = int(threads)
+            options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self.input_name = self.session.get_inputs()[0].name
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """The model's first output for ``batch`` (float32 NCHW)."""
+        return self.session.run(None, {self.input_name: batch})[0]
+
+    def metadata(self, key: str) -> str:
+        """The ONNX file's metadata entry ``key`` (empty when absent)."""
+        return self.session.get_modelmeta().custom_metadata_map.get(key, "")
+
+
+class OpenVINOSession:
+    """One model compiled by OpenVINO's CPU plugin, with one infer request reused for every call.
+
+    Threads as given (``None``: OpenVINO's choice), not pinned to cores (two workers of a container must
+    not fight over one core), one stream and the latency hint.  ``precision`` is the inference
+    precision, ``f32`` (the default, the same arithmetic everywhere) or ``bf16`` (measurement only:
+    fast with AMX, several times slower without).  Input shapes stay dynamic: each new shape costs a
+    slower first run, after which OpenVINO reuses its kernels.
+    """
+
+    def __init__(self, path: Path, threads: int | None, precision: str = "f32"):
+        import openvino as ov
+
+        core = ov.Core()
+        self.model = core.read_model(str(path))
+        config: dict[str, Any] = {
+            "NUM_STREAMS": 1,
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": precision,
+            "ENABLE_CPU_PINNING": False,
+        }
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        self.compiled = core.compile_model(self.model, "CPU", config)
+        self.request = self.compiled.create_infer_request()
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """The model's first output for ``batch`` (float32 NCHW), copied out of the request's buffer."""
+        self.request.infer([np.ascontiguousarray(batch, dtype=np.float32)])
+        return np.array(self.request.get_output_tensor(0).data, dtype=np.float32, copy=True)
+
+    def metadata(self, key: str) -> str:
+        """The ONNX file's metadata entry ``key`` (kept under ``framework``; empty when absent)."""
+        if not self.model.has_rt_info(["framework", key]):
+            return ""
+        return str(self.model.get_rt_info(["framework", key]).astype(str))
+
+
+def _session(path: Path, threads: int | None, runtime: str, precision: str = "f32"):
+    """A session running ``path`` on ``runtime`` (see :data:`RUNTIMES`)."""
+    if runtime == "openvino":
+        return OpenVINOSession(path, threads, precision)
+    if runtime == "onnxruntime":
+        if precision != "f32":
+            raise ValueError(f"ONNX Runtime runs the OCR models in f32 only, not {precision}")
+        return OnnxRuntimeSession(path, threads)
+    raise ValueError(f"runtime must be one of {list(RUNTIMES)}, got {runtime!r}")
 
 
 class TextReader:
-    """Detects and recognises the text lines of a plan image (RGB uint8) with two ONNX sessions."""
+    """Detects and recognises the text lines of a plan image (RGB uint8) with two model sessions.
 
-    def __init__(self, threads: int | None = None, detect_side: int = DETECT_SIDE):
+    ``runtime`` is ``openvino`` or ``onnxruntime`` (``None``: :func:`default_runtime`); ``precision``
+    the OpenVINO inference precision (``f32``; ``bf16`` for measurement only).
+    """
+
+    def __init__(
+        self,
+        threads: int | None = None,
+        detect_side: int = DETECT_SIDE,
+        runtime: str | None = None,
+        precision: str = "f32",
+    ):
         folder = model_directory()
         self.threads = threads
         self.detect_side = int(detect_side)
-        self.detector = _session(folder / DETECTOR_FILE, threads)
-        self.recogniser = _session(folder / RECOGNISER_FILE, threads)
-        meta = self.recogniser.get_modelmeta().custom_metadata_map
-        characters = meta.get("character", "").splitlines()
+        self.runtime = default_runtime() if runtime is None else runtime
+        self.detector = _session(folder / DETECTOR_FILE, threads, self.runtime, precision)
+        self.recogniser = _session(folder / RECOGNISER_FILE, threads, self.runtime, precision)
+        characters = self.recogniser.metadata(CHARACTER_KEY).splitlines()
         if not characters:
             raise TextEngineMissing(f"{RECOGNISER_FILE} carries no character list")
         # CTC classes: 0 is the blank, then the model's characters, then a space
@@ -141,7 +227,7 @@ class TextReader:
         small = cv2.resize(image[..., ::-1], (dw, dh), interpolation=cv2.INTER_AREA)
         batch = ((small.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
         with self._lock:
-            prob = self.detector.run(None, {self.detector.get_inputs()[0].name: batch})[0][0, 0]
+            prob = self.detector.run(batch)[0, 0]
         bitmap = (prob > DETECT_THRESHOLD).astype(np.uint8)
         bitmap = cv2.dilate(bitmap, np.ones((2, 2), np.uint8))
         contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
@@ -174,7 +260,6 @@ class TextReader:
         results: list[tuple[str, float]] = [("", 0.0)] * len(crops)
         ratios = [c.shape[1] / max(1, c.shape[0]) for c in crops]
         order = np.argsort(ratios)
-        name = self.recogniser.get_inputs()[0].name
         for start in range(0, len(order), REC_BATCH):
             chunk = order[start : start + REC_BATCH]
             width = int(min(REC_MAX_WIDTH, max(REC_HEIGHT * max(ratios[i] for i in chunk), 4 * REC_HEIGHT)))
@@ -186,7 +271,7 @@ class TextReader:
                 resized = cv2.resize(crop, (max(1, w), REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
                 batch[row, :, :, :w] = ((resized.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
             with self._lock:
-                preds = self.recogniser.run(None, {name: batch})[0]
+                preds = self.recogniser.run(batch)
             for row, index in enumerate(chunk):
                 results[index] = self._decode(preds[row])
         return results
@@ -218,13 +303,19 @@ class TextReader:
         return "".join(out).strip(), float(probs[keep].mean())
 
     # -- both ------------------------------------------------------------------------------------------
-    def read(self, image: np.ndarray, detect_side: int | None = None) -> list[TextBox]:
-        """Every text line read on ``image`` (``(H, W, 3)`` uint8 RGB) with enough confidence."""
-        quads = self.detect(image, detect_side)
-        if not quads:
-            return []
+    @staticmethod
+    def crops(
+        image: np.ndarray, quads: list[tuple[np.ndarray, float]]
+    ) -> tuple[list[np.ndarray], list[int], list[float]]:
+        """The BGR crops to recognise for ``quads``, with the index of the quad each reads and its angle.
+
+        A label turned by 90 degrees (a crop at least 1.5 times taller than wide) gives two crops, one
+        turned each way; :meth:`read` keeps the more confident reading.
+        """
         bgr = np.ascontiguousarray(image[..., ::-1])
-        crops, owners, angles = [], [], []
+        crops: list[np.ndarray] = []
+        owners: list[int] = []
+        angles: list[float] = []
         for index, (quad, _) in enumerate(quads):
             crop, angle = _crop(bgr, quad)
             vertical = crop.shape[0] >= 1.5 * crop.shape[1]
@@ -237,6 +328,14 @@ class TextReader:
                 crops.append(crop)
                 owners.append(index)
                 angles.append(angle)
+        return crops, owners, angles
+
+    def read(self, image: np.ndarray, detect_side: int | None = None) -> list[TextBox]:
+        """Every text line read on ``image`` (``(H, W, 3)`` uint8 RGB) with enough confidence."""
+        quads = self.detect(image, detect_side)
+        if not quads:
+            return []
+        crops, owners, angles = self.crops(image, quads)
         best: dict[int, tuple[str, float, float]] = {}
         for (text, confidence), index, angle in zip(self.recognise(crops), owners, angles, strict=True):
             if index not in best or confidence > best[index][1]:
@@ -386,18 +485,21 @@ def _crop(bgr: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, float]:
     return crop, angle
 
 
-_SHARED: dict[tuple[int | None, int], TextReader] = {}
+_SHARED: dict[tuple[int | None, int, str], TextReader] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_reader(threads: int | None = None, detect_side: int = DETECT_SIDE) -> TextReader:
-    """The process's one :class:`TextReader` for these settings (loaded on first use).
+def shared_reader(
+    threads: int | None = None, detect_side: int = DETECT_SIDE, runtime: str | None = None
+) -> TextReader:
+    """The process's one :class:`TextReader` for these settings (loaded on first use; ``runtime``
+    ``None`` is :func:`default_runtime`).
 
     Raises:
         TextEngineMissing: the OCR models are not installed.
     """
-    key = (threads, int(detect_side))
+    key = (threads, int(detect_side), default_runtime() if runtime is None else runtime)
     with _SHARED_LOCK:
         if key not in _SHARED:
-            _SHARED[key] = TextReader(threads, detect_side)
+            _SHARED[key] = TextReader(threads, detect_side, key[2])
         return _SHARED[key]
