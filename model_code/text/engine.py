@@ -165,11 +165,14 @@ class OpenVINOSession:
             config["INFERENCE_NUM_THREADS"] = int(threads)
         self.compiled = core.compile_model(self.model, "CPU", config)
         self.request = self.compiled.create_infer_request()
+        self.lock = threading.Lock()  # an infer request is not thread-safe; the reader is shared
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """The model's first output for ``batch`` (float32 NCHW), copied out of the request's buffer."""
-        self.request.infer([np.ascontiguousarray(batch, dtype=np.float32)])
-        return np.array(self.request.get_output_tensor(0).data, dtype=np.float32, copy=True)
+        array = np.ascontiguousarray(batch, dtype=np.float32)
+        with self.lock:
+            self.request.infer([array])
+            return np.array(self.request.get_output_tensor(0).data, dtype=np.float32, copy=True)
 
     def metadata(self, key: str) -> str:
         """The ONNX file's metadata entry ``key`` (kept under ``framework``; empty when absent)."""
