@@ -20,10 +20,11 @@ class BackendSpec:
     name: str  # column label, unique within a run
     backend: str  # "unet" or "opencv"
     model_dir: str | None = None  # checkpoint directory for "unet" ("default" = bundled model)
+    text: str = "off"  # the pipeline's text option: "on" reads the plan's labels (names, types, scale)
 
     def options(self) -> PipelineOptions:
-        """The pipeline options this backend runs with (defaults apart from the backend)."""
-        return PipelineOptions(backend=self.backend)
+        """The pipeline options this backend runs with (defaults apart from the backend and text)."""
+        return PipelineOptions(backend=self.backend, text=self.text)
 
     def load(self) -> Pipeline:
         """Load the pipeline (the U-Net checkpoint once; nothing for opencv)."""

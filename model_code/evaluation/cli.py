@@ -14,6 +14,7 @@ plans by wall IoU) and ``gallery_rooms.png`` (the 10 worst by room F1).  See ``d
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -124,6 +125,13 @@ def configure_evaluate(parser: argparse.ArgumentParser) -> None:
         "--gallery", type=int, default=10, help="plans in the gallery of the worst (default 10)"
     )
     parser.add_argument("--no-overlays", action="store_true", help="skip the per-plan pictures (faster)")
+    parser.add_argument(
+        "--text",
+        choices=("off", "on"),
+        default="off",
+        help="the pipeline's text option for every backend: 'on' reads room labels, which then give "
+        "the type where the network is unsure (docs/text.md); default off, as served",
+    )
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -165,7 +173,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         check_arguments(args)
-        specs = parse_backends(args.backend)
+        specs = [dataclasses.replace(spec, text=args.text) for spec in parse_backends(args.backend)]
         samples, layout = select_samples(args.data, args.split, args.val_fraction, args.split_seed)
     except (EvaluationError, BackendSpecError) as exc:
         print(f"floorplan evaluate: error: {exc}", file=sys.stderr)
@@ -197,6 +205,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "layout": layout,
         "val_fraction": args.val_fraction,
         "split_seed": args.split_seed,
+        "text": args.text,
         "plans": len(records),
         "backends": {s.name: {"backend": s.backend, "model_dir": s.model_dir} for s in specs},
         "resamples": args.resamples,

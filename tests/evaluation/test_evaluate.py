@@ -344,3 +344,25 @@ def test_a_failing_backend_is_reported_per_plan(tmp_path: Path, monkeypatch: pyt
     assert report["plans"][0]["errors"] == {"opencv": "RuntimeError: backend exploded"}
     assert "| plan_0 | opencv | RuntimeError: backend exploded |" in (out / "report.md").read_text()
     assert (out / "overlays" / "plan_0.png").is_file()  # ground truth beside a "failed" panel
+
+
+def test_evaluate_cli_text_option_reaches_every_backend(tmp_path: Path) -> None:
+    pytest.importorskip("openvino")
+    from model_code.text import engine_available
+
+    if not engine_available():
+        pytest.skip("OCR models not installed (requirements-text.txt)")
+    data = write_flat_dataset(tmp_path / "flat", 12)
+    out = tmp_path / "report"
+    assert main(["evaluate", "--data", str(data), "--split", "validation", "--backend", "opencv",
+                 "--out", str(out), "--no-overlays", "--resamples", "0", "--text", "on"]) == 0  # fmt: skip
+    assert json.loads((out / "report.json").read_text())["settings"]["text"] == "on"
+    spec = parse_backend("opencv")
+    assert spec.options().text == "off"  # the default, as served
+
+
+def test_evaluate_cli_refuses_a_bad_text_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--data", ".", "--backend", "opencv", "--out", str(tmp_path / "o"),
+              "--text", "yes"])  # fmt: skip
+    assert "--text" in capsys.readouterr().err
