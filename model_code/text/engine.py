@@ -46,9 +46,15 @@ REC_BATCH = 1  # each crop at its own width: padded to a batch's widest, crops l
 SPACE_EVIDENCE = 0.05  # space probability in a gap between two characters that reads as a space
 MIN_CONFIDENCE = 0.5  # recognised strings below this mean character confidence are dropped
 SAME_TILT_DEGREES = 3.0  # boxes whose sides differ in angle by at most this may be parts of one line
+SQUARE_RATIO = 1.3  # a box whose sides differ by less than this factor (a lone glyph) has no tilt to compare
 PART_THICKNESS_RATIO = 0.6  # two parts of one line: the thinner at least this of the thicker, across the line
 PART_OVERLAP = 0.6  # ... overlapping across the line by this much of the thinner
 PART_GAP = 0.5  # ... with at most this gap along the line, in line thicknesses
+GLYPH_GAP = 1.5  # a lone glyph found past a line's end: at most this far from it, in line heights (ink)
+GLYPH_WIDTH = 0.8  # ... at most this wide
+GLYPH_SPAN = 0.6  # ... and spanning at least this of the line's ink across it
+GLYPH_CLEAR = 0.6  # ... with clear paper after it for this much
+GLYPH_SHIFT = 0.25  # ... reaching past the line's ink across it by at most this (the box's tilt is not exact)
 ELONGATED = 1.5  # a box this many times longer along an axis than across runs along it
 RUNTIMES = ("openvino", "onnxruntime")  # what runs the two models; the first importable is the default
 CHARACTER_KEY = "character"  # the recogniser's metadata entry holding its character list
@@ -255,7 +261,8 @@ class TextReader:
         found = merge_line_parts(found)
         found = [q for q in found if _quad_sides(q[0])[1] >= MIN_TEXT_HEIGHT]
         found.sort(key=lambda q: -float(np.prod(_quad_sides(q[0]))))
-        return found[:MAX_BOXES]
+        bgr = np.ascontiguousarray(image[..., ::-1])
+        return [(_take_trailing_glyph(bgr, quad), score) for quad, score in found[:MAX_BOXES]]
 
     # -- recognition -----------------------------------------------------------------------------------
     def recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
@@ -407,9 +414,26 @@ def merge_line_parts(found: list[tuple[np.ndarray, float]]) -> list[tuple[np.nda
     words of a label turned by 90 degrees), so the recogniser never sees the whole name.  Boxes
     tilted alike (within :data:`SAME_TILT_DEGREES`: an upright plan, or one scanned a little
     askew) that :func:`_same_line` pairs, along either side of their frame, become one box (their
-    union in that frame, with the parts' area-weighted score); chains join.
+    union in that frame, with the parts' area-weighted score); chains join.  A near-square box (a
+    lone glyph such as the "3" of "HABITACION 3", sides within :data:`SQUARE_RATIO`) has no
+    direction of its own: the detector's rectangle around it can come out turned by any angle, so
+    its tilt is not compared, and it counts as a square of its area in its neighbour's frame.  A
+    group's frame is that of its longest member.
     """
     tilts = [_tilt(quad) for quad, _ in found]
+    sides = [_quad_sides(quad) for quad, _ in found]
+    square = [long < SQUARE_RATIO * short for long, short in sides]
+
+    def shape(i: int, tilt: float) -> np.ndarray:
+        """Box ``i``'s corners; a near-square one as a square of its area turned by ``tilt``."""
+        if not square[i]:
+            return found[i][0]
+        half = math.sqrt(sides[i][0] * sides[i][1]) / 2
+        a = math.radians(tilt)
+        back = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]], np.float32)
+        corners = np.array([[-half, -half], [half, -half], [half, half], [-half, half]], np.float32)
+        return corners @ back.T + found[i][0].mean(axis=0)
+
     parent = list(range(len(found)))
 
     def root(i: int) -> int:
@@ -419,11 +443,12 @@ def merge_line_parts(found: list[tuple[np.ndarray, float]]) -> list[tuple[np.nda
         return i
 
     for i in range(len(found)):
-        a = _box_in_frame(found[i][0], tilts[i])
         for j in range(i + 1, len(found)):
-            if abs(tilts[i] - tilts[j]) > SAME_TILT_DEGREES:
+            if not (square[i] or square[j]) and abs(tilts[i] - tilts[j]) > SAME_TILT_DEGREES:
                 continue
-            b = _box_in_frame(found[j][0], tilts[i])
+            tilt = tilts[j] if square[i] and not square[j] else tilts[i]
+            a = _box_in_frame(shape(i, tilt), tilt)
+            b = _box_in_frame(shape(j, tilt), tilt)
             if _same_line(a, b, 0) or _same_line(a, b, 1):
                 parent[root(i)] = root(j)
     groups: dict[int, list[int]] = {}
@@ -434,8 +459,8 @@ def merge_line_parts(found: list[tuple[np.ndarray, float]]) -> list[tuple[np.nda
         if len(members) == 1:
             out.append(found[members[0]])
             continue
-        tilt = tilts[members[0]]
-        parts = [_box_in_frame(found[i][0], tilt) for i in members]
+        tilt = tilts[max(members, key=lambda i: sides[i][0])]
+        parts = [_box_in_frame(shape(i, tilt), tilt) for i in members]
         x0 = min(p[0] for p in parts)
         y0 = min(p[1] for p in parts)
         x1 = max(p[2] for p in parts)
@@ -447,6 +472,87 @@ def merge_line_parts(found: list[tuple[np.ndarray, float]]) -> list[tuple[np.nda
         corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32) @ back.T
         out.append((_order_quad(corners), float(score)))
     return out
+
+
+def _ink_runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, end)`` of each run of True in a 1-D array."""
+    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def _take_trailing_glyph(bgr: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """``quad`` lengthened over a lone glyph the detector missed just after its line ("Chambre" | "1").
+
+    The detector often sees no text in a thin lone digit after a word.  In the line's band, just
+    past its end (either end of a label turned by 90 degrees), dark ink one space away from the
+    word that is no wider than :data:`GLYPH_WIDTH` line heights, stays inside the band (a wall
+    or a line crossing the band touches its edges), spans at least :data:`GLYPH_SPAN` of the
+    word's ink across the line and is followed by clear paper (:data:`GLYPH_CLEAR`) is taken as
+    that glyph; the recogniser then reads the line with it.
+    """
+    tl, tr, br, bl = np.asarray(quad, np.float32)
+    across_x = float(np.linalg.norm(tr - tl)) >= float(np.linalg.norm(bl - tl))
+    length = float(np.linalg.norm(tr - tl) if across_x else np.linalg.norm(bl - tl))
+    thickness = float(np.linalg.norm(bl - tl) if across_x else np.linalg.norm(tr - tl))
+    if thickness < MIN_TEXT_HEIGHT or length < ELONGATED * thickness:
+        return quad
+    along = ((tr - tl) if across_x else (bl - tl)) / length
+    reach = 1.5 * thickness
+    # in the frame with the line along x: the word, then ``reach`` on each side
+    back, ahead = -along * reach, along * reach
+    if across_x:
+        longer = np.array([tl + back, tr + ahead, br + ahead, bl + back], np.float32)
+    else:
+        longer = np.array([tl + back, tr + back, br + ahead, bl + ahead], np.float32)
+    height, width = bgr.shape[:2]
+    if longer.min() < 0 or longer[:, 0].max() >= width or longer[:, 1].max() >= height:
+        return quad
+    crop, _ = _crop(bgr, longer)
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+    if not across_x:
+        gray = np.ascontiguousarray(gray.T)
+    if int(gray.max()) - int(gray.min()) < 60:
+        return quad
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    h, w = ink.shape
+    scale = w / (length + 2 * reach)
+    word0, word1 = reach * scale, (reach + length) * scale
+    rows = np.flatnonzero(ink[:, int(word0) : int(word1)].any(axis=1))
+    if len(rows) == 0:
+        return quad
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    runs = _ink_runs(ink.any(axis=0))
+    line = bottom - top
+    gain = [0.0, 0.0]
+    # an upright line reads left to right: only its right end; a turned label: either end
+    for side in (+1,) if across_x else (+1, -1):
+        ordered = runs if side > 0 else [(w - r[1], w - r[0]) for r in reversed(runs)]
+        end = word1 if side > 0 else w - word0
+        k = next((k for k, r in enumerate(ordered) if r[1] > end + 0.1 * line), None)
+        if not k:  # nothing past the end, or nothing of the word before it
+            continue
+        run, previous = ordered[k], ordered[k - 1]
+        gap = run[0] - previous[1]
+        if not (0.3 * line <= gap <= GLYPH_GAP * line and run[1] - run[0] <= GLYPH_WIDTH * line):
+            continue
+        following = ordered[k + 1][0] if k + 1 < len(ordered) else w
+        if previous[1] <= end - length * scale or following - run[1] < GLYPH_CLEAR * line:
+            continue
+        r0, r1 = (run[0], run[1]) if side > 0 else (w - run[1], w - run[0])
+        glyph_rows = np.flatnonzero(ink[:, r0:r1].any(axis=1))
+        g0, g1 = int(glyph_rows[0]), int(glyph_rows[-1]) + 1
+        if g0 == 0 or g1 == h or (g1 - g0) < GLYPH_SPAN * line:
+            continue
+        if g0 < top - GLYPH_SHIFT * line or g1 > bottom + GLYPH_SHIFT * line:
+            continue
+        gain[side < 0] = max(0.0, (run[1] + 0.25 * line - end) / scale)
+    if not any(gain):
+        return quad
+    forward, backward = along * gain[0], along * gain[1]
+    if across_x:
+        return np.array([tl - backward, tr + forward, br + forward, bl - backward], np.float32)
+    return np.array([tl - backward, tr - backward, br + forward, bl + forward], np.float32)
 
 
 def _quad_sides(quad: np.ndarray) -> tuple[float, float]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
-from model_code.text.engine import SPACE_EVIDENCE, TextReader, merge_line_parts
+from model_code.text.engine import SPACE_EVIDENCE, TextReader, _take_trailing_glyph, merge_line_parts
 
 
 def box(x0: float, y0: float, x1: float, y1: float, tilt: float = 0.0) -> tuple[np.ndarray, float]:
@@ -51,6 +52,27 @@ def test_parts_of_a_line_on_a_plan_scanned_askew():
     assert len(crossed) == 2
 
 
+def turned_about_centre(x0: float, y0: float, x1: float, y1: float, tilt: float) -> tuple[np.ndarray, float]:
+    """A detection turned by ``tilt`` degrees about its own centre."""
+    quad, score = box(x0 - (x0 + x1) / 2, y0 - (y0 + y1) / 2, x1 - (x0 + x1) / 2, y1 - (y0 + y1) / 2, tilt)
+    return quad + np.array([(x0 + x1) / 2, (y0 + y1) / 2], np.float32), score
+
+
+def test_a_lone_glyph_whose_rectangle_came_out_turned_joins_its_word():
+    # "HABITACION 3" turned by 90 degrees (generated plan, seed 1024): the detector's rectangle around
+    # the near-square "3" came out turned by 18 degrees, so the tilt test kept it apart from its word
+    word = box(796, 343, 818, 477)
+    glyph = turned_about_centre(795, 322, 816, 345, 18.0)
+    for parts in ([word, glyph], [glyph, word]):
+        merged = merge_line_parts(parts)
+        assert len(merged) == 1
+        x0, y0, x1, y1 = extent(merged[0][0])
+        assert y0 < 325 and y1 == 477 and x1 - x0 < 25  # upright, in the word's frame
+    # an elongated box turned that much is still another line (a hatch, a dimension line)
+    stroke = turned_about_centre(800, 300, 812, 345, 18.0)
+    assert len(merge_line_parts([word, stroke])) == 2
+
+
 def reader_with(characters: list[str]) -> TextReader:
     """A reader without sessions, for its decoder: CTC classes blank, ``characters``, space."""
     reader = TextReader.__new__(TextReader)
@@ -79,3 +101,31 @@ def test_a_space_is_read_where_the_gap_says_so(space, text):
 def test_a_space_that_wins_its_frame_is_not_doubled():
     reader = reader_with(["A", "1"])
     assert reader._decode(frames([{1: 0.9}, {3: 0.8}, {2: 0.9}], 4))[0] == "A 1"
+
+
+def label_image(wall: bool = False) -> np.ndarray:
+    """BGR: "Chambre 1" drawn upright ("Chambre" in x 81-191, the "1" in x 214-221); ``wall``: a wall
+    just after the 1."""
+    image = np.full((100, 360, 3), 255, np.uint8)
+    cv2.putText(image, "Chambre", (80, 58), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+    cv2.putText(image, "1", (210, 58), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+    if wall:
+        cv2.rectangle(image, (228, 0), (236, 99), (0, 0, 0), -1)
+    return image
+
+
+def test_a_lone_digit_the_detector_missed_after_a_word_joins_it():
+    word = np.array([[74, 34], [206, 34], [206, 64], [74, 64]], np.float32)  # "Chambre" alone
+    longer = _take_trailing_glyph(label_image(), word)
+    assert 220 <= longer[:, 0].max() <= 235 and longer[:, 0].min() == 74
+    assert np.allclose(longer[:, 1], word[:, 1])
+    # a label turned by 90 degrees, read bottom to top: the 1 above the word (x becomes 360 - x)
+    turned = np.ascontiguousarray(np.rot90(label_image()))
+    quad = np.array([[34, 154], [64, 154], [64, 286], [34, 286]], np.float32)
+    longer = _take_trailing_glyph(turned, quad)
+    assert 125 <= longer[:, 1].min() <= 140 and longer[:, 1].max() == 286
+    # a wall right after the digit: no clear paper past it, not a lone glyph
+    assert np.array_equal(_take_trailing_glyph(label_image(wall=True), word), word)
+    # a box that already ends after its last glyph stays as it is
+    whole = np.array([[74, 34], [232, 34], [232, 64], [74, 64]], np.float32)
+    assert np.array_equal(_take_trailing_glyph(label_image(), whole), whole)
