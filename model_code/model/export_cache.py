@@ -41,6 +41,7 @@ from model_code.model.runtimes import (
     EXPORTED_RUNTIMES,
     ONNX_OPSET,
     OPENVINO_PRECISION,
+    QUANTIZED_RUNTIMES,
     Forward,
     default_threads,
     export_onnx_bytes,
@@ -56,9 +57,9 @@ logger = logging.getLogger(__name__)
 
 def artefact_of(runtime: str) -> str:
     """The cached artefact an exported runtime runs (see the module docstring's table)."""
-    if runtime in ("onnx_int8", "openvino_int8"):
+    if runtime in QUANTIZED_RUNTIMES:
         return runtime
-    if runtime in ("onnx", "onnx_arena", "openvino", "openvino_bf16"):
+    if runtime in EXPORTED_RUNTIMES:
         return "onnx"
     exported = ", ".join(EXPORTED_RUNTIMES)
     raise ValueError(f"runtime {runtime!r} runs no exported file (those that do: {exported})")
@@ -230,8 +231,3 @@ def exported_model_forward(
             CACHE_ENV,
         )
     return _forward_of(files, runtime, threads, arena)
-
-
-def onnx_model_forward(directory: str | Path, threads: int | None = None, arena: bool = False) -> Forward:
-    """The ONNX Runtime fp32 forward of a checkpoint, from the cache (:func:`exported_model_forward`)."""
-    return exported_model_forward(directory, "onnx_arena" if arena else "onnx", threads)

@@ -16,6 +16,7 @@ import numpy as np
 
 from model_code.model.loader import LoadedModel
 from model_code.model.preprocess import normalize
+from model_code.model.scale import fit_shape
 
 PAD_MULTIPLE = 32
 DEFAULT_TILE_SIZE = 768
@@ -23,9 +24,8 @@ DEFAULT_TILE_OVERLAP = 128
 
 
 def working_shape(height: int, width: int, working_size: int) -> tuple[int, int]:
-    """``(h, w)`` after scaling the longest side to ``working_size`` (aspect kept)."""
-    scale = working_size / max(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
+    """``(h, w)`` after scaling the longest side to ``working_size`` (aspect kept; ``scale.fit_shape``)."""
+    return fit_shape(height, width, working_size)
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = PAD_MULTIPLE) -> np.ndarray:

@@ -105,10 +105,10 @@ def load_model(
     (:func:`model_code.model.export_cache.exported_model_forward`): when it exists, torch is not imported.
     """
     from model_code.model.runtimes import (
+        DEFAULT_RUNTIME,
         EXPORTED_RUNTIMES,
         FALLBACK_RUNTIME,
         RuntimeUnavailable,
-        default_runtime,
         prepare_forward,
         runtime_available,
         runtime_from_environment,
@@ -119,13 +119,13 @@ def load_model(
         raise CheckpointError(f"no model checkpoint ({WEIGHTS_FILE} + {METADATA_FILE}) in {directory}")
     metadata = read_metadata(directory)
     on_cpu = str(device) == "cpu"
-    explicit = runtime is not None or (on_cpu and runtime_from_environment() is not None)
-    chosen = runtime or (default_runtime() if on_cpu else "eager")
+    named = runtime or (runtime_from_environment() if on_cpu else None)  # explicit: no silent fallback
+    chosen = named or (DEFAULT_RUNTIME if on_cpu else "eager")
     if chosen in EXPORTED_RUNTIMES:
         if not on_cpu:
             raise CheckpointError(f"runtime {chosen!r} runs on CPU only (device {device})")
         if not runtime_available(chosen):
-            if explicit:
+            if named:
                 raise RuntimeUnavailable(
                     f"the {chosen!r} runtime needs packages that are not installed "
                     "(onnxruntime and onnx; openvino and nncf for the OpenVINO runtimes)"

@@ -40,9 +40,10 @@ QUANTIZE_VERSION = 1  # bump whenever the quantisers or the calibration set chan
 
 def fit_to_working_size(image: np.ndarray, working_size: int) -> np.ndarray:
     """``(S, S, 3)`` uint8: ``image`` fitted into ``working_size`` (aspect kept) on white paper."""
+    from model_code.model.scale import fit_shape
+
     height, width = image.shape[:2]
-    scale = working_size / max(height, width)
-    h, w = max(1, round(height * scale)), max(1, round(width * scale))
+    h, w = fit_shape(height, width, working_size)
     shrink = h <= height and w <= width
     resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     return cv2.copyMakeBorder(
