@@ -42,6 +42,8 @@ MIN_TEXT_HEIGHT = 5.0  # input pixels: shorter boxes are specks, not words
 MAX_BOXES = 80  # the largest candidates recognised; the rest are dropped
 REC_HEIGHT = 48
 REC_MAX_WIDTH = 960  # recogniser input width cap (a 20:1 line)
+CROSSING_COVERAGE = 0.35  # share of a line height inked beside a label, on both sides: a line through it
+CROSSING_MAX_THICKNESS = 0.2  # of the label's height: thicker bands through a label are left alone
 REC_BATCH = 1  # each crop at its own width: padded to a batch's widest, crops lose their spaces
 SPACE_EVIDENCE = 0.05  # space probability in a gap between two characters that reads as a space
 MIN_CONFIDENCE = 0.5  # recognised strings below this mean character confidence are dropped
@@ -329,6 +331,8 @@ class TextReader:
         for index, (quad, _) in enumerate(quads):
             crop, angle = _crop(bgr, quad)
             vertical = crop.shape[0] >= 1.5 * crop.shape[1]
+            if angle == 0.0 and not vertical:
+                crop = _erase_crossing_lines(bgr, quad, crop)
             if vertical:  # a label turned by 90 degrees: read it both ways, keep the better
                 for k, turn in ((1, 90.0), (-1, -90.0)):
                     crops.append(np.ascontiguousarray(np.rot90(crop, k)))
@@ -570,6 +574,37 @@ def _order_quad(quad: np.ndarray) -> np.ndarray:
     return np.array(
         [quad[np.argmin(s)], quad[np.argmin(d)], quad[np.argmax(s)], quad[np.argmax(d)]], np.float32
     )
+
+
+def _erase_crossing_lines(bgr: np.ndarray, quad: np.ndarray, crop: np.ndarray) -> np.ndarray:
+    """An upright crop without the thin horizontal lines that run through it (a grid or axis line,
+    solid or dashed, through a label: read as hyphens between its words).
+
+    A row of the crop is such a line when the same row is inked along at least
+    :data:`CROSSING_COVERAGE` of a line height on *both* sides just outside the crop; runs of such
+    rows at most :data:`CROSSING_MAX_THICKNESS` of the crop's height are painted with the paper.
+    """
+    height, width = bgr.shape[:2]
+    x0, y0 = np.floor(quad.min(axis=0)).astype(int)
+    x1 = int(np.ceil(quad[:, 0].max()))
+    rows = crop.shape[0]
+    reach = rows
+    if rows < MIN_TEXT_HEIGHT or x0 - reach < 0 or x1 + reach > width or y0 < 0 or y0 + rows > height:
+        return crop
+    gray = cv2.cvtColor(bgr[y0 : y0 + rows, x0 - reach : x1 + reach], cv2.COLOR_BGR2GRAY)
+    paper = float(np.percentile(gray, 90))
+    ink = gray < paper - 60
+    left, right = ink[:, :reach].mean(axis=1), ink[:, -reach:].mean(axis=1)
+    crossing = (left >= CROSSING_COVERAGE) & (right >= CROSSING_COVERAGE)
+    if not crossing.any():
+        return crop
+    light = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).ravel() >= paper - 10
+    colour = np.median(crop.reshape(-1, 3)[light], axis=0) if light.any() else np.full(3, 255.0)
+    out = crop.copy()
+    for first, last in _ink_runs(crossing):
+        if last - first <= CROSSING_MAX_THICKNESS * rows:
+            out[first:last] = colour.astype(np.uint8)
+    return out
 
 
 def _crop(bgr: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, float]:

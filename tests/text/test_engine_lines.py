@@ -129,3 +129,30 @@ def test_a_lone_digit_the_detector_missed_after_a_word_joins_it():
     # a box that already ends after its last glyph stays as it is
     whole = np.array([[74, 34], [232, 34], [232, 64], [74, 64]], np.float32)
     assert np.array_equal(_take_trailing_glyph(label_image(), whole), whole)
+
+
+def dashed_label(line: bool = True) -> np.ndarray:
+    """BGR: "SALA DE ESTAR" drawn upright, with a dashed grid line through its middle (``line``)."""
+    image = np.full((120, 520, 3), 255, np.uint8)
+    cv2.putText(image, "SALA DE ESTAR", (100, 70), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0), 2, cv2.LINE_AA)
+    if line:
+        for x in range(0, 520, 16):
+            cv2.line(image, (x, 58), (x + 9, 58), (90, 90, 90), 1)
+    return image
+
+
+def test_a_dashed_line_through_a_label_is_erased_from_its_crop_only():
+    from model_code.text.engine import _erase_crossing_lines
+
+    quad = np.array([[96, 44], [336, 44], [336, 76], [96, 76]], np.float32)
+    image = dashed_label()
+    crop = image[44:76, 96:336]
+    erased = _erase_crossing_lines(image, quad, crop)
+    assert (erased[58 - 44] > 200).all()  # the line's row is paper now
+    changed = np.flatnonzero((erased != crop).any(axis=(1, 2)))
+    assert changed.tolist() == [58 - 44]  # and nothing else was touched
+    plain = dashed_label(line=False)
+    assert np.array_equal(_erase_crossing_lines(plain, quad, plain[44:76, 96:336]), plain[44:76, 96:336])
+    walled = plain.copy()
+    walled[:, 340:348] = 0  # a wall beside the label, on one side only: not a line through it
+    assert np.array_equal(_erase_crossing_lines(walled, quad, walled[44:76, 96:336]), walled[44:76, 96:336])

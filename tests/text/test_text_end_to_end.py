@@ -116,3 +116,12 @@ def test_a_worker_loads_the_reader_on_the_first_text_request_unless_preloaded():
     )
     assert texts  # read on the first text=on request, with the worker's thread count
     assert pipeline.text_reader is shared_reader(threads=1)
+
+
+@needs_engine
+def test_a_label_crossed_by_a_dashed_grid_line_is_read_without_hyphens():
+    from tests.text.test_engine_lines import dashed_label
+
+    reader = shared_reader(threads=2)
+    texts = [t.text for t in reader.read(np.ascontiguousarray(dashed_label()[:, :, ::-1]))]
+    assert texts == ["SALA DE ESTAR"], texts
