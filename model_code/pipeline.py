@@ -180,6 +180,31 @@ def page_of(decoded: Page) -> tuple[int, int] | None:
     return (decoded.number, decoded.count) if decoded.paged else None
 
 
+def keep_drawing_area(
+    wall: np.ndarray,
+    opening: np.ndarray,
+    area: tuple[int, int, int, int] | None,
+    input_shape: tuple[int, int],
+    choice: WorkingScale,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wall and opening masks (at the input size or the working scale) without the sheet around the
+    plan: nothing outside ``area`` (input px) and no wall touching its edge (the frame, title-block
+    and legend lines a network may take for walls; ``model_code.model.baseline.drop_sheet``).
+    Unchanged when ``area`` is None."""
+    if area is None:
+        return wall, opening
+    from model_code.model.baseline import drop_sheet
+
+    sy, sx = wall.shape[0] / input_shape[0], wall.shape[1] / input_shape[1]
+    x0, y0, x1, y1 = area
+    box = (int(x0 * sx), int(y0 * sy), math.ceil(x1 * sx), math.ceil(y1 * sy))
+    thickness = (choice.wall_thickness_px or 0.0) * (sx + sy) / 2
+    wall = drop_sheet(wall, box, max(2, round(thickness)))
+    inside = np.zeros_like(opening)
+    inside[box[1] : box[3], box[0] : box[2]] = opening[box[1] : box[3], box[0] : box[2]]
+    return wall, inside
+
+
 @dataclass
 class PlanResult:
     """Everything one analysis produced: the document and the masks behind it.
@@ -246,16 +271,29 @@ class Pipeline:
         The probabilities are at the working scale (:meth:`forward`), not the input size.
         """
         timing = {} if timing is None else timing
+        area = self.drawing_area(image, timing)
         if options.backend == "opencv":
             from model_code.model.baseline import baseline_masks
 
             start = time.perf_counter()
-            wall_mask, opening_mask = baseline_masks(image)
+            wall_mask, opening_mask = baseline_masks(image, area=area)
             timing["baseline"] = (time.perf_counter() - start) * 1000
             return wall_mask, opening_mask, None
-        probs, _, _ = self.forward(image, options, timing)
+        probs, choice, _ = self.forward(image, options, timing)
         wall_mask, opening_mask = self._input_masks(probs, image.shape[:2], options)
+        wall_mask, opening_mask = keep_drawing_area(wall_mask, opening_mask, area, image.shape[:2], choice)
         return wall_mask, opening_mask, probs
+
+    @staticmethod
+    def drawing_area(image: np.ndarray, timing: dict[str, float]) -> tuple[int, int, int, int] | None:
+        """The drawing area inside a sheet's frame and title block (input px), or None when the plan
+        is not drawn on a sheet (``model_code.model.baseline.sheet_area``, for every backend)."""
+        from model_code.model.baseline import sheet_area
+
+        start = time.perf_counter()
+        area = sheet_area(image)
+        timing["sheet"] = (time.perf_counter() - start) * 1000
+        return area
 
     def training_wall_thickness(self) -> float:
         """Typical wall thickness (px) at the model's working size in its training plans."""
@@ -387,15 +425,23 @@ class Pipeline:
         height, width = image.shape[:2]
         inference: dict[str, Any] | None = None
         at_working = False
+        area = None
         if options.backend == "unet":
+            area = self.drawing_area(image, timing)
             probs, choice, passes = self.forward(image, options, timing)
             start = time.perf_counter()
             wall_mask, opening_mask = self._input_masks(probs, (height, width), options)
+            wall_mask, opening_mask = keep_drawing_area(
+                wall_mask, opening_mask, area, (height, width), choice
+            )
             timing["upsample"] = (time.perf_counter() - start) * 1000
             at_working = options.resolution == "working" and max(choice.shape) < max(height, width)
             room_types = self.room_type_rows(probs)
             if at_working:
                 trace_wall, trace_opening = self._threshold(probs, options)
+                trace_wall, trace_opening = keep_drawing_area(
+                    trace_wall, trace_opening, area, (height, width), choice
+                )
             else:
                 trace_wall, trace_opening = wall_mask, opening_mask
                 if room_types is not None:
@@ -411,7 +457,13 @@ class Pipeline:
                 "tiles": passes,
             }
         else:
-            wall_mask, opening_mask, probs = self.masks(image, options, timing)
+            from model_code.model.baseline import baseline_masks
+
+            area = self.drawing_area(image, timing)
+            start = time.perf_counter()
+            wall_mask, opening_mask = baseline_masks(image, area=area)
+            timing["baseline"] = (time.perf_counter() - start) * 1000
+            probs = None
             trace_wall, trace_opening, room_types = wall_mask, opening_mask, None
         if between_stages is not None:
             between_stages()
@@ -450,6 +502,7 @@ class Pipeline:
             model=self.model_info(options.backend),
             timing_ms=timing,
             inference=inference,
+            drawing_area=area,
         )
         if texts is not None or options.pixels_per_meter is not None:
             from model_code.text import annotate_document

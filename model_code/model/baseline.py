@@ -8,10 +8,12 @@ equal terms.  It follows the usual classical recipe, each step one small functio
    paper normalised by a large-kernel background estimate (removes grey paper, scan shading and
    tints; floored at ``paper_floor`` x the paper level so solid black areas stay black), then a
    global Otsu threshold scaled by ``threshold_scale`` (walls are the darkest ink).
-2. **Sheet** (:func:`sheet_box`): a drawing on a sheet has a frame of long straight lines near
-   all four borders; the drawing area ends at the innermost long line near each border (a title
-   block along the right or bottom edge stays outside).  The Otsu threshold is then taken inside
-   that area only, and in step 5 everything outside it and every component touching its edge
+2. **Sheet** (:func:`sheet_area`, :func:`sheet_box`): a drawing on a sheet has a frame of long
+   straight lines near all four borders; the drawing area ends at the innermost long line near each
+   border that runs from frame to frame (a double frame, a title block's edge; a long wall of the
+   building does not).  It is looked for on a copy at most :data:`SHEET_MAX_SIDE` px large, and the
+   U-Net backend uses the same area (``model_code.pipeline``).  The Otsu threshold is then taken
+   inside that area only, and in step 5 everything outside it and every component touching its edge
    (frame and corner title-block remnants) is dropped (:func:`drop_sheet`).
 3. **Hollow walls** (:func:`solidify_hollow_walls`): the narrow paper strips enclosed by wall
    outlines or hatching, of one consistent width, are filled when that makes the wall thickness
@@ -50,6 +52,8 @@ MAX_THICKNESS_FRACTION = 0.08  # of the longest image side: longer runs are fill
 GAP_CROSS_FACTOR = 1.5  # an opening's extent across its wall, in wall thicknesses, at most
 SHEET_WALL_CAP = 0.012  # of the longest side: a wall width estimate above this is taken as this for frames
 FRAME_COVERAGE = 0.97  # share of the span between the frame's sides that each side covers
+INNER_LINE_COVERAGE = 0.85  # share of that span an inner line (double frame, title block edge) covers
+SHEET_MAX_SIDE = 1024  # px: sheet frames are looked for at most this large (sheet_area)
 CONSISTENT_WIDTH = 1.6  # hollow-wall strips wider or narrower than this x the typical one stay paper
 
 
@@ -161,6 +165,8 @@ def ink_mask(
         return np.zeros(grey.shape, dtype=bool)
     sample = grey if box is None else grey[box[1] : box[3], box[0] : box[2]]
     otsu, _ = cv2.threshold(np.ascontiguousarray(sample), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if otsu <= int(sample.min()):  # a two-level image (a binarised scan): Otsu's answer is its dark level
+        otsu = (int(sample.min()) + int(sample.max())) / 2 / params.threshold_scale
     return grey < otsu * params.threshold_scale
 
 
@@ -367,6 +373,18 @@ def _closed(
     return all(span.size > 0 and span.mean() >= FRAME_COVERAGE for span in spans)
 
 
+def _spans(ink: np.ndarray, group: tuple[int, int], span: tuple[int, int], axis: int) -> bool:
+    """Whether the rows (``axis=0``) or columns (``axis=1``) ``group`` hold ink along at least
+    :data:`INNER_LINE_COVERAGE` of ``span`` (the outer frame's extent across them)."""
+    band = (
+        ink[group[0] : group[1] + 1, span[0] : span[1]]
+        if axis == 0
+        else ink[span[0] : span[1], group[0] : group[1] + 1]
+    )
+    covered = band.any(axis=axis)
+    return covered.size > 0 and covered.mean() >= INNER_LINE_COVERAGE
+
+
 def sheet_box(
     ink: np.ndarray, wall_width: float, params: BaselineParams = DEFAULT_PARAMS
 ) -> tuple[int, int, int, int] | None:
@@ -403,9 +421,65 @@ def sheet_box(
     (top, _), (bottom, _), (left, _), (right, _) = sides
     if not _closed(ink, min(top), max(bottom), min(left), max(right)):
         return None
+    # inner lines end the drawing area only when they run from frame to frame (a double frame, a
+    # title block's edge), not when they are a long wall of the building itself
+    ys, xs = (min(top)[0], max(bottom)[1] + 1), (min(left)[0], max(right)[1] + 1)
+    top, bottom = ([g for g in gs if _spans(ink, g, xs, 0)] for gs in (top, bottom))
+    left, right = ([g for g in gs if _spans(ink, g, ys, 1)] for gs in (left, right))
     y0, y1 = max(g[1] for g in top) + 1, min(g[0] for g in bottom)
     x0, x1 = max(g[1] for g in left) + 1, min(g[0] for g in right)
     return (x0, y0, x1, y1) if x1 - x0 > 8 and y1 - y0 > 8 else None
+
+
+def _frame_candidate(image: np.ndarray, params: BaselineParams) -> bool:
+    """A cheap first look: is there a long straight dark line near each of the four borders?
+
+    Ink here is anything clearly darker than the paper (no background normalisation), so this only
+    rules sheets out; :func:`sheet_box` decides.  Most plans have no frame and stop here.
+    """
+    grey = to_grey(image)
+    paper = float(np.percentile(grey[::4, ::4], 90))
+    ink = grey < paper - 40
+    height, width = ink.shape
+    for axis, size in ((0, height), (1, width)):
+        positions = long_line_positions(ink, params.sheet_line_fraction, axis)
+        band = params.frame_band * size
+        if not (np.any(positions < band) and np.any(positions > size - 1 - band)):
+            return False
+    return True
+
+
+def sheet_area(
+    image: np.ndarray, params: BaselineParams = DEFAULT_PARAMS, max_side: int | None = SHEET_MAX_SIDE
+) -> tuple[int, int, int, int] | None:
+    """The drawing area ``(x0, y0, x1, y1)`` (input pixels, exclusive) inside a sheet's frame and title
+    block, or None when the image is not drawn on a sheet; both backends drop what lies outside it.
+
+    The image is looked at no larger than ``max_side`` on its longest side (None: as it is), so the
+    cost is bounded whatever the input size: a cheap check for long lines near all four borders
+    (:func:`_frame_candidate`), then the baseline's ink, scale and :func:`sheet_box`.
+    """
+    height, width = image.shape[:2]
+    factor = 1.0 if max_side is None else min(1.0, max_side / max(height, width))
+    small = image
+    if factor < 1.0:
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    if not _frame_candidate(small, params):
+        return None
+    ink = ink_mask(small, params)
+    solid, _ = solidify_hollow_walls(ink, params)
+    _, thickness = estimate_stroke_widths(solid)
+    box = sheet_box(ink, thickness, params)
+    if box is None or factor == 1.0:
+        return box
+    x0, y0, x1, y1 = box
+    return (
+        min(width, round(x0 / factor)),
+        min(height, round(y0 / factor)),
+        min(width, round(x1 / factor)),
+        min(height, round(y1 / factor)),
+    )
 
 
 def drop_sheet(mask: np.ndarray, box: tuple[int, int, int, int], margin: int) -> np.ndarray:
@@ -428,20 +502,24 @@ def drop_sheet(mask: np.ndarray, box: tuple[int, int, int, int], margin: int) ->
 
 
 def baseline_masks(
-    image: np.ndarray, params: BaselineParams = DEFAULT_PARAMS
+    image: np.ndarray,
+    params: BaselineParams = DEFAULT_PARAMS,
+    area: tuple[int, int, int, int] | str | None = "find",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Classical ``(wall_mask, opening_mask)``, both ``bool`` at the image size, for an RGB uint8 image.
 
+    ``area`` is the sheet's drawing area (:func:`sheet_area`); ``"find"`` (default) looks for it
+    when ``params.sheet_handling`` is on, None means the image is not a sheet.
+
     Raises ``ValueError`` when ``image`` is not an ``(H, W, 3)`` uint8 array.
     """
-    ink = ink_mask(image, params)
+    to_grey(image)  # the input check, before any work
+    box = area
+    if isinstance(box, str):
+        box = sheet_area(image, params) if params.sheet_handling else None
+    ink = ink_mask(image, params, box)  # the threshold of the drawing area alone
     solid, _ = solidify_hollow_walls(ink, params)
     line, thickness = estimate_stroke_widths(solid)
-    box = sheet_box(ink, thickness, params) if params.sheet_handling else None
-    if box is not None:  # the threshold and the scale of the drawing area alone
-        ink = ink_mask(image, params, box)
-        solid, _ = solidify_hollow_walls(ink, params)
-        line, thickness = estimate_stroke_widths(solid)
     ink = solid
     diameter = max(round(params.open_factor * thickness), round(line) + 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (diameter, diameter))

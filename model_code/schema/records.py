@@ -301,6 +301,8 @@ class ResultDocument:
     # ``working_width``/``working_height``, ``wall_thickness_px`` (estimated, input px, or None),
     # ``method`` (fit, measured, clamped, fallback) and ``tiles`` (network passes)
     inference: dict[str, Any] | None = None
+    # the drawing area inside a sheet's frame and title block, (x0, y0, x1, y1) input px; None: no sheet
+    drawing_area: tuple[int, int, int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to the versioned JSON result document."""
@@ -319,6 +321,8 @@ class ResultDocument:
             out["texts"] = [t.to_dict() for t in self.texts]
         if self.scale is not None:
             out["scale"] = self.scale.to_dict()
+        if self.drawing_area is not None:
+            out["drawing_area"] = [int(v) for v in self.drawing_area]
         if self.inference is not None:
             thickness = self.inference.get("wall_thickness_px")
             out["inference"] = {

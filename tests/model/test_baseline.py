@@ -15,6 +15,7 @@ from model_code.model.baseline import (
     fill_hollow_walls,
     ink_mask,
     run_lengths,
+    sheet_area,
 )
 
 
@@ -240,3 +241,43 @@ def test_sheet_frame_title_block_and_text_are_dropped_walls_kept() -> None:
     assert iou(walls, wall) > 0.9
     plain, _ = baseline_masks(image, replace(DEFAULT_PARAMS, sheet_handling=False))
     assert plain[sheet].sum() > 0  # without the sheet handling the frame passes for walls
+
+
+def test_sheet_area_is_the_drawing_area_and_plain_plans_have_none() -> None:
+    plan = draw_plan(2)
+    image, wall, _ = draw_sheet(plan)
+    area = sheet_area(image)
+    assert area is not None
+    x0, y0, x1, y1 = area
+    rows, cols = np.nonzero(wall)
+    assert x0 <= cols.min() and y0 <= rows.min() and x1 > cols.max() and y1 > rows.max()
+    assert x1 <= image.shape[1] - 110 * 2  # the title block along the right edge stays outside
+    assert sheet_area(plan.image) is None
+    assert sheet_area(draw_plan(3).image) is None
+
+
+def test_sheet_area_of_a_large_sheet_is_found_on_a_small_copy() -> None:
+    image, _, _ = draw_sheet(draw_plan(2))
+    small = sheet_area(image, max_side=None)
+    big = cv2.resize(image, None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+    assert max(big.shape) > 1024
+    found = sheet_area(big)  # looked for at 1,024 px
+    assert small is not None and found is not None
+    assert np.allclose(np.array(found) / 3, small, atol=2)
+
+
+def test_a_long_wall_near_the_frame_does_not_end_the_drawing_area() -> None:
+    # a building whose top wall runs 70 % of the sheet's width, inside the band where a double
+    # frame's inner line would be: the drawing area must keep the whole building
+    height, width = 600, 800
+    image = np.full((height, width, 3), 255, dtype=np.uint8)
+    cv2.rectangle(image, (8, 8), (width - 9, height - 9), (0, 0, 0), 3)  # the frame
+    cv2.rectangle(image, (40, 40), (width - 41, height - 41), (0, 0, 0), 1)  # its inner line
+    cv2.rectangle(image, (100, 120), (100 + 560, 480), (0, 0, 0), 10)  # the building's outer walls
+    cv2.line(image, (380, 120), (380, 480), (0, 0, 0), 6)
+    area = sheet_area(image)
+    assert area is not None
+    x0, y0, x1, y1 = area
+    assert x0 <= 95 and y0 <= 115 and x1 >= 665 and y1 >= 485
+    walls, _ = baseline_masks(image)
+    assert walls[116:125, 200:600].mean() > 0.9  # the long top wall is kept, not dropped as frame

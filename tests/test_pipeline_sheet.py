@@ -1,0 +1,65 @@
+"""Plans drawn on sheets: the frame, title block and legend around the plan are not walls.
+
+The bundled model was trained without sheets and takes frame lines for walls; the pipeline finds
+the drawing area inside the frame (``model_code.model.baseline.sheet_area``) and keeps walls and
+openings of both backends inside it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model_code.evaluation.metrics import iou
+from model_code.pipeline import Pipeline, PipelineOptions
+from model_code.schema import validate_result
+from model_code.synth import generate_plan
+
+SHEET_SEEDS = (8100020, 8100023)  # generated sheets whose frame the bundled model takes for walls
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Pipeline:
+    return Pipeline.load()
+
+
+def _inside(point: list[float] | tuple[float, float], area: list[int], slack: float = 1.0) -> bool:
+    x0, y0, x1, y1 = area
+    return x0 - slack <= point[0] <= x1 + slack and y0 - slack <= point[1] <= y1 + slack
+
+
+@pytest.mark.parametrize("seed", SHEET_SEEDS)
+@pytest.mark.parametrize("backend", ["unet", "opencv"])
+def test_walls_of_a_sheet_lie_in_its_drawing_area(bundled, seed, backend):
+    plan = generate_plan(seed, (800, 1400), sheet=1.0)
+    result = bundled.analyze(plan.image, PipelineOptions(backend=backend))
+    data = result.document.to_dict()
+    validate_result(data)
+    area = data["drawing_area"]
+    assert plan.wall_mask[: area[1]].sum() == 0 and plan.wall_mask[area[3] :].sum() == 0  # truth inside
+    assert data["walls"], "the plan's walls are still found"
+    for wall in data["walls"]:
+        assert _inside(wall["start"], area) and _inside(wall["end"], area)
+    assert not result.wall_mask[:, : area[0]].any() and not result.wall_mask[:, area[2] :].any()
+    assert "sheet" in data["timing_ms"]
+
+
+@pytest.mark.parametrize("seed", SHEET_SEEDS)
+def test_the_drawing_area_is_what_removes_the_frame(bundled, seed, monkeypatch):
+    plan = generate_plan(seed, (800, 1400), sheet=1.0)
+    kept = bundled.analyze(plan.image).wall_mask
+    monkeypatch.setattr(Pipeline, "drawing_area", staticmethod(lambda image, timing: None))
+    plain = bundled.analyze(plan.image)
+    assert "drawing_area" not in plain.document.to_dict()
+    frame = np.ones(plan.wall_mask.shape, dtype=bool)
+    frame[40:-40, 40:-40] = False
+    assert plain.wall_mask[frame].sum() > 1000  # without it the frame comes out as walls
+    assert not kept[frame].any()
+    assert iou(kept, plan.wall_mask) > iou(plain.wall_mask, plan.wall_mask) + 0.2
+
+
+def test_a_plan_without_a_sheet_has_no_drawing_area(bundled):
+    plan = generate_plan(3, 900)
+    data = bundled.analyze(plan.image).document.to_dict()
+    assert "drawing_area" not in data
+    validate_result(data)
