@@ -50,7 +50,7 @@ def _axis_grid(
 ) -> None:
     xs = sorted({round(float(w.start[0]), 1) for w in layout.walls if w.start[0] == w.end[0]})
     ys = sorted({round(float(w.start[1]), 1) for w in layout.walls if w.start[1] == w.end[1]})
-    colour = (150, 150, 150)
+    colour = look.layer("axes", (150, 150, 150))
     radius = max(5.0, layout.ppm * 0.25)
     spec = TextSpec(cv2.FONT_HERSHEY_SIMPLEX, fit_scale(cv2.FONT_HERSHEY_SIMPLEX, "A", radius * 0.9, 1), 1)
     minx, miny, maxx, maxy = layout.footprint.bounds
@@ -128,10 +128,10 @@ def draw_entrance_arrows(image: np.ndarray, layout: Layout, look: Look) -> None:
         tail = head - inward * width
         if not (0 <= tail[0] < layout.width and 0 <= tail[1] < layout.height):
             continue
-        cv2.arrowedLine(image, _p(*tail), _p(*head), look.ink, 1, cv2.LINE_AA, SHIFT, 0.35)
+        cv2.arrowedLine(image, _p(*tail), _p(*head), look.layer("text"), 1, cv2.LINE_AA, SHIFT, 0.35)
         side = np.array([-inward[1], inward[0]]) * (0.45 * width)
         spec = TextSpec(look.font, fit_scale(look.font, "IN", 0.3 * width, 1), 1)
-        draw_text(image, "IN", (float(tail[0] + side[0]), float(tail[1] + side[1])), spec, look.ink)
+        draw_text(image, "IN", (float(tail[0] + side[0]), float(tail[1] + side[1])), spec, look.layer("text"))
 
 
 def draw_terrace(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
@@ -206,14 +206,15 @@ def dimension_chain(
     if len(stops) < 2:
         return
     tick = max(3.0, spec.size("0")[1] * 0.6)
+    colour = look.layer("dimensions")
 
     def point(along: float, across: float) -> tuple[int, int]:
         return _p(along, at + across) if orient == "h" else _p(at + across, along)
 
-    cv2.line(image, point(stops[0] - tick, 0), point(stops[-1] + tick, 0), look.ink, 1, cv2.LINE_AA, SHIFT)
+    cv2.line(image, point(stops[0] - tick, 0), point(stops[-1] + tick, 0), colour, 1, cv2.LINE_AA, SHIFT)
     for s in stops:
-        cv2.line(image, point(s - tick, tick), point(s + tick, -tick), look.ink, 1, cv2.LINE_AA, SHIFT)
-        cv2.line(image, point(s, -tick * 1.4), point(s, tick * 1.4), look.ink, 1, cv2.LINE_AA, SHIFT)
+        cv2.line(image, point(s - tick, tick), point(s + tick, -tick), colour, 1, cv2.LINE_AA, SHIFT)
+        cv2.line(image, point(s, -tick * 1.4), point(s, tick * 1.4), colour, 1, cv2.LINE_AA, SHIFT)
     for a, b in itertools.pairwise(stops):
         value = (b - a) / ppm
         text = f"{value:.2f}" if metres else f"{round(value * 1000 / 10) * 10:d}"
@@ -223,7 +224,7 @@ def dimension_chain(
         mid = (a + b) / 2
         offset = -(h / 2 + tick + 1)
         centre = (mid, at + offset) if orient == "h" else (at + offset, mid)
-        draw_text(image, text, centre, spec, look.ink, 0.0 if orient == "h" else 90.0)
+        draw_text(image, text, centre, spec, colour, 0.0 if orient == "h" else 90.0)
 
 
 def draw_north_arrow(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
@@ -232,20 +233,21 @@ def draw_north_arrow(rng: np.random.Generator, image: np.ndarray, layout: Layout
     radius = float(np.clip(min(miny, layout.width - maxx) * 0.35, 0, layout.ppm * 0.8))
     if radius < 6:
         return
+    colour = look.layer("text")
     cx = layout.width - radius * 1.6 if rng.random() < 0.7 else radius * 1.6
     cy = radius * 1.6
     angle = math.radians(float(rng.uniform(-40, 40)))
     tip = (cx + math.sin(angle) * radius, cy - math.cos(angle) * radius)
     tail = (cx - math.sin(angle) * radius, cy + math.cos(angle) * radius)
     side = (math.cos(angle) * radius * 0.35, math.sin(angle) * radius * 0.35)
-    cv2.circle(image, _p(cx, cy), round(radius * SCALE), look.ink, 1, cv2.LINE_AA, SHIFT)
+    cv2.circle(image, _p(cx, cy), round(radius * SCALE), colour, 1, cv2.LINE_AA, SHIFT)
     poly = np.array(
         [_p(*tip), _p(cx + side[0], cy + side[1]), _p(*tail), _p(cx - side[0], cy - side[1])], np.int32
     )
-    cv2.fillPoly(image, [poly[:3]], look.ink, cv2.LINE_AA, SHIFT)
-    cv2.polylines(image, [poly], True, look.ink, 1, cv2.LINE_AA, SHIFT)
+    cv2.fillPoly(image, [poly[:3]], colour, cv2.LINE_AA, SHIFT)
+    cv2.polylines(image, [poly], True, colour, 1, cv2.LINE_AA, SHIFT)
     spec = TextSpec(look.font, fit_scale(look.font, "N", radius * 0.5, 1), 1)
-    draw_text(image, "N", (tip[0], tip[1] - radius * 0.45), spec, look.ink)
+    draw_text(image, "N", (tip[0], tip[1] - radius * 0.45), spec, colour)
 
 
 def draw_title(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
@@ -276,7 +278,7 @@ def draw_title(rng: np.random.Generator, image: np.ndarray, layout: Layout, look
         _w, h, base = s.size(text)
         if y + h > layout.height - 2:
             break
-        draw_text(image, text, (cx, y), s, look.ink)
+        draw_text(image, text, (cx, y), s, look.layer("text"))
         y += h + base + text_h * 0.4
     if look.style == "cad":
         half = max(widths) / 2 + 6
@@ -284,7 +286,7 @@ def draw_title(rng: np.random.Generator, image: np.ndarray, layout: Layout, look
             image,
             _p(cx - half, top - 4),
             _p(cx + half, min(y, layout.height - 2)),
-            look.ink,
+            look.layer("text"),
             1,
             cv2.LINE_8,
             SHIFT,

@@ -1,8 +1,10 @@
-"""Drawing of the opt-in styles (``architectural``, ``brochure``): none of it changes the ground truth.
+"""Drawing of the opt-in styles (``architectural``, ``brochure``, ``cad_colour``): none of it changes
+the ground truth.
 
 - :func:`paint_split_walls`: load-bearing walls (exterior, spines, columns) in a heavy fill (solid,
-  poché hatching, dark-grey poché or hollow outline), partitions as plain ink, columns solid: only
-  wall pixels change, so the drawn walls stay the ground-truth pixels.
+  poché hatching, grey or dark-grey poché or hollow outline), partitions as plain ink or hollow
+  outlines in the ``partitions`` layer colour, columns solid: only wall pixels change, so the drawn
+  walls stay the ground-truth pixels.
 - :func:`draw_floor_textures`: wood planks, tiles or carpet inside rooms (not walls: the wall band is
   painted over them afterwards).
 - :func:`draw_wall_shadow`: a soft grey drop shadow of the walls on the paper and floors; wall and
@@ -58,10 +60,20 @@ def structural_masks(layout: Layout, wall_mask: np.ndarray) -> tuple[np.ndarray,
 
 
 def paint_split_walls(image: np.ndarray, layout: Layout, wall_mask: np.ndarray, look: Look) -> None:
-    """Structural walls in ``look.structural_fill``, partitions in plain ink, columns solid ink."""
+    """Structural walls in ``look.structural_fill``, partitions in ``look.partition_fill``, columns solid ink.
+
+    Partitions are solid ink (``line``) or, ``hollow``, a 1-px outline in the ``partitions`` layer colour
+    with paper inside: still wall across their full thickness.  Only wall pixels change.
+    """
     ink = np.asarray(look.ink, dtype=np.uint8)
     structural, columns = structural_masks(layout, wall_mask)
-    image[wall_mask & ~structural] = ink
+    partitions = wall_mask & ~structural
+    if look.partition_fill == "hollow":
+        inside = cv2.erode(partitions.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        image[partitions & ~inside] = np.asarray(look.layer("partitions"), dtype=np.uint8)
+        image[inside] = np.asarray(look.paper, dtype=np.uint8)
+    else:
+        image[partitions] = ink
     fill = look.structural_fill or "solid"
     if fill == "solid":
         image[structural] = ink
@@ -71,6 +83,8 @@ def paint_split_walls(image: np.ndarray, layout: Layout, wall_mask: np.ndarray, 
         ).astype(bool)
         if fill == "poche":
             image[inner] = np.asarray(_shade(look.wall_grey, 0.55), dtype=np.uint8)
+        elif fill == "grey":
+            image[inner] = np.asarray(look.wall_grey, dtype=np.uint8)
         elif fill == "hatch":
             yy, xx = np.nonzero(inner)
             spacing = max(3, look.hatch_spacing - 2)  # poché hatching is denser than the plain style's
@@ -111,7 +125,8 @@ def draw_floor_textures(rng: np.random.Generator, image: np.ndarray, layout: Lay
 
     ``look.floor_texture``: planks in living rooms, bedrooms, studies and halls (carpet in some
     bedrooms), tiles in kitchens and wet rooms, nothing in closets.  ``look.wet_tiles``: ink tile
-    grids in bathrooms, WCs and utility rooms only (as architectural scans draw them).
+    grids (in the ``hatch`` layer colour) in bathrooms, WCs and utility rooms only (as architectural
+    scans draw them).
     """
     shape = image.shape[:2]
     paper = tuple(int(v) for v in look.paper)
@@ -128,7 +143,7 @@ def draw_floor_textures(rng: np.random.Generator, image: np.ndarray, layout: Lay
             base = ROOM_COLOURS.get(room.kind, paper) if look.room_fill else paper
             colour = _shade(base, float(rng.uniform(0.78, 0.9)))
         elif room.kind in WET_KINDS:
-            kind, colour = "tiles", tuple(int(v) for v in look.ink)
+            kind, colour = "tiles", look.layer("hatch")
         else:
             continue
         x0, y0, x1, y1 = (math.floor(v) for v in room.interior.bounds)
@@ -209,7 +224,7 @@ def draw_dense_dimensions(
             for s in stops:  # extension lines from the chain towards the building
                 p = (s, at) if orient == "h" else (at, s)
                 q = (s, near) if orient == "h" else (near, s)
-                cv2.line(drawn, _p(*p), _p(*q), look.ink, 1, cv2.LINE_AA, SHIFT)
+                cv2.line(drawn, _p(*p), _p(*q), look.layer("dimensions"), 1, cv2.LINE_AA, SHIFT)
     _guarded(image, drawn, protect)
 
 

@@ -146,7 +146,7 @@ def generate_plan(
             range, None from 256..2048.
         styles: restrict the random style choice to these names (see ``ALL_STYLES``).  None draws
             from the seven default ``STYLES``; the opt-in styles (``OPT_IN_STYLES``:
-            ``architectural``, ``brochure``) are drawn only when named.
+            ``architectural``, ``brochure``, ``cad_colour``) are drawn only when named.
         bare_openings: probability (0..1) that each door and window is drawn without its symbol
             (no leaf, swing arc, sliding panels, glazing lines or jambs: a plain gap in the wall).
             The ground truth is unchanged; ``SynthPlan.bare_openings`` lists them.  Everything

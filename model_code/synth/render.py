@@ -99,13 +99,14 @@ def draw_window(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
     n = np.array([-u[1], u[0]])
     half = max(opening.thickness / 2.0 - 0.5, 0.5)
     lw = 1
+    colour = look.layer("windows")
     offsets = (-half, 0.0, half) if opening.thickness >= 6 else (-half, half)
     for off in offsets:
         cv2.line(
-            image, _pt(opening.start + n * off), _pt(opening.end + n * off), look.ink, lw, cv2.LINE_AA, SHIFT
+            image, _pt(opening.start + n * off), _pt(opening.end + n * off), colour, lw, cv2.LINE_AA, SHIFT
         )
     for end in (opening.start, opening.end):
-        cv2.line(image, _pt(end - n * half), _pt(end + n * half), look.ink, lw, cv2.LINE_AA, SHIFT)
+        cv2.line(image, _pt(end - n * half), _pt(end + n * half), colour, lw, cv2.LINE_AA, SHIFT)
 
 
 def draw_door(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
@@ -126,22 +127,24 @@ def draw_door(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
 
 def _leaf(image: np.ndarray, hinge: np.ndarray, free: np.ndarray, opening: LayoutOpening, look: Look) -> None:
     """One leaf hinged at ``hinge``, open at 90 degrees, and its quarter-circle swing to ``free``."""
+    colour = look.layer("doors")
     width = float(np.hypot(*(free - hinge)))
     face = opening.swing_normal * (opening.thickness / 2.0)
     pivot = hinge + face
     tip = pivot + opening.swing_normal * width
-    cv2.line(image, _pt(pivot), _pt(tip), look.ink, max(1, look.line_width), cv2.LINE_AA, SHIFT)
+    cv2.line(image, _pt(pivot), _pt(tip), colour, max(1, look.line_width), cv2.LINE_AA, SHIFT)
     a1 = math.degrees(math.atan2(*(tip - pivot)[::-1]))
     a2 = math.degrees(math.atan2(*(free - hinge)[::-1]))
     if (a2 - a1) % 360 > 180:
         a1, a2 = a2, a1
     a2 = a1 + (a2 - a1) % 360
     radius = round(width * SCALE)
-    cv2.ellipse(image, _pt(pivot), (radius, radius), 0, a1, a2, look.ink, 1, cv2.LINE_AA, SHIFT)
+    cv2.ellipse(image, _pt(pivot), (radius, radius), 0, a1, a2, colour, 1, cv2.LINE_AA, SHIFT)
 
 
 def _sliding_panels(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
     """Two overlapping thin panels inside the wall band, as sliding patio doors are drawn."""
+    colour = look.layer("doors")
     u = (opening.end - opening.start) / max(float(np.hypot(*(opening.end - opening.start))), 1e-9)
     n = np.array([-u[1], u[0]])
     quarter = max(opening.thickness / 4.0, 0.5)
@@ -149,10 +152,10 @@ def _sliding_panels(image: np.ndarray, opening: LayoutOpening, look: Look) -> No
     for first, last, side in ((0.0, 0.55, -1.0), (0.45, 1.0, 1.0)):
         a = opening.start + u * (first * length) + n * (side * quarter)
         b = opening.start + u * (last * length) + n * (side * quarter)
-        cv2.line(image, _pt(a), _pt(b), look.ink, max(1, look.line_width), cv2.LINE_AA, SHIFT)
+        cv2.line(image, _pt(a), _pt(b), colour, max(1, look.line_width), cv2.LINE_AA, SHIFT)
     half = max(opening.thickness / 2.0 - 0.5, 0.5)
     for end in (opening.start, opening.end):
-        cv2.line(image, _pt(end - n * half), _pt(end + n * half), look.ink, 1, cv2.LINE_AA, SHIFT)
+        cv2.line(image, _pt(end - n * half), _pt(end + n * half), colour, 1, cv2.LINE_AA, SHIFT)
 
 
 def room_name(rng: np.random.Generator, kind: str, number: int, uppercase: bool) -> str:
@@ -219,7 +222,9 @@ def place_label(
     offset = -height / 2
     for text, (_, h, base) in zip(lines, sizes, strict=True):
         centre_line = np.array([cx, cy]) + step * (offset + h / 2)
-        draw_text(image, text, (float(centre_line[0]), float(centre_line[1])), spec, look.ink, angle)
+        draw_text(
+            image, text, (float(centre_line[0]), float(centre_line[1])), spec, look.layer("text"), angle
+        )
         offset += h + base + gap
     return box
 
@@ -327,7 +332,7 @@ def draw_glyph_labels(
         if spot is None:
             continue
         x, y = spot[0] - width / 2, spot[1] - height / 2
-        pseudo_glyphs(rng, image, x, y, size, count, look.ink)
+        pseudo_glyphs(rng, image, x, y, size, count, look.layer("text"))
         avoid[index].append((x - 2, y - 2, x + width + 2, y + height + 2))
     return [None] * len(layout.rooms)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -488,6 +488,8 @@ def draw_sheet_dimensions(
     base = layout.exterior_thickness / 2.0 + max(6.0, 0.5 * layout.ppm)
     # the plan's own chains take the top and left, its title the space below the building
     sides = ["right"] + ([] if look.title else ["bottom"]) + ([] if look.dimensions else ["top", "left"])
+    if look.dense_dimensions:  # the plan already has chains on every side
+        sides = []
     bubble_r = text_h * 0.9
     bubble_spec = TextSpec(look.font, fit_scale(look.font, "A", bubble_r * 0.9, 1), 1)
     for side in sides:
@@ -545,8 +547,10 @@ def draw_sheet(
     """The sheet image with ``plan_image`` pasted at ``(frame.x, frame.y)`` and the sheet drawn around it.
 
     ``protect`` is the plan's wall | opening mask (plan canvas size); pixels within
-    :data:`PROTECT_PX` of it keep the plan's pixels.
+    :data:`PROTECT_PX` of it keep the plan's pixels.  The sheet is drawn in the look's ``sheet``
+    layer colour (the ink unless the look colours its layers).
     """
+    look = replace(look, ink=look.layer("sheet"))
     sheet = np.empty((frame.height, frame.width, 3), dtype=np.uint8)
     sheet[:] = np.asarray(look.paper, dtype=np.uint8)
     ys, xs = slice(frame.y, frame.y + frame.plan_height), slice(frame.x, frame.x + frame.plan_width)

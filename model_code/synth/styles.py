@@ -7,7 +7,7 @@ decorations.  Every style keeps the same ground-truth semantics (see ``docs/synt
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -40,6 +40,21 @@ ROOM_COLOURS: dict[str, Colour] = {
     "utility": (230, 230, 230),
     "hall": (246, 222, 204),
 }
+
+# CAD layer colours (RGB) of the ``cad_colour`` style, as Chinese interior-design sheets draw them
+YELLOW: Colour = (230, 200, 0)
+ORANGE: Colour = (240, 140, 20)
+GREEN: Colour = (0, 160, 60)
+CYAN: Colour = (0, 180, 210)
+MAGENTA: Colour = (200, 0, 200)
+RED: Colour = (220, 20, 20)
+BLUE: Colour = (30, 60, 220)
+LIGHT_BLUE: Colour = (90, 150, 240)
+GREY: Colour = (128, 128, 128)
+DARK_GREY: Colour = (70, 70, 70)
+
+# the drawing layers a look may colour (:meth:`Look.layer`); a layer without a colour is drawn in ink
+LAYERS = ("furniture", "doors", "windows", "text", "dimensions", "axes", "hatch", "partitions", "sheet")
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,12 @@ class Style:
     shadow_probability: float = 0.0  # soft grey drop shadow of the walls on the floor
     tree_probability: float = 0.0  # trees and shrubs around the building (brochures)
     margin_scale: float = 1.0  # the canvas margin times this (room for dense dimension chains)
+    partition_fill: str = (
+        "line"  # with structural_fills: "line" (solid ink) or "hollow" (outline in layer colour)
+    )
+    dense_furniture: bool = False  # the denser furniture set (beds with covers, armchairs, X-boxed cabinets)
+    # (layer, colour options) pairs: each plan draws one colour per layer (see LAYERS); empty: all ink
+    layer_palettes: tuple[tuple[str, tuple[Colour, ...]], ...] = ()
 
 
 STYLE_TABLE: dict[str, Style] = {
@@ -197,6 +218,45 @@ OPT_IN_TABLE: dict[str, Style] = {
             shadow_probability=0.6,
             tree_probability=0.5,
         ),
+        Style(
+            "cad_colour",
+            ("hollow",),
+            (0.12, 0.20),
+            (0.20, 0.32),
+            min_interior_px=4,  # hollow partitions: two 1-px lines with paper between
+            ink=((0, 0, 0), (40, 40, 40), (70, 70, 70)),
+            fonts=(cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_COMPLEX_SMALL),
+            label_probability=0.8,
+            uppercase_probability=0.9,
+            area_text_probability=0.2,
+            furniture_probability=1.0,
+            dimension_probability=0.0,  # the dense chains replace the plain ones
+            north_arrow_probability=0.2,
+            title_probability=0.0,  # the sheet carries the drawing title
+            grid=("axes", "axes", "none"),
+            thin_lines=True,
+            jpeg_probability=0.5,
+            structural_fills=("grey", "grey", "grey", "poche", "solid"),
+            thick_spines=True,
+            column_probability=0.2,
+            dense_dimensions=True,
+            glyph_label_probability=0.7,
+            tiles_in_wet_rooms=True,
+            margin_scale=1.3,
+            partition_fill="hollow",
+            dense_furniture=True,
+            layer_palettes=(
+                ("furniture", (YELLOW, YELLOW, ORANGE, GREEN, MAGENTA, GREY)),
+                ("doors", (GREEN, GREY, YELLOW, CYAN, ORANGE)),
+                ("windows", (CYAN, CYAN, LIGHT_BLUE, GREY)),
+                ("text", (GREY, YELLOW, MAGENTA, GREEN, DARK_GREY)),
+                ("dimensions", (YELLOW, GREEN, GREY, CYAN, ORANGE)),
+                ("axes", (BLUE, LIGHT_BLUE, RED, GREY)),
+                ("hatch", (GREY, CYAN, GREEN, MAGENTA)),
+                ("partitions", (RED, BLUE, GREEN, MAGENTA, CYAN, DARK_GREY)),
+                ("sheet", (YELLOW, GREEN, RED, DARK_GREY, DARK_GREY)),
+            ),
+        ),
     )
 }
 STYLE_TABLE.update(OPT_IN_TABLE)
@@ -242,6 +302,13 @@ class Look:
     wet_tiles: bool = False
     shadow: bool = False
     trees: bool = False
+    partition_fill: str = "line"  # with ``structural_fill``: partitions as solid ink or hollow outlines
+    dense_furniture: bool = False
+    layer_colours: dict[str, Colour] = field(default_factory=dict)  # see LAYERS; missing layers: ink
+
+    def layer(self, name: str, default: Colour | None = None) -> Colour:
+        """Colour of drawing layer ``name``: the look's own, else ``default``, else the ink."""
+        return self.layer_colours.get(name, self.ink if default is None else default)
 
 
 def realise(rng: np.random.Generator, style: Style, size: int) -> Look:
@@ -292,6 +359,12 @@ def _realise_opt_in(rng: np.random.Generator, style: Style, look: Look) -> Look:
         wet_tiles=style.tiles_in_wet_rooms and bool(rng.random() < 0.8),
         shadow=bool(rng.random() < style.shadow_probability),
         trees=bool(rng.random() < style.tree_probability),
+        partition_fill=style.partition_fill,
+        dense_furniture=style.dense_furniture,
+        # drawn last and only for styles with palettes, so the other opt-in styles keep their stream too
+        layer_colours={
+            name: options[int(rng.integers(len(options)))] for name, options in style.layer_palettes
+        },
     )
 
 

@@ -203,6 +203,63 @@ def washer(pen: Pen) -> None:
     pen.ellipse(0.5, 0.5, 0.33, 0.33)
 
 
+def covered_bed(pen: Pen) -> None:
+    """Double bed as interior-design sheets draw it: pillows, a cover with its folded corner."""
+    bed(pen)
+    pen.line(0.55, 1.0, 1.0, 0.62)
+    pen.line(0.55, 1.0, 0.62, 0.72)
+    pen.line(0.62, 0.72, 1.0, 0.62)
+
+
+def nightstand(pen: Pen) -> None:
+    """Bedside table with a lamp (a circle and its cross)."""
+    pen.rect(0, 0, 1, 1)
+    pen.ellipse(0.5, 0.5, 0.3, 0.3)
+    pen.line(0.2, 0.5, 0.8, 0.5)
+    pen.line(0.5, 0.2, 0.5, 0.8)
+
+
+def cabinet(pen: Pen) -> None:
+    """Wardrobe or cabinet drawn as a box with an X."""
+    pen.rect(0, 0, 1, 1)
+    pen.line(0, 0, 1, 1)
+    pen.line(1, 0, 0, 1)
+
+
+def armchair(pen: Pen) -> None:
+    """Armchair: back, two arms and a seat cushion."""
+    pen.rect(0, 0, 1, 1)
+    pen.rect(0.18, 0.28, 0.82, 1.0)
+    pen.line(0, 0.28, 0.18, 0.28)
+    pen.line(0.82, 0.28, 1, 0.28)
+
+
+def lounge(pen: Pen) -> None:
+    """Sofa against the wall, a coffee table and a rug in front of it."""
+    pen.rect(0, 0, 1, 0.38)
+    pen.line(0.1, 0.12, 0.9, 0.12)
+    pen.line(0.1, 0, 0.1, 0.38)
+    pen.line(0.9, 0, 0.9, 0.38)
+    for u in (0.37, 0.63):
+        pen.line(u, 0.12, u, 0.38)
+    pen.rect(0.05, 0.44, 0.95, 1.0)
+    pen.rect(0.3, 0.55, 0.7, 0.85)
+
+
+def plant(pen: Pen) -> None:
+    """Potted plant: a pot and radiating leaves."""
+    pen.ellipse(0.5, 0.5, 0.22, 0.22)
+    for k in range(8):
+        a = k * np.pi / 4
+        pen.line(0.5 + 0.2 * np.cos(a), 0.5 + 0.2 * np.sin(a), 0.5 + 0.48 * np.cos(a), 0.5 + 0.48 * np.sin(a))
+
+
+def tv_unit(pen: Pen) -> None:
+    """Low cabinet with a screen on it."""
+    pen.rect(0, 0, 1, 1)
+    pen.rect(0.25, 0.35, 0.75, 0.6)
+
+
 Symbol = tuple[Callable[[Pen], None], float, float]  # drawing, width m, depth m
 PIECES: dict[str, list[Symbol]] = {
     "bedroom": [(bed, 1.5, 2.0), (wardrobe, 1.6, 0.6), (desk, 1.0, 0.9)],
@@ -216,6 +273,33 @@ PIECES: dict[str, list[Symbol]] = {
     "utility": [(washer, 0.6, 0.6), (washer, 0.6, 0.6), (sink, 0.5, 0.45)],
     "hall": [(stairs, 1.0, 2.8)],
 }
+# the denser furnishing of interior-design sheets (``Look.dense_furniture``)
+DENSE_PIECES: dict[str, list[Symbol]] = {
+    "bedroom": [
+        (covered_bed, 1.8, 2.1),
+        (nightstand, 0.5, 0.45),
+        (nightstand, 0.5, 0.45),
+        (cabinet, 1.8, 0.6),
+        (desk, 1.0, 0.9),
+        (armchair, 0.8, 0.8),
+    ],
+    "living": [
+        (lounge, 2.6, 2.0),
+        (tv_unit, 2.0, 0.45),
+        (armchair, 0.85, 0.85),
+        (armchair, 0.85, 0.85),
+        (plant, 0.6, 0.6),
+        (cabinet, 1.2, 0.45),
+    ],
+    "kitchen": [(counter, 2.4, 0.6), (cabinet, 0.9, 0.6), (table, 1.4, 1.3)],
+    "dining": [(table, 1.8, 1.5), (round_table, 1.3, 1.3), (cabinet, 1.4, 0.45), (plant, 0.5, 0.5)],
+    "bath": [(bathtub, 1.7, 0.75), (sink, 0.6, 0.5), (toilet, 0.45, 0.65), (cabinet, 0.6, 0.4)],
+    "wc": [(toilet, 0.45, 0.65), (sink, 0.45, 0.35)],
+    "closet": [(cabinet, 1.2, 0.55), (cabinet, 1.0, 0.55)],
+    "study": [(desk, 1.4, 0.9), (cabinet, 1.2, 0.5), (armchair, 0.8, 0.8)],
+    "utility": [(washer, 0.6, 0.6), (washer, 0.6, 0.6), (sink, 0.5, 0.45), (cabinet, 0.8, 0.5)],
+    "hall": [(cabinet, 1.2, 0.4), (plant, 0.5, 0.5)],
+}
 
 
 def furnish(
@@ -226,8 +310,12 @@ def furnish(
     look: Look,
     avoid: list[Box],
 ) -> None:
-    """Place the room kind's pieces against its walls where they fit, drawing each one."""
-    pieces = PIECES.get(room.kind, [])
+    """Place the room kind's pieces against its walls where they fit, drawing each one.
+
+    Pieces are drawn in the look's ``furniture`` layer colour, from :data:`DENSE_PIECES` when
+    ``look.dense_furniture`` (else :data:`PIECES`).
+    """
+    pieces = (DENSE_PIECES if look.dense_furniture else PIECES).get(room.kind, [])
     if room.kind == "hall" and rng.random() < 0.6:
         return
     x0, y0, x1, y1 = room.rect
@@ -243,7 +331,7 @@ def furnish(
         if box is None:
             continue
         avoid.append(box[0])
-        draw(Pen(image, Frame(box[0], box[1]), look.ink, 1))
+        draw(Pen(image, Frame(box[0], box[1]), look.layer("furniture"), 1))
 
 
 def _fit(

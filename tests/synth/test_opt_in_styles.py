@@ -1,5 +1,5 @@
-"""The opt-in styles (``architectural``, ``brochure``): exact ground truth, determinism, and the
-guarantee that plans drawn without naming them are byte for byte what they were before."""
+"""The opt-in styles (``architectural``, ``brochure``, ``cad_colour``): exact ground truth, determinism,
+and the guarantee that plans drawn without naming them are byte for byte what they were before."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_existing_recipes_give_the_plans_they_gave_before(kwargs: dict, digest: 
 
 
 def test_opt_in_styles_are_never_drawn_unless_named() -> None:
-    assert set(OPT_IN_STYLES) == {"architectural", "brochure"}
+    assert set(OPT_IN_STYLES) == {"architectural", "brochure", "cad_colour"}
     assert ALL_STYLES == STYLES + OPT_IN_STYLES and not set(STYLES) & set(OPT_IN_STYLES)
     assert {generate_plan(seed, size=128).style for seed in range(40)} <= set(STYLES)
     assert {generate_plan(seed, size=128, styles=list(ALL_STYLES)).style for seed in range(40)} & set(

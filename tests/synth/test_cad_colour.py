@@ -1,0 +1,120 @@
+"""The opt-in ``cad_colour`` style: coloured CAD layers and hollow partitions, ground truth unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from model_code.cli import main
+from model_code.geometry.raster import rasterize_walls
+from model_code.io.images import read_image
+from model_code.synth import OPT_IN_STYLES, STYLES, SynthPlan, generate_plan, rasterize_annotation
+from model_code.synth.extras import paint_split_walls, structural_masks
+from model_code.synth.generator import to_annotation
+from model_code.synth.layout import generate_layout
+from model_code.synth.raster import wall_and_opening_masks
+from model_code.synth.styles import LAYERS, OPT_IN_TABLE, STYLE_TABLE, layout_params, realise
+from model_code.training.config import config_from_mapping
+from tests.synth.helpers import independent_masks, round_trip
+
+CHROMA = 100  # max - min of RGB above this: a clearly coloured (not grey) pixel
+
+
+def _plan(seed: int, size: int = 512, sheet: float = 0.0) -> SynthPlan:
+    return generate_plan(seed, size=size, styles=["cad_colour"], sheet=sheet)
+
+
+def test_cad_colour_is_opt_in_and_only_it_colours_layers() -> None:
+    assert "cad_colour" in OPT_IN_STYLES and "cad_colour" not in STYLES
+    assert {generate_plan(seed, size=128).style for seed in range(20)} <= set(STYLES)
+    rng = np.random.default_rng(0)
+    for name in STYLE_TABLE:  # every other style draws every layer in its ink, as before
+        look = realise(rng, STYLE_TABLE[name], 512)
+        if name == "cad_colour":
+            assert set(look.layer_colours) == set(LAYERS)
+        else:
+            assert look.layer_colours == {}
+            assert all(look.layer(layer) == look.ink for layer in LAYERS)
+    assert dict(OPT_IN_TABLE["cad_colour"].layer_palettes).keys() == set(LAYERS)
+
+
+@pytest.mark.parametrize("sheet", [0.0, 1.0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cad_colour_draws_coloured_layers_off_the_walls(seed: int, sheet: float) -> None:
+    plan = _plan(seed, sheet=sheet)
+    assert plan.style == "cad_colour"
+    rgb = plan.image.astype(int)
+    coloured = (rgb.max(axis=2) - rgb.min(axis=2)) > CHROMA
+    off_walls = coloured & ~(plan.wall_mask | plan.opening_mask)
+    assert off_walls.sum() > 500  # furniture, dimensions, doors, text... in layer colours
+    # several layer colours, not one tinted ink
+    hues = cv2.cvtColor(plan.image, cv2.COLOR_RGB2HSV)[..., 0][off_walls] // 15
+    assert len({h for h in np.unique(hues) if (hues == h).sum() > 50}) >= 2
+
+
+@pytest.mark.parametrize("sheet", [0.0, 1.0])
+@pytest.mark.parametrize("seed", [0, 3, 5])
+def test_cad_colour_ground_truth_is_exact(seed: int, sheet: float) -> None:
+    plan = _plan(seed, size=384, sheet=sheet)
+    annotation = round_trip(plan.annotation)
+    height, width = plan.wall_mask.shape
+    wall, opening, labels = rasterize_annotation(annotation, height, width)
+    assert np.array_equal(wall, plan.wall_mask)
+    assert np.array_equal(opening, plan.opening_mask)
+    assert np.array_equal(labels, plan.room_labels)
+    wall_ref, opening_ref = independent_masks(annotation, (height, width))
+    if all(w.start[0] == w.end[0] or w.start[1] == w.end[1] for w in annotation.walls):
+        assert np.array_equal(wall_ref, plan.wall_mask)
+        assert np.array_equal(opening_ref, plan.opening_mask)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_cad_colour_partitions_are_hollow_walls(seed: int) -> None:
+    plan = _plan(seed, size=1024)
+    bearing = [w for w in plan.annotation.walls if w.is_load_bearing]
+    partitions = plan.wall_mask & ~rasterize_walls(bearing, plan.wall_mask.shape)
+    inside = cv2.erode(partitions.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    assert inside.sum() > 500
+    paperish = plan.image.min(axis=2) >= 200
+    # paper between the two lines (blur and JPEG may smudge a few narrow interiors), lines drawn
+    assert paperish[inside].mean() > 0.75
+    assert paperish[partitions & ~inside].mean() < 0.05
+    # those paper pixels are wall in the mask: the partition is wall across its full thickness
+    assert np.all(plan.wall_mask[inside])
+
+
+@pytest.mark.parametrize("fill", ["grey", "poche", "solid"])
+def test_hollow_partitions_paint_only_wall_pixels(fill: str) -> None:
+    rng = np.random.default_rng(7)
+    style = STYLE_TABLE["cad_colour"]
+    layout = generate_layout(rng, 400, 340, layout_params(rng, style), 60, 10.0)
+    annotation = to_annotation(layout, "x")
+    wall_mask, _ = wall_and_opening_masks(annotation.walls, annotation.openings, 340, 400)
+    look = realise(rng, style, 400)
+    look.structural_fill = fill
+    paper = np.asarray(look.paper, np.uint8)
+    canvas = np.full((340, 400, 3), 7, np.uint8)  # not paper: shows every pixel painted
+    paint_split_walls(canvas, layout, wall_mask, look)
+    painted = np.any(canvas != 7, axis=2)
+    assert np.array_equal(painted, wall_mask)  # every wall pixel, nothing else
+    structural, _ = structural_masks(layout, wall_mask)
+    partitions = wall_mask & ~structural
+    inside = cv2.erode(partitions.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    assert inside.any() and np.all(canvas[inside] == paper)
+    assert np.all(canvas[partitions & ~inside] == np.asarray(look.layer("partitions"), np.uint8))
+    if fill == "grey":
+        assert np.any(np.all(canvas[structural] == np.asarray(look.wall_grey, np.uint8), axis=1))
+
+
+def test_cli_and_training_accept_cad_colour(tmp_path: Path) -> None:
+    out = tmp_path / "cad"
+    args = ["synth", "--count", "1", "--out", str(out), "--seed", "70", "--size", "256"]
+    assert main([*args, "--styles", "cad_colour"]) == 0
+    plan = _plan(70, size=256)
+    assert np.array_equal(read_image(out / "images" / "synth_000070.png"), plan.image)
+    config = config_from_mapping({"synthetic": 4, "synthetic-styles": "cad_colour,solid"})
+    config.check()
+    assert config.synthetic_style_names() == ("cad_colour", "solid")
