@@ -54,6 +54,7 @@ SHEET_WALL_CAP = 0.012  # of the longest side: a wall width estimate above this 
 FRAME_COVERAGE = 0.97  # share of the span between the frame's sides that each side covers
 INNER_LINE_COVERAGE = 0.85  # share of that span an inner line (double frame, title block edge) covers
 SHEET_MAX_SIDE = 1024  # px: sheet frames are looked for at most this large (sheet_area)
+FRAME_GLANCE_SIDE = 512  # px: the first look for a frame's long lines, at most this large
 CONSISTENT_WIDTH = 1.6  # hollow-wall strips wider or narrower than this x the typical one stay paper
 
 
@@ -456,8 +457,9 @@ def sheet_area(
     block, or None when the image is not drawn on a sheet; both backends drop what lies outside it.
 
     The image is looked at no larger than ``max_side`` on its longest side (None: as it is), so the
-    cost is bounded whatever the input size: a cheap check for long lines near all four borders
-    (:func:`_frame_candidate`), then the baseline's ink, scale and :func:`sheet_box`.
+    cost is bounded whatever the input size: a cheap check for long lines near all four borders on
+    a copy at most :data:`FRAME_GLANCE_SIDE` px large (:func:`_frame_candidate`), then the
+    baseline's ink, scale and :func:`sheet_box`.
     """
     height, width = image.shape[:2]
     factor = 1.0 if max_side is None else min(1.0, max_side / max(height, width))
@@ -465,7 +467,12 @@ def sheet_area(
     if factor < 1.0:
         size = (max(1, round(width * factor)), max(1, round(height * factor)))
         small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    if not _frame_candidate(small, params):
+    glance = min(1.0, FRAME_GLANCE_SIDE / max(small.shape[:2]))
+    if glance < 1.0:  # the first look needs only long lines: a 512 px copy keeps them
+        size = (max(1, round(small.shape[1] * glance)), max(1, round(small.shape[0] * glance)))
+        if not _frame_candidate(cv2.resize(small, size, interpolation=cv2.INTER_AREA), params):
+            return None
+    elif not _frame_candidate(small, params):
         return None
     ink = ink_mask(small, params)
     solid, _ = solidify_hollow_walls(ink, params)
