@@ -8,7 +8,8 @@ Four parts, each optional:
   on plans that print a dimension or area.
 * ``--r3d``: the R3D validation split (ids from the bundled model card): the type a label means
   against the R3D type map under its box; whether a scale is found on plans that print dimensions;
-  each room with printed dimensions: ``area_m2`` against the printed product.
+  each room with printed dimensions: ``area_m2`` against the printed product, and its ``dimensions_m``
+  (extents between the wall faces) against the printed sides and their product.
 * ``--engines N``: the OCR engines on N generated plans: printed lines read exactly, and time.
   Tesseract (Debian's ``tesseract-ocr``, when installed) runs as a command, for the comparison only.
 * ``--latency``: the pipeline with text off and on, on generated plans of 1,024 and 3,500 px.
@@ -112,6 +113,7 @@ def r3d_accuracy(pipeline: Pipeline, overlays: Path | None = None) -> dict:
     printing = found = 0
     area_total = area_right = 0
     area_errors = []
+    extents_right = extents_product_right = 0
     misses: dict[str, int] = {}
     for plan_id in ids:
         image = np.asarray(Image.open(R3D / f"{plan_id}.jpg").convert("RGB"))
@@ -154,6 +156,11 @@ def r3d_accuracy(pipeline: Pipeline, overlays: Path | None = None) -> dict:
                 err = room.area_m2 / printed - 1
                 area_errors.append(err)
                 area_right += abs(err) <= 0.10
+                if room.dimensions_m is not None:
+                    extents = sorted(room.dimensions_m)
+                    wanted = sorted(sides[0].sides_m[:2])
+                    extents_right += all(abs(e / w - 1) <= 0.10 for e, w in zip(extents, wanted, strict=True))
+                    extents_product_right += abs(extents[0] * extents[1] / printed - 1) <= 0.10
                 if abs(err) > 0.10:
                     cause = area_miss_cause(room, sides[0].sides_m, result, doc)
                     misses[cause] = misses.get(cause, 0) + 1
@@ -173,6 +180,8 @@ def r3d_accuracy(pipeline: Pipeline, overlays: Path | None = None) -> dict:
         "area_rate": round(area_right / max(1, area_total), 3),
         "area_median_abs_error": round(float(np.median(np.abs(area_errors))), 4) if area_errors else None,
         "area_misses": misses,
+        "dimensions_m_sides_within_10pct": extents_right,
+        "dimensions_m_product_within_10pct": extents_product_right,
     }
 
 
@@ -194,7 +203,7 @@ def area_miss_cause(room, sides_m: tuple[float, ...], result, doc) -> str:
 
 
 def draw_overlay(image: np.ndarray, doc, path: Path) -> None:
-    """Rooms outlined, each with its name_hint, type and area_m2; text boxes in blue."""
+    """Rooms outlined, each with its name_hint, type, area_m2 and dimensions_m; text boxes in blue."""
     import cv2
 
     scale = 2 if max(image.shape[:2]) < 900 else 1
@@ -209,7 +218,8 @@ def draw_overlay(image: np.ndarray, doc, path: Path) -> None:
         cv2.polylines(canvas, [ring], True, (0, 170, 0), 2)
         cx, cy = ring.mean(axis=0).astype(int)
         area = "" if room.area_m2 is None else f"{room.area_m2:.1f} m2"
-        for i, line in enumerate([room.name_hint or "", f"{room.type}", area]):
+        size = "" if room.dimensions_m is None else "{:.2f} x {:.2f} m".format(*room.dimensions_m)
+        for i, line in enumerate([room.name_hint or "", f"{room.type}", area, size]):
             org = (int(cx) - 40, int(cy) - 10 + 16 * i)
             cv2.putText(canvas, line, org, cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 3, cv2.LINE_AA)
             cv2.putText(canvas, line, org, cv2.FONT_HERSHEY_SIMPLEX, 0.45, (200, 0, 0), 1, cv2.LINE_AA)

@@ -508,7 +508,7 @@ class Pipeline:
             from model_code.text import annotate_document
 
             start = time.perf_counter()
-            barrier = None if texts is None else wall_mask | opening_mask
+            barrier = wall_mask | opening_mask  # rooms are measured between their wall faces
             annotate_document(document, texts, options.pixels_per_meter, dpi, barrier)
             timing["text_annotate"] = (time.perf_counter() - start) * 1000
         return PlanResult(document, wall_mask, opening_mask, probs, room_types)

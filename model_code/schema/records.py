@@ -158,9 +158,12 @@ class Room:
     type: str | None = None
     type_confidence: float | None = None
     area_m2: float | None = None  # with a document scale
+    # with a document scale: the room's extents (longer side first), as plans print "4.93 x 4.70m"
+    dimensions_m: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialise to the JSON form (``type`` and ``type_confidence``, ``area_m2`` only when known)."""
+        """Serialise to the JSON form (``type`` and ``type_confidence``, ``area_m2`` and
+        ``dimensions_m`` only when known)."""
         out: dict[str, Any] = {"id": self.id}
         if self.polygon is not None:
             out["polygon"] = [[_round(x), _round(y)] for x, y in self.polygon]
@@ -169,6 +172,8 @@ class Room:
             out["area_px"] = _round(self.area_px, 1)
         if self.area_m2 is not None:
             out["area_m2"] = _round(self.area_m2, 2)
+        if self.dimensions_m is not None:
+            out["dimensions_m"] = [_round(v, 2) for v in self.dimensions_m]
         out["name_hint"] = self.name_hint
         if self.type is not None:
             out["type"] = self.type
@@ -191,6 +196,7 @@ class Room:
             type=data.get("type"),
             type_confidence=None if data.get("type_confidence") is None else float(data["type_confidence"]),
             area_m2=None if data.get("area_m2") is None else float(data["area_m2"]),
+            dimensions_m=None if data.get("dimensions_m") is None else _point(data["dimensions_m"]),
         )
 
 

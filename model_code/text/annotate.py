@@ -250,19 +250,41 @@ def gather_evidence(
     return evidence
 
 
-def apply_scale(document: ResultDocument, scale: PlanScale) -> None:
-    """Set the document's scale and every room's ``area_m2``, every wall's ``length_m``/``thickness_m``."""
+def apply_scale(document: ResultDocument, scale: PlanScale, barrier: np.ndarray | None = None) -> None:
+    """Set the document's scale, every room's ``area_m2`` and ``dimensions_m``, every wall's
+    ``length_m``/``thickness_m``.
+
+    ``dimensions_m`` are the sides of the smallest rectangle around the room's outline moved out to
+    its wall faces (:func:`clear_outline`, with ``barrier`` the wall and opening mask; the traced
+    polygon without it), longer first: what a plan prints as a room's size.
+    """
     document.scale = scale
     ppm = scale.pixels_per_meter
+    limit = _gap_limit(document)
     for room in document.rooms:
         if room.polygon and len(room.polygon) >= 3:
-            area_px = float(Polygon(room.polygon).area)
+            polygon = Polygon(room.polygon)
+            area_px = float(polygon.area)
+            room.dimensions_m = room_extents(clear_outline(polygon, barrier, limit), ppm)
         else:
             area_px = room.area_px
         room.area_m2 = None if area_px is None else area_px / ppm**2
     for wall in document.walls:
         wall.length_m = wall.length / ppm
         wall.thickness_m = None if wall.thickness is None else wall.thickness / ppm
+
+
+def room_extents(outline: Polygon, pixels_per_meter: float) -> tuple[float, float] | None:
+    """The sides (metres, longer first) of the smallest rectangle around ``outline``, or None when
+    it is degenerate."""
+    rectangle = outline.minimum_rotated_rectangle
+    if rectangle.geom_type != "Polygon":
+        return None
+    ring = np.asarray(rectangle.exterior.coords)
+    sides = sorted(
+        (float(np.hypot(*(ring[1] - ring[0]))), float(np.hypot(*(ring[2] - ring[1])))), reverse=True
+    )
+    return sides[0] / pixels_per_meter, sides[1] / pixels_per_meter
 
 
 def _gap_limit(document: ResultDocument) -> float:
@@ -307,7 +329,7 @@ def annotate_document(
         estimate = estimate_scale(evidence)
     if pixels_per_meter is not None:
         evidence = [] if estimate is None else [e.to_dict() for e in estimate.evidence]
-        apply_scale(document, PlanScale(float(pixels_per_meter), 1.0, "option", evidence))
+        apply_scale(document, PlanScale(float(pixels_per_meter), 1.0, "option", evidence), barrier)
     elif estimate is not None and math.isfinite(estimate.pixels_per_meter):
-        apply_scale(document, to_plan_scale(estimate))
+        apply_scale(document, to_plan_scale(estimate), barrier)
     return estimate

@@ -153,3 +153,28 @@ def test_printed_sizes_are_measured_between_the_wall_faces(printed):
     assert doc.scale.pixels_per_meter == pytest.approx(50.0, rel=0.005)  # the outline alone says ~49
     # area_m2 stays the traced polygon's area, at the right scale
     assert doc.rooms[0].area_m2 == pytest.approx(196 * 146 / 50.0**2, rel=0.01)
+
+
+def test_dimensions_are_the_extents_between_the_wall_faces():
+    barrier, room, wall = walled_room()
+    doc = ResultDocument(260, 200, [wall], [], [room], {"name": "t", "version": "0", "backend": "opencv"})
+    annotate_document(doc, None, pixels_per_meter=50.0, barrier=barrier)
+    assert doc.rooms[0].dimensions_m == pytest.approx((4.0, 3.0), abs=0.02)  # faces 200 x 150 px apart
+    data = doc.to_dict()
+    validate_result(data)
+    assert data["rooms"][0]["dimensions_m"] == pytest.approx([4.0, 3.0], abs=0.02)
+    plain = ResultDocument(
+        260, 200, [wall], [], [walled_room()[1]], {"name": "t", "version": "0", "backend": "t"}
+    )
+    annotate_document(plain, None, pixels_per_meter=50.0)  # no barrier: the traced outline itself
+    assert plain.rooms[0].dimensions_m == pytest.approx((196 / 50, 146 / 50), abs=0.02)
+
+
+def test_an_l_shaped_room_prints_its_extents_not_its_area():
+    shape = [(0.0, 0.0), (300.0, 0.0), (300.0, 100.0), (100.0, 100.0), (100.0, 200.0), (0.0, 200.0)]
+    room = Room("r1", [0, 0, 300, 200], polygon=shape, area_px=Polygon(shape).area)
+    doc = ResultDocument(320, 220, [], [], [room], {"name": "t", "version": "0", "backend": "opencv"})
+    annotate_document(doc, None, pixels_per_meter=100.0)
+    assert doc.rooms[0].dimensions_m == pytest.approx((3.0, 2.0))
+    assert doc.rooms[0].area_m2 == pytest.approx(4.0)  # less than 3.0 x 2.0: the true area
+    assert "dimensions_m" not in document().to_dict()["rooms"][0]  # without a scale nothing is invented
