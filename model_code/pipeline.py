@@ -273,16 +273,23 @@ class Pipeline:
         timing = {} if timing is None else timing
         area = self.drawing_area(image, timing)
         if options.backend == "opencv":
-            from model_code.model.baseline import baseline_masks
-
-            start = time.perf_counter()
-            wall_mask, opening_mask = baseline_masks(image, area=area)
-            timing["baseline"] = (time.perf_counter() - start) * 1000
-            return wall_mask, opening_mask, None
+            return (*self._baseline_masks(image, area, timing), None)
         probs, choice, _ = self.forward(image, options, timing)
         wall_mask, opening_mask = self._input_masks(probs, image.shape[:2], options)
         wall_mask, opening_mask = keep_drawing_area(wall_mask, opening_mask, area, image.shape[:2], choice)
         return wall_mask, opening_mask, probs
+
+    @staticmethod
+    def _baseline_masks(
+        image: np.ndarray, area: tuple[int, int, int, int] | None, timing: dict[str, float]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The OpenCV baseline's wall and opening masks, given the sheet's drawing area."""
+        from model_code.model.baseline import baseline_masks
+
+        start = time.perf_counter()
+        masks = baseline_masks(image, area=area)
+        timing["baseline"] = (time.perf_counter() - start) * 1000
+        return masks
 
     @staticmethod
     def drawing_area(image: np.ndarray, timing: dict[str, float]) -> tuple[int, int, int, int] | None:
@@ -457,12 +464,8 @@ class Pipeline:
                 "tiles": passes,
             }
         else:
-            from model_code.model.baseline import baseline_masks
-
             area = self.drawing_area(image, timing)
-            start = time.perf_counter()
-            wall_mask, opening_mask = baseline_masks(image, area=area)
-            timing["baseline"] = (time.perf_counter() - start) * 1000
+            wall_mask, opening_mask = self._baseline_masks(image, area, timing)
             probs = None
             trace_wall, trace_opening, room_types = wall_mask, opening_mask, None
         if between_stages is not None:
