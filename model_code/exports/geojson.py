@@ -130,6 +130,8 @@ def feature_collection(
             "label": "\n".join(room_label(room, units)),
         }
         _scaled(properties, units, area="area")
+        if room.dimensions_m is not None:  # the document's own extents, already in metres
+            properties["dimensions_m"] = [round(v, 3) for v in room.dimensions_m]
         features.append(_feature(room.id, _polygon(outline, height, units), properties))
     extent = [0.0, 0.0, round(units.length(width), units.digits), round(units.length(height), units.digits)]
     system: dict[str, Any] = {

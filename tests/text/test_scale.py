@@ -123,6 +123,11 @@ def test_exports_use_the_document_scale():
     geojson = export_document(doc, "geojson")
     plain = export_document(document(), "geojson")
     assert geojson != plain
+    import json
+
+    rooms = [f for f in json.loads(geojson)["features"] if f["properties"]["kind"] == "room"]
+    assert rooms[0]["properties"]["dimensions_m"] == pytest.approx(list(doc.rooms[0].dimensions_m), abs=1e-3)
+    assert all("dimensions_m" not in f["properties"] for f in json.loads(plain)["features"])
 
 
 def walled_room(door: bool = False) -> tuple[np.ndarray, Room, Wall]:
