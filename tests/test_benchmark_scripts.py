@@ -99,3 +99,42 @@ def test_scale_table_runs_each_size_in_a_subprocess(tmp_path, monkeypatch):
     assert [row["size"] for row in rows] == [256, 640]
     for row in rows:
         assert 0 <= row["wall_iou"] <= 1 and row["peak_rss_mb"] > 0 and row["working"] >= 256
+
+
+@pytest.mark.slow
+def test_device_training_run_rehearses_on_cpu(tmp_path, monkeypatch):
+    """The one-shot GPU run (benchmarks/device_train.py) end to end on the CPU with a tiny network:
+    both stages train, and both models come back as tar parts that unpack into loadable checkpoints."""
+    import subprocess
+    import tarfile
+
+    from model_code.model.loader import load_model
+
+    bundle = tmp_path / "bundle"
+    (bundle / "wheels").mkdir(parents=True)
+    subprocess.run(
+        [sys.executable, "-m", "model_code", "synth", "--count", "6", "--out", str(bundle / "r3d"),
+         "--seed", "5", "--size", "192"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    out = tmp_path / "out"
+    code = run_script(
+        "device_train.py",
+        ["run", "--skip-install", "--bundle", str(bundle), "--out", str(out),
+         "--work", str(tmp_path / "work"),
+         "--device", "cpu", "--pretrain-minutes", "0.02", "--finetune-minutes", "0.02", "--synthetic", "2",
+         "--synthetic-validation", "2", "--batch-size", "2", "--crop-size", "64", "--workers", "0",
+         "--encoder-depth", "3", "--decoder-channels", "32,16,8"],
+        monkeypatch,
+    )  # fmt: skip
+    assert code == 0
+    assert (out / "pretrain.log").is_file() and (out / "finetune.log").is_file()
+    for name in ("synthetic", "default"):
+        parts = sorted(out.glob(f"{name}.tar.part*"))
+        assert parts and all(p.stat().st_size <= 15 * 2**20 for p in parts)
+        archive = tmp_path / f"{name}.tar"
+        archive.write_bytes(b"".join(p.read_bytes() for p in parts))
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp_path / "unpacked", filter="data")
+        model = load_model(tmp_path / "unpacked" / name, runtime="eager")
+        assert "closet" in model.metadata.spec.channels  # room types were learnt

@@ -1,0 +1,201 @@
+"""The one-shot GPU training run for a lent device machine (docs/training.md, "On a lent GPU").
+
+Two steps, so that a session lent a GPU spends its minutes training, not preparing:
+
+``prepare`` (here, on the development machine): writes a bundle folder inside the checkout
+(default ``.device/``, ignored by git, carried with the device tool's ``carry``):
+
+* ``wheels/``: the packages training needs that the device image lacks (KINDS.md lists what it
+  has: torch, torchvision, timm, OpenCV, scikit-image, SciPy are there; segmentation-models-pytorch,
+  albumentations, shapely, jsonschema, pydantic and their small dependencies are not), downloaded
+  for the device's Python (3.12, x86-64) with ``pip download --no-deps``;
+* ``r3d/``: a copy of the R3D training folder (14 MB).
+
+``run`` (there, in the repository root): installs the wheels (``pip install --no-index``), then runs
+``floorplan train`` twice with GPU-sized settings, each within its own time budget:
+
+1. **pretrain** on generated plans only (every style, a share of them on drawing sheets, room
+   types on), from scratch: the ``synthetic`` checkpoint of the issue "a model for every style";
+2. **finetune** from it on R3D with generated plans mixed in (rehearsal): the ``default`` one.
+
+Everything a session needs comes back under ``--out`` (the device tool's ``$OUT``): each stage's log and
+its model folder as one tar split into parts of at most 15 MiB (the tool returns at most 8 files of
+16 MiB; ``cat NAME.tar.part* | tar -x`` here puts them back together).
+
+Test it here on the CPU with a tiny budget before spending device time::
+
+    .venv/bin/python benchmarks/device_train.py prepare
+    .venv/bin/python benchmarks/device_train.py run --skip-install --device cpu --pretrain-minutes 0.3 \\
+        --finetune-minutes 0.3 --synthetic 8 --batch-size 2 --crop-size 128 --workers 1 --out /tmp/device_out
+
+On the device (one call, about 9 minutes of a 15-minute budget)::
+
+    run(command="python3 benchmarks/device_train.py run --out $OUT", carry=[".device"], timeout_s=600)
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLE = ROOT / ".device"
+R3D = Path("/work/shared/datasets/r3d/train")
+PART_BYTES = 15 * 1024 * 1024
+# what training imports that the device image lacks, with the versions requirements.txt pins
+WHEELS = (
+    "segmentation-models-pytorch==0.6.0",
+    "albumentations==2.0.8",
+    "albucore==0.0.24",
+    "simsimd==6.5.16",
+    "stringzilla==5.3.2",
+    "pydantic==2.14.4",
+    "pydantic-core==2.50.5",
+    "annotated-types==0.8.0",
+    "typing-inspection==0.4.5",
+    "shapely==2.2.0",
+    "jsonschema==4.26.0",
+    "jsonschema-specifications==2025.9.1",
+    "referencing==0.37.0",
+    "rpds-py==2026.9.1",
+    "ezdxf==1.4.5",
+    "pypdfium2==5.15.2",
+)
+STYLES = "solid,grey,cad,hatched,thin,colour,scan,architectural,brochure,cad_colour"
+
+
+def prepare(bundle: Path, r3d: Path, python_version: str) -> None:
+    """Download the wheels for the device's Python and copy R3D into ``bundle``."""
+    wheels = bundle / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    for requirement in WHEELS:
+        command = [
+            sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+            "--python-version", python_version, "--implementation", "cp",
+            "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64",
+            "--platform", "manylinux2014_x86_64", "--platform", "any",
+            "--dest", str(wheels), requirement,
+        ]  # fmt: skip
+        subprocess.run(command, check=True)
+    if r3d.is_dir():
+        shutil.copytree(r3d, bundle / "r3d", dirs_exist_ok=True)
+    size = sum(f.stat().st_size for f in bundle.rglob("*") if f.is_file())
+    print(f"bundle {bundle}: {len(list(wheels.glob('*.whl')))} wheels, {size / 2**20:.1f} MiB in all")
+    if size > 60 * 2**20:
+        raise SystemExit("device_train: the bundle is over 60 MiB; the device tool carries 64 MiB in all")
+
+
+def install(bundle: Path) -> None:
+    """Install the bundle's wheels into this Python (none is downloaded: the device has no network)."""
+    wheels = sorted(str(p) for p in (bundle / "wheels").glob("*.whl"))
+    if wheels:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", *wheels],
+            check=True,
+        )
+
+
+def train(stage: str, arguments: list[str], out: Path, work: Path) -> Path:
+    """Run ``floorplan train`` (this checkout's code) for one stage; its log goes to ``out``."""
+    model = work / stage
+    command = [sys.executable, "-m", "model_code", "train", *arguments, "--out", str(model),
+               "--checkpoint-dir", str(work / f"{stage}-checkpoints")]  # fmt: skip
+    print(f"== {stage}: {' '.join(command)}", flush=True)
+    start = time.perf_counter()
+    with (out / f"{stage}.log").open("w") as log:
+        log.write(" ".join(command) + "\n")
+        log.flush()
+        done = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    print(f"== {stage}: exit {done.returncode} after {time.perf_counter() - start:.0f} s", flush=True)
+    if done.returncode != 0:
+        raise SystemExit(f"device_train: stage {stage} failed; see {out / f'{stage}.log'}")
+    return model
+
+
+def pack(model: Path, out: Path, name: str) -> None:
+    """``model`` as ``out/name.tar.partNN`` pieces of at most :data:`PART_BYTES`."""
+    archive = out / f"{name}.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(model, arcname=name)
+    data = archive.read_bytes()
+    archive.unlink()
+    for k in range(0, len(data), PART_BYTES):
+        (out / f"{name}.tar.part{k // PART_BYTES:02d}").write_bytes(data[k : k + PART_BYTES])
+
+
+def run(args: argparse.Namespace) -> None:
+    """Install, pretrain on generated plans, fine-tune on R3D, pack both models into ``args.out``."""
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    work = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    if not args.skip_install:
+        install(args.bundle)
+    common = [
+        "--device", args.device, "--batch-size", str(args.batch_size), "--crop-size", str(args.crop_size),
+        "--num-workers", str(args.workers), "--encoder", args.encoder, "--room-types", "yes",
+        "--encoder-depth", str(args.encoder_depth), "--decoder-channels", args.decoder_channels,
+        "--synthetic-sheets", "0.3", "--synthetic-styles", STYLES, "--early-stopping-patience", "0",
+    ]  # fmt: skip
+    pretrain = [
+        *common, "--synthetic", str(args.synthetic), "--synthetic-seed", "10000000",
+        "--synthetic-validation", str(args.synthetic_validation), "--epochs", "1000",
+        "--learning-rate", "1e-3",
+        "--time-budget-minutes", str(args.pretrain_minutes), "--model-name", "floorplan-unet-synthetic",
+    ]  # fmt: skip
+    synthetic = train("pretrain", pretrain, out, work)
+    finetune = [
+        *common, "--data", str(args.bundle / "r3d"), "--val-fraction", "0.1", "--seed", "0",
+        "--init-checkpoint", str(synthetic), "--synthetic", str(max(1, args.synthetic // 4)),
+        "--synthetic-seed", "20000000", "--repeat", "4", "--epochs", "1000", "--learning-rate", "3e-4",
+        "--time-budget-minutes", str(args.finetune_minutes), "--model-name", "floorplan-unet",
+    ]  # fmt: skip
+    default = train("finetune", finetune, out, work)
+    for name, model in (("synthetic", synthetic), ("default", default)):
+        pack(model, out, name)
+    print("device_train: done;", ", ".join(sorted(p.name for p in out.iterdir())))
+
+
+def main() -> int:
+    """``prepare`` here, ``run`` on the device (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare", help="download the wheels and copy R3D into the bundle (here)")
+    p.add_argument("--bundle", type=Path, default=BUNDLE)
+    p.add_argument("--r3d", type=Path, default=R3D)
+    p.add_argument("--python-version", default="3.12", help="the device's Python (KINDS.md: 3.12)")
+    r = sub.add_parser("run", help="install, pretrain, fine-tune and pack (on the device)")
+    r.add_argument("--bundle", type=Path, default=BUNDLE)
+    r.add_argument("--out", type=Path, required=True, help="where logs and packed models go ($OUT)")
+    r.add_argument("--work", type=Path, default=Path("/tmp/device_train"), help="checkpoints while training")
+    r.add_argument("--device", default="cuda")
+    r.add_argument("--pretrain-minutes", type=float, default=5.0)
+    r.add_argument("--finetune-minutes", type=float, default=3.0)
+    r.add_argument("--synthetic", type=int, default=4000, help="generated plans per pretraining epoch")
+    r.add_argument("--batch-size", type=int, default=32)
+    r.add_argument("--crop-size", type=int, default=384)
+    r.add_argument("--workers", type=int, default=14, help="data-loader processes (the device has 16 cores)")
+    r.add_argument("--encoder", default="resnet18")
+    r.add_argument("--encoder-depth", type=int, default=5)
+    r.add_argument("--decoder-channels", default="128,64,32,16,16", help="the bundled model's (model card)")
+    r.add_argument(
+        "--synthetic-validation", type=int, default=32, help="generated validation plans (pretrain)"
+    )
+    r.add_argument(
+        "--skip-install", action="store_true", help="the packages are there (a CPU rehearsal here)"
+    )
+    args = parser.parse_args()
+    if args.command == "prepare":
+        prepare(args.bundle, args.r3d, args.python_version)
+    else:
+        run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
