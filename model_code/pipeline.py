@@ -187,10 +187,10 @@ def keep_drawing_area(
     input_shape: tuple[int, int],
     choice: WorkingScale,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Wall and opening masks (at the input size or the working scale) without the sheet around the
-    plan: nothing outside ``area`` (input px) and no wall touching its edge (the frame, title-block
-    and legend lines a network may take for walls; ``model_code.model.baseline.drop_sheet``).
-    Unchanged when ``area`` is None."""
+    """Wall and opening masks at the working scale without the sheet around the plan: nothing
+    outside ``area`` (input px) and no wall touching its edge (the frame, title-block and legend
+    lines a network may take for walls; ``model_code.model.baseline.drop_sheet``).  Unchanged when
+    ``area`` is None."""
     if area is None:
         return wall, opening
     from model_code.model.baseline import drop_sheet
@@ -203,6 +203,26 @@ def keep_drawing_area(
     inside = np.zeros_like(opening)
     inside[box[1] : box[3], box[0] : box[2]] = opening[box[1] : box[3], box[0] : box[2]]
     return wall, inside
+
+
+def restrict_input_masks(
+    wall: np.ndarray, opening: np.ndarray, area: tuple[int, int, int, int], dropped: np.ndarray
+) -> None:
+    """Apply :func:`keep_drawing_area`'s decision, taken at the working scale, to the input-size masks
+    in place: clear everything outside ``area`` and the walls ``dropped`` there (grown by a working
+    pixel, upsampled nearest).  No labelling at the input size: a 120 MP sheet costs one byte mask."""
+    import cv2
+
+    x0, y0, x1, y1 = area
+    for mask in (wall, opening):
+        mask[:y0] = False
+        mask[y1:] = False
+        mask[:, :x0] = False
+        mask[:, x1:] = False
+    if dropped.any():
+        grown = cv2.dilate(dropped.astype(np.uint8), np.ones((3, 3), np.uint8))
+        up = cv2.resize(grown, (wall.shape[1], wall.shape[0]), interpolation=cv2.INTER_NEAREST)
+        wall[up.view(bool)] = False
 
 
 @dataclass
@@ -276,8 +296,26 @@ class Pipeline:
             return (*self._baseline_masks(image, area, timing), None)
         probs, choice, _ = self.forward(image, options, timing)
         wall_mask, opening_mask = self._input_masks(probs, image.shape[:2], options)
-        wall_mask, opening_mask = keep_drawing_area(wall_mask, opening_mask, area, image.shape[:2], choice)
+        self._without_sheet(probs, options, area, choice, wall_mask, opening_mask)
         return wall_mask, opening_mask, probs
+
+    def _without_sheet(
+        self,
+        probs: np.ndarray,
+        options: PipelineOptions,
+        area: tuple[int, int, int, int] | None,
+        choice: WorkingScale,
+        wall_mask: np.ndarray,
+        opening_mask: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The working-scale wall and opening masks inside the drawing area (None without a sheet);
+        the input-size masks are cleared to match, in place."""
+        if area is None:
+            return None
+        work_wall, work_opening = self._threshold(probs, options)
+        kept_wall, kept_opening = keep_drawing_area(work_wall, work_opening, area, wall_mask.shape, choice)
+        restrict_input_masks(wall_mask, opening_mask, area, work_wall & ~kept_wall)
+        return kept_wall, kept_opening
 
     @staticmethod
     def _baseline_masks(
@@ -438,17 +476,12 @@ class Pipeline:
             probs, choice, passes = self.forward(image, options, timing)
             start = time.perf_counter()
             wall_mask, opening_mask = self._input_masks(probs, (height, width), options)
-            wall_mask, opening_mask = keep_drawing_area(
-                wall_mask, opening_mask, area, (height, width), choice
-            )
+            kept = self._without_sheet(probs, options, area, choice, wall_mask, opening_mask)
             timing["upsample"] = (time.perf_counter() - start) * 1000
             at_working = options.resolution == "working" and max(choice.shape) < max(height, width)
             room_types = self.room_type_rows(probs)
             if at_working:
-                trace_wall, trace_opening = self._threshold(probs, options)
-                trace_wall, trace_opening = keep_drawing_area(
-                    trace_wall, trace_opening, area, (height, width), choice
-                )
+                trace_wall, trace_opening = kept or self._threshold(probs, options)
             else:
                 trace_wall, trace_opening = wall_mask, opening_mask
                 if room_types is not None:

@@ -63,3 +63,17 @@ def test_a_plan_without_a_sheet_has_no_drawing_area(bundled):
     data = bundled.analyze(plan.image).document.to_dict()
     assert "drawing_area" not in data
     validate_result(data)
+
+
+def test_the_working_scale_decision_clears_the_input_masks():
+    from model_code.pipeline import restrict_input_masks
+
+    wall = np.ones((400, 600), dtype=bool)
+    opening = np.ones((400, 600), dtype=bool)
+    dropped = np.zeros((100, 150), dtype=bool)
+    dropped[10:12, 20:130] = True  # a frame line found at a quarter of the input size
+    restrict_input_masks(wall, opening, (40, 20, 560, 380), dropped)
+    assert not wall[:20].any() and not wall[380:].any() and not wall[:, :40].any() and not wall[:, 560:].any()
+    assert not opening[:20].any() and opening[20:380, 40:560].all()
+    assert not wall[40:48, 80:520].any()  # the dropped line, upsampled (and grown by a working pixel)
+    assert wall[60:380, 40:560].all()  # the rest of the drawing area untouched
