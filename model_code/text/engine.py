@@ -14,7 +14,9 @@ Speed on a plan (docs/text.md): the detector runs once at a reduced scale (its l
 ``detect_side`` pixels, never enlarged), words the detector cut apart are joined into their line
 (:func:`merge_line_parts`), boxes that cannot be plan text (too small, too thin, too faint) are
 dropped, and only the rest are cropped from the full-resolution image and recognised, each at its
-own width (padding a crop to a batch's widest costs the recogniser the spaces between words).
+own width (padding a crop to a batch's widest costs the recogniser the spaces between words).  A thin
+line running through an upright label and on past both its ends (a grid line) is painted out of its
+crop first (:func:`_erase_crossing_lines`), or it is read as hyphens.
 :func:`shared_reader` keeps one :class:`TextReader` per process, so a serving worker loads it once,
 with the worker's thread count.
 """
