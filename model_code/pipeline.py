@@ -470,9 +470,8 @@ class Pipeline:
         height, width = image.shape[:2]
         inference: dict[str, Any] | None = None
         at_working = False
-        area = None
+        area = self.drawing_area(image, timing)
         if options.backend == "unet":
-            area = self.drawing_area(image, timing)
             probs, choice, passes = self.forward(image, options, timing)
             start = time.perf_counter()
             wall_mask, opening_mask = self._input_masks(probs, (height, width), options)
@@ -497,7 +496,6 @@ class Pipeline:
                 "tiles": passes,
             }
         else:
-            area = self.drawing_area(image, timing)
             wall_mask, opening_mask = self._baseline_masks(image, area, timing)
             probs = None
             trace_wall, trace_opening, room_types = wall_mask, opening_mask, None

@@ -48,6 +48,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from model_code.model.scale import shape_at
+
 MIN_THICKNESS = 2.0  # px: thinner "walls" are indistinguishable from ordinary lines
 MAX_THICKNESS_FRACTION = 0.08  # of the longest image side: longer runs are filled areas, not wall crossings
 GAP_CROSS_FACTOR = 1.5  # an opening's extent across its wall, in wall thicknesses, at most
@@ -110,12 +112,17 @@ class BaselineParams:
 DEFAULT_PARAMS = BaselineParams()
 
 
-def to_grey(image: np.ndarray) -> np.ndarray:
-    """``(H, W, 3)`` uint8 RGB -> ``(H, W)`` uint8 grey; raises ``ValueError`` on other input."""
+def check_rgb(image: np.ndarray) -> None:
+    """Raise ``ValueError`` unless ``image`` is a non-empty ``(H, W, 3)`` uint8 RGB array."""
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
     if image.shape[0] < 1 or image.shape[1] < 1:
         raise ValueError("image has zero width or height")
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB -> ``(H, W)`` uint8 grey; raises ``ValueError`` on other input."""
+    check_rgb(image)
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
@@ -183,8 +190,7 @@ def _holding_ink(labels: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     from skimage.measure import regionprops
 
     holding = np.zeros(candidates.shape, dtype=bool)
-    wanted = np.flatnonzero(candidates)
-    if wanted.size == 0:
+    if not candidates.any():
         return holding
     picked = np.where(candidates[labels], labels, 0)
     for region in regionprops(picked):
@@ -472,6 +478,16 @@ def _frame_candidate(image: np.ndarray, params: BaselineParams) -> bool:
     return True
 
 
+def _at_most(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    """``image`` shrunk (area interpolation) so that its longest side is at most ``side``, and the
+    factor it was scaled by (1.0: the image itself)."""
+    factor = min(1.0, side / max(image.shape[:2]))
+    if factor == 1.0:
+        return image, 1.0
+    height, width = shape_at(image.shape[0], image.shape[1], factor)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA), factor
+
+
 def sheet_area(
     image: np.ndarray, params: BaselineParams = DEFAULT_PARAMS, max_side: int | None = SHEET_MAX_SIDE
 ) -> tuple[int, int, int, int] | None:
@@ -484,17 +500,9 @@ def sheet_area(
     baseline's ink, scale and :func:`sheet_box`.
     """
     height, width = image.shape[:2]
-    factor = 1.0 if max_side is None else min(1.0, max_side / max(height, width))
-    small = image
-    if factor < 1.0:
-        size = (max(1, round(width * factor)), max(1, round(height * factor)))
-        small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    glance = min(1.0, FRAME_GLANCE_SIDE / max(small.shape[:2]))
-    if glance < 1.0:  # the first look needs only long lines: a 512 px copy keeps them
-        size = (max(1, round(small.shape[1] * glance)), max(1, round(small.shape[0] * glance)))
-        if not _frame_candidate(cv2.resize(small, size, interpolation=cv2.INTER_AREA), params):
-            return None
-    elif not _frame_candidate(small, params):
+    small, factor = (image, 1.0) if max_side is None else _at_most(image, max_side)
+    # the first look needs only long lines: a 512 px copy keeps them
+    if not _frame_candidate(_at_most(small, FRAME_GLANCE_SIDE)[0], params):
         return None
     ink = ink_mask(small, params)
     solid, _ = solidify_hollow_walls(ink, params)
@@ -542,7 +550,7 @@ def baseline_masks(
 
     Raises ``ValueError`` when ``image`` is not an ``(H, W, 3)`` uint8 array.
     """
-    to_grey(image)  # the input check, before any work
+    check_rgb(image)  # before any work
     box = area
     if isinstance(box, str):
         box = sheet_area(image, params) if params.sheet_handling else None
