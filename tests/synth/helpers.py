@@ -10,6 +10,10 @@ from matplotlib.path import Path
 from shapely.geometry import Point, Polygon
 
 from model_code.schema import Annotation, validate_annotation
+from model_code.synth.generator import to_annotation
+from model_code.synth.layout import Layout, generate_layout
+from model_code.synth.raster import wall_and_opening_masks
+from model_code.synth.styles import STYLE_TABLE, Look, layout_params, realise
 
 
 def round_trip(annotation: Annotation) -> Annotation:
@@ -98,3 +102,17 @@ def reachable_from_outside(graph: dict[int, set[int]]) -> set[int]:
                 queue.append(other)
     seen.discard(-1)
     return seen
+
+
+def drawn_layout(
+    style: str, seed: int, width: int, height: int, margin: int
+) -> tuple[Layout, np.ndarray, Look]:
+    """A layout of ``style`` (seed ``seed``, ``width`` x ``height`` px, the building ``margin`` px
+    inside the borders, bays at most 10 px deep), its exact wall mask and a realised look, drawn from
+    one random stream in that order: for tests that paint walls on a canvas and compare with the mask."""
+    rng = np.random.default_rng(seed)
+    table = STYLE_TABLE[style]
+    layout = generate_layout(rng, width, height, layout_params(rng, table), margin, 10.0)
+    annotation = to_annotation(layout, "x")
+    wall_mask, _ = wall_and_opening_masks(annotation.walls, annotation.openings, height, width)
+    return layout, wall_mask, realise(rng, table, width)

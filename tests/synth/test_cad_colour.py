@@ -13,12 +13,9 @@ from model_code.geometry.raster import rasterize_walls
 from model_code.io.images import read_image
 from model_code.synth import OPT_IN_STYLES, STYLES, SynthPlan, generate_plan, rasterize_annotation
 from model_code.synth.extras import paint_split_walls, structural_masks
-from model_code.synth.generator import to_annotation
-from model_code.synth.layout import generate_layout
-from model_code.synth.raster import wall_and_opening_masks
-from model_code.synth.styles import LAYERS, OPT_IN_TABLE, STYLE_TABLE, layout_params, realise
+from model_code.synth.styles import LAYERS, OPT_IN_TABLE, STYLE_TABLE, realise
 from model_code.training.config import config_from_mapping
-from tests.synth.helpers import independent_masks, round_trip
+from tests.synth.helpers import drawn_layout, independent_masks, round_trip
 
 CHROMA = 100  # max - min of RGB above this: a clearly coloured (not grey) pixel
 
@@ -88,12 +85,7 @@ def test_cad_colour_partitions_are_hollow_walls(seed: int) -> None:
 
 @pytest.mark.parametrize("fill", ["grey", "poche", "solid"])
 def test_hollow_partitions_paint_only_wall_pixels(fill: str) -> None:
-    rng = np.random.default_rng(7)
-    style = STYLE_TABLE["cad_colour"]
-    layout = generate_layout(rng, 400, 340, layout_params(rng, style), 60, 10.0)
-    annotation = to_annotation(layout, "x")
-    wall_mask, _ = wall_and_opening_masks(annotation.walls, annotation.openings, 340, 400)
-    look = realise(rng, style, 400)
+    layout, wall_mask, look = drawn_layout("cad_colour", 7, 400, 340, 60)
     look.structural_fill = fill
     paper = np.asarray(look.paper, np.uint8)
     canvas = np.full((340, 400, 3), 7, np.uint8)  # not paper: shows every pixel painted

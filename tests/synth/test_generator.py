@@ -9,12 +9,10 @@ from hypothesis import strategies as st
 from shapely.geometry import Polygon
 
 from model_code.synth import STYLES, SynthPlan, generate_plan, rasterize_annotation
-from model_code.synth.layout import generate_layout
-from model_code.synth.raster import wall_and_opening_masks
 from model_code.synth.render import paint_walls
-from model_code.synth.styles import STYLE_TABLE, layout_params, realise
 from tests.synth.helpers import (
     door_graph,
+    drawn_layout,
     independent_masks,
     iou,
     reachable_from_outside,
@@ -164,14 +162,7 @@ def test_every_style_renders_at_small_and_large_sizes(style: str, size: int) -> 
 
 @pytest.mark.parametrize("fill", ["solid", "grey", "hollow", "hatch", "line"])
 def test_walls_are_painted_only_on_wall_pixels(fill: str) -> None:
-    rng = np.random.default_rng(1)
-    style = STYLE_TABLE["solid"]
-    layout = generate_layout(rng, 300, 260, layout_params(rng, style), 30, 10.0)
-    from model_code.synth.generator import to_annotation
-
-    annotation = to_annotation(layout, "x")
-    wall_mask, _ = wall_and_opening_masks(annotation.walls, annotation.openings, 260, 300)
-    look = realise(rng, style, 300)
+    _, wall_mask, look = drawn_layout("solid", 1, 300, 260, 30)
     look.wall_fill = fill
     canvas = np.full((260, 300, 3), 255, np.uint8)
     paint_walls(canvas, wall_mask, look)

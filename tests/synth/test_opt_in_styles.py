@@ -16,13 +16,10 @@ from model_code.datasets.torch_data import SyntheticPlanDataset, render_syntheti
 from model_code.io.images import read_image
 from model_code.synth import ALL_STYLES, OPT_IN_STYLES, STYLES, SynthPlan, generate_plan, rasterize_annotation
 from model_code.synth.extras import draw_wall_shadow, paint_split_walls, structural_masks
-from model_code.synth.generator import to_annotation
-from model_code.synth.layout import generate_layout
-from model_code.synth.raster import wall_and_opening_masks
-from model_code.synth.styles import STYLE_TABLE, layout_params, realise
 from model_code.training.config import ConfigError, TrainConfig, config_from_mapping
 from tests.synth.helpers import (
     door_graph,
+    drawn_layout,
     independent_masks,
     iou,
     reachable_from_outside,
@@ -156,12 +153,7 @@ def test_architectural_columns_are_load_bearing_wall_records() -> None:
 
 @pytest.mark.parametrize("fill", ["solid", "hatch", "poche", "hollow"])
 def test_split_walls_paint_only_wall_pixels(fill: str) -> None:
-    rng = np.random.default_rng(3)
-    style = STYLE_TABLE["architectural"]
-    layout = generate_layout(rng, 400, 340, layout_params(rng, style), 60, 10.0)
-    annotation = to_annotation(layout, "x")
-    wall_mask, _ = wall_and_opening_masks(annotation.walls, annotation.openings, 340, 400)
-    look = realise(rng, style, 400)
+    layout, wall_mask, look = drawn_layout("architectural", 3, 400, 340, 60)
     look.structural_fill = fill
     canvas = np.full((340, 400, 3), 255, np.uint8)
     paint_split_walls(canvas, layout, wall_mask, look)
