@@ -20,6 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "masks": ("model_code.datasets.cli", "rasterise annotation JSON files into wall/opening masks"),
     "upload": ("model_code.datasets.cli", "upload a prepared dataset to S3 (skips unchanged files)"),
     "train": ("model_code.training.cli", "fine-tune the U-Net on a dataset folder"),
+    "train-rooms": (
+        "model_code.training.rooms",
+        "teach a checkpoint's room classifier the room types of a dataset",
+    ),
     "export": ("model_code.serving.export", "export a checkpoint to ONNX for torch-free CPU serving"),
     "evaluate": ("model_code.evaluation.cli", "score backends on a dataset and write a report"),
     "detect": ("model_code.serving.client", "send a plan to an endpoint (SageMaker or local URL)"),
@@ -50,9 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     module_name, help_text = COMMANDS[name]
     module = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"floorplan {name}", description=help_text)
-    getattr(module, f"configure_{name}")(parser)
+    getattr(module, f"configure_{name.replace('-', '_')}")(parser)
     args = parser.parse_args(rest)
-    return int(getattr(module, f"run_{name}")(args) or 0)
+    return int(getattr(module, f"run_{name.replace('-', '_')}")(args) or 0)
 
 
 if __name__ == "__main__":

@@ -16,17 +16,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from model_code.io.images import DEFAULT_MAX_PIXELS, sniff_format
 from model_code.io.pages import PDF_DPI, Page, read_page
 from model_code.model.loader import LoadedModel, load_model
 from model_code.model.scale import WorkingScale
-from model_code.schema import ROOM_TYPES, ResultDocument
+from model_code.schema import ROOM_TYPES, TYPE_NAMES, UNKNOWN_TYPE, ResultDocument, Room
 from model_code.version import __version__
 
 BACKENDS = ("unet", "opencv")
@@ -232,7 +233,10 @@ class PlanResult:
     ``probabilities`` are the U-Net's ``(C, h, w)`` outputs at the working scale (the document's
     ``scale`` says which; a float map of every channel at the input size of a 100 MP plan would
     not fit a worker); ``room_type_probabilities`` the
-    ``(len(ROOM_TYPES), h, w)`` room-type outputs where the rooms were traced (``None`` without them).
+    ``(len(ROOM_TYPES), h, w)`` room-type outputs where the rooms were traced (``None`` without them);
+    ``room_features`` the ``(K, F)`` features of the document's K rooms that the room classifier
+    reads (:mod:`model_code.model.room_classifier`), when the model has one or
+    :attr:`Pipeline.measure_rooms` is set.
     """
 
     document: ResultDocument
@@ -240,6 +244,7 @@ class PlanResult:
     opening_mask: np.ndarray
     probabilities: np.ndarray | None = None
     room_type_probabilities: np.ndarray | None = None
+    room_features: np.ndarray | None = None
 
 
 class Pipeline:
@@ -247,13 +252,16 @@ class Pipeline:
 
     ``text_reader`` (a :class:`model_code.text.TextReader`) reads the plan's text with ``text=on``;
     ``None`` loads the process's shared reader on first use, with ``text_threads`` threads (``None``:
-    the CPUs this process may use).
+    the CPUs this process may use).  With the U-Net, a checkpoint's room classifier types the rooms
+    (:meth:`type_rooms`); ``measure_rooms`` keeps the rooms' features in the result even without
+    one (``floorplan train-rooms`` learns from them).
     """
 
     def __init__(self, model: LoadedModel | None, text_reader: Any = None, text_threads: int | None = None):
         self.model = model
         self.text_reader = text_reader
         self.text_threads = text_threads
+        self.measure_rooms = False
 
     def read_text(self, image: np.ndarray, options: PipelineOptions, timing: dict[str, float]) -> list | None:
         """The plan's text lines with ``text=on`` (``model_code.text``), else ``None``."""
@@ -393,6 +401,46 @@ class Pipeline:
             return None
         return probs[[channels.index(t) for t in ROOM_TYPES]]
 
+    def type_rooms(
+        self, image: np.ndarray, rooms: list[Room], wall: np.ndarray, opening: np.ndarray
+    ) -> tuple[list[Room], np.ndarray | None]:
+        """Rooms typed by the checkpoint's room classifier, and the features it read.
+
+        ``rooms`` are in the coordinates of ``wall`` and ``opening`` (where they were traced);
+        ``image`` is the input plan, shrunk here.  Features are measured at
+        :func:`~model_code.model.room_classifier.feature_shape`.  Each room gets the most likely
+        type, its probability as ``type_confidence`` and the type's name as ``name_hint``.  Without
+        a classifier the rooms come back unchanged (with their features when :attr:`measure_rooms`
+        is set).
+        """
+        from model_code.geometry.raster import rasterize_rooms
+        from model_code.geometry.rooms import scale_rooms
+        from model_code.model.room_classifier import feature_shape, room_features
+
+        classifier = None if self.model is None else self.model.room_classifier
+        if not rooms or (classifier is None and not self.measure_rooms):
+            return rooms, None
+        height, width = wall.shape
+        shape = feature_shape(height, width)
+        at = rooms
+        if shape != (height, width):
+            at = scale_rooms(rooms, shape[1] / width, shape[0] / height)
+            nearest = cv2.INTER_NEAREST
+            wall = cv2.resize(wall.view(np.uint8), shape[::-1], interpolation=nearest).view(bool)
+            opening = cv2.resize(opening.view(np.uint8), shape[::-1], interpolation=nearest).view(bool)
+        if image.shape[:2] != shape:
+            image = cv2.resize(image, shape[::-1], interpolation=cv2.INTER_AREA)
+        features = room_features(image, rasterize_rooms(at, shape), wall, opening)
+        if classifier is None:
+            return rooms, features
+        typed = []
+        for room, row in zip(rooms, classifier.predict_proba(features), strict=True):
+            best = int(np.argmax(row))
+            kind = classifier.classes[best] if classifier.classes[best] in ROOM_TYPES else UNKNOWN_TYPE
+            confidence = float(row[best])
+            typed.append(replace(room, type=kind, type_confidence=confidence, name_hint=TYPE_NAMES.get(kind)))
+        return typed, features
+
     def _wall_and_opening(
         self, probs: np.ndarray, to_mask: Callable[[np.ndarray], np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -520,6 +568,12 @@ class Pipeline:
         start = time.perf_counter()
         rooms = detect_rooms(plan, trace_wall, vec_options, room_types=room_types)
         timing["rooms"] = (time.perf_counter() - start) * 1000
+        features = None
+        if options.backend == "unet":
+            start = time.perf_counter()
+            rooms, features = self.type_rooms(image, rooms, trace_wall, trace_opening)
+            if features is not None:
+                timing["room_types"] = (time.perf_counter() - start) * 1000
         if between_stages is not None:
             between_stages()
         if at_working:
@@ -545,4 +599,4 @@ class Pipeline:
             barrier = wall_mask | opening_mask  # rooms are measured between their wall faces
             annotate_document(document, texts, options.pixels_per_meter, dpi, barrier)
             timing["text_annotate"] = (time.perf_counter() - start) * 1000
-        return PlanResult(document, wall_mask, opening_mask, probs, room_types)
+        return PlanResult(document, wall_mask, opening_mask, probs, room_types, features)

@@ -55,6 +55,7 @@ ALLOWED: dict[str, set[str]] = {
         "synth",
         "datasets",
         "evaluation",
+        "pipeline",  # train-rooms learns from the rooms the serving pipeline finds
     },
     "launch": {"sagemaker_contract", "training"},
     "cli": set(),  # imports each command's module by name, at run time

@@ -30,6 +30,7 @@ IMPORT_TO_DISTRIBUTION = {
     "PIL": "pillow",
     "cv2": "opencv-python-headless",
     "skimage": "scikit-image",
+    "sklearn": "scikit-learn",
     "segmentation_models_pytorch": "segmentation-models-pytorch",
     "yaml": "pyyaml",
 }

@@ -22,6 +22,7 @@ from model_code.model.checkpoint import (
     resolve_model_dir,
 )
 from model_code.model.network import load_network
+from model_code.model.room_classifier import RoomClassifier, RoomClassifierError, load_room_classifier
 
 if TYPE_CHECKING:
     import torch
@@ -38,7 +39,8 @@ class LoadedModel:
     probabilities; ``runtime`` names how it runs (see :mod:`model_code.model.runtimes`).  Without a
     ``forward``, ``network`` runs eagerly.  ``network`` is the torch module: for an ONNX runtime
     it is loaded from ``directory`` only when first asked for (training, weight comparisons), so
-    serving never holds a second copy of the weights.
+    serving never holds a second copy of the weights.  ``room_classifier`` types the detected rooms
+    (:mod:`model_code.model.room_classifier`; ``None`` when the checkpoint has none).
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class LoadedModel:
         network: torch.nn.Module | None = None,
         directory: Path | None = None,
         runtime: str = "eager",
+        room_classifier: RoomClassifier | None = None,
     ):
         if forward is None:
             if network is None:
@@ -60,6 +63,7 @@ class LoadedModel:
         self.forward = forward
         self.directory = directory
         self.runtime = runtime
+        self.room_classifier = room_classifier
         self._network = network
 
     @property
@@ -118,6 +122,10 @@ def load_model(
     if not is_checkpoint(directory):
         raise CheckpointError(f"no model checkpoint ({WEIGHTS_FILE} + {METADATA_FILE}) in {directory}")
     metadata = read_metadata(directory)
+    try:
+        classifier = load_room_classifier(directory)
+    except RoomClassifierError as exc:
+        raise CheckpointError(str(exc)) from exc
     on_cpu = str(device) == "cpu"
     named = runtime or (runtime_from_environment() if on_cpu else None)  # explicit: no silent fallback
     chosen = named or (DEFAULT_RUNTIME if on_cpu else "eager")
@@ -141,7 +149,9 @@ def load_model(
         from model_code.model.export_cache import exported_model_forward
 
         forward = exported_model_forward(directory, chosen, threads)
-        return LoadedModel(metadata, forward, directory=directory, runtime=chosen)
+        return LoadedModel(metadata, forward, directory=directory, runtime=chosen, room_classifier=classifier)
     network = load_network(directory, metadata, device)
     forward = prepare_forward(network, chosen, threads)
-    return LoadedModel(metadata, forward, network=network, directory=directory, runtime=chosen)
+    return LoadedModel(
+        metadata, forward, network=network, directory=directory, runtime=chosen, room_classifier=classifier
+    )

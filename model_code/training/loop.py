@@ -33,10 +33,12 @@ from model_code.datasets.organize import holdout_split
 from model_code.datasets.room_maps import TYPE_UNKNOWN, type_index
 from model_code.datasets.torch_data import PlanCropDataset, SyntheticPlanDataset, render_synthetic
 from model_code.evaluation.metrics import PixelCounts, pixel_counts
+from model_code.io.files import atomic_write_bytes
 from model_code.model.checkpoint import CHANNELS, ModelMetadata, ModelSpec, resolve_model_dir, save_model
 from model_code.model.inference import predict_probabilities
 from model_code.model.loader import LoadedModel, load_model
 from model_code.model.network import adapt_channels, build_network
+from model_code.model.room_classifier import CLASSIFIER_FILE, CLASSIFIER_SUMMARY_FILE
 from model_code.schema import ROOM_TYPES
 from model_code.training.checkpoints import TrainingState, best_dir, load_state, save_state
 from model_code.training.config import PATH_FIELDS, ConfigError, TrainConfig
@@ -946,6 +948,23 @@ def finish(run: _Run, data: TrainData, init: str, stopped: str, threads: int) ->
     )
 
 
+def _carry_room_classifier(init_checkpoint: str | None, model_dir: Path) -> None:
+    """Give the trained model its init checkpoint's room classifier (or none, removing a stale one).
+
+    The classifier reads the rooms the pipeline finds, not the network's weights, so a fine-tuned
+    model keeps typing rooms; ``floorplan train-rooms`` fits one to the customer's own plans.
+    """
+    names = (CLASSIFIER_FILE, CLASSIFIER_SUMMARY_FILE)
+    source = resolve_model_dir(init_checkpoint) if init_checkpoint else None
+    for name in names:
+        target = model_dir / name
+        if source is not None and (source / name).is_file():
+            if source.resolve() != model_dir.resolve():
+                atomic_write_bytes(target, (source / name).read_bytes())
+        elif target.exists():
+            target.unlink()
+
+
 def _write_outputs(run: _Run, summary: dict[str, Any], output_dir: Path) -> dict[str, str]:
     """The best model in ``out``, the curve and history in ``output_dir``, the finished state."""
     config, state = run.config, run.state
@@ -953,6 +972,7 @@ def _write_outputs(run: _Run, summary: dict[str, Any], output_dir: Path) -> dict
     if best.is_dir() and (best / "model.safetensors").is_file():
         run.network.load_state_dict(load_model(best, runtime="eager").network.state_dict())
     model_dir = save_model(run.network, _final_metadata(run, summary), config.out)
+    _carry_room_classifier(config.init_checkpoint, model_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     artifacts = {"model": str(model_dir)}
     if state.history:

@@ -1,0 +1,352 @@
+"""``floorplan train-rooms``: teach a checkpoint's room classifier the room types of a dataset.
+
+    floorplan train-rooms --data r3d/train --split train --model model_code/default_model
+
+The checkpoint runs through the serving pipeline on every training plan; each detected room that
+matches a true room of known type (IoU >= 0.5, as ``floorplan evaluate`` matches them) becomes one
+example: the room's :func:`~model_code.model.room_classifier.room_features` and the true type.  So
+the classifier learns on exactly what it will see when serving: the pipeline's own rooms, walls and
+openings, with their errors.  A gradient-boosted tree ensemble (scikit-learn's
+``HistGradientBoostingClassifier``) is fitted, checked by grouped cross-validation (whole plans held
+out), flattened to arrays and written as ``room_classifier.safetensors`` into the checkpoint
+(``--out``: a copy of it elsewhere).  Any dataset layout with room types works: R3D room colours,
+annotations whose rooms carry ``name_hint`` or ``type``, generated plans.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from model_code.io.files import atomic_write_bytes
+from model_code.model.checkpoint import CheckpointError, is_checkpoint, resolve_model_dir
+from model_code.model.room_classifier import (
+    CLASSIFIER_FILE,
+    CLASSIFIER_SUMMARY_FILE,
+    FEATURE_VERSION,
+    RoomClassifier,
+)
+from model_code.schema import ROOM_TYPES
+
+CLASSES = list(ROOM_TYPES)  # the classifier's classes (index = the examples' labels)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ITERATIONS = 300
+DEFAULT_LEARNING_RATE = 0.05
+DEFAULT_LEAF_NODES = 31
+MIN_EXAMPLES = 20  # fewer typed rooms than this cannot train a classifier
+MIN_PER_CLASS = 2
+
+
+class RoomTrainingError(ValueError):
+    """The data cannot train a room classifier (reported to the user, exit 2)."""
+
+
+@dataclass
+class RoomExamples:
+    """Detected rooms of a dataset: features, class index (into :data:`CLASSES`) and plan of each."""
+
+    features: list[np.ndarray] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    plans: list[str] = field(default_factory=list)
+
+    def add(self, features: np.ndarray, labels: list[int], plan: str) -> None:
+        """Append one plan's rows."""
+        for row, label in zip(features, labels, strict=True):
+            self.features.append(row)
+            self.labels.append(label)
+            self.plans.append(plan)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(X, y, plan)`` as arrays."""
+        if not self.features:
+            return np.zeros((0, 0), np.float32), np.zeros(0, np.int64), np.zeros(0, str)
+        return np.stack(self.features), np.asarray(self.labels, np.int64), np.asarray(self.plans)
+
+
+def plan_examples(truth, result) -> tuple[np.ndarray, list[int]]:
+    """The typed rooms of one analysed plan: the features of each detected room that matches a true
+    room of known type (IoU >= 0.5, as ``floorplan evaluate`` matches), and that type.
+
+    ``truth`` is a :class:`~model_code.evaluation.truth.GroundTruth`, ``result`` the pipeline's
+    :class:`~model_code.pipeline.PlanResult` on its image, analysed with ``measure_rooms`` set (its
+    ``room_features`` are the features the pipeline measures when serving).
+    """
+    from model_code.evaluation.scoring import room_analysis
+
+    analysis = room_analysis(truth, result)
+    if analysis is None or not analysis.types_known:
+        return np.zeros((0, 0), np.float32), []
+    pairs = [
+        (room.match, ROOM_TYPES.index(room.type))
+        for room in analysis.outcomes
+        if room.match is not None and room.type in ROOM_TYPES
+    ]
+    if not pairs or result.room_features is None:
+        return np.zeros((0, 0), np.float32), []
+    return result.room_features[[p for p, _ in pairs]], [t for _, t in pairs]
+
+
+def collect_examples(samples, pipeline, options) -> RoomExamples:
+    """Run ``pipeline`` on every sample and gather its typed rooms (unreadable plans are skipped)."""
+    from model_code.evaluation.truth import GroundTruthError, load_ground_truth
+
+    examples = RoomExamples()
+    for sample in tqdm(samples, desc="rooms", unit="plan"):
+        try:
+            truth = load_ground_truth(sample)
+        except GroundTruthError as exc:
+            logger.warning("skipping %s: %s", sample.stem, exc)
+            continue
+        result = pipeline.analyze(truth.image, options)
+        features, labels = plan_examples(truth, result)
+        examples.add(features, labels, sample.stem)
+    return examples
+
+
+def write_examples(path: Path, x: np.ndarray, y: np.ndarray, plans: np.ndarray) -> None:
+    """Keep collected rooms in an ``.npz`` file (with the feature version and class names)."""
+    with open(path, "wb") as handle:
+        np.savez(
+            handle,
+            x=x,
+            y=y,
+            plans=plans.astype(str),
+            classes=np.asarray(CLASSES),
+            feature_version=np.asarray(FEATURE_VERSION),
+        )
+
+
+def read_examples(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rooms kept by :func:`write_examples`; refuses a file of other features or classes."""
+    with np.load(path, allow_pickle=False) as data:
+        if int(data["feature_version"]) != FEATURE_VERSION or list(data["classes"]) != CLASSES:
+            raise RoomTrainingError(
+                f"{path} holds rooms of other features or classes: delete it to collect anew"
+            )
+        return data["x"], data["y"], data["plans"]
+
+
+def _estimator(iterations: int, learning_rate: float, leaf_nodes: int, seed: int):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        max_iter=iterations,
+        learning_rate=learning_rate,
+        max_leaf_nodes=leaf_nodes,
+        early_stopping=False,
+        random_state=seed,
+    )
+
+
+def flatten(estimator, classes: list[str]) -> RoomClassifier:
+    """A fitted ``HistGradientBoostingClassifier`` as a :class:`RoomClassifier` over ``classes``.
+
+    ``classes[k]`` is the type of the estimator's label ``k``; labels it never saw get a raw score
+    of minus infinity's stand-in (-50), so they are never predicted.
+    """
+    seen = [int(c) for c in estimator.classes_]
+    trees = [tree for stage in estimator._predictors for tree in stage]
+    per_stage = len(estimator._predictors[0])
+    nodes = max(len(tree.nodes) for tree in trees)
+    shape = (len(trees), nodes)
+    feature = np.zeros(shape, np.int32)
+    threshold = np.zeros(shape, np.float64)
+    left = np.full(shape, -1, np.int32)
+    right = np.full(shape, -1, np.int32)
+    value = np.zeros(shape, np.float64)
+    for i, tree in enumerate(trees):
+        n = tree.nodes
+        if np.any(n["is_categorical"]):
+            raise RoomTrainingError("categorical splits are not supported")
+        count = len(n)
+        leaf = n["is_leaf"].astype(bool)
+        feature[i, :count] = n["feature_idx"]
+        threshold[i, :count] = n["num_threshold"]
+        left[i, :count] = np.where(leaf, -1, n["left"])
+        right[i, :count] = np.where(leaf, -1, n["right"])
+        value[i, :count] = n["value"]
+    if per_stage == 1:  # two classes: one tree per stage scores the second class against the first
+        tree_class = np.full(len(trees), seen[1], np.int32)
+        baseline = np.full(len(classes), -50.0)
+        baseline[seen[0]] = 0.0
+        baseline[seen[1]] = float(np.ravel(estimator._baseline_prediction)[0])
+    else:
+        tree_class = np.tile(np.asarray(seen, np.int32), len(estimator._predictors))
+        baseline = np.full(len(classes), -50.0)
+        baseline[seen] = np.ravel(estimator._baseline_prediction)
+    return RoomClassifier(
+        classes=list(classes),
+        baseline=baseline,
+        tree_class=tree_class,
+        feature=feature,
+        threshold=threshold,
+        left=left,
+        right=right,
+        value=value,
+        feature_version=FEATURE_VERSION,
+    )
+
+
+def check_examples(y: np.ndarray, plans: np.ndarray) -> None:
+    """Refuse data too thin to train on, saying what is missing."""
+    if len(y) < MIN_EXAMPLES:
+        raise RoomTrainingError(
+            f"only {len(y)} detected rooms matched a true room of known type (at least {MIN_EXAMPLES} "
+            "needed): the dataset needs room types (R3D room colours, annotations whose rooms carry "
+            "name_hint or type, or generated plans)"
+        )
+    counts = np.bincount(y, minlength=len(CLASSES))
+    if np.count_nonzero(counts >= MIN_PER_CLASS) < 2:
+        raise RoomTrainingError("the typed rooms are all of one type: a classifier needs at least two")
+
+
+def fit_classifier(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    iterations: int = DEFAULT_ITERATIONS,
+    learning_rate: float = DEFAULT_LEARNING_RATE,
+    leaf_nodes: int = DEFAULT_LEAF_NODES,
+    seed: int = 0,
+) -> RoomClassifier:
+    """Fit the tree ensemble on ``(x, y)`` (``y`` indexes :data:`CLASSES`) and flatten it."""
+    estimator = _estimator(iterations, learning_rate, leaf_nodes, seed).fit(x, y)
+    return flatten(estimator, list(CLASSES))
+
+
+def cross_validate(
+    x: np.ndarray, y: np.ndarray, plans: np.ndarray, folds: int = 5, **kwargs
+) -> dict[str, float]:
+    """Grouped ``folds``-fold cross-validation (whole plans held out): the type accuracy, the measure
+    ``floorplan evaluate`` reports on matched rooms, and ``recall_<type>``, its share per true type."""
+    from sklearn.model_selection import GroupKFold
+
+    folds = min(folds, len(set(plans.tolist())))
+    if folds < 2:
+        return {}
+    predicted = np.full(len(y), -1)
+    for train, test in GroupKFold(folds).split(x, y, plans):
+        predicted[test] = fit_classifier(x[train], y[train], **kwargs).predict_proba(x[test]).argmax(axis=1)
+    out = {"type_accuracy": float((predicted == y).mean()), "rooms": len(y)}
+    for k, name in enumerate(CLASSES):
+        of_type = y == k
+        if of_type.any():
+            out[f"recall_{name}"] = float((predicted[of_type] == k).mean())
+    return out
+
+
+def configure_train_rooms(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``floorplan train-rooms``."""
+    parser.epilog = (
+        "example:\n  floorplan train-rooms --data r3d/train --split train --model model_code/default_model"
+    )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument(
+        "--data", type=Path, required=True, help="dataset folder with room types (any layout)"
+    )
+    parser.add_argument(
+        "--split",
+        default="train",
+        help="which plans: a sub-folder of a split root, or the training share of a flat folder (train, "
+        "validation, all; the hold-out of floorplan train, so validation plans stay unseen)",
+    )
+    parser.add_argument("--val-fraction", type=float, default=0.1, help="hold-out share of a flat folder")
+    parser.add_argument("--split-seed", type=int, default=0, help="hold-out seed of a flat folder")
+    parser.add_argument(
+        "--model", default="default", help="checkpoint folder whose rooms are typed (default: bundled)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write a copy of the checkpoint with the classifier here (default: into --model)",
+    )
+    parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS, help="boosting rounds")
+    parser.add_argument("--learning-rate", type=float, default=DEFAULT_LEARNING_RATE, help="boosting step")
+    parser.add_argument("--leaf-nodes", type=int, default=DEFAULT_LEAF_NODES, help="leaves per tree")
+    parser.add_argument("--folds", type=int, default=5, help="grouped cross-validation folds (0: none)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the tree ensemble")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N plans")
+    parser.add_argument(
+        "--examples",
+        type=Path,
+        default=None,
+        help="an .npz file keeping the collected rooms: read when it exists (no pipeline run), else written",
+    )
+
+
+def run_train_rooms(args: argparse.Namespace) -> int:
+    """Collect typed rooms, fit, cross-validate and write the classifier; 2 on bad input."""
+    from model_code.evaluation.cli import EvaluationError, select_samples
+    from model_code.pipeline import Pipeline, PipelineOptions
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        if args.iterations < 1 or not 0 < args.learning_rate <= 1 or args.leaf_nodes < 2:
+            raise RoomTrainingError("--iterations >= 1, 0 < --learning-rate <= 1 and --leaf-nodes >= 2")
+        model_dir = resolve_model_dir(args.model)
+        if not is_checkpoint(model_dir):
+            raise RoomTrainingError(f"no model checkpoint (model.safetensors + model.json) in {model_dir}")
+        if args.examples is not None and args.examples.is_file():
+            x, y, plans = read_examples(args.examples)
+        else:
+            samples, _ = select_samples(args.data, args.split, args.val_fraction, args.split_seed)
+            samples = samples[: args.limit] if args.limit else samples
+            if not samples:
+                raise RoomTrainingError(f"no plans in {args.data} (split {args.split})")
+            pipeline = Pipeline.load(model_dir)
+            assert pipeline.model is not None
+            pipeline.model.room_classifier = (
+                None  # the rooms the stage finds, untouched by an older classifier
+            )
+            pipeline.measure_rooms = True
+            x, y, plans = collect_examples(samples, pipeline, PipelineOptions()).arrays()
+            if args.examples is not None:
+                write_examples(args.examples, x, y, plans)
+        check_examples(y, plans)
+    except (RoomTrainingError, EvaluationError, CheckpointError, FileNotFoundError) as exc:
+        print(f"floorplan train-rooms: error: {exc}", file=sys.stderr)
+        return 2
+    settings = {
+        "iterations": args.iterations,
+        "learning_rate": args.learning_rate,
+        "leaf_nodes": args.leaf_nodes,
+        "seed": args.seed,
+    }
+    scores = cross_validate(x, y, plans, args.folds, **settings) if args.folds else {}
+    classifier = fit_classifier(x, y, **settings)
+    target = model_dir
+    if args.out is not None:
+        if args.out.resolve() != model_dir.resolve():
+            shutil.copytree(model_dir, args.out, dirs_exist_ok=True)
+        target = args.out
+    path = classifier.save(target)
+    counts = dict(zip(CLASSES, np.bincount(y, minlength=len(CLASSES)).tolist(), strict=True))
+    summary = {
+        "file": str(path),
+        "plans": len(set(plans.tolist())),
+        "rooms": len(y),
+        "rooms_per_type": counts,
+        "cross_validation": scores,
+        "settings": settings,
+        "data": str(args.data),
+        "split": args.split,
+    }
+    atomic_write_bytes(
+        Path(target) / CLASSIFIER_SUMMARY_FILE, (json.dumps(summary, indent=2) + "\n").encode()
+    )
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+__all__ = ["CLASSIFIER_FILE", "configure_train_rooms", "fit_classifier", "flatten", "run_train_rooms"]
