@@ -402,16 +402,21 @@ class Pipeline:
         return probs[[channels.index(t) for t in ROOM_TYPES]]
 
     def type_rooms(
-        self, image: np.ndarray, rooms: list[Room], wall: np.ndarray, opening: np.ndarray
+        self,
+        image: np.ndarray,
+        rooms: list[Room],
+        wall: np.ndarray,
+        opening: np.ndarray,
+        wall_thickness: float,
     ) -> tuple[list[Room], np.ndarray | None]:
         """Rooms typed by the checkpoint's room classifier, and the features it read.
 
-        ``rooms`` are in the coordinates of ``wall`` and ``opening`` (where they were traced);
-        ``image`` is the input plan, shrunk here.  Features are measured at
-        :func:`~model_code.model.room_classifier.feature_shape`.  Each room gets the most likely
-        type, its probability as ``type_confidence`` and the type's name as ``name_hint``.  Without
-        a classifier the rooms come back unchanged (with their features when :attr:`measure_rooms`
-        is set).
+        ``rooms`` are in the coordinates of ``wall`` and ``opening`` (where they were traced, with
+        walls ``wall_thickness`` px thick); ``image`` is the input plan, shrunk here.  Features are
+        measured at :func:`~model_code.model.room_classifier.feature_shape`.  Each room gets the
+        most likely type, its probability as ``type_confidence`` and the type's name as
+        ``name_hint``.  Without a classifier the rooms come back unchanged (with their features
+        when :attr:`measure_rooms` is set).
         """
         from model_code.geometry.raster import rasterize_rooms
         from model_code.geometry.rooms import scale_rooms
@@ -430,7 +435,8 @@ class Pipeline:
             opening = cv2.resize(opening.view(np.uint8), shape[::-1], interpolation=nearest).view(bool)
         if image.shape[:2] != shape:
             image = cv2.resize(image, shape[::-1], interpolation=cv2.INTER_AREA)
-        features = room_features(image, rasterize_rooms(at, shape), wall, opening)
+        thickness = wall_thickness * shape[1] / width
+        features = room_features(image, rasterize_rooms(at, shape), wall, opening, thickness)
         if classifier is None:
             return rooms, features
         typed = []
@@ -571,7 +577,7 @@ class Pipeline:
         features = None
         if options.backend == "unet":
             start = time.perf_counter()
-            rooms, features = self.type_rooms(image, rooms, trace_wall, trace_opening)
+            rooms, features = self.type_rooms(image, rooms, trace_wall, trace_opening, plan.wall_thickness)
             if features is not None:
                 timing["room_types"] = (time.perf_counter() - start) * 1000
         if between_stages is not None:

@@ -27,7 +27,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 from scipy import ndimage
-from skimage.feature import hog
 
 from model_code.io.files import atomic_write_bytes
 from model_code.model.scale import mask_wall_thickness, shape_at
@@ -37,6 +36,9 @@ CLASSIFIER_SUMMARY_FILE = "room_classifier.json"  # how it was trained and its c
 FEATURE_VERSION = 1
 FEATURE_SIZE = 1024  # longest side (px) of the copy the features are measured on
 HOG_SIZE = 32  # a room's grey crop is resized to HOG_SIZE x HOG_SIZE for its gradient histogram
+HOG_BINS = 9
+# OpenCV's HOG: 8 px cells, 2 x 2-cell blocks every 8 px, over the whole HOG_SIZE patch
+_HOG = cv2.HOGDescriptor((HOG_SIZE, HOG_SIZE), (16, 16), (8, 8), (8, 8), HOG_BINS)
 DARK = 128  # grey level under which a pixel is ink
 DEFAULT_THICKNESS = 4.0  # px, when the wall mask is too small to measure
 
@@ -71,13 +73,14 @@ GEOMETRY_FEATURES = (
 
 def feature_names() -> list[str]:
     """The names of :func:`room_features`' columns, in order (the gradient histogram last)."""
-    cells = (HOG_SIZE // 8 - 1) ** 2 * 4 * 8
+    cells = (HOG_SIZE // 8 - 1) ** 2 * 4 * HOG_BINS
     return [*GEOMETRY_FEATURES, *(f"hog_{i}" for i in range(cells))]
 
 
-def _disk(diameter: float) -> np.ndarray:
-    size = max(3, round(diameter) | 1)
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+def _square(side: float) -> np.ndarray:
+    """A square structuring element of odd side (rectangular dilation is separable, so fast)."""
+    size = max(3, round(side) | 1)
+    return np.ones((size, size), np.uint8)
 
 
 def feature_shape(height: int, width: int) -> tuple[int, int]:
@@ -87,12 +90,19 @@ def feature_shape(height: int, width: int) -> tuple[int, int]:
     return shape_at(height, width, FEATURE_SIZE / max(height, width))
 
 
-def room_features(rgb: np.ndarray, labels: np.ndarray, wall: np.ndarray, opening: np.ndarray) -> np.ndarray:
+def room_features(
+    rgb: np.ndarray,
+    labels: np.ndarray,
+    wall: np.ndarray,
+    opening: np.ndarray,
+    wall_thickness: float | None = None,
+) -> np.ndarray:
     """``(K, F)`` float32 features of rooms ``1..K`` of an ``int32`` label image (0 = no room).
 
     ``rgb`` is the plan ``(H, W, 3)`` uint8, ``wall`` and ``opening`` its ``bool`` masks, all of
     one size (the pipeline measures at :func:`feature_shape`).  A label without pixels (a room lost
-    when the plan was shrunk) gets a row of zeros.  Columns: :func:`feature_names`.
+    when the plan was shrunk) gets a row of zeros.  ``wall_thickness`` (px; the vectorizer's estimate)
+    is the unit of lengths; ``None`` measures it on ``wall``.  Columns: :func:`feature_names`.
     """
     labels = np.asarray(labels, np.int32)
     if rgb.shape[:2] != labels.shape or wall.shape != labels.shape or opening.shape != labels.shape:
@@ -107,7 +117,8 @@ def room_features(rgb: np.ndarray, labels: np.ndarray, wall: np.ndarray, opening
     wall = np.ascontiguousarray(wall, bool)
     opening = np.ascontiguousarray(opening, bool)
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    t = mask_wall_thickness(wall) or DEFAULT_THICKNESS
+    t = wall_thickness if wall_thickness and wall_thickness > 0 else mask_wall_thickness(wall)
+    t = t or DEFAULT_THICKNESS
     areas = np.bincount(labels.ravel(), minlength=count + 1)[1:].astype(np.float64)
     present = areas > 0
     if not present.any():
@@ -115,16 +126,24 @@ def room_features(rgb: np.ndarray, labels: np.ndarray, wall: np.ndarray, opening
     total = areas.sum()
     median = float(np.median(areas[present]))
     rank = np.argsort(np.argsort(-areas)) / max(int(present.sum()) - 1, 1)
-    in_room = labels > 0
-    outside = ~in_room & ~wall & ~opening
-    ys, xs = np.nonzero(in_room)
-    centre_y, centre_x, spread = ys.mean(), xs.mean(), np.sqrt(total)
+    outside = (labels == 0) & ~wall & ~opening
+    boxes = ndimage.find_objects(labels)
+    centres = np.zeros((count, 2))
+    for index, box in enumerate(boxes):
+        if box is not None and present[index]:
+            moments = cv2.moments((labels[box] == index + 1).view(np.uint8), binaryImage=True)
+            centres[index] = (
+                moments["m01"] / moments["m00"] + box[0].start,
+                moments["m10"] / moments["m00"] + box[1].start,
+            )
+    centre_y, centre_x = (centres * areas[:, None]).sum(axis=0) / total
+    spread = np.sqrt(total)
     ink = grey < DARK
     opening_parts = cv2.connectedComponents(opening.view(np.uint8), connectivity=8)[1]
-    near, wide = _disk(2 * t), _disk(4 * t + 1)
+    near, wide = _square(2 * t), _square(4 * t + 1)
     pad = wide.shape[0] // 2 + 2
     height, width = labels.shape
-    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+    for index, box in enumerate(boxes, start=1):
         if box is None or not present[index - 1]:
             continue
         y0, y1 = max(box[0].start - pad, 0), min(box[0].stop + pad, height)
@@ -151,8 +170,7 @@ def room_features(rgb: np.ndarray, labels: np.ndarray, wall: np.ndarray, opening
         patch = grey[y0:y1, x0:x1].astype(np.float32)
         patch[~room] = 255.0
         patch = cv2.resize(patch, (HOG_SIZE, HOG_SIZE), interpolation=cv2.INTER_AREA)
-        room_y, room_x = np.nonzero(room)
-        offset = np.hypot(room_y.mean() + y0 - centre_y, room_x.mean() + x0 - centre_x) / spread
+        offset = np.hypot(centres[index - 1, 0] - centre_y, centres[index - 1, 1] - centre_x) / spread
         geometry = [
             np.log(area / t**2),
             area / total,
@@ -176,7 +194,7 @@ def room_features(rgb: np.ndarray, labels: np.ndarray, wall: np.ndarray, opening
             offset,
             float(present.sum()),
         ]
-        gradients = hog(patch, orientations=8, pixels_per_cell=(8, 8), cells_per_block=(2, 2))
+        gradients = _HOG.compute(patch.astype(np.uint8)).ravel()
         out[index - 1] = np.concatenate([np.asarray(geometry, np.float64), gradients])
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
 
@@ -219,24 +237,35 @@ class RoomClassifier:
             or np.any(self.right[inner] < 0)
         ):
             raise ValueError("a tree points at a node it does not have")
+        # flat node ids for prediction: tree i's node j is i * nodes + j, and a leaf points at itself
+        self._roots = (np.arange(trees, dtype=np.int64) * nodes)[:, None]
+        flat = np.arange(trees * nodes, dtype=np.int64).reshape(trees, nodes)
+        leaf = self.left < 0
+        per_class = np.zeros((trees, len(self.classes)))
+        per_class[np.arange(trees), self.tree_class] = 1.0
+        self._flat = (
+            np.where(leaf, flat, self.left + self._roots).ravel(),
+            np.where(leaf, flat, self.right + self._roots).ravel(),
+            self.feature.ravel(),
+            self.threshold.ravel(),
+            self.value.ravel(),
+            per_class,
+        )
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """``(K, C)`` class probabilities for ``(K, F)`` room features."""
         x = np.asarray(features, np.float64)
         if x.ndim != 2 or x.shape[1] != len(feature_names()):
             raise ValueError(f"features must be (K, {len(feature_names())}), got {x.shape}")
-        trees = np.arange(self.feature.shape[0])[:, None]
-        node = np.zeros((self.feature.shape[0], x.shape[0]), np.int64)
+        left, right, feature, threshold, value, per_class = self._flat
+        node = np.repeat(self._roots, x.shape[0], axis=1)  # (T, K): every tree starts at its root
         rows = np.arange(x.shape[0])[None, :]
-        while True:
-            inner = self.left[trees, node] >= 0
-            if not inner.any():
+        for _ in range(self.feature.shape[1]):
+            step = np.where(x[rows, feature[node]] <= threshold[node], left[node], right[node])
+            if np.array_equal(step, node):
                 break
-            go_left = x[rows, self.feature[trees, node]] <= self.threshold[trees, node]
-            step = np.where(go_left, self.left[trees, node], self.right[trees, node])
-            node = np.where(inner, step, node)
-        raw = np.tile(self.baseline, (x.shape[0], 1))
-        np.add.at(raw.T, self.tree_class, self.value[trees, node])
+            node = step
+        raw = self.baseline[None, :] + value[node].T @ per_class
         raw -= raw.max(axis=1, keepdims=True)
         probs = np.exp(raw)
         return probs / probs.sum(axis=1, keepdims=True)

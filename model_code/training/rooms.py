@@ -40,8 +40,8 @@ CLASSES = list(ROOM_TYPES)  # the classifier's classes (index = the examples' la
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ITERATIONS = 300
-DEFAULT_LEARNING_RATE = 0.05
+DEFAULT_ITERATIONS = 150
+DEFAULT_LEARNING_RATE = 0.1
 DEFAULT_LEAF_NODES = 31
 MIN_EXAMPLES = 20  # fewer typed rooms than this cannot train a classifier
 MIN_PER_CLASS = 2
@@ -333,7 +333,7 @@ def run_train_rooms(args: argparse.Namespace) -> int:
     path = classifier.save(target)
     counts = dict(zip(CLASSES, np.bincount(y, minlength=len(CLASSES)).tolist(), strict=True))
     summary = {
-        "file": str(path),
+        "file": path.name,
         "plans": len(set(plans.tolist())),
         "rooms": len(y),
         "rooms_per_type": counts,
