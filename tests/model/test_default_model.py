@@ -20,8 +20,9 @@ from model_code.evaluation import metrics
 from model_code.io.images import encode_png
 from model_code.model.checkpoint import DEFAULT_MODEL_DIR, METADATA_FILE, WEIGHTS_FILE
 from model_code.model.loader import load_model
+from model_code.model.room_classifier import CLASSIFIER_FILE
 from model_code.pipeline import Pipeline
-from model_code.schema import validate_result
+from model_code.schema import ROOM_TYPES, validate_result
 from model_code.synth import generate_plan
 from tests.serving.helpers import SERVE_LOCAL, ServerProcess, free_port, serving_env
 
@@ -38,6 +39,8 @@ def test_bundled_checkpoint_is_complete_and_small():
     assert (DEFAULT_MODEL_DIR / "MODEL_CARD.md").is_file()
     loaded = load_model()
     assert loaded.metadata.working_size == meta["working_size"]
+    assert loaded.room_classifier is not None and loaded.room_classifier.classes == list(ROOM_TYPES)
+    assert (DEFAULT_MODEL_DIR / CLASSIFIER_FILE).stat().st_size < 4 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +58,8 @@ def test_bundled_model_finds_the_walls_of_a_generated_plan(default_pipeline, see
     validate_result(document)
     assert len(document["walls"]) >= 4
     assert len(document["rooms"]) >= len(plan.annotation.rooms) // 2
+    assert all(room["type"] in ROOM_TYPES and room["name_hint"] for room in document["rooms"])
+    assert "room_types" in document["timing_ms"]
 
 
 @pytest.mark.slow

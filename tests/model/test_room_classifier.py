@@ -143,20 +143,32 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_train_rooms_teaches_a_checkpoint_that_the_pipeline_then_uses(
     generated: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
+    from model_code.datasets.layouts import open_dataset
     from model_code.evaluation.scoring import room_analysis
     from model_code.evaluation.truth import load_ground_truth
-    from model_code.datasets.layouts import open_dataset
     from model_code.pipeline import Pipeline
 
     model = tmp_path / "model"
     examples = tmp_path / "rooms.npz"
-    args = ["train-rooms", "--data", str(generated), "--split", "all", "--model", "default", "--out", str(model)]
+    bundled = (resolve_model_dir(None) / CLASSIFIER_FILE).read_bytes()
+    args = [
+        "train-rooms",
+        "--data",
+        str(generated),
+        "--split",
+        "all",
+        "--model",
+        "default",
+        "--out",
+        str(model),
+    ]
     code = main([*args, "--iterations", "40", "--folds", "2", "--examples", str(examples)])
     assert code == 0
     summary = json.loads((model / "room_classifier.json").read_text())
     assert summary["plans"] == 6 and summary["rooms"] >= 20 and "type_accuracy" in summary["cross_validation"]
     assert (model / CLASSIFIER_FILE).is_file() and examples.is_file()
-    assert not (resolve_model_dir(None) / CLASSIFIER_FILE).exists()  # --out left the bundled model alone
+    assert (resolve_model_dir(None) / CLASSIFIER_FILE).read_bytes() == bundled  # --out left it alone
+    assert (model / CLASSIFIER_FILE).read_bytes() != bundled
     capsys.readouterr()
     # the kept rooms train the same classifier again without running the pipeline
     assert main([*args, "--iterations", "40", "--folds", "0", "--examples", str(examples)]) == 0
@@ -207,7 +219,19 @@ def test_train_rooms_explains_data_without_room_types(tmp_path: Path, capsys: py
     cv2.rectangle(image, (8, 8), (88, 88), (0, 0, 0), 3)
     cv2.imwrite(str(folder / "images" / "a.png"), image)
     cv2.imwrite(str(folder / "masks" / "a.png"), np.where(image[:, :, 0] < 128, 255, 0).astype(np.uint8))
-    code = main(["train-rooms", "--data", str(folder), "--split", "all", "--model", "default", "--out", str(tmp_path / "m")])
+    code = main(
+        [
+            "train-rooms",
+            "--data",
+            str(folder),
+            "--split",
+            "all",
+            "--model",
+            "default",
+            "--out",
+            str(tmp_path / "m"),
+        ]
+    )
     assert code == 2
     assert "room types" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
