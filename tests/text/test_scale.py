@@ -78,8 +78,9 @@ def test_names_types_scale_and_metres_reach_the_document():
     estimate = annotate_document(doc, texts)
     assert estimate is not None
     r1, r2, r3 = doc.rooms
-    assert r1.name_hint == "CHAMBRE 2" and r1.type == "bedroom"  # the network was unsure
-    assert r2.name_hint == "Kitchen/Diner" and r2.type == "bedroom"  # the network was sure
+    assert r1.name_hint == "CHAMBRE 2" and r1.type == "bedroom"  # the model was unsure
+    assert r2.name_hint == "Kitchen/Diner" and r2.type == "living"  # the model was sure; the plan wins
+    assert r2.type_confidence == pytest.approx(0.95)  # now the reading's confidence
     assert r3.name_hint is None
     assert doc.scale is not None and doc.scale.source == "text"
     assert doc.scale.pixels_per_meter == pytest.approx(50.0, rel=0.01)
