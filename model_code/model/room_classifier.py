@@ -199,6 +199,14 @@ def room_features(
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
 
 
+def softmax(raw: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of ``raw / temperature``."""
+    scaled = np.asarray(raw, np.float64) / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    probs = np.exp(scaled)
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
 @dataclass
 class RoomClassifier:
     """A gradient-boosted tree ensemble over :func:`room_features`, as flat arrays.
@@ -206,7 +214,9 @@ class RoomClassifier:
     Tree ``i`` adds to the raw score of class ``tree_class[i]``; its nodes are rows of the
     ``(T, N)`` arrays (padded with leaves): an inner node sends a room left when
     ``features[feature] <= threshold``; a leaf (``left == -1``) adds ``value``.  The class
-    probabilities are the softmax of ``baseline`` plus the summed leaves.
+    probabilities are the softmax of those raw scores (``baseline`` plus the summed leaves) divided
+    by ``temperature``, fitted on held-out plans so that a probability means what it says
+    (:func:`softmax`).
     """
 
     classes: list[str]
@@ -218,8 +228,11 @@ class RoomClassifier:
     right: np.ndarray  # (T, N) int32
     value: np.ndarray  # (T, N) float64
     feature_version: int = FEATURE_VERSION
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
+        if not (np.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(f"temperature must be a positive number, got {self.temperature}")
         trees, nodes = self.feature.shape
         for name in ("threshold", "left", "right", "value"):
             if getattr(self, name).shape != (trees, nodes):
@@ -254,6 +267,10 @@ class RoomClassifier:
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """``(K, C)`` class probabilities for ``(K, F)`` room features."""
+        return softmax(self.raw_scores(features), self.temperature)
+
+    def raw_scores(self, features: np.ndarray) -> np.ndarray:
+        """``(K, C)`` raw scores (log-odds before the temperature) for ``(K, F)`` room features."""
         x = np.asarray(features, np.float64)
         if x.ndim != 2 or x.shape[1] != len(feature_names()):
             raise ValueError(f"features must be (K, {len(feature_names())}), got {x.shape}")
@@ -265,10 +282,7 @@ class RoomClassifier:
             if np.array_equal(step, node):
                 break
             node = step
-        raw = self.baseline[None, :] + value[node].T @ per_class
-        raw -= raw.max(axis=1, keepdims=True)
-        probs = np.exp(raw)
-        return probs / probs.sum(axis=1, keepdims=True)
+        return self.baseline[None, :] + value[node].T @ per_class
 
     def save(self, directory: str | Path) -> Path:
         """Write :data:`CLASSIFIER_FILE` into a checkpoint ``directory`` (atomically)."""
@@ -283,7 +297,11 @@ class RoomClassifier:
             "right": self.right.astype(np.int32),
             "value": self.value.astype(np.float64),
         }
-        meta = {"classes": json.dumps(self.classes), "feature_version": str(self.feature_version)}
+        meta = {
+            "classes": json.dumps(self.classes),
+            "feature_version": str(self.feature_version),
+            "temperature": repr(float(self.temperature)),
+        }
         path = Path(directory) / CLASSIFIER_FILE
         atomic_write_bytes(path, save(arrays, metadata=meta))
         return path
@@ -314,7 +332,12 @@ def load_room_classifier(directory: str | Path) -> RoomClassifier | None:
                 f"{path} was trained on room features version {version}; this code computes version "
                 f"{FEATURE_VERSION}: retrain it with `floorplan train-rooms`"
             )
-        return RoomClassifier(classes=list(json.loads(meta["classes"])), feature_version=version, **arrays)
+        return RoomClassifier(
+            classes=list(json.loads(meta["classes"])),
+            feature_version=version,
+            temperature=float(meta.get("temperature", 1.0)),
+            **arrays,
+        )
     except RoomClassifierError:
         raise
     except (OSError, KeyError, TypeError, ValueError, SafetensorError) as exc:

@@ -33,6 +33,7 @@ from model_code.model.room_classifier import (
     CLASSIFIER_SUMMARY_FILE,
     FEATURE_VERSION,
     RoomClassifier,
+    softmax,
 )
 from model_code.schema import ROOM_TYPES
 
@@ -226,23 +227,41 @@ def fit_classifier(
 
 def cross_validate(
     x: np.ndarray, y: np.ndarray, plans: np.ndarray, folds: int = 5, **kwargs
-) -> dict[str, float]:
-    """Grouped ``folds``-fold cross-validation (whole plans held out): the type accuracy, the measure
-    ``floorplan evaluate`` reports on matched rooms, and ``recall_<type>``, its share per true type."""
+) -> tuple[dict[str, float], np.ndarray | None]:
+    """Grouped ``folds``-fold cross-validation (whole plans held out).
+
+    Returns the scores: ``type_accuracy`` (the measure ``floorplan evaluate`` reports on matched
+    rooms), ``recall_<type>`` (its share per true type), and ``log_loss``/``mean_confidence``
+    before and after the temperature; and the out-of-fold raw scores (``None`` without folds).
+    """
     from sklearn.model_selection import GroupKFold
 
     folds = min(folds, len(set(plans.tolist())))
     if folds < 2:
-        return {}
-    predicted = np.full(len(y), -1)
+        return {}, None
+    raw = np.zeros((len(y), len(CLASSES)))
     for train, test in GroupKFold(folds).split(x, y, plans):
-        predicted[test] = fit_classifier(x[train], y[train], **kwargs).predict_proba(x[test]).argmax(axis=1)
-    out = {"type_accuracy": float((predicted == y).mean()), "rooms": len(y)}
+        raw[test] = fit_classifier(x[train], y[train], **kwargs).raw_scores(x[test])
+    predicted = raw.argmax(axis=1)
+    out: dict[str, float] = {"type_accuracy": float((predicted == y).mean()), "rooms": len(y)}
     for k, name in enumerate(CLASSES):
         of_type = y == k
         if of_type.any():
             out[f"recall_{name}"] = float((predicted[of_type] == k).mean())
-    return out
+    temperature = fit_temperature(raw, y)
+    for label, t in (("uncalibrated", 1.0), ("calibrated", temperature)):
+        probs = softmax(raw, t)
+        out[f"log_loss_{label}"] = float(-np.log(np.maximum(probs[np.arange(len(y)), y], 1e-12)).mean())
+        out[f"mean_confidence_{label}"] = float(probs.max(axis=1).mean())
+    out["temperature"] = temperature
+    return out, raw
+
+
+def fit_temperature(raw: np.ndarray, y: np.ndarray) -> float:
+    """The temperature (1 to 50) that minimises the log loss of out-of-fold raw scores."""
+    grid = np.exp(np.linspace(0.0, np.log(50.0), 200))
+    losses = [-np.log(np.maximum(softmax(raw, t)[np.arange(len(y)), y], 1e-12)).mean() for t in grid]
+    return float(grid[int(np.argmin(losses))])
 
 
 def configure_train_rooms(parser: argparse.ArgumentParser) -> None:
@@ -274,7 +293,12 @@ def configure_train_rooms(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS, help="boosting rounds")
     parser.add_argument("--learning-rate", type=float, default=DEFAULT_LEARNING_RATE, help="boosting step")
     parser.add_argument("--leaf-nodes", type=int, default=DEFAULT_LEAF_NODES, help="leaves per tree")
-    parser.add_argument("--folds", type=int, default=5, help="grouped cross-validation folds (0: none)")
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=5,
+        help="grouped cross-validation folds; they also fit the probabilities' temperature (0: none)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the tree ensemble")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N plans")
     parser.add_argument(
@@ -323,8 +347,9 @@ def run_train_rooms(args: argparse.Namespace) -> int:
         "leaf_nodes": args.leaf_nodes,
         "seed": args.seed,
     }
-    scores = cross_validate(x, y, plans, args.folds, **settings) if args.folds else {}
+    scores, _ = cross_validate(x, y, plans, args.folds, **settings) if args.folds else ({}, None)
     classifier = fit_classifier(x, y, **settings)
+    classifier.temperature = float(scores.get("temperature", 1.0))
     target = model_dir
     if args.out is not None:
         if args.out.resolve() != model_dir.resolve():

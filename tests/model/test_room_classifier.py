@@ -20,9 +20,10 @@ from model_code.model.room_classifier import (
     feature_names,
     load_room_classifier,
     room_features,
+    softmax,
 )
 from model_code.schema import ROOM_TYPES
-from model_code.training.rooms import CLASSES, flatten
+from model_code.training.rooms import CLASSES, fit_temperature, flatten
 
 # columns of room_features that do not depend on the drawing's size (lengths are in wall thicknesses)
 SCALE_FREE = [
@@ -60,6 +61,14 @@ def test_the_flattened_trees_give_scikit_learns_probabilities(classes: int) -> N
     np.testing.assert_allclose(ours.sum(axis=1), 1.0)
 
 
+def test_the_temperature_fitted_on_held_out_scores_undoes_overconfidence() -> None:
+    rng = np.random.default_rng(1)
+    honest = rng.normal(size=(4000, 6))
+    y = np.array([rng.choice(6, p=p) for p in softmax(honest)])
+    assert fit_temperature(3.0 * honest, y) == pytest.approx(3.0, rel=0.1)  # scores three times too sure
+    assert fit_temperature(honest, y) == pytest.approx(1.0, abs=0.1)
+
+
 def test_the_classifier_file_round_trips_and_refuses_other_features(tmp_path: Path) -> None:
     x, y = random_problem(4)
     flat = flatten(HistGradientBoostingClassifier(max_iter=5, random_state=0).fit(x, y), CLASSES)
@@ -68,6 +77,16 @@ def test_the_classifier_file_round_trips_and_refuses_other_features(tmp_path: Pa
     assert loaded is not None and loaded.classes == CLASSES
     np.testing.assert_array_equal(loaded.predict_proba(x[:20]), flat.predict_proba(x[:20]))
     assert load_room_classifier(tmp_path / "nowhere") is None
+
+    flat.temperature = 2.5
+    flat.save(tmp_path)
+    cooled = load_room_classifier(tmp_path)
+    assert cooled is not None and cooled.temperature == 2.5
+    np.testing.assert_allclose(cooled.predict_proba(x[:20]), softmax(flat.raw_scores(x[:20]), 2.5))
+    assert (
+        cooled.predict_proba(x[:20]).max(axis=1).mean()
+        < flat.predict_proba(x[:20]).max(axis=1).mean() + 1e-12
+    )
 
     flat.feature_version = 0
     flat.save(tmp_path)
@@ -166,6 +185,7 @@ def test_train_rooms_teaches_a_checkpoint_that_the_pipeline_then_uses(
     assert code == 0
     summary = json.loads((model / "room_classifier.json").read_text())
     assert summary["plans"] == 6 and summary["rooms"] >= 20 and "type_accuracy" in summary["cross_validation"]
+    assert load_room_classifier(model).temperature == summary["cross_validation"]["temperature"]
     assert (model / CLASSIFIER_FILE).is_file() and examples.is_file()
     assert (resolve_model_dir(None) / CLASSIFIER_FILE).read_bytes() == bundled  # --out left it alone
     assert (model / CLASSIFIER_FILE).read_bytes() != bundled
