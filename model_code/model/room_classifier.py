@@ -1,6 +1,6 @@
 """Room types from each room as a whole: features of a detected room and a gradient-boosted classifier.
 
-The network's per-pixel room-type channels need far more training than a CPU gives them (issue 18:
+The network's per-pixel room-type channels need far more training than a CPU gives them (on CPU,
 a typed U-Net trained for hours reached 0.53 type accuracy on matched rooms).  A room's type is
 also a property of the whole room: its size against the plan's other rooms, its shape, how many
 doors it has, whether it lies on the facade, what is drawn inside it (sanitary fixtures, beds,

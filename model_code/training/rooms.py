@@ -20,8 +20,10 @@ import json
 import logging
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -36,6 +38,11 @@ from model_code.model.room_classifier import (
     softmax,
 )
 from model_code.schema import ROOM_TYPES
+
+if TYPE_CHECKING:
+    from model_code.datasets.layouts import Sample
+    from model_code.evaluation.truth import GroundTruth
+    from model_code.pipeline import Pipeline, PipelineOptions, PlanResult
 
 CLASSES = list(ROOM_TYPES)  # the classifier's classes (index = the examples' labels)
 
@@ -74,7 +81,7 @@ class RoomExamples:
         return np.stack(self.features), np.asarray(self.labels, np.int64), np.asarray(self.plans)
 
 
-def plan_examples(truth, result) -> tuple[np.ndarray, list[int]]:
+def plan_examples(truth: GroundTruth, result: PlanResult) -> tuple[np.ndarray, list[int]]:
     """The typed rooms of one analysed plan: the features of each detected room that matches a true
     room of known type (IoU >= 0.5, as ``floorplan evaluate`` matches), and that type.
 
@@ -97,8 +104,9 @@ def plan_examples(truth, result) -> tuple[np.ndarray, list[int]]:
     return result.room_features[[p for p, _ in pairs]], [t for _, t in pairs]
 
 
-def collect_examples(samples, pipeline, options) -> RoomExamples:
-    """Run ``pipeline`` on every sample and gather its typed rooms (unreadable plans are skipped)."""
+def collect_examples(samples: Sequence[Sample], pipeline: Pipeline, options: PipelineOptions) -> RoomExamples:
+    """Run ``pipeline`` on every sample and gather its typed rooms (a plan that cannot be read or
+    analysed is skipped with a warning, so one bad file does not lose the others)."""
     from model_code.evaluation.truth import GroundTruthError, load_ground_truth
 
     examples = RoomExamples()
@@ -108,7 +116,11 @@ def collect_examples(samples, pipeline, options) -> RoomExamples:
         except GroundTruthError as exc:
             logger.warning("skipping %s: %s", sample.stem, exc)
             continue
-        result = pipeline.analyze(truth.image, options)
+        try:
+            result = pipeline.analyze(truth.image, options)
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            logger.warning("skipping %s: %s: %s", sample.stem, type(exc).__name__, exc)
+            continue
         features, labels = plan_examples(truth, result)
         examples.add(features, labels, sample.stem)
     return examples
@@ -129,12 +141,15 @@ def write_examples(path: Path, x: np.ndarray, y: np.ndarray, plans: np.ndarray) 
 
 def read_examples(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rooms kept by :func:`write_examples`; refuses a file of other features or classes."""
-    with np.load(path, allow_pickle=False) as data:
-        if int(data["feature_version"]) != FEATURE_VERSION or list(data["classes"]) != CLASSES:
-            raise RoomTrainingError(
-                f"{path} holds rooms of other features or classes: delete it to collect anew"
-            )
-        return data["x"], data["y"], data["plans"]
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            same = int(data["feature_version"]) == FEATURE_VERSION and list(data["classes"]) == CLASSES
+            arrays = data["x"], data["y"], data["plans"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise RoomTrainingError(f"cannot read the kept rooms {path}: {exc}") from exc
+    if not same:
+        raise RoomTrainingError(f"{path} holds rooms of other features or classes: delete it to collect anew")
+    return arrays
 
 
 def _estimator(iterations: int, learning_rate: float, leaf_nodes: int, seed: int):

@@ -190,6 +190,10 @@ def test_train_rooms_teaches_a_checkpoint_that_the_pipeline_then_uses(
     assert (resolve_model_dir(None) / CLASSIFIER_FILE).read_bytes() == bundled  # --out left it alone
     assert (model / CLASSIFIER_FILE).read_bytes() != bundled
     capsys.readouterr()
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"not an npz")
+    assert main([*args, "--examples", str(broken)]) == 2
+    assert "cannot read the kept rooms" in capsys.readouterr().err
     # the kept rooms train the same classifier again without running the pipeline
     assert main([*args, "--iterations", "40", "--folds", "0", "--examples", str(examples)]) == 0
 
