@@ -279,12 +279,16 @@ def fit_temperature(raw: np.ndarray, y: np.ndarray) -> float:
     return float(grid[int(np.argmin(losses))])
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The example keeps its line breaks; every option shows its default."""
+
+
 def configure_train_rooms(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``floorplan train-rooms``."""
     parser.epilog = (
         "example:\n  floorplan train-rooms --data r3d/train --split train --model model_code/default_model"
     )
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.formatter_class = _HelpFormatter
     parser.add_argument(
         "--data", type=Path, required=True, help="dataset folder with room types (any layout)"
     )
@@ -297,13 +301,15 @@ def configure_train_rooms(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--val-fraction", type=float, default=0.1, help="hold-out share of a flat folder")
     parser.add_argument("--split-seed", type=int, default=0, help="hold-out seed of a flat folder")
     parser.add_argument(
-        "--model", default="default", help="checkpoint folder whose rooms are typed (default: bundled)"
+        "--model",
+        default="default",
+        help="checkpoint folder whose rooms are typed ('default': the bundled model)",
     )
     parser.add_argument(
         "--out",
         type=Path,
         default=None,
-        help="write a copy of the checkpoint with the classifier here (default: into --model)",
+        help="write a copy of the checkpoint with the classifier here (none: into --model)",
     )
     parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS, help="boosting rounds")
     parser.add_argument("--learning-rate", type=float, default=DEFAULT_LEARNING_RATE, help="boosting step")
