@@ -53,6 +53,7 @@ DEFAULT_LEARNING_RATE = 0.1
 DEFAULT_LEAF_NODES = 31
 MIN_EXAMPLES = 20  # fewer typed rooms than this cannot train a classifier
 MIN_PER_CLASS = 2
+UNSEEN_SCORE = -1e4  # raw score of a class absent from the training rooms (probability 0 at any temperature)
 
 
 class RoomTrainingError(ValueError):
@@ -167,8 +168,8 @@ def _estimator(iterations: int, learning_rate: float, leaf_nodes: int, seed: int
 def flatten(estimator, classes: list[str]) -> RoomClassifier:
     """A fitted ``HistGradientBoostingClassifier`` as a :class:`RoomClassifier` over ``classes``.
 
-    ``classes[k]`` is the type of the estimator's label ``k``; labels it never saw get a raw score
-    of minus infinity's stand-in (-50), so they are never predicted.
+    ``classes[k]`` is the type of the estimator's label ``k``; labels it never saw get the raw score
+    :data:`UNSEEN_SCORE`, so they are never predicted, whatever the temperature.
     """
     seen = [int(c) for c in estimator.classes_]
     trees = [tree for stage in estimator._predictors for tree in stage]
@@ -193,12 +194,12 @@ def flatten(estimator, classes: list[str]) -> RoomClassifier:
         value[i, :count] = n["value"]
     if per_stage == 1:  # two classes: one tree per stage scores the second class against the first
         tree_class = np.full(len(trees), seen[1], np.int32)
-        baseline = np.full(len(classes), -50.0)
+        baseline = np.full(len(classes), UNSEEN_SCORE)
         baseline[seen[0]] = 0.0
         baseline[seen[1]] = float(np.ravel(estimator._baseline_prediction)[0])
     else:
         tree_class = np.tile(np.asarray(seen, np.int32), len(estimator._predictors))
-        baseline = np.full(len(classes), -50.0)
+        baseline = np.full(len(classes), UNSEEN_SCORE)
         baseline[seen] = np.ravel(estimator._baseline_prediction)
     return RoomClassifier(
         classes=list(classes),
