@@ -95,6 +95,7 @@ def load_model(
     device: str | torch.device = "cpu",
     runtime: str | None = None,
     threads: int | None = None,
+    room_classifier: bool = True,
 ) -> LoadedModel:
     """Load a checkpoint directory (``None``/"default": the bundled model) for inference.
 
@@ -107,6 +108,8 @@ def load_model(
     OpenVINO's thread count (default :func:`model_code.model.runtimes.default_threads`); torch runtimes
     use torch's global setting.  The exported runtimes run the checkpoint's cached export
     (:func:`model_code.model.export_cache.exported_model_forward`): when it exists, torch is not imported.
+    ``room_classifier=False`` leaves the checkpoint's room classifier unread (``floorplan train-rooms``
+    replaces it, even one made for older features).
     """
     from model_code.model.runtimes import (
         DEFAULT_RUNTIME,
@@ -123,7 +126,7 @@ def load_model(
         raise CheckpointError(f"no model checkpoint ({WEIGHTS_FILE} + {METADATA_FILE}) in {directory}")
     metadata = read_metadata(directory)
     try:
-        classifier = load_room_classifier(directory)
+        classifier = load_room_classifier(directory) if room_classifier else None
     except RoomClassifierError as exc:
         raise CheckpointError(str(exc)) from exc
     on_cpu = str(device) == "cpu"

@@ -334,6 +334,7 @@ def configure_train_rooms(parser: argparse.ArgumentParser) -> None:
 def run_train_rooms(args: argparse.Namespace) -> int:
     """Collect typed rooms, fit, cross-validate and write the classifier; 2 on bad input."""
     from model_code.evaluation.cli import EvaluationError, select_samples
+    from model_code.model.loader import load_model
     from model_code.pipeline import Pipeline, PipelineOptions
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -350,11 +351,8 @@ def run_train_rooms(args: argparse.Namespace) -> int:
             samples = samples[: args.limit] if args.limit else samples
             if not samples:
                 raise RoomTrainingError(f"no plans in {args.data} (split {args.split})")
-            pipeline = Pipeline.load(model_dir)
-            assert pipeline.model is not None
-            pipeline.model.room_classifier = (
-                None  # the rooms the stage finds, untouched by an older classifier
-            )
+            # the rooms as the room stage finds them, without an older classifier (which may not even load)
+            pipeline = Pipeline(load_model(model_dir, room_classifier=False))
             pipeline.measure_rooms = True
             x, y, plans = collect_examples(samples, pipeline, PipelineOptions()).arrays()
             if args.examples is not None:
