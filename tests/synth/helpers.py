@@ -10,6 +10,7 @@ from matplotlib.path import Path
 from shapely.geometry import Point, Polygon
 
 from model_code.schema import Annotation, validate_annotation
+from model_code.synth import SynthPlan, rasterize_annotation
 from model_code.synth.generator import to_annotation
 from model_code.synth.layout import Layout, generate_layout
 from model_code.synth.raster import wall_and_opening_masks
@@ -55,6 +56,24 @@ def independent_masks(annotation: Annotation, shape: tuple[int, int]) -> tuple[n
     opening = centre_rule_fill(openings, shape)
     wall = centre_rule_fill(walls, shape) & ~opening
     return wall, opening
+
+
+def axis_aligned(wall) -> bool:
+    """True for a wall drawn along x or y: its faces lie between pixel centres, so the rule is exact."""
+    return wall.start[0] == wall.end[0] or wall.start[1] == wall.end[1]
+
+
+def rerasterised(plan: SynthPlan) -> tuple[Annotation, np.ndarray, np.ndarray]:
+    """Save ``plan``'s annotation as JSON, rasterise it back and assert it gives the plan's wall,
+    opening and room masks exactly; returns the saved annotation and its independent wall and
+    opening masks (:func:`independent_masks`) for the caller's own checks."""
+    annotation = round_trip(plan.annotation)  # schema-valid, rounded to 0.01 px like any saved file
+    height, width = plan.wall_mask.shape
+    wall, opening, labels = rasterize_annotation(annotation, height, width)
+    assert np.array_equal(wall, plan.wall_mask)
+    assert np.array_equal(opening, plan.opening_mask)
+    assert np.array_equal(labels, plan.room_labels)
+    return annotation, *independent_masks(annotation, (height, width))
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

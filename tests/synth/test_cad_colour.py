@@ -11,11 +11,11 @@ import pytest
 from model_code.cli import main
 from model_code.geometry.raster import rasterize_walls
 from model_code.io.images import read_image
-from model_code.synth import OPT_IN_STYLES, STYLES, SynthPlan, generate_plan, rasterize_annotation
+from model_code.synth import OPT_IN_STYLES, STYLES, SynthPlan, generate_plan
 from model_code.synth.extras import paint_split_walls, structural_masks
 from model_code.synth.styles import LAYERS, OPT_IN_TABLE, STYLE_TABLE, realise
 from model_code.training.config import config_from_mapping
-from tests.synth.helpers import drawn_layout, independent_masks, round_trip
+from tests.synth.helpers import axis_aligned, drawn_layout, rerasterised
 
 CHROMA = 100  # max - min of RGB above this: a clearly coloured (not grey) pixel
 
@@ -56,14 +56,8 @@ def test_cad_colour_draws_coloured_layers_off_the_walls(seed: int, sheet: float)
 @pytest.mark.parametrize("seed", [0, 3, 5])
 def test_cad_colour_ground_truth_is_exact(seed: int, sheet: float) -> None:
     plan = _plan(seed, size=384, sheet=sheet)
-    annotation = round_trip(plan.annotation)
-    height, width = plan.wall_mask.shape
-    wall, opening, labels = rasterize_annotation(annotation, height, width)
-    assert np.array_equal(wall, plan.wall_mask)
-    assert np.array_equal(opening, plan.opening_mask)
-    assert np.array_equal(labels, plan.room_labels)
-    wall_ref, opening_ref = independent_masks(annotation, (height, width))
-    if all(w.start[0] == w.end[0] or w.start[1] == w.end[1] for w in annotation.walls):
+    annotation, wall_ref, opening_ref = rerasterised(plan)
+    if all(axis_aligned(w) for w in annotation.walls):
         assert np.array_equal(wall_ref, plan.wall_mask)
         assert np.array_equal(opening_ref, plan.opening_mask)
 
