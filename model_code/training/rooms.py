@@ -16,6 +16,7 @@ annotations whose rooms carry ``name_hint`` or ``type``, generated plans.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import shutil
@@ -128,16 +129,18 @@ def collect_examples(samples: Sequence[Sample], pipeline: Pipeline, options: Pip
 
 
 def write_examples(path: Path, x: np.ndarray, y: np.ndarray, plans: np.ndarray) -> None:
-    """Keep collected rooms in an ``.npz`` file (with the feature version and class names)."""
-    with open(path, "wb") as handle:
-        np.savez(
-            handle,
-            x=x,
-            y=y,
-            plans=plans.astype(str),
-            classes=np.asarray(CLASSES),
-            feature_version=np.asarray(FEATURE_VERSION),
-        )
+    """Keep collected rooms in an ``.npz`` file (with the feature version and class names), written
+    atomically like every file the project writes, so an interrupted run leaves no half file to reuse."""
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        x=x,
+        y=y,
+        plans=plans.astype(str),
+        classes=np.asarray(CLASSES),
+        feature_version=np.asarray(FEATURE_VERSION),
+    )
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def read_examples(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
