@@ -9,7 +9,9 @@ Four parts, each optional:
 * ``--r3d``: the R3D validation split (ids from the bundled model card): the type a label means
   against the R3D type map under its box; whether a scale is found on plans that print dimensions;
   each room with printed dimensions: ``area_m2`` against the printed product, and its ``dimensions_m``
-  (extents between the wall faces) against the printed sides and their product.
+  (extents between the wall faces) against the printed sides and their product; and the annotated
+  R3D room under it, the ceiling of any correct area: its own area and its rectangle's against the
+  printed product, and whether it fills 90% of that rectangle.
 * ``--engines N``: the OCR engines on N generated plans: printed lines read exactly, and time.
   Tesseract (Debian's ``tesseract-ocr``, when installed) runs as a command, for the comparison only.
 * ``--latency``: the pipeline with text off and on, on generated plans of 1,024 and 3,500 px.
@@ -32,13 +34,16 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 from shapely.geometry import Point, Polygon
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from model_code.datasets.layouts import open_dataset
 from model_code.datasets.room_maps import TYPE_NONE, TYPE_UNKNOWN, r3d_type_map
+from model_code.evaluation.truth import load_ground_truth
 from model_code.pipeline import Pipeline, PipelineOptions
 from model_code.schema import ROOM_TYPES, room_type_of_name
 from model_code.synth import generate_plan
@@ -115,7 +120,10 @@ def r3d_accuracy(pipeline: Pipeline, overlays: Path | None = None) -> dict:
     area_errors = []
     extents_right = extents_product_right = 0
     misses: dict[str, int] = {}
+    truth_fill_right = truth_area_right = truth_extent_right = truth_rooms = 0
+    samples = {sample.stem: sample for sample in open_dataset(R3D)}
     for plan_id in ids:
+        truth_rooms_map = load_ground_truth(samples[plan_id]).room_labels
         image = np.asarray(Image.open(R3D / f"{plan_id}.jpg").convert("RGB"))
         types = r3d_type_map(np.asarray(Image.open(R3D / f"{plan_id}_rooms.png").convert("RGB")))
         if types.shape != image.shape[:2]:
@@ -161,6 +169,14 @@ def r3d_accuracy(pipeline: Pipeline, overlays: Path | None = None) -> dict:
                     wanted = sorted(sides[0].sides_m[:2])
                     extents_right += all(abs(e / w - 1) <= 0.10 for e, w in zip(extents, wanted, strict=True))
                     extents_product_right += abs(extents[0] * extents[1] / printed - 1) <= 0.10
+                true_room = true_room_under(truth_rooms_map, room)
+                if true_room is not None:  # the R3D room itself: how far its own area is from the product
+                    truth_rooms += 1
+                    truth_fill_right += true_room.area >= 0.9 * true_room.minimum_rotated_rectangle.area
+                    true_m2 = true_room.area / doc.scale.pixels_per_meter**2
+                    truth_area_right += abs(true_m2 / printed - 1) <= 0.10
+                    extent_m2 = true_room.minimum_rotated_rectangle.area / doc.scale.pixels_per_meter**2
+                    truth_extent_right += abs(extent_m2 / printed - 1) <= 0.10
                 if abs(err) > 0.10:
                     cause = area_miss_cause(room, sides[0].sides_m, result, doc)
                     misses[cause] = misses.get(cause, 0) + 1
@@ -182,7 +198,27 @@ def r3d_accuracy(pipeline: Pipeline, overlays: Path | None = None) -> dict:
         "area_misses": misses,
         "dimensions_m_sides_within_10pct": extents_right,
         "dimensions_m_product_within_10pct": extents_product_right,
+        "true_rooms_of_those": truth_rooms,
+        "true_room_fills_90pct_of_its_rectangle": truth_fill_right,
+        "true_room_area_within_10pct_of_printed_product": truth_area_right,
+        "true_room_rectangle_within_10pct_of_printed_product": truth_extent_right,
     }
+
+
+def true_room_under(labels: np.ndarray | None, room) -> Polygon | None:
+    """The R3D room (instance label) that most of a predicted room's polygon covers, as its pixel outline."""
+    if labels is None or room.polygon is None:
+        return None
+    mask = np.zeros(labels.shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(np.asarray(room.polygon)).astype(np.int32)], 1)
+    under = labels[mask.astype(bool)]
+    under = under[under > 0]
+    if under.size == 0:
+        return None
+    region = (labels == np.bincount(under).argmax()).astype(np.uint8)
+    contours, _ = cv2.findContours(region, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    contour = max(contours, key=cv2.contourArea).reshape(-1, 2)
+    return Polygon(contour) if len(contour) >= 3 else None
 
 
 def area_miss_cause(room, sides_m: tuple[float, ...], result, doc) -> str:
