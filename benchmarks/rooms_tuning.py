@@ -9,6 +9,10 @@ or generated plans only.
 
     python benchmarks/rooms_tuning.py --data ../shared/datasets/r3d/train --split validation \\
         --model runs/model --set INTERIOR_THRESHOLD=0.3,0.5 --set TYPE_SPLIT_CONFIDENCE=0.5,0.7
+
+``--working-gain G`` records the plans with the network run at ``G`` times the fit-to-working-size
+scale instead of the scale :func:`model_code.model.scale.choose_working_scale` picks (an experiment
+on the working scale, docs/scale.md; the product never does this).
 """
 
 from __future__ import annotations
@@ -63,6 +67,22 @@ def record(pipeline: Pipeline, samples: list) -> list[Recorded]:
     finally:
         rooms_module.detect_rooms = original
     return out
+
+
+def force_working_gain(gain: float) -> None:
+    """Make the pipeline run the network at ``gain`` times the fit scale (for every plan)."""
+    import model_code.model.scale as scale_module
+
+    choose = scale_module.choose_working_scale
+
+    def forced(height, width, working_size, coarse_thickness_px, *args, **kwargs):
+        if coarse_thickness_px is None:  # the coarse pass itself
+            return choose(height, width, working_size, None)
+        fit = choose(height, width, working_size, None).fit_scale
+        shape = scale_module.shape_at(height, width, fit * gain)
+        return scale_module.WorkingScale(fit * gain, shape, fit, coarse_thickness_px / fit, "forced")
+
+    scale_module.choose_working_scale = forced
 
 
 def score(recorded: list[Recorded]) -> dict[str, float]:
@@ -120,7 +140,7 @@ def parse_sets(values: list[str]) -> dict[str, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="dataset folder (any layout)")
-    parser.add_argument("--split", choices=["all", "validation"], default="validation")
+    parser.add_argument("--split", choices=["all", "train", "validation"], default="validation")
     parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default=None, help="checkpoint directory (default: the bundled model)")
@@ -128,11 +148,16 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--no-types", action="store_true", help="replay without the room-type maps")
     parser.add_argument("--out", type=Path, default=None, help="write the table as JSON here")
+    parser.add_argument(
+        "--working-gain", type=float, default=None, help="run the network at this many times the fit scale"
+    )
     args = parser.parse_args()
     samples = open_dataset(args.data)
-    if args.split == "validation":
-        samples = holdout_split(samples, args.val_fraction, args.seed)[1]
+    if args.split != "all":
+        samples = holdout_split(samples, args.val_fraction, args.seed)[args.split == "validation"]
     samples = samples[: args.limit]
+    if args.working_gain is not None:
+        force_working_gain(args.working_gain)
     recorded = record(Pipeline.load(args.model), samples)
     if args.no_types:
         for item in recorded:
