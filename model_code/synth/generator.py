@@ -49,6 +49,8 @@ DEFAULT_SIZE_RANGE = (256, 2048)
 COORDINATE_DECIMALS = 2  # what schema.Wall/Opening/Room.to_dict keep
 BARE_STREAM = 1  # second word of the seed of the bare-opening generator: default_rng([seed, BARE_STREAM])
 BARE_TYPES = ("door", "window")  # the opening types that have a symbol to leave out
+MAX_MARGIN_SHARE = 0.3  # the margin on each side takes at most this share of the canvas's short side
+MIN_PLAN_SPAN = 48  # px: the margins leave at least this much of the canvas's short side to the plan
 
 
 @dataclass
@@ -179,6 +181,11 @@ def generate_plan(
     margin = round(max(canvas_w, canvas_h) * float(rng.uniform(0.09, 0.14)))
     if style.margin_scale != 1.0:  # opt-in styles only: room for dense dimension chains
         margin = round(margin * style.margin_scale)
+    # A sheet's plan area can be long and low, and a 128 px plan small: the margins never take more
+    # than 60% of the short side nor leave less than MIN_PLAN_SPAN px (untouched wherever they
+    # already left more, so every earlier plan is the plan it was).
+    short = min(canvas_w, canvas_h)
+    margin = max(0, min(margin, int(MAX_MARGIN_SHARE * short), (short - MIN_PLAN_SPAN) // 2))
     layout = generate_layout(
         rng, canvas_w, canvas_h, layout_params(rng, style), margin, max_bay_depth=0.45 * margin
     )
