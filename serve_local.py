@@ -27,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model-dir",
         type=Path,
-        help="checkpoint directory (model.safetensors + model.json); default: $SAGEMAKER_BASE_DIR/model "
-        "if it holds one, else the bundled default model",
+        help="checkpoint directory (model.safetensors + model.json), or a bundled model by name: default, "
+        "synthetic; default: $SAGEMAKER_BASE_DIR/model if it holds one, else the bundled default model",
     )
     parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
@@ -49,11 +49,20 @@ def serving_environment(args: argparse.Namespace, base: dict[str, str]) -> dict[
 
 
 def check_model(args: argparse.Namespace) -> Path:
-    """The model directory that will be served; raises SystemExit with a clear message if none."""
-    from model_code.model.checkpoint import DEFAULT_MODEL_DIR, CheckpointError, is_checkpoint
+    """The model directory that will be served; raises SystemExit with a clear message if none.
+
+    A bundled model's name (``default``, ``synthetic``) in ``args.model_dir`` becomes its folder.
+    """
+    from model_code.model.checkpoint import (
+        DEFAULT_MODEL_DIR,
+        CheckpointError,
+        is_checkpoint,
+        resolve_model_dir,
+    )
     from model_code.serving.config import resolve_serving_model_dir
 
     if args.model_dir is not None:
+        args.model_dir = resolve_model_dir(args.model_dir)
         if not is_checkpoint(args.model_dir):
             raise SystemExit(
                 f"serve_local: {args.model_dir} holds no model checkpoint (model.safetensors + model.json)"
@@ -79,8 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers < 1:
         raise SystemExit(f"serve_local: --workers must be >= 1, got {args.workers}")
     sys.path.insert(0, str(ROOT))
-    env = serving_environment(args, dict(os.environ))
     model_dir = check_model(args)
+    env = serving_environment(args, dict(os.environ))
     host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     url = f"http://{host}:{args.port}"
     print(f"Serving {model_dir} at {url} (ready when {url}/ping answers 200; Ctrl-C stops)")

@@ -1,4 +1,4 @@
-"""``--backend`` specifications: ``opencv``, ``unet`` / ``unet:default`` or ``unet:<checkpoint dir>``."""
+"""``--backend`` specifications: ``opencv``, ``unet`` (``unet:default``), ``unet:synthetic``, ``unet:DIR``."""
 
 from __future__ import annotations
 
@@ -53,7 +53,9 @@ def parse_backend(text: str) -> BackendSpec:
             )
         label = "unet" if argument == "default" else f"unet:{Path(argument).name or argument}"
         return BackendSpec(name=label, backend="unet", model_dir=str(directory))
-    raise BackendSpecError(f"unknown backend {text!r}: use 'opencv', 'unet', 'unet:default' or 'unet:<dir>'")
+    raise BackendSpecError(
+        f"unknown backend {text!r}: use 'opencv', 'unet', 'unet:default', 'unet:synthetic' or 'unet:<dir>'"
+    )
 
 
 def parse_backends(texts: list[str]) -> list[BackendSpec]:

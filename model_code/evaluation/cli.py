@@ -102,7 +102,8 @@ def configure_evaluate(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="opencv | unet | unet:default | unet:<checkpoint dir>; repeat for side-by-side columns",
+        help="opencv | unet | unet:default | unet:synthetic | unet:<checkpoint dir>; repeat for side-by-side "
+        "columns",
     )
     parser.add_argument("--out", type=Path, required=True, help="report folder (created)")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N plans")

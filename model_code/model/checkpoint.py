@@ -39,6 +39,11 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 MIN_WORKING_SIZE = 64  # px: the U-Net's five poolings need at least a few cells
 MAX_WORKING_SIZE = 4096  # px: larger plans are tiled; a larger working image only costs memory
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "default_model"
+SYNTHETIC_MODEL_DIR = Path(__file__).resolve().parent.parent / "synthetic_model"
+# The checkpoints that ship inside the package, by the name a caller may give instead of a folder:
+# ``default`` (generated plans + R3D, research use) and ``synthetic`` (generated plans only, no
+# restriction: the clean start for commercial fine-tuning).  Each folder has its MODEL_CARD.md.
+BUNDLED_MODELS: dict[str, Path] = {"default": DEFAULT_MODEL_DIR, "synthetic": SYNTHETIC_MODEL_DIR}
 logger = logging.getLogger(__name__)
 
 
@@ -247,7 +252,11 @@ def read_metadata(directory: str | Path) -> ModelMetadata:
 
 
 def resolve_model_dir(directory: str | Path | None) -> Path:
-    """``None`` or ``"default"`` -> the bundled default model; else the directory given."""
-    if directory is None or str(directory) == "default":
+    """``None`` or ``"default"`` -> the bundled default model, ``"synthetic"`` -> the bundled model
+    trained on generated plans only (:data:`BUNDLED_MODELS`); else the directory given (write
+    ``./synthetic`` for a local folder of that name)."""
+    if directory is None:
         return DEFAULT_MODEL_DIR
+    if str(directory) in BUNDLED_MODELS:
+        return BUNDLED_MODELS[str(directory)]
     return Path(directory)

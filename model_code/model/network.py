@@ -46,7 +46,8 @@ def build_network(spec: ModelSpec, encoder_weights: str | None = None) -> torch.
         raise PretrainedWeightsUnavailable(
             f"could not load {encoder_weights!r} weights for encoder {spec.encoder!r}: {exc}. "
             "Downloading pretrained weights needs internet access; offline, use "
-            "encoder_weights=none or init_checkpoint=default (our synthetic-pretrained model)."
+            "encoder_weights=none, init_checkpoint=synthetic (bundled, generated plans only) or "
+            "init_checkpoint=default (bundled, generated plans + R3D, research use)."
         ) from exc
 
 

@@ -101,7 +101,10 @@ class TrainConfig:
     )
     encoder_weights: str = field(default="none", metadata=_help("none | imagenet (needs internet)"))
     init_checkpoint: str | None = field(
-        default=None, metadata=_help("'default' (bundled model) or a checkpoint directory")
+        default=None,
+        metadata=_help(
+            "'default' (bundled model), 'synthetic' (bundled, generated plans only) or a checkpoint directory"
+        ),
     )
     room_types: str = field(
         default="auto",

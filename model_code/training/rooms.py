@@ -307,7 +307,7 @@ def configure_train_rooms(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         default="default",
-        help="checkpoint folder whose rooms are typed ('default': the bundled model)",
+        help="checkpoint folder whose rooms are typed ('default' or 'synthetic': a bundled model)",
     )
     parser.add_argument(
         "--out",

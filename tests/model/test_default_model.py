@@ -8,6 +8,7 @@ checkpoint, not small regressions, which `floorplan evaluate` measures.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 
@@ -18,7 +19,13 @@ from safetensors import safe_open
 
 from model_code.evaluation import metrics
 from model_code.io.images import encode_png
-from model_code.model.checkpoint import DEFAULT_MODEL_DIR, METADATA_FILE, WEIGHTS_FILE
+from model_code.model.checkpoint import (
+    BUNDLED_MODELS,
+    METADATA_FILE,
+    SYNTHETIC_MODEL_DIR,
+    WEIGHTS_FILE,
+    resolve_model_dir,
+)
 from model_code.model.loader import load_model
 from model_code.model.room_classifier import CLASSIFIER_FILE
 from model_code.pipeline import Pipeline
@@ -27,20 +34,35 @@ from model_code.synth import generate_plan
 from tests.serving.helpers import SERVE_LOCAL, ServerProcess, free_port, serving_env
 
 
-def test_bundled_checkpoint_is_complete_and_small():
-    weights = DEFAULT_MODEL_DIR / WEIGHTS_FILE
+@pytest.mark.parametrize("name", sorted(BUNDLED_MODELS))
+def test_bundled_checkpoint_is_complete_and_small(name):
+    directory = BUNDLED_MODELS[name]
+    assert resolve_model_dir(name) == directory
+    weights = directory / WEIGHTS_FILE
     assert weights.stat().st_size < 50 * 1024 * 1024
     with safe_open(str(weights), framework="pt") as handle:
         dtypes = {handle.get_tensor(name).dtype for name in handle.keys()}  # noqa: SIM118
     assert torch.float16 in dtypes and torch.float32 not in dtypes
-    meta = json.loads((DEFAULT_MODEL_DIR / METADATA_FILE).read_text())
-    assert meta["name"] == "floorplan-unet" and meta["channels"] == ["wall", "opening"]
-    assert meta["training"]["validation_ids"], "the held-out plans must be recorded"
-    assert (DEFAULT_MODEL_DIR / "MODEL_CARD.md").is_file()
-    loaded = load_model()
+    meta = json.loads((directory / METADATA_FILE).read_text())
+    assert meta["name"].startswith("floorplan-unet") and meta["channels"] == ["wall", "opening"]
+    training = meta["training"]
+    # the held-out plans must be recorded: by id for real plans, by seed and count for generated ones
+    assert training["validation_ids"] or (
+        training["validation_source"] == "synthetic" and training["validation_plans"] > 0
+    )
+    assert (directory / "MODEL_CARD.md").is_file()
+    loaded = load_model(name)
     assert loaded.metadata.working_size == meta["working_size"]
     assert loaded.room_classifier is not None and loaded.room_classifier.classes == list(ROOM_TYPES)
-    assert (DEFAULT_MODEL_DIR / CLASSIFIER_FILE).stat().st_size < 4 * 1024 * 1024
+    assert (directory / CLASSIFIER_FILE).stat().st_size < 4 * 1024 * 1024
+
+
+def test_the_synthetic_checkpoint_saw_generated_plans_only():
+    """The clean start for commercial customers: no R3D (research-use) plan in its training record."""
+    training = json.loads((SYNTHETIC_MODEL_DIR / METADATA_FILE).read_text())["training"]
+    assert training["train_plans"] == 0 and training["sources"] == [] and training["layouts"] == []
+    assert training["validation_source"] == "synthetic" and training["synthetic_plans_per_epoch"] > 0
+    assert training["init"] == "scratch"
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +104,13 @@ def test_serve_local_serves_the_bundled_model_by_default(tmp_path):
         assert document["model"]["backend"] == "unet" and len(document["walls"]) >= 4
     finally:
         assert server.stop() == 0
+
+
+def test_serve_local_takes_a_bundled_model_by_name():
+    spec = importlib.util.spec_from_file_location("serve_local_module", SERVE_LOCAL)
+    serve_local = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(serve_local)
+    args = serve_local.build_parser().parse_args(["--model-dir", "synthetic"])
+    assert serve_local.check_model(args) == SYNTHETIC_MODEL_DIR.resolve()
+    env = serve_local.serving_environment(args, {})
+    assert env["SM_MODEL_DIR"] == str(SYNTHETIC_MODEL_DIR.resolve())

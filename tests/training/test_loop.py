@@ -140,6 +140,17 @@ def test_init_checkpoint_sets_architecture_and_weights(tmp_path, plans_dir, tiny
     assert all(torch.equal(v, reference[k]) for k, v in network.state_dict().items())
 
 
+@pytest.mark.parametrize("name", ["default", "synthetic"])
+def test_init_checkpoint_by_bundled_name(tmp_path, plans_dir, name):
+    """``init_checkpoint=synthetic`` (or ``default``) starts from that bundled model's weights."""
+    config = tiny(tmp_path, plans_dir, init_checkpoint=name)
+    network, metadata, init = initial_network(config)
+    reference = load_model(name, runtime="eager").network.state_dict()
+    assert metadata.spec.encoder == "resnet18" and metadata.spec.encoder_depth == 5
+    assert init.startswith("checkpoint:") and f"{name}_model" in init
+    assert all(torch.equal(v, reference[k]) for k, v in network.state_dict().items())
+
+
 def test_frozen_encoder_keeps_its_weights(tmp_path, plans_dir, tiny_checkpoint):
     config = tiny(
         tmp_path, plans_dir, epochs=1, freeze_encoder_epochs=1, init_checkpoint=str(tiny_checkpoint)
