@@ -38,13 +38,14 @@ def synth(out, count: int, seed: int) -> None:
     subprocess.run([*command, "--size", "160:256", "--out", str(out)], check=True, timeout=300)
 
 
-def test_train_one_epoch_then_serve_that_model_read_only(tmp_path):
+def train_in_image(tmp_path, hyperparameters: dict[str, str]):
+    """Run ``IMAGE train`` on a SageMaker tree of generated plans, offline; returns ``/opt/ml/model``."""
     base = tmp_path / "ml"
     synth(base / "input" / "data" / "train", 6, seed=100)
     synth(base / "input" / "data" / "validation", 2, seed=200)
     config = base / "input" / "config"
     config.mkdir(parents=True)
-    (config / "hyperparameters.json").write_text(json.dumps(HYPERPARAMETERS))
+    (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
     (config / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]}))
     channel = {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated"}
     (config / "inputdataconfig.json").write_text(json.dumps({"train": channel, "validation": channel}))
@@ -65,6 +66,32 @@ def test_train_one_epoch_then_serve_that_model_read_only(tmp_path):
     failure = output / "failure"
     assert done.returncode == 0, (failure.read_text() if failure.exists() else "") + done.stderr[-4000:]
     print(f"\ntrain: one epoch in {time.monotonic() - started:.0f} s (container run to exit)")
+    return model
+
+
+def test_fine_tune_from_the_bundled_synthetic_checkpoint(tmp_path):
+    """``init_checkpoint=synthetic``: the image carries the generated-plans-only model and starts from it."""
+    hyperparameters = {
+        "epochs": "1",
+        "init-checkpoint": "synthetic",
+        "batch-size": "2",
+        "crop-size": "128",
+        "max-steps-per-epoch": "2",
+        "num-workers": "1",
+        "threads": "2",
+        "room-types": "no",
+        "model-name": "container-from-synthetic",
+        "model-version": "0.0.1",
+    }
+    model = train_in_image(tmp_path, hyperparameters)
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["name"] == "container-from-synthetic" and meta["encoder"] == "resnet18"
+    init = meta["training"]["init"]
+    assert init.startswith("checkpoint:") and "synthetic_model" in init
+
+
+def test_train_one_epoch_then_serve_that_model_read_only(tmp_path):
+    model = train_in_image(tmp_path, HYPERPARAMETERS)
     assert {"model.safetensors", "model.json"} <= {p.name for p in model.iterdir()}
     assert json.loads((model / "model.json").read_text())["name"] == "container-test"
 
