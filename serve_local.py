@@ -44,7 +44,9 @@ def serving_environment(args: argparse.Namespace, base: dict[str, str]) -> dict[
     env["MODEL_SERVER_WORKERS"] = str(args.workers)
     env["PYTHON"] = sys.executable
     if args.model_dir is not None:
-        env["SM_MODEL_DIR"] = str(args.model_dir.resolve())
+        from model_code.model.checkpoint import resolve_model_dir
+
+        env["SM_MODEL_DIR"] = str(resolve_model_dir(args.model_dir).resolve())
     return env
 
 
@@ -62,12 +64,12 @@ def check_model(args: argparse.Namespace) -> Path:
     from model_code.serving.config import resolve_serving_model_dir
 
     if args.model_dir is not None:
-        args.model_dir = resolve_model_dir(args.model_dir)
-        if not is_checkpoint(args.model_dir):
+        chosen = resolve_model_dir(args.model_dir)
+        if not is_checkpoint(chosen):
             raise SystemExit(
-                f"serve_local: {args.model_dir} holds no model checkpoint (model.safetensors + model.json)"
+                f"serve_local: {chosen} holds no model checkpoint (model.safetensors + model.json)"
             )
-        return args.model_dir.resolve()
+        return chosen.resolve()
     try:
         model_dir = resolve_serving_model_dir()
     except CheckpointError as exc:

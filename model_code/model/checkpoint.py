@@ -38,8 +38,9 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 MIN_WORKING_SIZE = 64  # px: the U-Net's five poolings need at least a few cells
 MAX_WORKING_SIZE = 4096  # px: larger plans are tiled; a larger working image only costs memory
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "default_model"
-SYNTHETIC_MODEL_DIR = Path(__file__).resolve().parent.parent / "synthetic_model"
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_DIR = _PACKAGE_DIR / "default_model"
+SYNTHETIC_MODEL_DIR = _PACKAGE_DIR / "synthetic_model"
 # The checkpoints that ship inside the package, by the name a caller may give instead of a folder:
 # ``default`` (generated plans + R3D, research use) and ``synthetic`` (generated plans only, no
 # restriction: the clean start for commercial fine-tuning).  Each folder has its MODEL_CARD.md.
@@ -257,6 +258,4 @@ def resolve_model_dir(directory: str | Path | None) -> Path:
     ``./synthetic`` for a local folder of that name)."""
     if directory is None:
         return DEFAULT_MODEL_DIR
-    if str(directory) in BUNDLED_MODELS:
-        return BUNDLED_MODELS[str(directory)]
-    return Path(directory)
+    return BUNDLED_MODELS.get(str(directory), Path(directory))

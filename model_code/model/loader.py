@@ -97,7 +97,7 @@ def load_model(
     threads: int | None = None,
     room_classifier: bool = True,
 ) -> LoadedModel:
-    """Load a checkpoint directory (``None``/"default": the bundled model) for inference.
+    """Load a checkpoint directory (``None``/"default"/"synthetic": a bundled model) for inference.
 
     ``runtime`` picks the forward pass (:data:`model_code.model.runtimes.RUNTIMES`).  ``None`` means
     :func:`model_code.model.runtimes.default_runtime` on CPU (``$FLOORPLAN_RUNTIME``, else the fastest
