@@ -189,6 +189,38 @@ class ModelMetadata:
             )
 
 
+# What a training stage records about the data it saw: enough to tell, for any checkpoint, whether
+# a real (licensed) plan ever reached its weights.
+LINEAGE_FIELDS = (
+    "train_plans",
+    "sources",
+    "layouts",
+    "validation_source",
+    "synthetic_plans_per_epoch",
+    "init",
+    "epochs_completed",
+    "train_time_s",
+    "device",
+)
+
+
+def training_lineage(metadata: ModelMetadata) -> list[dict[str, Any]]:
+    """The training stages that made a checkpoint: its own first, then its ancestors', back to the first.
+
+    A model fine-tuned from a checkpoint records this list as ``training.lineage`` in its
+    ``model.json``, so the whole data history travels with the weights even when the folders the
+    earlier stages started from are gone: a customer can check that no research-only plan reached
+    a model (the ``synthetic`` checkpoint's stages all have ``train_plans == 0``).
+    """
+    training = metadata.training
+    stage = {
+        "name": metadata.name,
+        "version": metadata.version,
+        **{key: training[key] for key in LINEAGE_FIELDS if key in training},
+    }
+    return [stage, *training.get("lineage", [])]
+
+
 def save_model(
     network: torch.nn.Module, metadata: ModelMetadata, directory: str | Path, half: bool = True
 ) -> Path:

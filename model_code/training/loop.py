@@ -34,7 +34,14 @@ from model_code.datasets.room_maps import TYPE_UNKNOWN, type_index
 from model_code.datasets.torch_data import PlanCropDataset, SyntheticPlanDataset, render_synthetic
 from model_code.evaluation.metrics import PixelCounts, pixel_counts
 from model_code.io.files import atomic_write_bytes
-from model_code.model.checkpoint import CHANNELS, ModelMetadata, ModelSpec, resolve_model_dir, save_model
+from model_code.model.checkpoint import (
+    CHANNELS,
+    ModelMetadata,
+    ModelSpec,
+    resolve_model_dir,
+    save_model,
+    training_lineage,
+)
 from model_code.model.inference import predict_probabilities
 from model_code.model.loader import LoadedModel, load_model
 from model_code.model.network import adapt_channels, build_network
@@ -344,7 +351,8 @@ def initial_network(
     otherwise the config's encoder is built with ``encoder_weights`` (``imagenet`` needs internet
     and raises :class:`~model_code.model.network.PretrainedWeightsUnavailable` offline).  The output
     channels are :func:`model_channels`: a wall-and-opening checkpoint gets fresh room-type outputs
-    (its trained channels keep their weights).
+    (its trained channels keep their weights).  The template's ``training["lineage"]`` is the init
+    checkpoint's :func:`~model_code.model.checkpoint.training_lineage`.
     """
     data = data or TrainData(train=[], validation=[], synthetic_validation_seeds=[], summary={})
     if config.init_checkpoint:
@@ -367,7 +375,12 @@ def initial_network(
             )
             network = adapt_channels(network, spec.channels, channels)
             spec = replace(spec, channels=channels)
-        metadata = ModelMetadata(spec=spec, mean=loaded.metadata.mean, std=loaded.metadata.std)
+        metadata = ModelMetadata(
+            spec=spec,
+            mean=loaded.metadata.mean,
+            std=loaded.metadata.std,
+            training={"lineage": training_lineage(loaded.metadata)},
+        )
         return network, metadata, f"checkpoint:{directory}"
     channels = model_channels(config, data)
     spec = ModelSpec(
@@ -920,6 +933,8 @@ def finish(run: _Run, data: TrainData, init: str, stopped: str, threads: int) ->
             "device": str(run.device),
             "threads": threads,
             "hyperparameters": {k: v for k, v in config.to_dict().items() if k not in PATH_FIELDS},
+            # the init checkpoint's stages, back to the first: see model.checkpoint.training_lineage
+            "lineage": run.metadata.training.get("lineage", []),
         }
     )
     if run.dist.enabled:

@@ -24,7 +24,9 @@ from model_code.model.checkpoint import (
     METADATA_FILE,
     SYNTHETIC_MODEL_DIR,
     WEIGHTS_FILE,
+    read_metadata,
     resolve_model_dir,
+    training_lineage,
 )
 from model_code.model.loader import load_model
 from model_code.model.room_classifier import CLASSIFIER_FILE
@@ -59,10 +61,13 @@ def test_bundled_checkpoint_is_complete_and_small(name):
 
 def test_the_synthetic_checkpoint_saw_generated_plans_only():
     """The clean start for commercial customers: no R3D (research-use) plan in its training record."""
-    training = json.loads((SYNTHETIC_MODEL_DIR / METADATA_FILE).read_text())["training"]
-    assert training["train_plans"] == 0 and training["sources"] == [] and training["layouts"] == []
-    assert training["validation_source"] == "synthetic" and training["synthetic_plans_per_epoch"] > 0
-    assert training["init"] == "scratch"
+    metadata = read_metadata(SYNTHETIC_MODEL_DIR)
+    stages = training_lineage(metadata)  # its own training first, then every stage it started from
+    for stage in stages:
+        assert stage["train_plans"] == 0 and stage["sources"] == [] and stage["layouts"] == []
+        assert stage["validation_source"] == "synthetic" and stage["synthetic_plans_per_epoch"] > 0
+    assert stages[-1]["init"] == "scratch"  # no ImageNet weights and no other model at the root
+    assert all(stage["init"].startswith("checkpoint:") for stage in stages[:-1])
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -149,6 +150,28 @@ def test_init_checkpoint_by_bundled_name(tmp_path, plans_dir, name):
     assert metadata.spec.encoder == "resnet18" and metadata.spec.encoder_depth == 5
     assert init.startswith("checkpoint:") and f"{name}_model" in init
     assert all(torch.equal(v, reference[k]) for k, v in network.state_dict().items())
+
+
+def test_each_fine_tune_records_the_stages_before_it(tmp_path, plans_dir):
+    """``training.lineage`` keeps every earlier stage's data history, even once their folders are gone."""
+    first = train(tiny(tmp_path / "a", plans_dir, epochs=1, model_name="stage-a")).model_dir
+    first_training = load_model(first).metadata.training
+    assert first_training["lineage"] == [] and first_training["train_plans"] > 0
+    second = train(
+        tiny(tmp_path / "b", plans_dir, epochs=1, init_checkpoint=str(first), model_name="stage-b")
+    ).model_dir
+    shutil.rmtree(first)  # the third stage must not need the first one's folder
+    third = load_model(
+        train(
+            tiny(tmp_path / "c", plans_dir, epochs=1, init_checkpoint=str(second), model_name="stage-c")
+        ).model_dir
+    ).metadata.training
+    assert [stage["name"] for stage in third["lineage"]] == ["stage-b", "stage-a"]
+    assert third["init"] == f"checkpoint:{second}"
+    assert third["lineage"][0]["init"] == f"checkpoint:{first}" and third["lineage"][1]["init"] == "scratch"
+    for stage in third["lineage"]:
+        assert stage["train_plans"] == first_training["train_plans"] and stage["epochs_completed"] == 1
+        assert stage["sources"] == first_training["sources"] == [str(plans_dir)]
 
 
 def test_frozen_encoder_keeps_its_weights(tmp_path, plans_dir, tiny_checkpoint):
