@@ -101,6 +101,23 @@ def test_scale_table_runs_each_size_in_a_subprocess(tmp_path, monkeypatch):
         assert 0 <= row["wall_iou"] <= 1 and row["peak_rss_mb"] > 0 and row["working"] >= 256
 
 
+def test_architecture_latency_times_each_candidate_in_the_serving_format(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "architectures.json"
+    args = ["--candidates", "resnet18:3:32,16,8", "resnet18:3:64,32,16", "--runtime", "onnx"]
+    args += ["--repeats", "2", "--warmup", "1", "--plan-size", "256", "--threads", "1", "--out", str(out)]
+    assert run_script("architecture_latency.py", args, monkeypatch) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["decoder_channels"] for row in rows] == [[32, 16, 8], [64, 32, 16]]
+    assert rows[0]["parameters_m"] < rows[1]["parameters_m"] and rows[0]["vs_first"] == 1.0
+    assert all(row["median_ms"] > 0 and row["weights_mb"] > 0 for row in rows)
+    assert "| resnet18 (depth 3) | 64,32,16 |" in capsys.readouterr().out
+
+
+def test_architecture_latency_refuses_a_malformed_candidate(monkeypatch, capsys):
+    assert run_script("architecture_latency.py", ["--candidates", "resnet18:5:64,32"], monkeypatch) == 2
+    assert "one decoder width per encoder stage" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_device_training_run_rehearses_on_cpu(tmp_path, monkeypatch):
     """The one-shot GPU run (benchmarks/device_train.py) end to end on the CPU with a tiny network:

@@ -88,6 +88,10 @@ def test_fine_tune_from_the_bundled_synthetic_checkpoint(tmp_path):
     assert meta["name"] == "container-from-synthetic" and meta["encoder"] == "resnet18"
     init = meta["training"]["init"]
     assert init.startswith("checkpoint:") and "synthetic_model" in init
+    # the data history of the synthetic stages travels on: generated plans only, back to scratch
+    lineage = meta["training"]["lineage"]
+    assert lineage[0]["name"] == "floorplan-unet-synthetic" and lineage[-1]["init"] == "scratch"
+    assert all(stage["train_plans"] == 0 and stage["sources"] == [] for stage in lineage)
 
 
 def test_train_one_epoch_then_serve_that_model_read_only(tmp_path):
