@@ -70,6 +70,15 @@ def test_the_synthetic_checkpoint_saw_generated_plans_only():
     assert all(stage["init"].startswith("checkpoint:") for stage in stages[:-1])
 
 
+def test_the_default_checkpoint_is_the_synthetic_one_fine_tuned_on_r3d():
+    """Its record names the R3D plans it saw and, under them, the generated-only stages it started from."""
+    stages = training_lineage(read_metadata(resolve_model_dir("default")))
+    assert stages[0]["train_plans"] > 0 and stages[0]["sources"]  # research-use data: R3D
+    assert [stage["name"] for stage in stages[1:]] == ["floorplan-unet-synthetic"] * (len(stages) - 1)
+    assert stages[1]["version"] == read_metadata(SYNTHETIC_MODEL_DIR).version
+    assert all(stage["train_plans"] == 0 for stage in stages[1:]) and stages[-1]["init"] == "scratch"
+
+
 @pytest.fixture(scope="module")
 def default_pipeline() -> Pipeline:
     torch.set_num_threads(1)
