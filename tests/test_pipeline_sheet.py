@@ -15,7 +15,9 @@ from model_code.pipeline import Pipeline, PipelineOptions
 from model_code.schema import validate_result
 from model_code.synth import generate_plan
 
-SHEET_SEEDS = (8100020, 8100023)  # generated sheets whose frame the bundled model takes for walls
+# Which sheets the network itself leaves alone depends on the model: 0.2.0 ignores the frame of 8100023,
+# 0.1.0's seeds, but still takes most generated frames (48 of seeds 8100000-8100059) for walls.
+SHEET_SEEDS = (8100000, 8100006)  # generated sheets whose frame the bundled model (0.2.0) takes for walls
 
 
 @pytest.fixture(scope="module")
