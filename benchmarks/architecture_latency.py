@@ -72,7 +72,16 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
                 "decoder_channels": list(spec.decoder_channels),
                 **write_candidate(spec, directory),
             }
-            timer = argparse.Namespace(**{**vars(args), "model_dir": str(directory), "large": 0})
+            # what runtime_compare's child reads: these options, this checkpoint, no large plan
+            timer = argparse.Namespace(
+                **vars(args),
+                model_dir=str(directory),
+                large=0,
+                large_repeats=0,
+                calibration_r3d=None,
+                r3d_plans=0,
+                max_isa=None,
+            )
             scratch = Path(tmp) / f"scratch{index}"
             scratch.mkdir()
             result = runtime_compare.run_child(timer, args.runtime, args.threads, scratch)
@@ -121,10 +130,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--plan-size", type=int, default=1024, help="longest side of the generated plan")
     parser.add_argument("--cpus", type=int, nargs="+", default=None, help="pin the child to these CPUs")
     parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
-    args = parser.parse_args(argv)
-    # what runtime_compare.run_child reads besides these
-    args.large_repeats, args.calibration_r3d, args.r3d_plans, args.max_isa = 0, None, 0, None
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
