@@ -127,6 +127,22 @@ def test_c_a_closet_inside_a_bedroom_is_its_own_room():
     assert closet.name_hint == "Closet" and closet.type_confidence == pytest.approx(0.95, abs=0.05)
 
 
+def test_a_small_closet_behind_a_narrow_doorway_is_its_own_room_without_type_maps():
+    """A 20 x 30 px closet (4 x 6 wall thicknesses) in the bedroom's corner, a 6 px doorway at its corner.
+
+    R3D's wardrobes are this size at the working scale; the neck cut must take lobes this small
+    (``PART_MIN_RADIUS``, ``LOBE_RATIO``: before the thirteenth session's retuning they stayed merged).
+    """
+    mask = walls(*outline(50, 50, 350, 250), (320, 50, 325, 79), (331, 85, 350, 90))
+    rooms = rooms_of(mask)
+    assert len(rooms) == 2
+    closet, bedroom = sorted(rooms, key=lambda r: r.area_px)
+    assert closet.area_px == pytest.approx(20 * 30, rel=0.1)
+    x0, _, _, y1 = closet.bounding_box
+    assert x0 >= 320 and y1 <= 90  # the corner, not a slice of the bedroom
+    assert bedroom.area_px == pytest.approx(290 * 190 - 25 * 35, rel=0.02)
+
+
 def test_d_a_type_boundary_splits_a_region_and_slivers_are_absorbed():
     mask = walls(*outline(50, 50, 350, 250))
     probs = type_map(("living", (55, 55, 200, 245)), ("hall", (200, 55, 345, 245)))
