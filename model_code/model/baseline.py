@@ -58,6 +58,7 @@ FRAME_COVERAGE = 0.97  # share of the span between the frame's sides that each s
 INNER_LINE_COVERAGE = 0.85  # share of that span an inner line (double frame, title block edge) covers
 SHEET_MAX_SIDE = 1024  # px: sheet frames are looked for at most this large (sheet_area)
 FRAME_GLANCE_SIDE = 512  # px: the first look for a frame's long lines, at most this large
+SHEET_CHROMA = 80  # a pixel this far between its largest and smallest channel is ink for frame finding
 CONSISTENT_WIDTH = 1.6  # hollow-wall strips wider or narrower than this x the typical one stay paper
 
 
@@ -460,15 +461,26 @@ def sheet_box(
     return (x0, y0, x1, y1) if x1 - x0 > 8 and y1 - y0 > 8 else None
 
 
-def _frame_candidate(image: np.ndarray, params: BaselineParams) -> bool:
-    """A cheap first look: is there a long straight dark line near each of the four borders?
+def colour_ink(image: np.ndarray) -> np.ndarray:
+    """Strongly coloured pixels (chroma at least :data:`SHEET_CHROMA`), ``bool``.
 
-    Ink here is anything clearly darker than the paper (no background normalisation), so this only
-    rules sheets out; :func:`sheet_box` decides.  Most plans have no frame and stop here.
+    CAD exports draw frames and title blocks in layer colours; a yellow or cyan line is nearly as
+    light as the paper in grey, but far from grey in colour.  Only frame finding reads this.
+    """
+    check_rgb(image)
+    return (image.max(axis=2).astype(np.int16) - image.min(axis=2)) >= SHEET_CHROMA
+
+
+def _frame_candidate(image: np.ndarray, params: BaselineParams) -> bool:
+    """A cheap first look: is there a long straight line near each of the four borders?
+
+    Ink here is anything clearly darker than the paper (no background normalisation) or strongly
+    coloured, so this only rules sheets out; :func:`sheet_box` decides.  Most plans have no frame
+    and stop here.
     """
     grey = to_grey(image)
     paper = float(np.percentile(grey[::4, ::4], 90))
-    ink = grey < paper - 40
+    ink = (grey < paper - 40) | colour_ink(image)
     height, width = ink.shape
     for axis, size in ((0, height), (1, width)):
         positions = long_line_positions(ink, params.sheet_line_fraction, axis)
@@ -507,7 +519,7 @@ def sheet_area(
     ink = ink_mask(small, params)
     solid, _ = solidify_hollow_walls(ink, params)
     _, thickness = estimate_stroke_widths(solid)
-    box = sheet_box(ink, thickness, params)
+    box = sheet_box(ink | colour_ink(small), thickness, params)
     if box is None or factor == 1.0:
         return box
     x0, y0, x1, y1 = box

@@ -222,10 +222,13 @@ def test_architectural_plans_keep_their_walls_beside_dimension_chains() -> None:
         assert iou(baseline_masks(plan.image)[0], plan.wall_mask) > 0.8
 
 
-def draw_sheet(plan: DrawnPlan, scale: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def draw_sheet(
+    plan: DrawnPlan, scale: int = 2, ink: tuple[int, int, int] = (0, 0, 0)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``plan`` on a sheet: a double frame whose inner line is as thick as the outer walls, a title
-    block along the right edge (boxes, text, a solid logo) and a text note; returns the image, the
-    wall mask on the sheet and the mask of the sheet's own drawing (frame, block, text)."""
+    block along the right edge (boxes, text, a solid logo) and a text note, all drawn in ``ink``;
+    returns the image, the wall mask on the sheet and the mask of the sheet's own drawing (frame,
+    block, text)."""
     s = scale
     ph, pw = plan.wall.shape
     height, width = ph + 80 * s, pw + 160 * s
@@ -234,7 +237,6 @@ def draw_sheet(plan: DrawnPlan, scale: int = 2) -> tuple[np.ndarray, np.ndarray,
     image[y : y + ph, x : x + pw] = plan.image
     wall = np.zeros((height, width), dtype=bool)
     wall[y : y + ph, x : x + pw] = plan.wall
-    ink = (0, 0, 0)
     cv2.rectangle(image, (4 * s, 4 * s), (width - 1 - 4 * s, height - 1 - 4 * s), ink, 1)
     thick = 8 * s  # as heavy as the outer walls
     cv2.rectangle(image, (12 * s, 12 * s), (width - 1 - 12 * s, height - 1 - 12 * s), ink, thick)
@@ -278,6 +280,19 @@ def test_sheet_area_is_the_drawing_area_and_plain_plans_have_none() -> None:
     assert x1 <= image.shape[1] - 110 * 2  # the title block along the right edge stays outside
     assert sheet_area(plan.image) is None
     assert sheet_area(draw_plan(3).image) is None
+
+
+def test_a_sheet_drawn_in_a_layer_colour_is_found() -> None:
+    # CAD exports draw frames and title blocks in layer colours: yellow is nearly paper in grey
+    plan = draw_plan(2)
+    image, wall, _ = draw_sheet(plan, ink=(255, 255, 0))
+    assert not ink_mask(image)[:, :12].any()  # the outer frame is no ink to the grey threshold
+    area = sheet_area(image)
+    assert area is not None
+    x0, y0, x1, y1 = area
+    rows, cols = np.nonzero(wall)
+    assert x0 <= cols.min() and y0 <= rows.min() and x1 > cols.max() and y1 > rows.max()
+    assert x1 <= image.shape[1] - 110 * 2  # the title block along the right edge stays outside
 
 
 def test_sheet_area_of_a_large_sheet_is_found_on_a_small_copy() -> None:
