@@ -374,11 +374,17 @@ class Pipeline:
         meta = self.model.metadata
         height, width = image.shape[:2]
         start = time.perf_counter()
-        fit = choose_working_scale(height, width, meta.working_size, None)
+        native = {"native_up_to": meta.native_up_to}
+        fit = choose_working_scale(height, width, meta.working_size, None, **native)
         probs = predict_probabilities(self.model, image, at_working_size=True, shape=fit.shape)
         wall = probs[list(meta.spec.channels).index("wall")] > options.threshold
         choice = choose_working_scale(
-            height, width, meta.working_size, mask_wall_thickness(wall), self.training_wall_thickness()
+            height,
+            width,
+            meta.working_size,
+            mask_wall_thickness(wall),
+            self.training_wall_thickness(),
+            **native,
         )
         timing["forward"] = (time.perf_counter() - start) * 1000
         passes = tile_count(fit.shape)

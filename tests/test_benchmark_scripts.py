@@ -101,6 +101,23 @@ def test_scale_table_runs_each_size_in_a_subprocess(tmp_path, monkeypatch):
         assert 0 <= row["wall_iou"] <= 1 and row["peak_rss_mb"] > 0 and row["working"] >= 256
 
 
+def test_native_size_scores_a_checkpoint_with_a_native_band(tiny_checkpoint, tmp_path, monkeypatch):
+    from model_code.datasets.synthetic import write_plan
+    from model_code.synth.generator import generate_plan
+
+    data = tmp_path / "plans"
+    for folder in ("images", "annotations", "masks", "rooms"):
+        (data / folder).mkdir(parents=True)
+    for seed in (5, 6):
+        write_plan(generate_plan(seed, size=600), data)
+    out = tmp_path / "native.json"
+    args = ["--data", str(data), "--split", "all", "--model", str(tiny_checkpoint), "--native-up-to", "1.25"]
+    assert run_script("native_size.py", [*args, "--out", str(out)], monkeypatch) == 0
+    row = json.loads(out.read_text())
+    assert row["plans"] == 2 and row["native_up_to"] == 1.25
+    assert 0 <= row["wall_iou_worst"] <= row["wall_iou_mean"] <= 1 and 0 <= row["f1_50"] <= 1
+
+
 def test_architecture_latency_times_each_candidate_in_the_serving_format(tmp_path, monkeypatch, capsys):
     out = tmp_path / "architectures.json"
     args = ["--candidates", "resnet18:3:32,16,8", "resnet18:3:64,32,16", "--runtime", "onnx"]

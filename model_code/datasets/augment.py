@@ -1,7 +1,8 @@
 """Albumentations pipelines suited to line drawings.
 
-Every pipeline first scales the plan so its longest side is the model's working size (what
-inference does), then applies the geometric and photometric augmentation and finally takes
+Every pipeline first scales the plan so its longest side is the model's working size, or keeps a
+plan at most ``native_up_to`` times larger at its own size (:class:`ToBaseSize`: what inference
+does, ``model.scale.base_shape``), then applies the geometric and photometric augmentation and finally takes
 a random ``crop_size`` square (padded with white paper where the plan is smaller).  Masks
 are transformed with the image (nearest-neighbour), stacked as ``(H, W, 2)`` wall/opening.
 """
@@ -16,6 +17,8 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import albumentations as A  # noqa: N812 (the library's own convention)
 import cv2
+
+from model_code.model.scale import base_shape
 
 AUGMENT_LEVELS = ("none", "light", "heavy")
 PAPER = 255
@@ -47,13 +50,34 @@ def _photometric(level: str) -> list[A.BasicTransform]:
     ]
 
 
-def training_transform(working_size: int, crop_size: int, level: str = "heavy") -> A.Compose:
-    """Scale to ``working_size``, augment at ``level`` and crop a random ``crop_size`` square."""
+class ToBaseSize(A.LongestMaxSize):
+    """``LongestMaxSize(working_size)``, except that a plan larger than the working size by at most
+    ``native_up_to`` times keeps its own size: the size inference first sees it at
+    (:func:`model_code.model.scale.base_shape`)."""
+
+    def __init__(self, working_size: int, native_up_to: float = 1.0, **kwargs) -> None:
+        super().__init__(max_size=working_size, **kwargs)
+        self.working_size = working_size
+        self.native_up_to = native_up_to
+
+    def get_params_dependent_on_data(self, params: dict, data: dict) -> dict:
+        """The scale factor: 1.0 inside the native band, else the longest side to the working size."""
+        height, width = params["shape"][:2]
+        if base_shape(height, width, self.working_size, self.native_up_to) == (height, width):
+            return {"scale": 1.0}
+        return super().get_params_dependent_on_data(params, data)
+
+
+def training_transform(
+    working_size: int, crop_size: int, level: str = "heavy", native_up_to: float = 1.0
+) -> A.Compose:
+    """Scale to ``working_size`` (plans at most ``native_up_to`` times larger keep their size), augment at
+    ``level`` and crop a random ``crop_size`` square."""
     if level not in AUGMENT_LEVELS:
         raise ValueError(f"unknown augmentation level {level!r}; expected one of {AUGMENT_LEVELS}")
     return A.Compose(
         [
-            A.LongestMaxSize(max_size=working_size, interpolation=cv2.INTER_AREA),
+            ToBaseSize(working_size, native_up_to, interpolation=cv2.INTER_AREA),
             *_geometric(level),
             A.PadIfNeeded(
                 min_height=crop_size,

@@ -57,10 +57,11 @@ class _CropDataset(Dataset):
         mean: Sequence[float] = IMAGENET_MEAN,
         std: Sequence[float] = IMAGENET_STD,
         channels: Sequence[str] = CHANNELS,
+        native_up_to: float = 1.0,
     ):
         self.length = length
         self.channels = tuple(channels)
-        self.transform = training_transform(working_size, crop_size, augment)
+        self.transform = training_transform(working_size, crop_size, augment, native_up_to)
         self.seed = seed
         self.epoch = 0
         self.mean = tuple(mean)

@@ -38,6 +38,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 MIN_WORKING_SIZE = 64  # px: the U-Net's five poolings need at least a few cells
 MAX_WORKING_SIZE = 4096  # px: larger plans are tiled; a larger working image only costs memory
+MAX_NATIVE_UP_TO = 2.0  # a sanity bound: a plan this much larger than the working size costs 4x the pass
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL_DIR = _PACKAGE_DIR / "default_model"
 SYNTHETIC_MODEL_DIR = _PACKAGE_DIR / "synthetic_model"
@@ -88,6 +89,9 @@ class ModelMetadata:
     # typical wall thickness (px) of the training plans at ``working_size``; ``None`` (checkpoints
     # from before the field): ``model.scale.DEFAULT_TRAINING_WALL_THICKNESS_PX``
     wall_thickness_px: float | None = None
+    # plans larger than ``working_size`` by at most this factor are seen at their own size, not shrunk
+    # (``model.scale.base_shape``); 1.0: every larger plan is shrunk to the working size
+    native_up_to: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form written to ``model.json``."""
@@ -108,6 +112,7 @@ class ModelMetadata:
             **(
                 {} if self.wall_thickness_px is None else {"wall_thickness_px": float(self.wall_thickness_px)}
             ),
+            **({} if self.native_up_to == 1.0 else {"native_up_to": float(self.native_up_to)}),
             "training": self.training,
             "metrics": self.metrics,
             "created": self.created,
@@ -145,6 +150,7 @@ class ModelMetadata:
             wall_thickness_px=None
             if data.get("wall_thickness_px") is None
             else float(data["wall_thickness_px"]),
+            native_up_to=float(data.get("native_up_to", 1.0)),
         )
         metadata.check()
         return metadata
@@ -167,6 +173,8 @@ class ModelMetadata:
             raise CheckpointError(
                 f"wall_thickness_px must be 0.5..working_size/4 pixels, got {self.wall_thickness_px!r}"
             )
+        if not (math.isfinite(self.native_up_to) and 1.0 <= self.native_up_to <= MAX_NATIVE_UP_TO):
+            raise CheckpointError(f"native_up_to must be 1..{MAX_NATIVE_UP_TO:g}, got {self.native_up_to!r}")
         if spec.in_channels != 3:
             raise CheckpointError(f"in_channels must be 3 (RGB input), got {spec.in_channels}")
         for name, values in (("mean", self.mean), ("std", self.std)):

@@ -16,16 +16,17 @@ import numpy as np
 
 from model_code.model.loader import LoadedModel
 from model_code.model.preprocess import normalize
-from model_code.model.scale import fit_shape
+from model_code.model.scale import base_shape
 
 PAD_MULTIPLE = 32
 DEFAULT_TILE_SIZE = 768
 DEFAULT_TILE_OVERLAP = 128
 
 
-def working_shape(height: int, width: int, working_size: int) -> tuple[int, int]:
-    """``(h, w)`` after scaling the longest side to ``working_size`` (aspect kept; ``scale.fit_shape``)."""
-    return fit_shape(height, width, working_size)
+def working_shape(height: int, width: int, working_size: int, native_up_to: float = 1.0) -> tuple[int, int]:
+    """``(h, w)`` after scaling the longest side to ``working_size`` (aspect kept), except plans at most
+    ``native_up_to`` times larger, which keep their size (``scale.base_shape``)."""
+    return base_shape(height, width, working_size, native_up_to)
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = PAD_MULTIPLE) -> np.ndarray:
@@ -117,7 +118,8 @@ def predict_probabilities(
         )
     height, width = image.shape[:2]
     if shape is None:
-        wh, ww = working_shape(height, width, int(working_size or model.metadata.working_size))
+        meta = model.metadata
+        wh, ww = working_shape(height, width, int(working_size or meta.working_size), meta.native_up_to)
     else:
         wh, ww = max(1, int(shape[0])), max(1, int(shape[1]))
     resized = image

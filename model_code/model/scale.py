@@ -80,6 +80,15 @@ def fit_shape(height: int, width: int, working_size: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
+def base_shape(height: int, width: int, working_size: int, native_up_to: float = 1.0) -> tuple[int, int]:
+    """``(h, w)`` a plan is first seen at: :func:`fit_shape`, except that a plan larger than the working
+    size by at most ``native_up_to`` times keeps its own size (a checkpoint's ``native_up_to``: it was
+    trained to see such plans unshrunk; 1.0, the default, shrinks every larger plan)."""
+    if working_size < max(height, width) <= native_up_to * working_size:
+        return height, width
+    return fit_shape(height, width, working_size)
+
+
 def shape_at(height: int, width: int, scale: float) -> tuple[int, int]:
     """``(h, w)`` of the image at ``scale``."""
     return max(1, round(height * scale)), max(1, round(width * scale))
@@ -109,9 +118,12 @@ def choose_working_scale(
     rescale_from: float = RESCALE_FROM,
     max_upscale: float = MAX_UPSCALE,
     max_working_pixels: int = MAX_WORKING_PIXELS,
+    native_up_to: float = 1.0,
 ) -> WorkingScale:
     """The working scale for an ``height x width`` plan whose walls measured
     ``coarse_thickness_px`` at the fit scale (``None``: nothing measured).
+
+    The *fit* scale is the one of :func:`base_shape` (``native_up_to``: the checkpoint's, see there).
 
     The scale is ``fit * training / coarse`` clamped to ``[fit, fit * max_gain]``, to at most
     ``max_upscale`` (unless the fit scale itself is larger: a small plan is blown up to the
@@ -119,7 +131,7 @@ def choose_working_scale(
     within ``dead_band`` of it, or when the plan's longest side is at most ``rescale_from`` times the
     working size.
     """
-    fit_h, fit_w = fit_shape(height, width, working_size)
+    fit_h, fit_w = base_shape(height, width, working_size, native_up_to)
     fit = ((fit_h / height) + (fit_w / width)) / 2.0  # > 1 for a small plan (as before: blown up to fit)
     if coarse_thickness_px is None or not math.isfinite(coarse_thickness_px) or coarse_thickness_px <= 0:
         return WorkingScale(fit, (fit_h, fit_w), fit, None, "fallback")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from model_code.datasets.augment import AUGMENT_LEVELS
+from model_code.model.checkpoint import MAX_NATIVE_UP_TO
 from model_code.synth.styles import ALL_STYLES
 
 ENCODER_WEIGHTS = ("none", "imagenet")
@@ -118,6 +119,13 @@ class TrainConfig:
         default=512,
         metadata=_help("longest side at inference; training crops are taken at this scale (multiple of 32)"),
     )
+    native_up_to: float = field(
+        default=1.0,
+        metadata=_help(
+            "plans larger than the working size by at most this factor are seen at their own size, in "
+            "training and at inference (1.0: every larger plan is shrunk to the working size; at most 2)"
+        ),
+    )
     # optimisation
     epochs: int = field(default=30, metadata=_help("maximum number of epochs"))
     batch_size: int = field(default=8, metadata=_help("crops per optimisation step"))
@@ -188,6 +196,8 @@ class TrainConfig:
             problems.append(
                 f"crop_size and working_size must be multiples of 32 ({self.crop_size}, {self.working_size})"
             )
+        if not 1.0 <= self.native_up_to <= MAX_NATIVE_UP_TO:  # also refuses nan
+            problems.append(f"native_up_to must be 1..{MAX_NATIVE_UP_TO:g}, got {self.native_up_to}")
         if not self.room_type_weight >= 0:
             problems.append(f"room_type_weight must be >= 0, got {self.room_type_weight}")
         if self.learning_rate <= 0:

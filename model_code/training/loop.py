@@ -284,6 +284,7 @@ def build_train_dataset(
         "mean": mean,
         "std": std,
         "channels": channels,
+        "native_up_to": config.native_up_to,
     }
     if data.train:
         parts.append(
@@ -769,6 +770,7 @@ def _final_metadata(run: _Run, data_summary: dict[str, Any]) -> ModelMetadata:
         mean=run.metadata.mean,
         std=run.metadata.std,
         working_size=config.working_size,
+        native_up_to=config.native_up_to,
         training=data_summary,
         metrics=dict(run.state.best_metrics),
     )
@@ -824,6 +826,8 @@ def _train(
     threads = configure_threads(config)
     data = resolve_data(config)
     network, metadata, init = initial_network(config, data)
+    # validation sees the plans as inference will: at this run's working size
+    metadata = replace(metadata, working_size=config.working_size, native_up_to=config.native_up_to)
     network.to(device)
     optimizer = make_optimizer(network, config)
     run = _Run(

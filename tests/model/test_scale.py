@@ -15,6 +15,7 @@ from model_code.model.inference import predict_probabilities, tile_count, upsamp
 from model_code.model.scale import (
     DEFAULT_TRAINING_WALL_THICKNESS_PX,
     MAX_GAIN,
+    base_shape,
     choose_working_scale,
     mask_wall_thickness,
 )
@@ -197,6 +198,42 @@ def test_old_metadata_without_wall_thickness_loads(tiny_checkpoint, tmp_path):
 
     with pytest.raises(CheckpointError, match="wall_thickness_px"):
         ModelMetadata.from_dict(data)
+
+
+def test_plans_in_the_native_band_keep_their_own_size():
+    assert base_shape(600, 450, 512) == (512, 384)  # 1.0: every larger plan is shrunk
+    assert base_shape(600, 450, 512, native_up_to=1.25) == (600, 450)  # 600 <= 640: its own size
+    assert base_shape(700, 450, 512, native_up_to=1.25) == (512, 329)  # beyond the band: fit
+    assert base_shape(300, 200, 512, native_up_to=1.25) == (512, 341)  # smaller plans: blown up as before
+    choice = choose_working_scale(600, 450, 512, 6.0, native_up_to=1.25)
+    assert choice.shape == (600, 450) and choice.fit_scale == 1.0 and choice.method == "fit"
+    assert choose_working_scale(1024, 1024, 512, 6.0, native_up_to=1.25).shape == (512, 512)
+
+
+def test_a_checkpoint_with_a_native_band_sees_a_small_plan_at_its_own_size():
+    model = ink_model(working_size=256)
+    model.metadata.native_up_to = 1.5
+    result = Pipeline(model).analyze(drawn_plan(320, 8))  # 320 <= 1.5 x 256: one pass at 320 px
+    scale = result.document.to_dict()["inference"]
+    assert scale["working_width"] == 320 and scale["working_scale"] == pytest.approx(1.0)
+    assert result.probabilities.shape[1:] == (320, 320)
+    assert predict_probabilities(model, drawn_plan(320, 8), at_working_size=True).shape[1:] == (320, 320)
+    model.metadata.native_up_to = 1.0
+    assert Pipeline(model).analyze(drawn_plan(320, 8)).document.to_dict()["inference"]["working_width"] == 256
+
+
+def test_native_up_to_round_trips_and_is_bounded(tiny_checkpoint):
+    from model_code.model.checkpoint import CheckpointError
+
+    data = json.loads((tiny_checkpoint / "model.json").read_text())
+    assert "native_up_to" not in data and read_metadata(tiny_checkpoint).native_up_to == 1.0
+    data["native_up_to"] = 1.1875
+    again = ModelMetadata.from_dict(data)
+    assert again.native_up_to == 1.1875 and again.to_dict()["native_up_to"] == 1.1875
+    for bad in (0.5, 3.0, float("nan")):
+        data["native_up_to"] = bad
+        with pytest.raises(CheckpointError, match="native_up_to"):
+            ModelMetadata.from_dict(data)
 
 
 def test_large_images_are_decoded_strip_by_strip(monkeypatch):

@@ -22,7 +22,7 @@ from model_code.model.inference import predict_probabilities
 from model_code.model.loader import load_model
 from model_code.model.network import PretrainedWeightsUnavailable
 from model_code.training.checkpoints import ResumeError, state_path
-from model_code.training.config import TrainConfig
+from model_code.training.config import ConfigError, TrainConfig
 from model_code.training.loop import (
     StopFlag,
     TrainingInterrupted,
@@ -206,6 +206,29 @@ def test_split_root_uses_its_validation_folder(tmp_path):
     result = train(tiny(tmp_path, tmp_path / "split", epochs=1))
     training = load_model(result.model_dir).metadata.training
     assert (training["train_plans"], training["validation_ids"]) == (3, ["plan050"])
+
+
+def test_a_native_band_is_trained_validated_and_recorded(tmp_path, plans_dir, monkeypatch):
+    from model_code.training import loop
+
+    seen = []
+    original = loop.validate
+
+    def spy(network, metadata, plans):
+        seen.append((metadata.working_size, metadata.native_up_to))
+        return original(network, metadata, plans)
+
+    monkeypatch.setattr(loop, "validate", spy)
+    result = train(tiny(tmp_path, plans_dir, epochs=1, working_size=64, native_up_to=1.5))
+    assert seen == [(64, 1.5)]  # validation sees the plans as inference will
+    loaded = load_model(result.model_dir)
+    assert loaded.metadata.native_up_to == 1.5
+    image = draw_plan(99, 80)[0]  # 80 px <= 1.5 x 64: seen at its own size
+    assert predict_probabilities(loaded, image, at_working_size=True).shape == (2, 80, 80)
+    crops = PlanCropDataset(open_dataset(plans_dir), working_size=64, crop_size=64, native_up_to=1.5)
+    assert crops.transform.transforms[0](image=image)["image"].shape[:2] == (80, 80)
+    with pytest.raises(ConfigError, match="native_up_to"):
+        train(tiny(tmp_path, plans_dir, native_up_to=0.5))
 
 
 def test_crops_are_seeded_per_epoch_and_item(plans_dir):

@@ -1,0 +1,106 @@
+"""Walls and rooms of a checkpoint seen at a chosen working size and native band, on one dataset.
+
+Runs the serving pipeline on every plan with the checkpoint's ``working_size`` and ``native_up_to``
+replaced by ``--working-size`` and ``--native-up-to`` (plans larger than the working size by at most
+that factor keep their own size, ``model.scale.base_shape``), and prints pooled, mean and worst-plan
+wall IoU and the room scores of ``floorplan evaluate`` (F1 at IoU 0.5 and 0.7, closet and balcony
+recall).  The experiment of docs/scale.md "Small plans at their own size":
+
+    python benchmarks/native_size.py --data ../shared/datasets/r3d/train --split validation \\
+        --model runs/native608 --working-size 512 --native-up-to 1.1875
+
+Use it on your own validation split or generated plans only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from rooms_tuning import Recorded, score
+from tqdm import tqdm
+
+import model_code.geometry.rooms as rooms_module
+from model_code.datasets.layouts import open_dataset
+from model_code.datasets.organize import holdout_split
+from model_code.evaluation.truth import load_ground_truth
+from model_code.pipeline import Pipeline
+
+
+def measure(pipeline: Pipeline, samples: list) -> dict[str, float]:
+    """Wall IoU (pooled, mean, worst plan) and room scores of ``pipeline`` over ``samples``."""
+    seen: list[tuple] = []
+    original = rooms_module.detect_rooms
+
+    def recorder(*args, **kwargs):
+        seen.append((args, kwargs))
+        return original(*args, **kwargs)
+
+    rooms_module.detect_rooms = recorder
+    inter = union = 0
+    ious, recorded = [], []
+    try:
+        for sample in tqdm(samples, desc="plans"):
+            truth = load_ground_truth(sample)
+            seen.clear()
+            result = pipeline.analyze(truth.image)
+            both = np.logical_and(result.wall_mask, truth.wall).sum()
+            either = np.logical_or(result.wall_mask, truth.wall).sum()
+            inter, union = inter + both, union + either
+            ious.append(both / max(either, 1))
+            args, kwargs = seen[-1]
+            traced = args[1]
+            scale = (result.wall_mask.shape[1] / traced.shape[1], result.wall_mask.shape[0] / traced.shape[0])
+            recorded.append(Recorded(args, kwargs, scale, truth))
+    finally:
+        rooms_module.detect_rooms = original
+    walls = {
+        "wall_iou_pooled": float(inter / max(union, 1)),
+        "wall_iou_mean": float(np.mean(ious)),
+        "wall_iou_worst": float(np.min(ious)),
+    }
+    return {**walls, **score(recorded)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="dataset folder (any layout)")
+    parser.add_argument("--split", choices=["all", "train", "validation"], default="validation")
+    parser.add_argument("--val-fraction", type=float, default=0.1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default=None, help="checkpoint directory (default: the bundled model)")
+    parser.add_argument("--working-size", type=int, default=None, help="replaces the checkpoint's")
+    parser.add_argument("--native-up-to", type=float, default=None, help="replaces the checkpoint's")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="write the scores as JSON here")
+    args = parser.parse_args()
+    samples = open_dataset(args.data)
+    if args.split != "all":
+        samples = holdout_split(samples, args.val_fraction, args.seed)[args.split == "validation"]
+    samples = samples[: args.limit]
+    pipeline = Pipeline.load(args.model)
+    meta = pipeline.model.metadata
+    if args.working_size is not None and args.working_size != meta.working_size:
+        if meta.wall_thickness_px:  # the training thickness is measured at the working size
+            meta.wall_thickness_px *= args.working_size / meta.working_size
+        meta.working_size = args.working_size
+    if args.native_up_to is not None:
+        meta.native_up_to = args.native_up_to
+    meta.check()
+    row = {
+        "model": args.model or "default",
+        "working_size": meta.working_size,
+        "native_up_to": meta.native_up_to,
+        "plans": len(samples),
+        **measure(pipeline, samples),
+    }
+    print(json.dumps(row), flush=True)
+    if args.out:
+        args.out.write_text(json.dumps(row, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
