@@ -19,49 +19,30 @@ import json
 from pathlib import Path
 
 import numpy as np
-from rooms_tuning import Recorded, score
-from tqdm import tqdm
+from rooms_tuning import record, score
 
-import model_code.geometry.rooms as rooms_module
 from model_code.datasets.layouts import open_dataset
 from model_code.datasets.organize import holdout_split
-from model_code.evaluation.truth import load_ground_truth
 from model_code.pipeline import Pipeline
 
 
 def measure(pipeline: Pipeline, samples: list) -> dict[str, float]:
     """Wall IoU (pooled, mean, worst plan) and room scores of ``pipeline`` over ``samples``."""
-    seen: list[tuple] = []
-    original = rooms_module.detect_rooms
+    counts: list[tuple[int, int]] = []  # (intersection, union) of each plan's wall mask with the truth
 
-    def recorder(*args, **kwargs):
-        seen.append((args, kwargs))
-        return original(*args, **kwargs)
+    def walls(truth, result) -> None:
+        both = int(np.logical_and(result.wall_mask, truth.wall).sum())
+        counts.append((both, int(np.logical_or(result.wall_mask, truth.wall).sum())))
 
-    rooms_module.detect_rooms = recorder
-    inter = union = 0
-    ious, recorded = [], []
-    try:
-        for sample in tqdm(samples, desc="plans"):
-            truth = load_ground_truth(sample)
-            seen.clear()
-            result = pipeline.analyze(truth.image)
-            both = np.logical_and(result.wall_mask, truth.wall).sum()
-            either = np.logical_or(result.wall_mask, truth.wall).sum()
-            inter, union = inter + both, union + either
-            ious.append(both / max(either, 1))
-            args, kwargs = seen[-1]
-            traced = args[1]
-            scale = (result.wall_mask.shape[1] / traced.shape[1], result.wall_mask.shape[0] / traced.shape[0])
-            recorded.append(Recorded(args, kwargs, scale, truth))
-    finally:
-        rooms_module.detect_rooms = original
-    walls = {
+    recorded = record(pipeline, samples, each=walls)
+    inter, union = np.sum(counts, axis=0)
+    ious = [both / max(either, 1) for both, either in counts]
+    walls_row = {
         "wall_iou_pooled": float(inter / max(union, 1)),
         "wall_iou_mean": float(np.mean(ious)),
         "wall_iou_worst": float(np.min(ious)),
     }
-    return {**walls, **score(recorded)}
+    return {**walls_row, **score(recorded)}
 
 
 def main() -> int:

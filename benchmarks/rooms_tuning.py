@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from model_code.datasets.layouts import open_dataset
 from model_code.datasets.organize import holdout_split
 from model_code.evaluation import metrics
 from model_code.evaluation.scoring import room_analysis
-from model_code.evaluation.truth import load_ground_truth
+from model_code.evaluation.truth import GroundTruth, load_ground_truth
 from model_code.pipeline import Pipeline, PlanResult
 
 
@@ -44,8 +45,13 @@ class Recorded:
     truth: object
 
 
-def record(pipeline: Pipeline, samples: list) -> list[Recorded]:
-    """Run the pipeline once per plan and keep what the room stage was given."""
+def record(
+    pipeline: Pipeline, samples: list, each: Callable[[GroundTruth, PlanResult], None] | None = None
+) -> list[Recorded]:
+    """Run the pipeline once per plan and keep what the room stage was given.
+
+    ``each(truth, result)`` is called with every plan's ground truth and pipeline result (to score
+    what the room stage does not see, such as the wall masks)."""
     seen: list[tuple] = []
     original = rooms_module.detect_rooms
 
@@ -60,6 +66,8 @@ def record(pipeline: Pipeline, samples: list) -> list[Recorded]:
             truth = load_ground_truth(sample)
             seen.clear()
             result = pipeline.analyze(truth.image)
+            if each is not None:
+                each(truth, result)
             args, kwargs = seen[-1]
             trace = args[1]
             scale = (result.wall_mask.shape[1] / trace.shape[1], result.wall_mask.shape[0] / trace.shape[0])

@@ -374,8 +374,7 @@ class Pipeline:
         meta = self.model.metadata
         height, width = image.shape[:2]
         start = time.perf_counter()
-        native = {"native_up_to": meta.native_up_to}
-        fit = choose_working_scale(height, width, meta.working_size, None, **native)
+        fit = choose_working_scale(height, width, meta.working_size, None, native_up_to=meta.native_up_to)
         probs = predict_probabilities(self.model, image, at_working_size=True, shape=fit.shape)
         wall = probs[list(meta.spec.channels).index("wall")] > options.threshold
         choice = choose_working_scale(
@@ -384,7 +383,7 @@ class Pipeline:
             meta.working_size,
             mask_wall_thickness(wall),
             self.training_wall_thickness(),
-            **native,
+            native_up_to=meta.native_up_to,
         )
         timing["forward"] = (time.perf_counter() - start) * 1000
         passes = tile_count(fit.shape)

@@ -258,6 +258,16 @@ def draw_sheet(
     return image, wall, sheet
 
 
+def assert_drawing_area_of(image: np.ndarray, wall: np.ndarray) -> None:
+    """:func:`sheet_area` of a :func:`draw_sheet` image holds every wall and leaves the title block out."""
+    area = sheet_area(image)
+    assert area is not None
+    x0, y0, x1, y1 = area
+    rows, cols = np.nonzero(wall)
+    assert x0 <= cols.min() and y0 <= rows.min() and x1 > cols.max() and y1 > rows.max()
+    assert x1 <= image.shape[1] - 110 * 2  # the title block along the right edge stays outside
+
+
 def test_sheet_frame_title_block_and_text_are_dropped_walls_kept() -> None:
     plan = draw_plan(2)
     image, wall, sheet = draw_sheet(plan)
@@ -272,12 +282,7 @@ def test_sheet_frame_title_block_and_text_are_dropped_walls_kept() -> None:
 def test_sheet_area_is_the_drawing_area_and_plain_plans_have_none() -> None:
     plan = draw_plan(2)
     image, wall, _ = draw_sheet(plan)
-    area = sheet_area(image)
-    assert area is not None
-    x0, y0, x1, y1 = area
-    rows, cols = np.nonzero(wall)
-    assert x0 <= cols.min() and y0 <= rows.min() and x1 > cols.max() and y1 > rows.max()
-    assert x1 <= image.shape[1] - 110 * 2  # the title block along the right edge stays outside
+    assert_drawing_area_of(image, wall)
     assert sheet_area(plan.image) is None
     assert sheet_area(draw_plan(3).image) is None
 
@@ -287,12 +292,7 @@ def test_a_sheet_drawn_in_a_layer_colour_is_found() -> None:
     plan = draw_plan(2)
     image, wall, _ = draw_sheet(plan, ink=(255, 255, 0))
     assert not ink_mask(image)[:, :12].any()  # the outer frame is no ink to the grey threshold
-    area = sheet_area(image)
-    assert area is not None
-    x0, y0, x1, y1 = area
-    rows, cols = np.nonzero(wall)
-    assert x0 <= cols.min() and y0 <= rows.min() and x1 > cols.max() and y1 > rows.max()
-    assert x1 <= image.shape[1] - 110 * 2  # the title block along the right edge stays outside
+    assert_drawing_area_of(image, wall)
 
 
 def test_sheet_area_of_a_large_sheet_is_found_on_a_small_copy() -> None:
