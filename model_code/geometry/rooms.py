@@ -10,7 +10,8 @@ Rooms that the barrier still fails to close are recovered in three steps:
   exterior opening joined to it.  Its part inside the building is kept: the
   :func:`building_footprint` (the barrier closed across gaps up to ``ENVELOPE_WIDTH`` door
   gaps, holes filled), where a part may face the cut-off outside along at most
-  ``ENVELOPE_MAX_OPEN`` of its boundary (a recess in the facade is no room).  With
+  ``ENVELOPE_MAX_OPEN`` of its boundary (a recess in the facade is no room); the gap between two
+  drawings, open at both ends (``ENVELOPE_THROUGH_COS``), is no room either.  With
   ``ENVELOPE_FROM_TYPES`` and room-type maps it is the pixels whose summed type probability
   reaches ``INTERIOR_THRESHOLD`` instead: off by default, since the maps of the first typed
   checkpoint let more of the outside into rooms than the footprint did;
@@ -155,6 +156,11 @@ SMALL_TYPES = frozenset({"closet", "balcony"})  # types whose rooms may be small
 SMALL_TYPE_AREA_FACTOR = 0.3  # their minimum area, as a fraction of room_min_area
 ENVELOPE_WIDTH = 1.5  # widest exterior gap (along x or y) the footprint closes without type maps, x door_gap
 ENVELOPE_MAX_OPEN = 0.25  # most of a footprint part's boundary that may face the outside (no type maps)
+# The gap between two drawings (see _between_drawings):
+ENVELOPE_THROUGH_COS = -0.7  # two mouths this opposite (cosine, seen from the part's centroid) ...
+ENVELOPE_MOUTH_SPAN = 0.5  # ... each at least this share of the part's mean width across them ...
+ENVELOPE_MOUTH_MIN = 1.0  # ... and at least this long (x t), with two drawings around the part
+ENVELOPE_DRAWING_SHARE = 0.1  # a barrier piece with this share of its pixels is a drawing of its own
 PART_MIN_RADIUS = 0.8  # a part of its own type or a lobe must hold a disk of this radius, x t
 NECK_WIDTH = 1.0  # widest neck that splits a region, x door_gap
 LOBE_RATIO = 1.7  # both lobes' half-widths must be at least this many times the neck's
@@ -229,11 +235,17 @@ def _enclosed(
     y: int,
     window_shape: tuple[int, int],
     max_open: float = 1.0,
+    mouth_min: float = 1.0,
+    drawings: np.ndarray | None = None,
 ) -> list[Piece]:
     """The parts of a border-touching ``region`` (a crop at ``x, y``) that lie ``inside`` the envelope.
 
     A part is a 4-connected component of ``region & inside`` that does not touch the window's
     edge and whose boundary runs along the cut-off outside for at most ``max_open`` of its length.
+    With ``max_open`` < 1 and ``drawings`` (the barrier's 8-connected components, labelled, on the
+    crop), a part is also dropped when it lies between two drawings and two of its *mouths* (runs of
+    that boundary of at least ``mouth_min`` px) face each other across it
+    (:func:`_between_drawings`).
     """
     kept = region & inside
     parts = label_components(kept, connectivity=4)
@@ -253,8 +265,67 @@ def _enclosed(
             open_edge = edge & cut_off[py : py + part.shape[0], px : px + part.shape[1]]
             if np.count_nonzero(open_edge) > max_open * np.count_nonzero(edge):
                 continue
+            if drawings is not None and _between_drawings(part, px, py, open_edge, drawings, mouth_min):
+                continue
         out.append((part, px + x, py + y))
     return out
+
+
+def _drawings(barrier: np.ndarray) -> np.ndarray:
+    """The barrier's pieces big enough to be a drawing of their own, labelled (``int32``; 0 = none).
+
+    A piece is a drawing when it holds at least ``ENVELOPE_DRAWING_SHARE`` of the barrier's pixels:
+    the walls of one floor of a sheet, not a wall fragment the network cut off.
+    """
+    pieces = label_components(barrier, connectivity=8)
+    areas = np.array([0, *(pieces.area(k) for k in range(1, pieces.count))])
+    big = areas >= ENVELOPE_DRAWING_SHARE * max(int(areas.sum()), 1)
+    big[0] = False
+    return np.where(big[pieces.labels], pieces.labels, 0)
+
+
+def _between_drawings(
+    part: np.ndarray,
+    px: int,
+    py: int,
+    open_edge: np.ndarray,
+    drawings: np.ndarray,
+    mouth_min: float,
+) -> bool:
+    """Whether ``part`` (a crop at ``px, py`` of ``drawings``) is the gap between two drawings.
+
+    Two drawings of one sheet (two floors side by side) are separate pieces of the barrier, and
+    the footprint closes the gap between them at both ends.  Such a part is bounded by at least
+    two drawings (:func:`_drawings`; each along at least ``mouth_min`` px of a ring around it)
+    and has two *mouths* facing each other across it: 8-connected runs of ``open_edge`` (its
+    boundary along the cut-off outside) of at least ``mouth_min`` px, the directions from its
+    centroid to theirs meeting at a cosine below ``ENVELOPE_THROUGH_COS``, each at least
+    ``ENVELOPE_MOUTH_SPAN`` of the part's mean width across the line between them (the gap is
+    open across its width).  A room behind missed windows at both ends of one building is bounded
+    by one drawing, or its mouths are narrower than the room: it is kept.
+    """
+    count, _, stats, centroids = cv2.connectedComponentsWithStats(open_edge.view(np.uint8), connectivity=8)
+    runs = [k for k in range(1, count) if stats[k, cv2.CC_STAT_AREA] >= mouth_min]
+    if len(runs) < 2:
+        return False
+    mouths = centroids[runs]
+    lengths = stats[runs, cv2.CC_STAT_AREA].astype(np.float64)
+    ys, xs = np.nonzero(part)
+    directions = mouths - np.array([xs.mean(), ys.mean()])
+    directions /= np.maximum(np.linalg.norm(directions, axis=1, keepdims=True), 1e-9)
+    first, second = np.nonzero(np.triu(directions @ directions.T < ENVELOPE_THROUGH_COS, 1))
+    apart = np.linalg.norm(mouths[first] - mouths[second], axis=1)
+    across = len(ys) / np.maximum(apart, 1.0)  # the part's mean width across the line between the mouths
+    if not np.any(np.minimum(lengths[first], lengths[second]) >= ENVELOPE_MOUTH_SPAN * across):
+        return False
+    height, width = part.shape
+    y0, x0 = max(py - 2, 0), max(px - 2, 0)
+    around = drawings[y0 : py + height + 2, x0 : px + width + 2]
+    grown = np.zeros(around.shape, np.uint8)
+    grown[py - y0 : py - y0 + height, px - x0 : px - x0 + width] = part
+    ring = cv2.dilate(grown, np.ones((5, 5), np.uint8)).view(bool) & (grown == 0)
+    pieces, contact = np.unique(around[ring], return_counts=True)
+    return int(np.count_nonzero((pieces > 0) & (contact >= mouth_min))) >= 2
 
 
 class _TypeMaps:
@@ -417,7 +488,7 @@ def detect_rooms(
     smallest = min_area * (SMALL_TYPE_AREA_FACTOR if types is not None else 1.0)
     min_radius = PART_MIN_RADIUS * resolved.wall_thickness
     min_hole = NECK_MIN_HOLE * resolved.wall_thickness**2
-    footprint = None
+    footprint = drawings = None
     candidates: list[Piece] = []
     for label in range(1, parts.count):
         box = parts.boxes[label]
@@ -430,10 +501,20 @@ def detect_rooms(
             else:
                 if footprint is None:
                     footprint = building_footprint(barrier, ENVELOPE_WIDTH * resolved.door_gap)
+                    drawings = _drawings(barrier)
                 inside, max_open = footprint[box], ENVELOPE_MAX_OPEN
             region = labels[box] == label
             candidates.extend(
-                _enclosed(region, inside, int(box[1].start), int(box[0].start), labels.shape, max_open)
+                _enclosed(
+                    region,
+                    inside,
+                    int(box[1].start),
+                    int(box[0].start),
+                    labels.shape,
+                    max_open,
+                    ENVELOPE_MOUTH_MIN * resolved.wall_thickness,
+                    None if drawings is None else drawings[box],
+                )
             )
             continue
         if (box[0].stop - box[0].start) * (box[1].stop - box[1].start) < smallest:

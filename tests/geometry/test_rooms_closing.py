@@ -106,6 +106,45 @@ def test_the_footprint_closes_exterior_gaps_up_to_its_width():
     assert not building_footprint(mask, 40)[150, 52]  # too narrow a closing leaves it open
 
 
+def test_the_gap_between_two_drawings_is_no_room():
+    """Two floors drawn side by side, 30 px apart: the footprint closes the gap at both ends.
+
+    The gap is open to the outside at its top and at its bottom (mouths on opposite sides:
+    ``ENVELOPE_THROUGH_COS``); before the fourteenth session it came back as a third room.
+    """
+    mask = walls(*outline(30, 50, 180, 250), *outline(210, 50, 360, 250))
+    assert building_footprint(mask, 60)[150, 195]  # the closing does take the gap in
+    rooms = rooms_of(mask)
+    assert len(rooms) == 2
+    assert room_at(rooms, 195, 150) is None
+    assert room_at(rooms, 100, 150) is not None and room_at(rooms, 290, 150) is not None
+
+
+def test_a_room_with_unmarked_windows_at_both_ends_is_kept():
+    """A 115 px wide middle room whose front and back walls each lost a 45 px window.
+
+    The cuts split the barrier into two drawings and the mouths face each other, as with the gap
+    between two drawings; but they are far narrower than the room (``ENVELOPE_MOUTH_SPAN``).
+    """
+    mask = walls(*outline(50, 50, 350, 250), (140, 50, 145, 250), (260, 50, 265, 250))
+    mask[50:55, 180:225] = False
+    mask[245:250, 180:225] = False
+    rooms = rooms_of(mask)
+    assert len(rooms) == 3
+    middle = room_at(rooms, 200, 150)
+    assert middle is not None and middle.area_px == pytest.approx(115 * 190, rel=0.1)
+
+
+def test_a_corner_room_behind_two_unmarked_windows_is_kept():
+    """Missed windows in two adjoining outer walls: two mouths, but not facing each other."""
+    mask = exterior_window_plan()
+    mask[50:55, 100:140] = False  # a second window, in the top wall of the same room
+    rooms = rooms_of(mask)
+    assert len(rooms) == 2
+    left = room_at(rooms, 120, 150)
+    assert left is not None and left.area_px == pytest.approx(143 * 190, rel=0.06)
+
+
 def closet_in_bedroom() -> tuple[np.ndarray, np.ndarray]:
     """A bedroom with a 40 x 45 px closet in its top-right corner, its doorway (no symbol) at its corner.
 
