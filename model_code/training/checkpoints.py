@@ -30,7 +30,7 @@ BEST_DIR = "best"
 
 
 class ResumeError(RuntimeError):
-    """A checkpoint exists but cannot continue this run (other model spec, corrupt file)."""
+    """A checkpoint exists but cannot continue this run (other model spec or recipe, corrupt file)."""
 
 
 @dataclass
@@ -50,6 +50,7 @@ class TrainingState:
     history: list[dict[str, float]] = field(default_factory=list)
     elapsed_s: float = 0.0
     finished: bool = False
+    recipe: dict[str, Any] = field(default_factory=dict)  # the settings it was started with (resume_recipe)
 
 
 def state_path(directory: str | Path) -> Path:
@@ -78,10 +79,14 @@ def save_state(directory: str | Path, state: TrainingState) -> Path:
     return target
 
 
-def load_state(directory: str | Path, spec: ModelSpec) -> TrainingState | None:
-    """The saved state for a run of ``spec``, or None when the directory has none.
+def load_state(
+    directory: str | Path, spec: ModelSpec, recipe: dict[str, Any] | None = None
+) -> TrainingState | None:
+    """The saved state for a run of ``spec`` with ``recipe``, or None when the directory has none.
 
-    Raises :class:`ResumeError` when the state belongs to a different network.
+    Raises :class:`ResumeError` when the state belongs to a different network, or to a run started
+    with another recipe (:func:`resume_recipe`; a state written before recipes were kept has none and
+    resumes as before): its optimiser and schedule would silently replace what this run asks for.
     """
     path = state_path(directory)
     if not path.is_file():
@@ -105,7 +110,62 @@ def load_state(directory: str | Path, spec: ModelSpec) -> TrainingState | None:
             f"{path} was written for a different network ({state.spec}); this run builds {asdict(spec)}. "
             "Use another checkpoint directory or delete it to start afresh."
         )
+    if recipe is not None and state.recipe:
+        saved, asked = _comparable(state.recipe), _comparable(recipe)
+        changed = [key for key in sorted(set(saved) | set(asked)) if saved.get(key) != asked.get(key)]
+        if changed:
+            details = ", ".join(f"{k}: {saved.get(k)!r} there, {asked.get(k)!r} here" for k in changed)
+            raise ResumeError(
+                f"{path} belongs to a run started with other settings ({details}); resuming would continue "
+                "that run's optimiser and schedule, not this one's. Run again with its settings to resume, "
+                "or use another checkpoint directory (or delete it) to start afresh."
+            )
     return state
+
+
+# Settings a resumed run may change: where things go, how the machine runs it, when it stops.
+RESUMABLE_SETTINGS = frozenset(
+    {
+        "data",
+        "validation",
+        "out",
+        "checkpoint_dir",
+        "output_dir",
+        "epochs",
+        "time_budget_minutes",
+        "early_stopping_patience",
+        "num_workers",
+        "threads",
+        "device",
+        "amp",
+        "model_name",
+        "model_version",
+    }
+)
+
+
+def resume_recipe(settings: dict[str, Any]) -> dict[str, Any]:
+    """The part of a run's settings (``TrainConfig.to_dict()``) that a resumed run must repeat.
+
+    Everything but :data:`RESUMABLE_SETTINGS`: data selection, network, optimiser, schedule, crops,
+    augmentation, seed.  A run may be resumed with more epochs or another time budget.
+    """
+    return {key: value for key, value in settings.items() if key not in RESUMABLE_SETTINGS}
+
+
+def _comparable(recipe: dict[str, Any]) -> dict[str, Any]:
+    """Tuples as lists and tensors as lists, as the state file gives them back."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, torch.Tensor):
+            return value.tolist()
+        return value
+
+    return plain(recipe)
 
 
 def _unsafe_detail(message: str) -> str:

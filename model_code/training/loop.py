@@ -47,7 +47,7 @@ from model_code.model.loader import LoadedModel, load_model
 from model_code.model.network import adapt_channels, build_network
 from model_code.model.room_classifier import CLASSIFIER_FILE, CLASSIFIER_SUMMARY_FILE
 from model_code.schema import ROOM_TYPES
-from model_code.training.checkpoints import TrainingState, best_dir, load_state, save_state
+from model_code.training.checkpoints import TrainingState, best_dir, load_state, resume_recipe, save_state
 from model_code.training.config import PATH_FIELDS, ConfigError, TrainConfig
 from model_code.training.distributed import Distributed, amp_dtype, setup, teardown
 from model_code.training.plots import CURVE_FILE, plot_training_curve
@@ -776,8 +776,8 @@ def _final_metadata(run: _Run, data_summary: dict[str, Any]) -> ModelMetadata:
     )
 
 
-def _new_state(run_spec: ModelSpec) -> TrainingState:
-    return TrainingState(epoch=0, spec=asdict(run_spec), model={}, optimizer={}, scheduler={})
+def _new_state(run_spec: ModelSpec, recipe: dict[str, Any]) -> TrainingState:
+    return TrainingState(epoch=0, spec=asdict(run_spec), model={}, optimizer={}, scheduler={}, recipe=recipe)
 
 
 def _restore(run: _Run, saved: TrainingState) -> None:
@@ -786,6 +786,7 @@ def _restore(run: _Run, saved: TrainingState) -> None:
     run.scheduler.load_state_dict(saved.scheduler)
     if run.scaler is not None and saved.scaler:
         run.scaler.load_state_dict(saved.scaler)
+    saved.recipe = saved.recipe or run.state.recipe  # a state from before recipes were kept
     run.state = saved
     logger.info(
         "resumed from %s at epoch %d (best %s=%.4f at epoch %d)",
@@ -836,7 +837,7 @@ def _train(
         metadata=metadata,
         optimizer=optimizer,
         scheduler=make_scheduler(optimizer, config),
-        state=_new_state(metadata.spec),
+        state=_new_state(metadata.spec, resume_recipe(config.to_dict())),
         device=device,
         checkpoint_dir=checkpoint_dir_for(config),
         started=started,
@@ -846,7 +847,7 @@ def _train(
     )
     if run.amp == torch.float16:
         run.scaler = torch.amp.GradScaler(device.type)
-    saved = load_state(run.checkpoint_dir, metadata.spec)
+    saved = load_state(run.checkpoint_dir, metadata.spec, run.state.recipe)
     if saved is not None:
         _restore(run, saved)
     no_opening, dropped = data.summary["plans_without_opening_mask"], data.summary["dropped_images"]

@@ -114,6 +114,27 @@ def test_resume_refuses_another_network(tmp_path, plans_dir):
         train(tiny(tmp_path, plans_dir, epochs=2, decoder_channels=(16, 8, 8)))
 
 
+def test_resume_refuses_another_recipe_but_takes_more_epochs(tmp_path, plans_dir):
+    """A checkpoint directory left by a run with other settings (a killed run, then a new command)
+    must not silently continue that run's optimiser and schedule."""
+    train(tiny(tmp_path, plans_dir, epochs=1))
+    with pytest.raises(ResumeError, match=r"other settings \(learning_rate: 0\.0003 there, 0\.0005 here\)"):
+        train(tiny(tmp_path, plans_dir, epochs=2, learning_rate=5e-4))
+    result = train(tiny(tmp_path, plans_dir, epochs=2, time_budget_minutes=60))  # when it stops may change
+    assert [row["epoch"] for row in result.history] == [1, 2]
+
+
+def test_a_state_without_a_recipe_still_resumes(tmp_path, plans_dir):
+    train(tiny(tmp_path, plans_dir, epochs=1))
+    path = state_path(tmp_path / "model-checkpoints")
+    state = torch.load(path, weights_only=True)
+    del state["recipe"]  # written before recipes were kept
+    torch.save(state, path)
+    result = train(tiny(tmp_path, plans_dir, epochs=2, learning_rate=5e-4))
+    assert [row["epoch"] for row in result.history] == [1, 2]
+    assert torch.load(path, weights_only=True)["recipe"]["learning_rate"] == 5e-4
+
+
 def test_stop_request_checkpoints_then_resume_finishes(tmp_path, plans_dir):
     stop = StopFlag()
     stop.request("SIGTERM")
