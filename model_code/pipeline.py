@@ -302,7 +302,7 @@ class Pipeline:
         area = self.drawing_area(image, timing)
         if options.backend == "opencv":
             return (*self._baseline_masks(image, area, timing), None)
-        probs, choice, _ = self.forward(image, options, timing)
+        probs, choice, _ = self.forward(image, options, timing, area)
         wall_mask, opening_mask = self._input_masks(probs, image.shape[:2], options)
         self._without_sheet(probs, options, area, choice, wall_mask, opening_mask)
         return wall_mask, opening_mask, probs
@@ -356,25 +356,33 @@ class Pipeline:
         return float(self.model.metadata.wall_thickness_px or DEFAULT_TRAINING_WALL_THICKNESS_PX)
 
     def forward(
-        self, image: np.ndarray, options: PipelineOptions, timing: dict[str, float] | None = None
+        self,
+        image: np.ndarray,
+        options: PipelineOptions,
+        timing: dict[str, float] | None = None,
+        area: tuple[int, int, int, int] | None = None,
     ) -> tuple[np.ndarray, WorkingScale, int]:
         """U-Net probabilities ``(C, h, w)`` at the working scale, that scale, and the network passes.
 
-        The coarse pass sees the plan at the fit-to-working-size scale (as before); the wall
-        thickness measured on its mask picks the working scale (:mod:`model_code.model.scale`).
+        The coarse pass sees the plan at the fit-to-working-size scale (of the drawing ``area`` on a
+        sheet, :func:`~model_code.model.scale.drawing_zoom`); the wall thickness measured on its
+        mask picks the working scale (:mod:`model_code.model.scale`).
         When that is the fit scale the coarse pass is the answer; otherwise the plan goes through
         the network again at the chosen scale (``timing_ms.forward_scaled``), tiled when large.
         """
         if self.model is None:
             raise RuntimeError("no U-Net model is loaded: use backend=opencv or load a checkpoint")
         from model_code.model.inference import predict_probabilities, tile_count
-        from model_code.model.scale import choose_working_scale, mask_wall_thickness
+        from model_code.model.scale import choose_working_scale, drawing_zoom, mask_wall_thickness
 
         timing = {} if timing is None else timing
         meta = self.model.metadata
         height, width = image.shape[:2]
+        zoom = drawing_zoom(height, width, area)
         start = time.perf_counter()
-        fit = choose_working_scale(height, width, meta.working_size, None, native_up_to=meta.native_up_to)
+        fit = choose_working_scale(
+            height, width, meta.working_size, None, native_up_to=meta.native_up_to, zoom=zoom
+        )
         probs = predict_probabilities(self.model, image, at_working_size=True, shape=fit.shape)
         wall = probs[list(meta.spec.channels).index("wall")] > options.threshold
         choice = choose_working_scale(
@@ -384,6 +392,7 @@ class Pipeline:
             mask_wall_thickness(wall),
             self.training_wall_thickness(),
             native_up_to=meta.native_up_to,
+            zoom=zoom,
         )
         timing["forward"] = (time.perf_counter() - start) * 1000
         passes = tile_count(fit.shape)
@@ -531,7 +540,7 @@ class Pipeline:
         at_working = False
         area = self.drawing_area(image, timing)
         if options.backend == "unet":
-            probs, choice, passes = self.forward(image, options, timing)
+            probs, choice, passes = self.forward(image, options, timing, area)
             start = time.perf_counter()
             wall_mask, opening_mask = self._input_masks(probs, (height, width), options)
             kept = self._without_sheet(probs, options, area, choice, wall_mask, opening_mask)

@@ -60,6 +60,19 @@ def test_the_drawing_area_is_what_removes_the_frame(bundled, seed, monkeypatch):
     assert iou(kept, plan.wall_mask) > iou(plain.wall_mask, plan.wall_mask) + 0.2
 
 
+def test_the_working_size_is_the_drawings_not_the_sheets(bundled):
+    """The frame and title block take a fifth of this sheet's width: the drawing, not the sheet, is
+    fit to the working size (``model_code.model.scale.drawing_zoom``)."""
+    plan = generate_plan(SHEET_SEEDS[0], (800, 1400), sheet=1.0)
+    data = bundled.analyze(plan.image).document.to_dict()
+    validate_result(data)
+    x0, y0, x1, y1 = data["drawing_area"]
+    assert data["inference"]["method"] == "drawing"
+    seen = data["inference"]["working_scale"] * max(x1 - x0, y1 - y0)
+    assert seen == pytest.approx(bundled.model.metadata.working_size, abs=2)
+    assert data["inference"]["working_width"] > 1.2 * bundled.model.metadata.working_size  # the sheet's fit
+
+
 def test_a_plan_without_a_sheet_has_no_drawing_area(bundled):
     plan = generate_plan(3, 900)
     data = bundled.analyze(plan.image).document.to_dict()

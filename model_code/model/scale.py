@@ -18,6 +18,11 @@ chosen from the walls themselves:
    size (the latency of an ordinary 1,024 px plan stays what it was).  Inside a dead band around
    the fit scale the coarse pass is kept as is (the network saw plans over a range of scales in
    training), so ordinary plans cost nothing extra.  A page without walls keeps the fit scale.
+
+On a drawing sheet the working size is the drawing's, not the sheet's: the fit scale fits the
+drawing area inside the frame and title block (:func:`drawing_zoom`, at most
+:data:`MAX_DRAWING_ZOOM` times the sheet's fit), while :data:`MAX_GAIN` still counts from the
+sheet's fit, so a sheet never costs more than it could before.
 """
 
 from __future__ import annotations
@@ -53,6 +58,10 @@ RESCALE_FROM = 2.0
 MAX_UPSCALE = 1.0  # never blow a plan up: its strokes gain nothing, the forward pass costs 1/s^2 more
 MAX_WORKING_PIXELS = 6_000_000  # ~2,450 px square: bounds the forward pass (time, probability memory)
 MIN_WALL_PIXELS = 32  # fewer wall pixels at the coarse pass: nothing to measure (blank page)
+# A sheet's drawing area is fit to the working size, at most this many times the whole sheet's fit
+# scale (a small plan in a corner of a large sheet).  Measured on the 11 `cad_walls` sheets and 60
+# generated sheets (docs/scale.md, "The drawing, not the sheet, at the working size").
+MAX_DRAWING_ZOOM = 2.0
 
 
 @dataclass(frozen=True)
@@ -60,11 +69,12 @@ class WorkingScale:
     """Where the network sees a plan.
 
     ``scale`` is working pixels per input pixel (the mean of the two axes when rounding makes
-    them differ), ``shape`` the working ``(h, w)``, ``fit_scale`` today's fit-to-working-size
-    scale, ``wall_thickness_px`` the estimated wall thickness in input pixels (``None`` when
-    nothing was measured) and ``method`` how the scale was chosen: ``fit`` (the dead band),
-    ``measured`` (training / estimated thickness), ``clamped`` (a limit applied) or
-    ``fallback`` (no walls to measure).
+    them differ), ``shape`` the working ``(h, w)``, ``fit_scale`` the coarse pass's scale (the
+    fit-to-working-size scale; of the drawing area on a sheet), ``wall_thickness_px`` the
+    estimated wall thickness in input pixels (``None`` when nothing was measured) and ``method``
+    how the scale was chosen: ``fit`` (the dead band), ``drawing`` (the same, with the fit scale
+    a sheet's drawing area's), ``measured`` (training / estimated thickness), ``clamped`` (a
+    limit applied) or ``fallback`` (no walls to measure).
     """
 
     scale: float
@@ -107,6 +117,20 @@ def mask_wall_thickness(mask: np.ndarray) -> float | None:
     return float(max(2.0 * np.median(dist[peaks]) - 0.5, 1.0))
 
 
+def drawing_zoom(
+    height: int, width: int, area: tuple[int, int, int, int] | None, max_zoom: float = MAX_DRAWING_ZOOM
+) -> float:
+    """How many times a sheet's drawing ``area`` (x0, y0, x1, y1) must be enlarged, against the whole
+    ``height x width`` sheet, for its longest side to be the sheet's: between 1 and ``max_zoom``;
+    1.0 without a sheet (``area`` None)."""
+    if area is None:
+        return 1.0
+    side = max(area[2] - area[0], area[3] - area[1])
+    if side <= 0:
+        return 1.0
+    return float(min(max(max(height, width) / side, 1.0), max_zoom))
+
+
 def choose_working_scale(
     height: int,
     width: int,
@@ -119,11 +143,14 @@ def choose_working_scale(
     max_upscale: float = MAX_UPSCALE,
     max_working_pixels: int = MAX_WORKING_PIXELS,
     native_up_to: float = 1.0,
+    zoom: float = 1.0,
 ) -> WorkingScale:
     """The working scale for an ``height x width`` plan whose walls measured
     ``coarse_thickness_px`` at the fit scale (``None``: nothing measured).
 
-    The *fit* scale is the one of :func:`base_shape` (``native_up_to``: the checkpoint's, see there).
+    The *fit* scale is the one of :func:`base_shape` (``native_up_to``: the checkpoint's, see there),
+    times ``zoom`` on a drawing sheet (:func:`drawing_zoom`; never an upscale, within the pixel
+    budget); ``max_gain`` counts from the fit scale without the zoom.
 
     The scale is ``fit * training / coarse`` clamped to ``[fit, fit * max_gain]``, to at most
     ``max_upscale`` (unless the fit scale itself is larger: a small plan is blown up to the
@@ -133,13 +160,20 @@ def choose_working_scale(
     """
     fit_h, fit_w = base_shape(height, width, working_size, native_up_to)
     fit = ((fit_h / height) + (fit_w / width)) / 2.0  # > 1 for a small plan (as before: blown up to fit)
+    sheet_fit, kept = fit, "fit"
+    if zoom > 1.0:
+        zoomed = min(fit * zoom, max(max_upscale, fit), math.sqrt(max_working_pixels / (height * width)))
+        if zoomed > fit:
+            fit, kept = zoomed, "drawing"
+            fit_h, fit_w = shape_at(height, width, fit)
     if coarse_thickness_px is None or not math.isfinite(coarse_thickness_px) or coarse_thickness_px <= 0:
         return WorkingScale(fit, (fit_h, fit_w), fit, None, "fallback")
     estimated = coarse_thickness_px / fit
     wanted = fit * training_thickness_px / coarse_thickness_px
     if wanted <= fit * dead_band or max(height, width) <= rescale_from * working_size:
-        return WorkingScale(fit, (fit_h, fit_w), fit, estimated, "fit")
-    ceiling = min(max(max_upscale, fit), fit * max_gain, math.sqrt(max_working_pixels / (height * width)))
+        return WorkingScale(fit, (fit_h, fit_w), fit, estimated, kept)
+    budget = math.sqrt(max_working_pixels / (height * width))
+    ceiling = min(max(max_upscale, fit), sheet_fit * max_gain, budget)
     scale = min(wanted, max(ceiling, fit))
     method = "measured" if scale == wanted else "clamped"
     shape = shape_at(height, width, scale)

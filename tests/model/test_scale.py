@@ -17,6 +17,7 @@ from model_code.model.scale import (
     MAX_GAIN,
     base_shape,
     choose_working_scale,
+    drawing_zoom,
     mask_wall_thickness,
 )
 from model_code.pipeline import Pipeline, PipelineOptions
@@ -198,6 +199,30 @@ def test_old_metadata_without_wall_thickness_loads(tiny_checkpoint, tmp_path):
 
     with pytest.raises(CheckpointError, match="wall_thickness_px"):
         ModelMetadata.from_dict(data)
+
+
+def test_a_sheets_drawing_area_is_fit_to_the_working_size():
+    assert drawing_zoom(1123, 1588, None) == 1.0  # no sheet
+    assert drawing_zoom(1123, 1588, (107, 82, 1256, 1039)) == pytest.approx(1588 / 1149)
+    assert drawing_zoom(1000, 1000, (0, 0, 100, 100)) == 2.0  # a small plan on a large sheet: capped
+    assert drawing_zoom(1000, 1000, (0, 0, 1000, 1000)) == 1.0
+    zoom = 1588 / 1149
+    plain = choose_working_scale(1123, 1588, 512, 6.0)
+    sheet = choose_working_scale(1123, 1588, 512, 6.0, zoom=zoom)
+    assert plain.shape == (362, 512) and plain.method == "fit"
+    assert (
+        sheet.shape == (500, 708)
+        and sheet.method == "drawing"
+        and sheet.fit_scale == pytest.approx(708 / 1588, abs=1e-3)
+    )
+    # thin walls still rescale, at most MAX_GAIN times the sheet's own fit (as without the zoom)
+    thin = choose_working_scale(1123, 1588, 512, 1.5, zoom=zoom)
+    assert thin.shape == choose_working_scale(1123, 1588, 512, 1.5).shape == (543, 768)
+    assert choose_working_scale(300, 400, 512, 6.0, zoom=2.0).shape == (
+        384,
+        512,
+    )  # never an upscale beyond fit
+    assert choose_working_scale(1123, 1588, 512, None, zoom=zoom).method == "fallback"
 
 
 def test_plans_in_the_native_band_keep_their_own_size():
