@@ -22,7 +22,8 @@ chosen from the walls themselves:
 On a drawing sheet the working size is the drawing's, not the sheet's: the fit scale fits the
 drawing area inside the frame and title block (:func:`drawing_zoom`, at most
 :data:`MAX_DRAWING_ZOOM` times the sheet's fit), while :data:`MAX_GAIN` still counts from the
-sheet's fit, so a sheet never costs more than it could before.
+sheet's fit: a sheet whose walls asked for more is seen as before (only its coarse pass is
+larger), one that stayed at the fit scale is now seen at its drawing's.
 """
 
 from __future__ import annotations
