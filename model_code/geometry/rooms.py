@@ -278,7 +278,8 @@ def _drawings(barrier: np.ndarray) -> np.ndarray:
     the walls of one floor of a sheet, not a wall fragment the network cut off.
     """
     pieces = label_components(barrier, connectivity=8)
-    areas = np.array([0, *(pieces.area(k) for k in range(1, pieces.count))])
+    areas = np.array([pieces.area(k) for k in range(pieces.count)] if pieces.areas is None else pieces.areas)
+    areas[0] = 0
     big = areas >= ENVELOPE_DRAWING_SHARE * max(int(areas.sum()), 1)
     big[0] = False
     return np.where(big[pieces.labels], pieces.labels, 0)
