@@ -19,26 +19,23 @@ import json
 from pathlib import Path
 
 import numpy as np
-from rooms_tuning import record, score
+from rooms_tuning import add_sample_arguments, record, score, selected_samples
 
-from model_code.datasets.layouts import open_dataset
-from model_code.datasets.organize import holdout_split
+from model_code.evaluation.metrics import PixelCounts, pixel_counts
 from model_code.pipeline import Pipeline
 
 
 def measure(pipeline: Pipeline, samples: list) -> dict[str, float]:
     """Wall IoU (pooled, mean, worst plan) and room scores of ``pipeline`` over ``samples``."""
-    counts: list[tuple[int, int]] = []  # (intersection, union) of each plan's wall mask with the truth
+    counts: list[PixelCounts] = []  # each plan's wall mask against the truth
 
     def walls(truth, result) -> None:
-        both = int(np.logical_and(result.wall_mask, truth.wall).sum())
-        counts.append((both, int(np.logical_or(result.wall_mask, truth.wall).sum())))
+        counts.append(pixel_counts(result.wall_mask, truth.wall))
 
     recorded = record(pipeline, samples, each=walls)
-    inter, union = np.sum(counts, axis=0)
-    ious = [both / max(either, 1) for both, either in counts]
+    ious = [plan.iou for plan in counts]
     walls_row = {
-        "wall_iou_pooled": float(inter / max(union, 1)),
+        "wall_iou_pooled": float(sum(counts, PixelCounts()).iou),
         "wall_iou_mean": float(np.mean(ious)),
         "wall_iou_worst": float(np.min(ious)),
     }
@@ -47,20 +44,12 @@ def measure(pipeline: Pipeline, samples: list) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="dataset folder (any layout)")
-    parser.add_argument("--split", choices=["all", "train", "validation"], default="validation")
-    parser.add_argument("--val-fraction", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", default=None, help="checkpoint directory (default: the bundled model)")
+    add_sample_arguments(parser)
     parser.add_argument("--working-size", type=int, default=None, help="replaces the checkpoint's")
     parser.add_argument("--native-up-to", type=float, default=None, help="replaces the checkpoint's")
-    parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None, help="write the scores as JSON here")
     args = parser.parse_args()
-    samples = open_dataset(args.data)
-    if args.split != "all":
-        samples = holdout_split(samples, args.val_fraction, args.seed)[args.split == "validation"]
-    samples = samples[: args.limit]
+    samples = selected_samples(args)
     pipeline = Pipeline.load(args.model)
     meta = pipeline.model.metadata
     if args.working_size is not None and args.working_size != meta.working_size:

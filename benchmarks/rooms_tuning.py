@@ -145,25 +145,37 @@ def parse_sets(values: list[str]) -> dict[str, list[float]]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data``, ``--split``, ``--val-fraction``, ``--seed``, ``--limit`` and ``--model``: which plans,
+    through which checkpoint (read back by :func:`selected_samples`)."""
     parser.add_argument("--data", required=True, help="dataset folder (any layout)")
     parser.add_argument("--split", choices=["all", "train", "validation"], default="validation")
     parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", default=None, help="checkpoint directory (default: the bundled model)")
-    parser.add_argument("--set", action="append", default=[], help="KNOB=v1,v2,... (repeatable)")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--model", default=None, help="checkpoint directory (default: the bundled model)")
+
+
+def selected_samples(args: argparse.Namespace) -> list:
+    """The plans :func:`add_sample_arguments` chose: the dataset, its split (the training loop's hold-out)
+    and at most ``--limit`` of them."""
+    samples = open_dataset(args.data)
+    if args.split != "all":
+        samples = holdout_split(samples, args.val_fraction, args.seed)[args.split == "validation"]
+    return samples[: args.limit]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_sample_arguments(parser)
+    parser.add_argument("--set", action="append", default=[], help="KNOB=v1,v2,... (repeatable)")
     parser.add_argument("--no-types", action="store_true", help="replay without the room-type maps")
     parser.add_argument("--out", type=Path, default=None, help="write the table as JSON here")
     parser.add_argument(
         "--working-gain", type=float, default=None, help="run the network at this many times the fit scale"
     )
     args = parser.parse_args()
-    samples = open_dataset(args.data)
-    if args.split != "all":
-        samples = holdout_split(samples, args.val_fraction, args.seed)[args.split == "validation"]
-    samples = samples[: args.limit]
+    samples = selected_samples(args)
     if args.working_gain is not None:
         force_working_gain(args.working_gain)
     recorded = record(Pipeline.load(args.model), samples)
