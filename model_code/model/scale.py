@@ -161,9 +161,10 @@ def choose_working_scale(
     """
     fit_h, fit_w = base_shape(height, width, working_size, native_up_to)
     fit = ((fit_h / height) + (fit_w / width)) / 2.0  # > 1 for a small plan (as before: blown up to fit)
+    budget = math.sqrt(max_working_pixels / (height * width))  # the largest scale within the pixel budget
     sheet_fit, kept = fit, "fit"
     if zoom > 1.0:
-        zoomed = min(fit * zoom, max(max_upscale, fit), math.sqrt(max_working_pixels / (height * width)))
+        zoomed = min(fit * zoom, max(max_upscale, fit), budget)
         if zoomed > fit:
             fit, kept = zoomed, "drawing"
             fit_h, fit_w = shape_at(height, width, fit)
@@ -173,7 +174,6 @@ def choose_working_scale(
     wanted = fit * training_thickness_px / coarse_thickness_px
     if wanted <= fit * dead_band or max(height, width) <= rescale_from * working_size:
         return WorkingScale(fit, (fit_h, fit_w), fit, estimated, kept)
-    budget = math.sqrt(max_working_pixels / (height * width))
     ceiling = min(max(max_upscale, fit), sheet_fit * max_gain, budget)
     scale = min(wanted, max(ceiling, fit))
     method = "measured" if scale == wanted else "clamped"

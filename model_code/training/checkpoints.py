@@ -12,6 +12,7 @@ crafted file must not be able to run code in the job.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import re
@@ -154,18 +155,8 @@ def resume_recipe(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _comparable(recipe: dict[str, Any]) -> dict[str, Any]:
-    """Tuples as lists and tensors as lists, as the state file gives them back."""
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        if isinstance(value, torch.Tensor):
-            return value.tolist()
-        return value
-
-    return plain(recipe)
+    """The recipe as JSON gives it back (``TrainConfig.to_dict()`` is JSON-able): tuples as lists."""
+    return json.loads(json.dumps(recipe))
 
 
 def _unsafe_detail(message: str) -> str:
