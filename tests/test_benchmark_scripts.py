@@ -118,6 +118,27 @@ def test_native_size_scores_a_checkpoint_with_a_native_band(tiny_checkpoint, tmp
     assert 0 <= row["wall_iou_worst"] <= row["wall_iou_mean"] <= 1 and 0 <= row["f1_50"] <= 1
 
 
+def test_opening_at_rooms_reads_the_openings_of_one_room_type_apart(
+    tiny_checkpoint, tmp_path, monkeypatch, capsys
+):
+    from model_code.datasets.synthetic import write_plan
+    from model_code.synth.generator import generate_plan
+
+    data = tmp_path / "plans"
+    for folder in ("images", "annotations", "masks", "rooms"):
+        (data / folder).mkdir(parents=True)
+    for seed in (5, 6):
+        write_plan(generate_plan(seed, size=400), data)
+    args = ["--data", str(data), "--split", "all", "--model", str(tiny_checkpoint), "--room-type", "bedroom"]
+    assert run_script("opening_at_rooms.py", args, monkeypatch) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert set(found) == {"at_rooms", "other"}
+    assert found["at_rooms"]["pixels"] > 0 and found["other"]["pixels"] > 0  # bedrooms have doors and windows
+    for row in found.values():
+        assert 0 <= row["q10"] <= row["q50"] <= row["q90"] <= 1
+        assert row["above_0.5"] <= row["above_0.3"] <= row["above_0.1"] <= row["above_0.01"] <= 1
+
+
 def test_architecture_latency_times_each_candidate_in_the_serving_format(tmp_path, monkeypatch, capsys):
     out = tmp_path / "architectures.json"
     args = ["--candidates", "resnet18:3:32,16,8", "resnet18:3:64,32,16", "--runtime", "onnx"]
