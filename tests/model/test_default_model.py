@@ -75,7 +75,9 @@ def test_the_default_checkpoint_is_the_synthetic_one_fine_tuned_on_r3d():
     stages = training_lineage(read_metadata(resolve_model_dir("default")))
     assert stages[0]["train_plans"] > 0 and stages[0]["sources"]  # research-use data: R3D
     assert [stage["name"] for stage in stages[1:]] == ["floorplan-unet-synthetic"] * (len(stages) - 1)
-    assert stages[1]["version"] == read_metadata(SYNTHETIC_MODEL_DIR).version
+    # it started from the shipped synthetic checkpoint or from one of the stages that made it
+    synthetic_stages = training_lineage(read_metadata(SYNTHETIC_MODEL_DIR))
+    assert stages[1]["version"] in [stage["version"] for stage in synthetic_stages]
     assert all(stage["train_plans"] == 0 for stage in stages[1:]) and stages[-1]["init"] == "scratch"
 
 
