@@ -15,6 +15,7 @@ exported to ONNX (:mod:`model_code.model.export_cache`) loads and runs it withou
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import math
@@ -227,6 +228,15 @@ def training_lineage(metadata: ModelMetadata) -> list[dict[str, Any]]:
         **{key: training[key] for key in LINEAGE_FIELDS if key in training},
     }
     return [stage, *training.get("lineage", [])]
+
+
+def weights_digest(directory: str | Path) -> str:
+    """Hex SHA-256 of a checkpoint's weights file: which weights a name such as ``synthetic`` meant."""
+    digest = hashlib.sha256()
+    with open(Path(directory) / WEIGHTS_FILE, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def save_model(

@@ -41,6 +41,7 @@ from model_code.model.checkpoint import (
     resolve_model_dir,
     save_model,
     training_lineage,
+    weights_digest,
 )
 from model_code.model.inference import predict_probabilities
 from model_code.model.loader import LoadedModel, load_model
@@ -776,6 +777,16 @@ def _final_metadata(run: _Run, data_summary: dict[str, Any]) -> ModelMetadata:
     )
 
 
+def _recipe(config: TrainConfig) -> dict[str, Any]:
+    """The settings a resume must share (:func:`resume_recipe`) and, with an init checkpoint, the digest of
+    its weights: ``--init-checkpoint synthetic`` names other weights once the bundled model is replaced, and
+    a resumed run keeps the weights it started from while its record would name the new ones."""
+    recipe = resume_recipe(config.to_dict())
+    if config.init_checkpoint:
+        recipe["init_weights_sha256"] = weights_digest(resolve_model_dir(config.init_checkpoint))
+    return recipe
+
+
 def _new_state(run_spec: ModelSpec, recipe: dict[str, Any]) -> TrainingState:
     return TrainingState(epoch=0, spec=asdict(run_spec), model={}, optimizer={}, scheduler={}, recipe=recipe)
 
@@ -837,7 +848,7 @@ def _train(
         metadata=metadata,
         optimizer=optimizer,
         scheduler=make_scheduler(optimizer, config),
-        state=_new_state(metadata.spec, resume_recipe(config.to_dict())),
+        state=_new_state(metadata.spec, _recipe(config)),
         device=device,
         checkpoint_dir=checkpoint_dir_for(config),
         started=started,

@@ -124,6 +124,19 @@ def test_resume_refuses_another_recipe_but_takes_more_epochs(tmp_path, plans_dir
     assert [row["epoch"] for row in result.history] == [1, 2]
 
 
+def test_resume_refuses_an_init_checkpoint_name_that_now_means_other_weights(tmp_path, plans_dir):
+    """``--init-checkpoint synthetic`` (or a folder) replaced between the start and the resume: the run
+    would go on from the old weights while its record named the new ones."""
+    init = tmp_path / "init"
+    train(tiny(tmp_path / "first", plans_dir, epochs=1, out=str(init)))
+    run = tiny(tmp_path, plans_dir, epochs=1, init_checkpoint=str(init))
+    train(run)
+    replaced = tiny(tmp_path, plans_dir, epochs=2, out=str(init), checkpoint_dir=str(tmp_path / "again"))
+    train(replaced)  # other weights under the same name
+    with pytest.raises(ResumeError, match="init_weights_sha256"):
+        train(tiny(tmp_path, plans_dir, epochs=2, init_checkpoint=str(init)))
+
+
 def test_a_state_without_a_recipe_still_resumes(tmp_path, plans_dir):
     train(tiny(tmp_path, plans_dir, epochs=1))
     path = state_path(tmp_path / "model-checkpoints")
