@@ -34,7 +34,12 @@ from pathlib import Path
 import numpy as np
 
 from model_code.io.files import atomic_write_bytes
-from model_code.model.checkpoint import WEIGHTS_FILE, CheckpointError, is_checkpoint, read_metadata
+from model_code.model.checkpoint import (
+    CheckpointError,
+    is_checkpoint,
+    read_metadata,
+    weights_digest,
+)
 from model_code.model.network import load_network
 from model_code.model.quantize import QUANTIZE_VERSION
 from model_code.model.runtimes import (
@@ -78,10 +83,7 @@ def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
 def checkpoint_key(directory: str | Path) -> str:
     """A hex digest of what the export depends on: weights bytes, architecture, opset, export version."""
     directory = Path(directory)
-    digest = hashlib.sha256()
-    with open(directory / WEIGHTS_FILE, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    digest = hashlib.sha256(weights_digest(directory).encode())
     spec = dataclasses.asdict(read_metadata(directory).spec)
     digest.update(json.dumps(spec, sort_keys=True).encode())
     digest.update(f"opset={ONNX_OPSET};export={EXPORT_VERSION}".encode())
