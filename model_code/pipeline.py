@@ -586,7 +586,11 @@ class Pipeline:
         if between_stages is not None:
             between_stages()
         start = time.perf_counter()
-        rooms = detect_rooms(plan, trace_wall, vec_options, room_types=room_types)
+        drawing = image  # the plan at the size its rooms are traced at
+        if trace_wall.shape != image.shape[:2]:
+            size = (trace_wall.shape[1], trace_wall.shape[0])
+            drawing = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        rooms = detect_rooms(plan, trace_wall, vec_options, room_types=room_types, image=drawing)
         timing["rooms"] = (time.perf_counter() - start) * 1000
         features = None
         if options.backend == "unet":

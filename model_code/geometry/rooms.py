@@ -46,6 +46,7 @@ from shapely.geometry import Polygon
 from skimage.segmentation import watershed
 
 from model_code.geometry.components import label_components, remove_small
+from model_code.geometry.outdoor import outdoor_spaces
 from model_code.geometry.raster import rasterize_openings, rasterize_segments
 from model_code.geometry.spatial import SegmentIndex
 from model_code.geometry.vectorize import (
@@ -437,6 +438,45 @@ def _neck_split(piece: Piece, neck_width: float, min_radius: float, min_hole: fl
     return _pieces_of(pieces, x, y)
 
 
+def _outdoor(
+    image: np.ndarray,
+    labels: np.ndarray,
+    border: set[int],
+    candidates: list[Piece],
+    barrier: np.ndarray,
+    footprint: np.ndarray,
+    window: tuple[int, int, int, int],
+    resolved: ResolvedOptions,
+    min_area: float,
+) -> list[Piece]:
+    """The plan's outdoor spaces (:func:`model_code.geometry.outdoor.outdoor_spaces`), full-image offsets.
+
+    The room stage works on the content window; a balcony's railing may lie outside it, so the
+    window's masks are placed on the whole image: beyond the window everything is outside.
+    """
+    y0, y1, x0, x1 = window
+    shape = image.shape[:2]
+
+    def whole(crop: np.ndarray, fill: bool = False) -> np.ndarray:
+        out = np.full(shape, fill, bool)
+        out[y0:y1, x0:x1] = crop
+        return out
+
+    rooms = np.zeros((y1 - y0, x1 - x0), bool)
+    for mask, x, y in candidates:
+        rooms[y : y + mask.shape[0], x : x + mask.shape[1]] |= mask
+    outside = np.isin(labels, sorted(border)) & ~barrier
+    return outdoor_spaces(
+        image,
+        whole(outside, fill=True),
+        whole(rooms),
+        whole(barrier),
+        whole(footprint),
+        resolved.wall_thickness,
+        min_area,
+    )
+
+
 def _check_types(room_types: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
     """``room_types`` as a float32 ``(K, H, W)`` array in the vocabulary's order (or ``None``)."""
     if room_types is None:
@@ -455,20 +495,26 @@ def detect_rooms(
     wall_mask: np.ndarray,
     options: VectorizeOptions | None = None,
     room_types: np.ndarray | None = None,
+    image: np.ndarray | None = None,
 ) -> list[Room]:
     """Closed rooms of a vectorized plan: polygon, bounding box, area in px, type; ids ``r1..`` by position.
 
     ``wall_mask`` is the mask the plan was vectorized from (same shape).  ``options`` defaults
     to the ones the plan was vectorized with.  ``room_types`` is the network's ``(K, H, W)``
     room-type probabilities (channels in :data:`model_code.schema.ROOM_TYPES` order, same
-    shape as ``wall_mask``); without it rooms are of type ``"unknown"``.
+    shape as ``wall_mask``); without it rooms are of type ``"unknown"``.  ``image``: the plan
+    itself at the masks' size (``uint8`` RGB or grey); with it, the outdoor spaces its drawn
+    lines fence off against the building (balconies, terraces) are rooms too
+    (:mod:`model_code.geometry.outdoor`).
 
     Raises:
-        ValueError: ``wall_mask`` or ``room_types`` does not fit the plan's shape.
+        ValueError: ``wall_mask``, ``room_types`` or ``image`` does not fit the plan's shape.
     """
     wall_mask = np.asarray(wall_mask, bool)
     if wall_mask.shape != tuple(plan.shape):
         raise ValueError(f"wall_mask has shape {wall_mask.shape}, but the plan was made for {plan.shape}")
+    if image is not None and np.shape(image)[:2] != wall_mask.shape:
+        raise ValueError(f"image has shape {np.shape(image)[:2]}, but the plan was made for {plan.shape}")
     probs = _check_types(room_types, wall_mask.shape)
     if options is not None:
         resolved = options.resolve(plan.shape, plan.wall_thickness)
@@ -521,6 +567,12 @@ def detect_rooms(
         if (box[0].stop - box[0].start) * (box[1].stop - box[1].start) < smallest:
             continue  # even its whole box is too small
         candidates.append(parts.crop(label))
+    outdoor: list[Piece] = []
+    if image is not None and border:
+        if footprint is None:
+            footprint = building_footprint(barrier, ENVELOPE_WIDTH * resolved.door_gap)
+        small = min_area * SMALL_TYPE_AREA_FACTOR  # balconies are a small type
+        outdoor = _outdoor(image, labels, border, candidates, barrier, footprint, window, resolved, small)
     found = []
     for candidate in candidates:
         if np.count_nonzero(candidate[0]) < smallest:
@@ -544,6 +596,18 @@ def detect_rooms(
                     continue
                 points = [(float(px), float(py)) for px, py in list(polygon.exterior.coords)[:-1]]
                 found.append((points, area, kind, confidence))
+    for mask, x, y in outdoor:  # full-image offsets; typed, never split or refused by the type maps
+        kind, confidence = UNKNOWN_TYPE, None
+        if probs is not None:
+            height, width = mask.shape
+            means = np.einsum("khw,hw->k", probs[:, y : y + height, x : x + width], mask.astype(np.float32))
+            means /= max(float(np.count_nonzero(mask)), 1.0)
+            best = int(np.argmax(means))
+            kind, confidence = ROOM_TYPES[best], float(means[best])
+        polygon = _region_polygon(mask, (x, y), resolved.room_simplify)
+        if polygon is not None:
+            points = [(float(px), float(py)) for px, py in list(polygon.exterior.coords)[:-1]]
+            found.append((points, int(np.count_nonzero(mask)), kind, confidence))
     found.sort(key=lambda item: (round(bounding_box_of(item[0])[1]), round(bounding_box_of(item[0])[0])))
     return [
         Room(
