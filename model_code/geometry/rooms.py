@@ -26,11 +26,10 @@ Rooms that the barrier still fails to close are recovered in three steps:
 Pieces smaller than ``room_min_area`` are specks (``SMALL_TYPE_AREA_FACTOR`` of it for closets
 and balconies); pieces the type maps call no room are dropped.  Each remaining piece becomes a
 polygon (its outer boundary, traced through the region's boundary pixels and simplified
-with shapely), a bounding box and its area in pixels; an outdoor space is marked ``outdoor``.
-Its ``type`` is the type of the highest mean probability over its pixels, ``type_confidence``
-that mean and ``name_hint`` the type's display name; without type maps the type is ``"unknown"``.
-Rooms are numbered ``r1, r2, ...`` in reading order of their top-left corner.  Everything per
-region works on the region's crop.
+with shapely), a bounding box and its area in pixels.  Its ``type`` is the type of the highest
+mean probability over its pixels, ``type_confidence`` that mean and ``name_hint`` the type's
+display name; without type maps the type is ``"unknown"``.  Rooms are numbered ``r1, r2, ...``
+in reading order of their top-left corner.  Everything per region works on the region's crop.
 """
 
 from __future__ import annotations
@@ -596,7 +595,7 @@ def detect_rooms(
                 if polygon is None:
                     continue
                 points = [(float(px), float(py)) for px, py in list(polygon.exterior.coords)[:-1]]
-                found.append((points, area, kind, confidence, False))
+                found.append((points, area, kind, confidence))
     for mask, x, y in outdoor:  # full-image offsets; typed, never split or refused by the type maps
         kind, confidence = UNKNOWN_TYPE, None
         if probs is not None:
@@ -608,7 +607,7 @@ def detect_rooms(
         polygon = _region_polygon(mask, (x, y), resolved.room_simplify)
         if polygon is not None:
             points = [(float(px), float(py)) for px, py in list(polygon.exterior.coords)[:-1]]
-            found.append((points, int(np.count_nonzero(mask)), kind, confidence, True))
+            found.append((points, int(np.count_nonzero(mask)), kind, confidence))
     found.sort(key=lambda item: (round(bounding_box_of(item[0])[1]), round(bounding_box_of(item[0])[0])))
     return [
         Room(
@@ -619,9 +618,8 @@ def detect_rooms(
             name_hint=TYPE_NAMES.get(kind),
             type=kind,
             type_confidence=confidence,
-            outdoor=outdoor,
         )
-        for k, (points, area, kind, confidence, outdoor) in enumerate(found, start=1)
+        for k, (points, area, kind, confidence) in enumerate(found, start=1)
     ]
 
 

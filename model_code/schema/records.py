@@ -160,11 +160,10 @@ class Room:
     area_m2: float | None = None  # with a document scale
     # with a document scale: the room's extents (longer side first), as plans print "4.93 x 4.70m"
     dimensions_m: tuple[float, float] | None = None
-    outdoor: bool = False  # a balcony or terrace fenced off outside the building's walls
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to the JSON form (``type`` and ``type_confidence``, ``area_m2`` and
-        ``dimensions_m`` only when known, ``outdoor`` only when true)."""
+        ``dimensions_m`` only when known)."""
         out: dict[str, Any] = {"id": self.id}
         if self.polygon is not None:
             out["polygon"] = [[_round(x), _round(y)] for x, y in self.polygon]
@@ -179,8 +178,6 @@ class Room:
         if self.type is not None:
             out["type"] = self.type
             out["type_confidence"] = None if self.type_confidence is None else _round(self.type_confidence, 3)
-        if self.outdoor:
-            out["outdoor"] = True
         return out
 
     @classmethod
@@ -200,7 +197,6 @@ class Room:
             type_confidence=None if data.get("type_confidence") is None else float(data["type_confidence"]),
             area_m2=None if data.get("area_m2") is None else float(data["area_m2"]),
             dimensions_m=None if data.get("dimensions_m") is None else _point(data["dimensions_m"]),
-            outdoor=data.get("outdoor") is True,
         )
 
 

@@ -79,27 +79,3 @@ def test_result_document_requires_the_extended_fields():
     }
     with pytest.raises(SchemaError, match="'id' is a required property"):
         validate_result(data)
-
-
-def test_an_outdoor_room_says_so_and_round_trips_through_both_schemas():
-    balcony = Room(
-        "r2", [0, 50, 100, 80], [(0, 50), (100, 50), (100, 80), (0, 80)], 3000.0, "Balcony", outdoor=True
-    )
-    indoor = Room("r1", [0, 0, 100, 50], [(0, 0), (100, 0), (100, 50), (0, 50)], 5000.0, None)
-    document = ResultDocument(
-        width=200,
-        height=100,
-        walls=[],
-        openings=[],
-        rooms=[indoor, balcony],
-        model={"name": "m", "version": "1", "backend": "unet"},
-        timing_ms={},
-    )
-    data = document.to_dict()
-    assert "outdoor" not in data["rooms"][0] and data["rooms"][1]["outdoor"] is True
-    validate_result(data)
-    validate_annotation({"image_id": "x", **data})
-    assert [Room.from_dict(r).outdoor for r in data["rooms"]] == [False, True]
-    data["rooms"][1]["outdoor"] = "yes"
-    with pytest.raises(SchemaError, match="outdoor"):
-        validate_result(data)
