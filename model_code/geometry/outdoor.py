@@ -26,6 +26,10 @@ The fenced space is cut where it crosses the envelope's outline: a recess of the
 a drawn line (a loggia, an entrance porch, a hall behind an undetected front door) is one
 candidate, the terrace beyond the facade another, even where a gap joins them.
 
+Where the envelope itself fails (a round building, whose curved walls the footprint's straight
+closings cannot close), the same step recovers indoor rooms fenced by their own walls; nothing here
+tells the two apart, so the rooms carry no outdoor flag.
+
 The knobs were chosen on the rooms of the R3D training share (161 plans: 46 balconies, 5 of them
 already found inside the envelope) and checked on the 18 validation plans (docs/vectorize.md
 "Outdoor spaces").
