@@ -10,6 +10,7 @@ from model_code.geometry.outdoor import drawn_lines, outdoor_spaces
 from model_code.geometry.rooms import detect_rooms
 from model_code.geometry.vectorize import vectorize
 from model_code.pipeline import Pipeline, PipelineOptions
+from model_code.schema import ROOM_TYPES
 
 T = 5
 HEIGHT, WIDTH = 300, 480
@@ -55,6 +56,21 @@ def test_a_balcony_fenced_by_a_thin_railing_is_a_room():
     assert len(balcony) == 1
     assert balcony[0].area_px == pytest.approx(100 * 80, rel=0.15)
     assert balcony[0].type == "unknown"  # typed later, by the room classifier
+
+
+def test_with_type_maps_an_outdoor_space_takes_their_type_and_is_never_refused():
+    mask = l_building()
+    probs = np.zeros((len(ROOM_TYPES), HEIGHT, WIDTH), np.float32)
+    probs[ROOM_TYPES.index("bedroom"), 55:245, 55:148] = 0.95
+    probs[ROOM_TYPES.index("living"), 55:245, 153:345] = 0.95
+    x0, y0, x1, y1 = NOTCH
+    probs[:, y0:y1, x0:x1] = 0.0
+    probs[ROOM_TYPES.index("balcony"), y0 + 5 : y1 - 20, x0 + 5 : x1 - 5] = 0.9  # a little of the balcony
+    rooms = detect_rooms(vectorize(mask), mask, room_types=probs, image=drawing(mask))
+    balcony = [r for r in rooms if in_notch(r)]
+    assert len(balcony) == 1 and balcony[0].type == "balcony"
+    assert balcony[0].type_confidence is not None and 0.3 < balcony[0].type_confidence < 0.9
+    assert sorted(r.type for r in rooms) == ["balcony", "bedroom", "living"]
 
 
 def test_no_railing_no_balcony_and_grey_images_work():
