@@ -168,6 +168,7 @@ LOBE_RATIO = 1.7  # both lobes' half-widths must be at least this many times the
 NECK_LEVEL_STEP = 1.4  # ratio between successive neck levels tried
 TYPE_SPLIT_CONFIDENCE = 0.9  # a part seeds its own room only when its type's mean probability reaches this
 ENVELOPE_FROM_TYPES = False  # True: with type maps, the envelope is their interior, not the footprint
+OUTDOOR_MIN_SHARE = 0.15  # an outdoor space has at least this share of the plan's median room area
 ROOM_MIN_INTERIOR = 0.5  # with type maps, a piece whose mean interior probability is lower is no room
 NECK_MIN_HOLE = 0.25  # holes in a region up to this area, x t^2 (specks, pillars), do not form necks
 
@@ -567,12 +568,6 @@ def detect_rooms(
         if (box[0].stop - box[0].start) * (box[1].stop - box[1].start) < smallest:
             continue  # even its whole box is too small
         candidates.append(parts.crop(label))
-    outdoor: list[Piece] = []
-    if image is not None and border:
-        if footprint is None:
-            footprint = building_footprint(barrier, ENVELOPE_WIDTH * resolved.door_gap)
-        small = min_area * SMALL_TYPE_AREA_FACTOR  # balconies are a small type
-        outdoor = _outdoor(image, labels, border, candidates, barrier, footprint, window, resolved, small)
     found = []
     for candidate in candidates:
         if np.count_nonzero(candidate[0]) < smallest:
@@ -596,6 +591,13 @@ def detect_rooms(
                     continue
                 points = [(float(px), float(py)) for px, py in list(polygon.exterior.coords)[:-1]]
                 found.append((points, area, kind, confidence))
+    outdoor: list[Piece] = []
+    if image is not None and border:
+        if footprint is None:
+            footprint = building_footprint(barrier, ENVELOPE_WIDTH * resolved.door_gap)
+        typical = float(np.median([area for _, area, _, _ in found])) if found else 0.0
+        small = max(min_area * SMALL_TYPE_AREA_FACTOR, OUTDOOR_MIN_SHARE * typical)
+        outdoor = _outdoor(image, labels, border, candidates, barrier, footprint, window, resolved, small)
     for mask, x, y in outdoor:  # full-image offsets; typed, never split or refused by the type maps
         kind, confidence = UNKNOWN_TYPE, None
         if probs is not None:

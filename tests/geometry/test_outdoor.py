@@ -101,6 +101,13 @@ def test_a_box_drawn_against_one_wall_touches_too_little_of_the_building():
     assert len(rooms_of(mask, image)) == 2
 
 
+def test_a_symbol_boxed_against_a_wall_is_too_small_beside_the_plans_rooms():
+    mask = l_building()
+    image = drawing(mask, railing=False)
+    cv2.rectangle(image, (252, 172), (304, 224), (0, 0, 0), 1)  # a boxed symbol in the notch's corner
+    assert len(rooms_of(mask, image)) == 2
+
+
 def test_a_space_between_two_dense_drawings_is_not_a_balcony():
     mask = l_building()
     image = drawing(mask)
