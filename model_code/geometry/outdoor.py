@@ -121,7 +121,7 @@ def outdoor_spaces(
     (:func:`model_code.geometry.rooms.building_footprint`).  ``min_area`` (px) is the smallest
     outdoor space kept.  Returns the spaces as boolean crops with their ``(x, y)`` offsets.
     """
-    outside = np.asarray(outside, bool)
+    outside, rooms, barrier, envelope = (np.asarray(a, bool) for a in (outside, rooms, barrier, envelope))
     if image.shape[:2] != outside.shape:
         raise ValueError(f"image is {image.shape[:2]}, the masks are {outside.shape}")
     if not outside.any():
