@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 
 from model_code.geometry.components import label_components
+from model_code.geometry.vectorize import distance_map
 
 # Knobs.  Lengths in units of the plan's wall thickness ``t``.
 EDGE_LOW, EDGE_HIGH = 30, 90  # Canny hysteresis thresholds on the 8-bit grey image
@@ -65,11 +66,6 @@ def drawn_lines(image: np.ndarray) -> np.ndarray:
         raise ValueError(f"image must be uint8, got {grey.dtype}")
     edges = cv2.Canny(cv2.GaussianBlur(grey, (3, 3), 0), EDGE_LOW, EDGE_HIGH)
     return cv2.dilate(edges, np.ones((3, 3), np.uint8)) > 0
-
-
-def _inscribed_radius(mask: np.ndarray) -> float:
-    padded = np.pad(mask, 1).view(np.uint8)
-    return float(cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_5).max())
 
 
 def _contact(mask: np.ndarray, near: np.ndarray) -> float:
@@ -143,7 +139,7 @@ def outdoor_spaces(
         area = int(np.count_nonzero(mask))
         if area < min_area:
             continue
-        if _inscribed_radius(mask) < OUTDOOR_MIN_RADIUS * wall_thickness:
+        if distance_map(mask).max() < OUTDOOR_MIN_RADIUS * wall_thickness:  # the largest inscribed disk
             continue
         window = (slice(y, y + mask.shape[0]), slice(x, x + mask.shape[1]))
         if _contact(mask, near[window]) < OUTDOOR_MIN_CONTACT:

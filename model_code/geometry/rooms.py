@@ -54,6 +54,7 @@ from model_code.geometry.vectorize import (
     VectorizedPlan,
     VectorizeOptions,
     content_window,
+    distance_map,
     lengths,
     scale_points,
 )
@@ -195,13 +196,6 @@ def _region_polygon(region: np.ndarray, offset: tuple[int, int], tolerance: floa
 
 # A piece of free space: its mask within its box and the box's top-left corner (x, y) in the window.
 Piece = tuple[np.ndarray, int, int]
-
-
-def _inner_distance(mask: np.ndarray) -> np.ndarray:
-    """Euclidean distance of each pixel of ``mask`` to the nearest pixel outside (crop edge included)."""
-    padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)
-    padded[1:-1, 1:-1] = mask
-    return cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_5)[1:-1, 1:-1]
 
 
 def _pieces_of(labels: np.ndarray, x: int, y: int) -> list[Piece]:
@@ -378,7 +372,7 @@ class _TypeMaps:
             if parts.count < 2:
                 continue
             areas = np.bincount(parts.labels.ravel(), minlength=parts.count)
-            wide = np.unique(parts.labels[_inner_distance(part) >= min_radius])  # parts holding the disk
+            wide = np.unique(parts.labels[distance_map(part) >= min_radius])  # parts holding the disk
             area_needed = min_area * (SMALL_TYPE_AREA_FACTOR if ROOM_TYPES[kind] in SMALL_TYPES else 1.0)
             sure = np.bincount(parts.labels.ravel(), weights=self.probs[kind, y : y + h, x : x + w].ravel())
             for label in wide[(wide > 0) & (areas[wide] >= area_needed)]:
@@ -407,7 +401,7 @@ def _neck_split(piece: Piece, neck_width: float, min_radius: float, min_hole: fl
     padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), bool)
     padded[1:-1, 1:-1] = ~mask
     filled = ~remove_small(padded, min_hole)[1:-1, 1:-1]
-    distance = _inner_distance(filled)
+    distance = distance_map(filled)
     top = neck_width / 2
     peak = float(distance.max(initial=0.0))
     if peak < max(LOBE_RATIO, min_radius):

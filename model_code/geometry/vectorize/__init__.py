@@ -7,7 +7,8 @@ Public API::
     plan.walls, plan.openings, plan.wall_thickness, plan.shape
 
 Room detection also uses :func:`content_window` (the crop around a plan's content),
-:func:`scale_points` and :func:`lengths` (segment lengths) from here.
+:func:`scale_points`, :func:`lengths` (segment lengths) and :func:`distance_map` (each pixel's
+distance to the mask's outside) from here.
 
 The steps live in their own modules: :mod:`.graph` (skeleton pixel graph, spur pruning),
 :mod:`.segments` (Douglas-Peucker, orientation snapping, collinear merge, junction snapping),
@@ -24,12 +25,14 @@ from model_code.geometry.vectorize.plan import (
     vectorize,
 )
 from model_code.geometry.vectorize.segments import lengths
+from model_code.geometry.vectorize.thickness import distance_map
 
 __all__ = [
     "ResolvedOptions",
     "VectorizeOptions",
     "VectorizedPlan",
     "content_window",
+    "distance_map",
     "lengths",
     "scale_plan",
     "scale_points",
