@@ -4,8 +4,9 @@ The pipeline runs once per plan (masks, vectorizer, room-type probabilities are 
 :func:`model_code.geometry.rooms.detect_rooms` is called); then every combination of the knob
 values given with ``--set`` replays only the room stage and is scored exactly as
 ``floorplan evaluate`` scores rooms (one-to-one matching at IoU 0.5 and 0.7, room-type accuracy
-on matched rooms of known type, closet and balcony recall).  Use it on your own validation split
-or generated plans only.
+on matched rooms of known type, closet and balcony recall).  Knobs are the upper-case constants
+of :mod:`model_code.geometry.rooms` and :mod:`model_code.geometry.outdoor` (``NECK_WIDTH``,
+``OUTDOOR_MIN_CONTACT``).  Use it on your own validation split or generated plans only.
 
     python benchmarks/rooms_tuning.py --data ../shared/datasets/r3d/train --split validation \\
         --model runs/model --set INTERIOR_THRESHOLD=0.3,0.5 --set TYPE_SPLIT_CONFIDENCE=0.5,0.7
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+import model_code.geometry.outdoor as outdoor_module
 import model_code.geometry.rooms as rooms_module
 from model_code.datasets.layouts import open_dataset
 from model_code.datasets.organize import holdout_split
@@ -135,12 +137,26 @@ class _Document:
         self.rooms = rooms
 
 
+KNOB_MODULES = (rooms_module, outdoor_module)  # where --set looks for a knob, in this order
+
+
+def knob_module(name: str):
+    """The room-stage module that defines the knob ``name`` (rooms first, then outdoor).
+
+    Raises:
+        ValueError: no such knob.
+    """
+    for module in KNOB_MODULES:
+        if hasattr(module, name) and name.isupper():
+            return module
+    raise ValueError(f"neither model_code.geometry.rooms nor model_code.geometry.outdoor has a knob {name!r}")
+
+
 def parse_sets(values: list[str]) -> dict[str, list[float]]:
     out = {}
     for value in values:
         name, _, numbers = value.partition("=")
-        if not hasattr(rooms_module, name):
-            raise SystemExit(f"model_code.geometry.rooms has no knob {name!r}")
+        knob_module(name)
         out[name] = [float(v) for v in numbers.split(",")]
     return out
 
@@ -175,6 +191,10 @@ def main() -> None:
         "--working-gain", type=float, default=None, help="run the network at this many times the fit scale"
     )
     args = parser.parse_args()
+    try:
+        grid = parse_sets(args.set)  # before the long recording
+    except ValueError as exc:
+        parser.error(str(exc))
     samples = selected_samples(args)
     if args.working_gain is not None:
         force_working_gain(args.working_gain)
@@ -182,13 +202,13 @@ def main() -> None:
     if args.no_types:
         for item in recorded:
             item.kwargs["room_types"] = None
-    grid = parse_sets(args.set)
     names = list(grid)
-    defaults = {name: getattr(rooms_module, name) for name in names}
+    defaults = {name: getattr(knob_module(name), name) for name in names}
     rows = []
     for values in itertools.product(*(grid[n] for n in names)) if names else [()]:
         for name, value in zip(names, values, strict=True):
-            setattr(rooms_module, name, type(defaults[name])(value) if defaults[name] is not None else value)
+            kind = type(defaults[name])
+            setattr(knob_module(name), name, kind(value) if defaults[name] is not None else value)
         row = {**dict(zip(names, values, strict=True)), **score(recorded)}
         rows.append(row)
         print(
@@ -196,10 +216,10 @@ def main() -> None:
             flush=True,
         )
     for name, value in defaults.items():
-        setattr(rooms_module, name, value)
+        setattr(knob_module(name), name, value)
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

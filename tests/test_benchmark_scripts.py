@@ -193,3 +193,28 @@ def test_device_training_run_rehearses_on_cpu(tmp_path, monkeypatch):
             tar.extractall(tmp_path / "unpacked", filter="data")
         model = load_model(tmp_path / "unpacked" / name, runtime="eager")
         assert "closet" in model.metadata.spec.channels  # room types were learnt
+
+
+def test_rooms_tuning_replays_room_and_outdoor_knobs(tiny_checkpoint, tmp_path, monkeypatch, capsys):
+    import model_code.geometry.outdoor as outdoor
+    import model_code.geometry.rooms as rooms
+    from model_code.datasets.synthetic import write_plan
+    from model_code.synth.generator import generate_plan
+
+    data = tmp_path / "plans"
+    for folder in ("images", "annotations", "masks", "rooms"):
+        (data / folder).mkdir(parents=True)
+    for seed in (0, 10):  # both with a terrace (a balcony room of the truth)
+        write_plan(generate_plan(seed, size=256), data)
+    out = tmp_path / "grid.json"
+    args = ["--data", str(data), "--split", "all", "--model", str(tiny_checkpoint), "--out", str(out)]
+    grid = ["--set", "OUTDOOR_MIN_CONTACT=0.45,0.3", "--set", "NECK_WIDTH=1.0"]
+    assert run_script("rooms_tuning.py", [*args, *grid], monkeypatch) == 0
+    rows = json.loads(out.read_text())
+    assert [(r["OUTDOOR_MIN_CONTACT"], r["NECK_WIDTH"]) for r in rows] == [(0.45, 1.0), (0.3, 1.0)]
+    for row in rows:
+        assert 0 <= row["f1_50"] <= 1 and 0 <= row["recall_balcony"] <= 1
+    assert outdoor.OUTDOOR_MIN_CONTACT == 0.45 and rooms.NECK_WIDTH == 1.0  # the knobs are put back
+    capsys.readouterr()
+    assert run_script("rooms_tuning.py", [*args, "--set", "NO_SUCH_KNOB=1"], monkeypatch) == 2
+    assert "has a knob 'NO_SUCH_KNOB'" in capsys.readouterr().err

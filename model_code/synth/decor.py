@@ -1,12 +1,15 @@
-"""Drawing furniture outside the rooms: grids, dimension lines, north arrow and title block.
+"""Drawing furniture outside the rooms: grids, dimension lines, north arrow, title block and terraces.
 
-Everything here lies outside the building or underneath the walls, and none of it is ground truth.
+Everything here lies outside the building or underneath the walls.  None of it is wall or opening;
+a terrace is a room of the ground truth (type ``balcony``, as R3D and the room stage see it), and
+:func:`draw_decorations` returns where it was drawn.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -27,6 +30,15 @@ TITLES = (
     "Third Floor",
     "FLOOR PLAN",
 )
+
+
+@dataclass(frozen=True)
+class Terrace:
+    """A terrace drawn outside the building: its outline's box ``(x0, y0, x1, y1)`` in image px and the
+    name printed in it (None when the name did not fit)."""
+
+    box: tuple[float, float, float, float]
+    name: str | None
 
 
 def _p(x: float, y: float) -> tuple[int, int]:
@@ -87,8 +99,12 @@ def _dash_dot(
         k += 1
 
 
-def draw_decorations(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
-    """Dimension lines, north arrow, title block, entrance arrows and terraces outside the building."""
+def draw_decorations(
+    rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look
+) -> list[Terrace]:
+    """Dimension lines, north arrow, title block, entrance arrows and terraces outside the building.
+
+    Returns the terraces drawn (at most one)."""
     if look.dimensions:
         draw_dimensions(rng, image, layout, look)
     if look.north_arrow:
@@ -98,7 +114,10 @@ def draw_decorations(rng: np.random.Generator, image: np.ndarray, layout: Layout
     if rng.random() < 0.35:
         draw_entrance_arrows(image, layout, look)
     if rng.random() < 0.2:
-        draw_terrace(rng, image, layout, look)
+        terrace = draw_terrace(rng, image, layout, look)
+        if terrace is not None:
+            return [terrace]
+    return []
 
 
 def _free_sides(look: Look) -> set[str]:
@@ -134,14 +153,16 @@ def draw_entrance_arrows(image: np.ndarray, layout: Layout, look: Look) -> None:
         draw_text(image, "IN", (float(tail[0] + side[0]), float(tail[1] + side[1])), spec, look.layer("text"))
 
 
-def draw_terrace(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
-    """A cross-hatched terrace or balcony along one exterior wall, outside the building (not wall)."""
+def draw_terrace(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> Terrace | None:
+    """A cross-hatched terrace or balcony along one exterior wall, outside the building (not wall).
+
+    Returns the terrace drawn, None when no exterior stretch had room for one."""
     free_sides = _free_sides(look)
     slots = [
         s for s in layout.slots if s.exterior and _outward_side(s) in free_sides and s.length > 2 * layout.ppm
     ]
     if not slots:
-        return
+        return None
     slot = slots[int(rng.integers(len(slots)))]
     outward = -slot.normal if slot.rooms[0] is None else slot.normal
     face = outward * (slot.thickness / 2 + 1)
@@ -149,16 +170,16 @@ def draw_terrace(rng: np.random.Generator, image: np.ndarray, layout: Layout, lo
     room = {"right": layout.width - maxx, "left": minx, "bottom": layout.height - maxy, "top": miny}
     depth = min(layout.ppm * float(rng.uniform(1.2, 2.5)), 0.75 * room[_outward_side(slot)] - slot.thickness)
     if depth < max(8.0, 0.6 * layout.ppm):
-        return
+        return None
     corners = np.array(
         [slot.a + face, slot.b + face, slot.b + face + outward * depth, slot.a + face + outward * depth]
     )
     x0, y0 = corners.min(axis=0)
     x1, y1 = corners.max(axis=0)
     if x0 < 2 or y0 < 2 or x1 > layout.width - 3 or y1 > layout.height - 3:
-        return
+        return None
     if layout.footprint.buffer(layout.exterior_thickness / 2).intersects(shapely_box(x0, y0, x1, y1)):
-        return
+        return None
     region = image[round(y0) : round(y1) + 1, round(x0) : round(x1) + 1]
     yy, xx = np.mgrid[0 : region.shape[0], 0 : region.shape[1]]
     step = max(4, round(layout.ppm * 0.3))
@@ -166,8 +187,10 @@ def draw_terrace(rng: np.random.Generator, image: np.ndarray, layout: Layout, lo
     cv2.rectangle(image, _p(x0, y0), _p(x1, y1), look.ink, 1, cv2.LINE_AA, SHIFT)
     name = str(rng.choice(["TERRACE", "BALCONY", "Roof Terrace", "Patio"]))
     spec = TextSpec(look.font, fit_scale(look.font, name, min(0.25 * layout.ppm, (y1 - y0) * 0.25), 1), 1)
-    if spec.size(name)[0] < (x1 - x0) * 0.9:
+    printed = spec.size(name)[0] < (x1 - x0) * 0.9
+    if printed:
         draw_text(image, name, ((x0 + x1) / 2, (y0 + y1) / 2), spec, look.ink)
+    return Terrace((float(x0), float(y0), float(x1), float(y1)), name if printed else None)
 
 
 def _outward_side(slot: Slot) -> str:

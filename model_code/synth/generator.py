@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from shapely import Polygon
+from shapely import Polygon, box
 from shapely.geometry.polygon import orient
 
 from model_code.schema import Annotation, Opening, Room, Wall, bounding_box_of, room_type_of_name
@@ -36,6 +36,7 @@ from model_code.synth.artefacts import (
     transform_points,
     warp_image,
 )
+from model_code.synth.decor import Terrace
 from model_code.synth.layout import Layout, generate_layout
 from model_code.synth.raster import room_label_image, wall_and_opening_masks
 from model_code.synth.render import render_layout
@@ -51,6 +52,7 @@ BARE_STREAM = 1  # second word of the seed of the bare-opening generator: defaul
 BARE_TYPES = ("door", "window")  # the opening types that have a symbol to leave out
 MAX_MARGIN_SHARE = 0.3  # the margin on each side takes at most this share of the canvas's short side
 MIN_PLAN_SPAN = 48  # px: the margins leave at least this much of the canvas's short side to the plan
+TERRACE_KIND = "balcony"  # the kind (and type) of a terrace drawn outside the building
 
 
 @dataclass
@@ -197,6 +199,8 @@ def generate_plan(
     rendering = render_layout(rng, layout, look, wall_mask, opening_mask, bare=frozenset(bare), words=words)
     for room, label in zip(annotation.rooms, rendering.labels, strict=True):
         room.name_hint = label
+    for terrace in rendering.terraces:  # outside the building, but a room (R3D types balconies)
+        annotation.rooms.append(terrace_room(terrace, len(annotation.rooms) + 1))
     image = rendering.image
     sheet_box = None
     if frame is not None:
@@ -226,7 +230,7 @@ def generate_plan(
         opening_mask=opening_mask,
         room_labels=labels,
         style=style.name,
-        room_kinds=[room.kind for room in layout.rooms],
+        room_kinds=[room.kind for room in layout.rooms] + [TERRACE_KIND] * len(rendering.terraces),
         bare_openings=bare,
         sheet_box=sheet_box,
         ppm=float(layout.ppm),
@@ -281,6 +285,20 @@ def to_annotation(layout: Layout, image_id: str) -> Annotation:
         openings=openings,
         width=layout.width,
         height=layout.height,
+    )
+
+
+def terrace_room(terrace: Terrace, number: int) -> Room:
+    """The ground-truth room of a terrace drawn outside the building: the inside of its outline,
+    type ``balcony``, named by the word printed in it."""
+    x0, y0, x1, y1 = terrace.box
+    ring = pixel_ring(box(x0 + 0.5, y0 + 0.5, x1 - 0.5, y1 - 0.5))
+    return Room(
+        id=f"room_{number}",
+        bounding_box=bounding_box_of(ring),
+        polygon=ring,
+        name_hint=terrace.name,
+        type=room_type_of_name(TERRACE_KIND),
     )
 
 

@@ -10,14 +10,14 @@ Room labels, furniture and decorations never touch the wall band.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 from shapely import Polygon
 from shapely.geometry import box as shapely_box
 
-from model_code.synth.decor import draw_decorations, draw_grid
+from model_code.synth.decor import Terrace, draw_decorations, draw_grid
 from model_code.synth.extras import (
     draw_dense_dimensions,
     draw_floor_textures,
@@ -59,10 +59,12 @@ ROOM_NAMES: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class Rendering:
-    """The drawn image (before geometric and photometric artefacts) and each room's drawn label."""
+    """The drawn image (before geometric and photometric artefacts), each room's drawn label and the
+    terraces drawn outside the building (rooms of the ground truth too)."""
 
     image: np.ndarray
     labels: list[str | None]
+    terraces: list[Terrace] = field(default_factory=list)
 
 
 def _pt(p: np.ndarray | tuple[float, float]) -> tuple[int, int]:
@@ -380,9 +382,9 @@ def render_layout(
             draw_window(image, opening, look)
         elif opening.type == "door":
             draw_door(image, opening, look)
-    draw_decorations(rng, image, layout, look)
+    terraces = draw_decorations(rng, image, layout, look)
     if look.dense_dimensions:
         draw_dense_dimensions(rng, image, layout, look, wall_mask | opening_mask)
     if look.trees:
         draw_trees(rng, image, layout, look, wall_mask | opening_mask)
-    return Rendering(image, labels)
+    return Rendering(image, labels, terraces)

@@ -92,8 +92,11 @@ def region_at(point: np.ndarray, rooms: list[Polygon]) -> int:
 
 
 def door_graph(annotation: Annotation) -> tuple[dict[int, set[int]], list[tuple[str, int, int]]]:
-    """Regions on both sides of every door or passage: adjacency (``-1`` = outside) and the raw sides."""
+    """Regions on both sides of every door or passage: adjacency (``-1`` = outside) and the raw sides.
+
+    A terrace drawn outside the building (a ``balcony`` room of the truth) counts as the outside."""
     rooms = [Polygon(r.polygon) for r in annotation.rooms]
+    outdoor = {k for k, r in enumerate(annotation.rooms) if r.type == "balcony"}
     graph: dict[int, set[int]] = {i: set() for i in range(-1, len(rooms))}
     sides = []
     for opening in annotation.openings:
@@ -102,12 +105,18 @@ def door_graph(annotation: Annotation) -> tuple[dict[int, set[int]], list[tuple[
         n = np.array([-u[1], u[0]])
         mid = (a + b) / 2
         reach = opening.thickness / 2 + 2.0
-        left, right = region_at(mid + n * reach, rooms), region_at(mid - n * reach, rooms)
+        left, right = (region_at(mid + side * n * reach, rooms) for side in (1, -1))
+        left, right = (-1 if region in outdoor else region for region in (left, right))
         sides.append((opening.type, left, right))
         if opening.type in ("door", "opening"):
             graph[left].add(right)
             graph[right].add(left)
     return graph, sides
+
+
+def indoor_rooms(annotation: Annotation) -> set[int]:
+    """Indices of the rooms inside the building (all but the terraces drawn outside it)."""
+    return {k for k, room in enumerate(annotation.rooms) if room.type != "balcony"}
 
 
 def reachable_from_outside(graph: dict[int, set[int]]) -> set[int]:

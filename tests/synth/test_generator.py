@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy import ndimage
 from shapely.geometry import Polygon
+from shapely.ops import unary_union
 
 from model_code.synth import STYLES, SynthPlan, generate_plan
 from model_code.synth.render import paint_walls
@@ -15,6 +17,7 @@ from tests.synth.helpers import (
     door_graph,
     drawn_layout,
     independent_masks,
+    indoor_rooms,
     iou,
     reachable_from_outside,
     region_at,
@@ -103,8 +106,7 @@ def test_masks_match_the_rule_exactly_for_axis_aligned_walls(style: str) -> None
 def test_every_room_is_reachable_from_outside(seed: int) -> None:
     plan = _plan(seed)
     graph, sides = door_graph(plan.annotation)
-    rooms = len(plan.annotation.rooms)
-    assert reachable_from_outside(graph) == set(range(rooms))
+    assert reachable_from_outside(graph) == indoor_rooms(plan.annotation)
     for kind, left, right in sides:
         assert left != right, f"{kind} with the same region on both sides"
         if kind == "window":
@@ -117,7 +119,7 @@ def test_walls_openings_and_rooms_are_consistent(seed: int) -> None:
     annotation = _plan(seed).annotation
     assert 3 <= len(annotation.rooms) <= 15
     walls = {w.id: w for w in annotation.walls}
-    rooms = [Polygon(r.polygon) for r in annotation.rooms]
+    rooms = [Polygon(annotation.rooms[k].polygon) for k in sorted(indoor_rooms(annotation))]
     exterior, interior = [], []
     for wall in annotation.walls:
         p, q = np.asarray(wall.start), np.asarray(wall.end)
@@ -189,3 +191,21 @@ def test_size_range_and_default_size() -> None:
 def test_bad_arguments_are_rejected(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         generate_plan(**kwargs)
+
+
+@pytest.mark.parametrize(("seed", "name"), [(0, None), (10, "Patio"), (13, None)])
+def test_a_terrace_drawn_outside_the_building_is_a_balcony_room(seed: int, name: str | None) -> None:
+    """R3D and the room stage call a balcony or terrace a room: the generator's truth does too."""
+    plan = _plan(seed)
+    *indoor, terrace = plan.annotation.rooms
+    assert plan.room_kinds[-1] == "balcony" and terrace.type == "balcony"
+    assert all(room.type != "balcony" for room in indoor)
+    assert terrace.name_hint == name  # the word printed in it, when it fit
+    region = plan.room_labels == len(plan.annotation.rooms)
+    assert terrace.area_px == np.count_nonzero(region) > 0
+    building = unary_union([Polygon(room.polygon) for room in indoor])
+    assert Polygon(terrace.polygon).intersection(building).area < 1.0  # outside the building ...
+    assert np.any(ndimage.binary_dilation(region, iterations=3) & plan.wall_mask)  # ... against its wall
+    if plan.style != "scan":  # unrotated: the hatching is drawn inside the truth's polygon
+        hatch = np.all(np.abs(plan.image.astype(int) - 170) <= 12, axis=-1)
+        assert np.count_nonzero(hatch & region) > 0.1 * np.count_nonzero(region)

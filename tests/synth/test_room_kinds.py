@@ -8,6 +8,7 @@ import pytest
 from model_code.datasets.room_maps import TYPE_NONE, TYPE_UNKNOWN, label_type_map, type_index
 from model_code.schema import ROOM_TYPES, room_type_of_name
 from model_code.synth import generate_plan
+from model_code.synth.generator import TERRACE_KIND
 from model_code.synth.layout import ROOM_KINDS
 from model_code.synth.render import ROOM_NAMES
 
@@ -48,10 +49,11 @@ def test_drawn_labels_name_their_kind(kind: str) -> None:
 
 
 def test_generated_rooms_carry_their_type() -> None:
+    kinds = {**KIND_TYPES, TERRACE_KIND: "balcony"}  # a terrace drawn outside the building
     for seed in range(4):
         plan = generate_plan(seed, size=256)
         types = [room.type for room in plan.annotation.rooms]
-        assert types == [KIND_TYPES[k] for k in plan.room_kinds]
+        assert types == [kinds[k] for k in plan.room_kinds]
         assert set(types) <= set(ROOM_TYPES)
         assert all(room.type_confidence is None for room in plan.annotation.rooms)
 
