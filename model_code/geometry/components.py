@@ -98,3 +98,13 @@ def remove_small(mask: np.ndarray, min_area: float, connectivity: int = 8) -> np
         if box is not None:
             out[box][parts.labels[box] == k] = False
     return out
+
+
+def boundary_pixels(mask: np.ndarray) -> np.ndarray:
+    """The pixels of ``mask`` with a pixel outside it among their eight neighbours (``bool``, same shape).
+
+    Pixels on the image's edge count as touching the outside.
+    """
+    mask = np.asarray(mask, bool)
+    padded = np.pad(mask, 1).view(np.uint8)
+    return mask & ~cv2.erode(padded, np.ones((3, 3), np.uint8))[1:-1, 1:-1].view(bool)

@@ -40,7 +40,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from model_code.geometry.components import label_components
+from model_code.geometry.components import boundary_pixels, label_components
 from model_code.geometry.vectorize import distance_map
 
 # Knobs.  Lengths in units of the plan's wall thickness ``t``.
@@ -70,8 +70,7 @@ def drawn_lines(image: np.ndarray) -> np.ndarray:
 
 def _contact(mask: np.ndarray, near: np.ndarray) -> float:
     """Share of ``mask``'s boundary pixels that lie on ``near`` (a crop of the same shape)."""
-    padded = np.pad(mask, 1).view(np.uint8)
-    edge = mask & ~cv2.erode(padded, np.ones((3, 3), np.uint8))[1:-1, 1:-1].view(bool)
+    edge = boundary_pixels(mask)
     return float(np.count_nonzero(edge & near)) / max(int(np.count_nonzero(edge)), 1)
 
 

@@ -45,7 +45,7 @@ from scipy.spatial import cKDTree
 from shapely.geometry import Polygon
 from skimage.segmentation import watershed
 
-from model_code.geometry.components import label_components, remove_small
+from model_code.geometry.components import boundary_pixels, label_components, remove_small
 from model_code.geometry.outdoor import outdoor_spaces
 from model_code.geometry.raster import rasterize_openings, rasterize_segments
 from model_code.geometry.spatial import SegmentIndex
@@ -255,9 +255,7 @@ def _enclosed(
         if px + x == 0 or py + y == 0 or px + x + part.shape[1] >= width or py + y + part.shape[0] >= height:
             continue
         if cut_off is not None:
-            edge = part & ~cv2.erode(np.pad(part, 1).view(np.uint8), np.ones((3, 3), np.uint8))[
-                1:-1, 1:-1
-            ].view(bool)
+            edge = boundary_pixels(part)
             open_edge = edge & cut_off[py : py + part.shape[0], px : px + part.shape[1]]
             if np.count_nonzero(open_edge) > max_open * np.count_nonzero(edge):
                 continue

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from model_code.evaluation.metrics import iou
-from model_code.geometry.components import label_components, remove_small
+from model_code.geometry.components import boundary_pixels, label_components, remove_small
 from model_code.geometry.raster import rasterize_plan
 from model_code.geometry.rooms import detect_rooms
 from model_code.geometry.spatial import SegmentIndex
@@ -72,6 +72,18 @@ def test_components_reject_bad_input():
         label_components(np.ones((4, 4), bool), 6)
     with pytest.raises(ValueError, match="2-D"):
         label_components(np.ones((4, 4, 2), bool))
+
+
+def test_boundary_pixels_are_the_mask_minus_its_3x3_erosion_with_the_edge_outside():
+    mask = np.zeros((6, 7), bool)
+    mask[1:5, 1:6] = True  # a 4 x 5 block: its 2 x 3 core is inside
+    mask[0:3, 0] = True  # a strip on the image's edge: all boundary
+    edge = boundary_pixels(mask)
+    core = np.zeros_like(mask)
+    core[2:4, 2:5] = True
+    assert np.array_equal(edge, mask & ~core)
+    assert not boundary_pixels(np.zeros((3, 3), bool)).any()
+    assert boundary_pixels(np.ones((2, 5), bool)).all()  # the image's edge is outside
 
 
 @pytest.mark.parametrize("min_area", [3, 12, 40])
