@@ -203,12 +203,13 @@ def main() -> None:
         for item in recorded:
             item.kwargs["room_types"] = None
     names = list(grid)
-    defaults = {name: getattr(knob_module(name), name) for name in names}
+    owners = {name: knob_module(name) for name in names}
+    defaults = {name: getattr(owners[name], name) for name in names}
     rows = []
     for values in itertools.product(*(grid[n] for n in names)) if names else [()]:
         for name, value in zip(names, values, strict=True):
             kind = type(defaults[name])
-            setattr(knob_module(name), name, kind(value) if defaults[name] is not None else value)
+            setattr(owners[name], name, kind(value) if defaults[name] is not None else value)
         row = {**dict(zip(names, values, strict=True)), **score(recorded)}
         rows.append(row)
         print(
@@ -216,7 +217,7 @@ def main() -> None:
             flush=True,
         )
     for name, value in defaults.items():
-        setattr(knob_module(name), name, value)
+        setattr(owners[name], name, value)
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2))
 

@@ -91,12 +91,17 @@ def region_at(point: np.ndarray, rooms: list[Polygon]) -> int:
     return -1
 
 
+def indoor_rooms(annotation: Annotation) -> set[int]:
+    """Indices of the rooms inside the building (all but the terraces drawn outside it)."""
+    return {k for k, room in enumerate(annotation.rooms) if room.type != "balcony"}
+
+
 def door_graph(annotation: Annotation) -> tuple[dict[int, set[int]], list[tuple[str, int, int]]]:
     """Regions on both sides of every door or passage: adjacency (``-1`` = outside) and the raw sides.
 
     A terrace drawn outside the building (a ``balcony`` room of the truth) counts as the outside."""
     rooms = [Polygon(r.polygon) for r in annotation.rooms]
-    outdoor = {k for k, r in enumerate(annotation.rooms) if r.type == "balcony"}
+    outdoor = set(range(len(rooms))) - indoor_rooms(annotation)
     graph: dict[int, set[int]] = {i: set() for i in range(-1, len(rooms))}
     sides = []
     for opening in annotation.openings:
@@ -112,11 +117,6 @@ def door_graph(annotation: Annotation) -> tuple[dict[int, set[int]], list[tuple[
             graph[left].add(right)
             graph[right].add(left)
     return graph, sides
-
-
-def indoor_rooms(annotation: Annotation) -> set[int]:
-    """Indices of the rooms inside the building (all but the terraces drawn outside it)."""
-    return {k for k, room in enumerate(annotation.rooms) if room.type != "balcony"}
 
 
 def reachable_from_outside(graph: dict[int, set[int]]) -> set[int]:
