@@ -36,7 +36,9 @@ On the device (one call, about 9 minutes of a 15-minute budget)::
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -47,6 +49,13 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / ".device"
 R3D = Path("/work/shared/datasets/r3d/train")
 PART_BYTES = 15 * 1024 * 1024
+CARRY_LIMIT = 63 * 2**20  # the device tool sends at most 64 MiB: tree and carried paths together
+UNTRACK_DEFAULT = (
+    "git rm -r -q --cached model_code/default_model && echo /model_code/default_model/ >> .git/info/exclude"
+)
+RETRACK_DEFAULT = (
+    "git reset -q model_code/default_model && sed -i '\\#^/model_code/default_model/$#d' .git/info/exclude"
+)
 # what training imports that the device image lacks, with the versions requirements.txt pins
 WHEELS = (
     "segmentation-models-pytorch==0.6.0",
@@ -60,11 +69,9 @@ WHEELS = (
     "typing-inspection==0.4.5",
     "shapely==2.2.0",
     "jsonschema==4.26.0",
-    "jsonschema-specifications==2025.9.1",
+    "jsonschema-specifications==2025.9.1",  # ezdxf and pypdfium2 (sheets, PDFs) are not imported by training
     "referencing==0.37.0",
     "rpds-py==2026.9.1",
-    "ezdxf==1.4.5",
-    "pypdfium2==5.15.2",
 )
 STYLES = "solid,grey,cad,hatched,thin,colour,scan,architectural,brochure,cad_colour"
 
@@ -72,7 +79,8 @@ STYLES = "solid,grey,cad,hatched,thin,colour,scan,architectural,brochure,cad_col
 def prepare(bundle: Path, r3d: Path, python_version: str) -> None:
     """Download the wheels for the device's Python and copy R3D into ``bundle``."""
     wheels = bundle / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(wheels, ignore_errors=True)  # no wheel of an older list stays behind
+    wheels.mkdir(parents=True)
     for requirement in WHEELS:
         command = [
             sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
@@ -86,8 +94,25 @@ def prepare(bundle: Path, r3d: Path, python_version: str) -> None:
         shutil.copytree(r3d, bundle / "r3d", dirs_exist_ok=True)
     size = sum(f.stat().st_size for f in bundle.rglob("*") if f.is_file())
     print(f"bundle {bundle}: {len(list(wheels.glob('*.whl')))} wheels, {size / 2**20:.1f} MiB in all")
-    if size > 60 * 2**20:
-        raise SystemExit("device_train: the bundle is over 60 MiB; the device tool carries 64 MiB in all")
+    tree = travelling_bytes()
+    print(f"the checkout's tree that travels with it: {tree / 2**20:.1f} MiB")
+    if size + tree > CARRY_LIMIT:
+        raise SystemExit(
+            f"device_train: tree + bundle = {(size + tree) / 2**20:.1f} MiB, over the device tool's 64 MiB. "
+            "The run needs only the synthetic checkpoint: keep the default one out of the call with "
+            f"`{UNTRACK_DEFAULT}` (and undo it after the call with `{RETRACK_DEFAULT}`)"
+        )
+
+
+def travelling_bytes() -> int:
+    """Bytes of what the device tool sends besides the carried bundle: tracked files and untracked ones
+    git does not ignore (the two bundled checkpoints alone are 52 MB of its 64 MiB)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, check=True, capture_output=True,
+    ).stdout.decode()  # fmt: skip
+    files = (ROOT / name for name in listed.split("\0") if name)
+    return sum(f.stat().st_size for f in files if f.is_file())
 
 
 def install(bundle: Path) -> None:
@@ -100,20 +125,49 @@ def install(bundle: Path) -> None:
         )
 
 
-def train(stage: str, arguments: list[str], out: Path, work: Path) -> Path:
+def run_watched(command: list[str], log_path: Path, stall_s: float) -> int | None:
+    """Run ``command`` with its output appended to ``log_path``; stop it when the log has not grown for
+    ``stall_s`` seconds. Returns the exit status, or None when it stalled.
+
+    ``floorplan train`` writes a line after every epoch and a ``progress:`` line every minute inside
+    one, so a silent log means a hung run (a data loader that never delivers its first batch, say): on
+    a lent device minutes are the budget, and a hang must cost minutes, not the whole call.
+    """
+    with log_path.open("a") as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # fmt: skip
+        size, changed = -1, time.monotonic()
+        while process.poll() is None:
+            time.sleep(0.5)
+            now_size = log_path.stat().st_size
+            if now_size != size:
+                size, changed = now_size, time.monotonic()
+            elif time.monotonic() - changed > stall_s:
+                os.killpg(process.pid, signal.SIGTERM)  # the trainer saves its state and its workers end
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+                return None
+    return process.returncode
+
+
+def train(stage: str, arguments: list[str], out: Path, work: Path, stall_s: float) -> Path:
     """Run ``floorplan train`` (this checkout's code) for one stage; its log goes to ``out``."""
     model = work / stage
     command = [sys.executable, "-m", "model_code", "train", *arguments, "--out", str(model),
                "--checkpoint-dir", str(work / f"{stage}-checkpoints")]  # fmt: skip
     print(f"== {stage}: {' '.join(command)}", flush=True)
     start = time.perf_counter()
-    with (out / f"{stage}.log").open("w") as log:
-        log.write(" ".join(command) + "\n")
-        log.flush()
-        done = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    print(f"== {stage}: exit {done.returncode} after {time.perf_counter() - start:.0f} s", flush=True)
-    if done.returncode != 0:
-        raise SystemExit(f"device_train: stage {stage} failed; see {out / f'{stage}.log'}")
+    log_path = out / f"{stage}.log"
+    log_path.write_text(" ".join(command) + "\n")
+    code = run_watched(command, log_path, stall_s)
+    status = f"stalled (no log line for {stall_s:.0f} s), stopped" if code is None else f"exit {code}"
+    print(f"== {stage}: {status} after {time.perf_counter() - start:.0f} s", flush=True)
+    if code != 0:
+        print("".join(log_path.read_text().splitlines(keepends=True)[-40:]), flush=True)
+        raise SystemExit(f"device_train: stage {stage} failed; see {log_path}")
     return model
 
 
@@ -129,7 +183,11 @@ def pack(model: Path, out: Path, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    """Install, pretrain on generated plans, fine-tune on R3D, pack both models into ``args.out``."""
+    """Install, pretrain on generated plans, fine-tune on R3D, pack both models into ``args.out``.
+
+    Both stages decay their learning rate over their own time budget (``--scheduler cosine-budget``):
+    how many epochs fit in the minutes is not known before the device is reached.
+    """
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     work = args.work
@@ -138,26 +196,32 @@ def run(args: argparse.Namespace) -> None:
         install(args.bundle)
     common = [
         "--device", args.device, "--batch-size", str(args.batch_size), "--crop-size", str(args.crop_size),
-        "--num-workers", str(args.workers), "--encoder", args.encoder, "--room-types", "yes",
-        "--encoder-depth", str(args.encoder_depth), "--decoder-channels", args.decoder_channels,
+        "--num-workers", str(args.workers), "--room-types", args.room_types,
         "--synthetic-sheets", "0.3", "--synthetic-styles", STYLES, "--early-stopping-patience", "0",
+        "--scheduler", "cosine-budget", "--epochs", "1000",
     ]  # fmt: skip
+    if args.pretrain_init == "none":  # from scratch: the architecture is the flags'
+        start = ["--encoder", args.encoder, "--encoder-depth", str(args.encoder_depth),
+                 "--decoder-channels", args.decoder_channels]  # fmt: skip
+    else:  # from a checkpoint (the bundled generated-only one by default): its architecture
+        start = ["--init-checkpoint", args.pretrain_init]
     pretrain = [
-        *common, "--synthetic", str(args.synthetic), "--synthetic-seed", "10000000",
-        "--synthetic-validation", str(args.synthetic_validation), "--epochs", "1000",
-        "--learning-rate", "1e-3",
-        "--time-budget-minutes", str(args.pretrain_minutes), "--model-name", "floorplan-unet-synthetic",
+        *common, *start, "--synthetic", str(args.synthetic), "--synthetic-seed", str(args.synthetic_seed),
+        "--synthetic-validation", str(args.synthetic_validation),
+        "--learning-rate", str(args.pretrain_lr), "--time-budget-minutes", str(args.pretrain_minutes),
+        "--model-name", "floorplan-unet-synthetic", "--model-version", args.version,
     ]  # fmt: skip
-    synthetic = train("pretrain", pretrain, out, work)
+    synthetic = train("pretrain", pretrain, out, work, args.stall_seconds)
+    pack(synthetic, out, "synthetic")  # back even if the second stage fails
     finetune = [
         *common, "--data", str(args.bundle / "r3d"), "--val-fraction", "0.1", "--seed", "0",
-        "--init-checkpoint", str(synthetic), "--synthetic", str(max(1, args.synthetic // 4)),
-        "--synthetic-seed", "20000000", "--repeat", "4", "--epochs", "1000", "--learning-rate", "3e-4",
-        "--time-budget-minutes", str(args.finetune_minutes), "--model-name", "floorplan-unet",
+        "--init-checkpoint", str(synthetic), "--synthetic", str(args.finetune_synthetic),
+        "--synthetic-seed", str(args.synthetic_seed + 10_000_000), "--repeat", str(args.repeat),
+        "--learning-rate", str(args.finetune_lr), "--time-budget-minutes", str(args.finetune_minutes),
+        "--model-name", "floorplan-unet", "--model-version", args.version,
     ]  # fmt: skip
-    default = train("finetune", finetune, out, work)
-    for name, model in (("synthetic", synthetic), ("default", default)):
-        pack(model, out, name)
+    default = train("finetune", finetune, out, work, args.stall_seconds)
+    pack(default, out, "default")
     print("device_train: done;", ", ".join(sorted(p.name for p in out.iterdir())))
 
 
@@ -174,13 +238,28 @@ def main() -> int:
     r.add_argument("--out", type=Path, required=True, help="where logs and packed models go ($OUT)")
     r.add_argument("--work", type=Path, default=Path("/tmp/device_train"), help="checkpoints while training")
     r.add_argument("--device", default="cuda")
-    r.add_argument("--pretrain-minutes", type=float, default=5.0)
-    r.add_argument("--finetune-minutes", type=float, default=3.0)
-    r.add_argument("--synthetic", type=int, default=4000, help="generated plans per pretraining epoch")
+    r.add_argument("--pretrain-minutes", type=float, default=4.5)
+    r.add_argument("--finetune-minutes", type=float, default=3.5)
+    r.add_argument(
+        "--pretrain-init", default="synthetic",
+        help="checkpoint the generated stage continues (default: the bundled one); none: from scratch",
+    )  # fmt: skip
+    r.add_argument("--synthetic", type=int, default=2500, help="generated plans per pretraining epoch")
+    r.add_argument("--synthetic-seed", type=int, default=60_000_000, help="first generated plan's seed")
+    r.add_argument("--finetune-synthetic", type=int, default=400, help="generated plans per R3D epoch")
+    r.add_argument("--repeat", type=int, default=4, help="crops of each R3D plan per epoch")
+    r.add_argument("--pretrain-lr", type=float, default=8e-4)
+    r.add_argument("--finetune-lr", type=float, default=7e-4)
+    r.add_argument("--room-types", default="no", help="learn room-type channels: yes or no (the bundled: no)")
+    r.add_argument("--version", default="0.4.0", help="model version written to both checkpoints")
+    r.add_argument(
+        "--stall-seconds", type=float, default=150.0,
+        help="stop a stage whose log has not grown for this long (a hang), keeping the call's minutes",
+    )  # fmt: skip
     r.add_argument("--batch-size", type=int, default=32)
-    r.add_argument("--crop-size", type=int, default=384)
+    r.add_argument("--crop-size", type=int, default=512)
     r.add_argument("--workers", type=int, default=14, help="data-loader processes (the device has 16 cores)")
-    r.add_argument("--encoder", default="resnet18")
+    r.add_argument("--encoder", default="resnet18", help="with --pretrain-init none")
     r.add_argument("--encoder-depth", type=int, default=5)
     r.add_argument("--decoder-channels", default="128,64,32,16,16", help="the bundled model's (model card)")
     r.add_argument(

@@ -158,8 +158,9 @@ def test_architecture_latency_refuses_a_malformed_candidate(monkeypatch, capsys)
 
 @pytest.mark.slow
 def test_device_training_run_rehearses_on_cpu(tmp_path, monkeypatch):
-    """The one-shot GPU run (benchmarks/device_train.py) end to end on the CPU with a tiny network:
-    both stages train, and both models come back as tar parts that unpack into loadable checkpoints."""
+    """The one-shot GPU run (benchmarks/device_train.py) end to end on the CPU with a tiny network and two
+    loader processes: both stages train (the first for several epochs, so loader workers are forked again
+    after a validation), and both models come back as tar parts that unpack into loadable checkpoints."""
     import subprocess
     import tarfile
 
@@ -177,13 +178,17 @@ def test_device_training_run_rehearses_on_cpu(tmp_path, monkeypatch):
         "device_train.py",
         ["run", "--skip-install", "--bundle", str(bundle), "--out", str(out),
          "--work", str(tmp_path / "work"),
-         "--device", "cpu", "--pretrain-minutes", "0.02", "--finetune-minutes", "0.02", "--synthetic", "2",
-         "--synthetic-validation", "2", "--batch-size", "2", "--crop-size", "64", "--workers", "0",
-         "--encoder-depth", "3", "--decoder-channels", "32,16,8"],
+         "--device", "cpu", "--pretrain-minutes", "0.1", "--finetune-minutes", "0.02", "--synthetic", "2",
+         "--synthetic-validation", "2", "--batch-size", "2", "--crop-size", "64", "--workers", "2",
+         "--stall-seconds", "60",
+         "--pretrain-init", "none", "--room-types", "yes", "--encoder-depth", "3",
+         "--decoder-channels", "32,16,8", "--finetune-synthetic", "2"],
         monkeypatch,
     )  # fmt: skip
     assert code == 0
     assert (out / "pretrain.log").is_file() and (out / "finetune.log").is_file()
+    # loader processes forked again after a validation (the eighteenth session's hang came at epoch 2)
+    assert (out / "pretrain.log").read_text().count("\nepoch=") >= 2
     for name in ("synthetic", "default"):
         parts = sorted(out.glob(f"{name}.tar.part*"))
         assert parts and all(p.stat().st_size <= 15 * 2**20 for p in parts)
@@ -193,6 +198,21 @@ def test_device_training_run_rehearses_on_cpu(tmp_path, monkeypatch):
             tar.extractall(tmp_path / "unpacked", filter="data")
         model = load_model(tmp_path / "unpacked" / name, runtime="eager")
         assert "closet" in model.metadata.spec.channels  # room types were learnt
+
+
+def test_device_training_stops_a_stage_whose_log_goes_silent(tmp_path):
+    """A hung stage (here a process that prints once, then sleeps) is stopped after the stall time, not
+    left to eat the device call's minutes."""
+    import time
+
+    run_watched = runpy.run_path(str(ROOT / "benchmarks" / "device_train.py"))["run_watched"]
+    log = tmp_path / "stage.log"
+    hang = [sys.executable, "-c", "import time; print('started', flush=True); time.sleep(60)"]
+    start = time.monotonic()
+    assert run_watched(hang, log, stall_s=2) is None
+    assert time.monotonic() - start < 30 and "started" in log.read_text()
+    chatty = [sys.executable, "-c", "import time\nfor k in range(4): print(k, flush=True); time.sleep(0.6)"]
+    assert run_watched(chatty, tmp_path / "ok.log", stall_s=2) == 0
 
 
 def test_rooms_tuning_replays_room_and_outdoor_knobs(tiny_checkpoint, tmp_path, monkeypatch, capsys):

@@ -20,6 +20,7 @@ wall thicknesses, so a room scores alike at any input size.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +38,15 @@ FEATURE_VERSION = 1
 FEATURE_SIZE = 1024  # longest side (px) of the copy the features are measured on
 HOG_SIZE = 32  # a room's grey crop is resized to HOG_SIZE x HOG_SIZE for its gradient histogram
 HOG_BINS = 9
+
+
 # OpenCV's HOG: 8 px cells, 2 x 2-cell blocks every 8 px, over the whole HOG_SIZE patch
-_HOG = cv2.HOGDescriptor((HOG_SIZE, HOG_SIZE), (16, 16), (8, 8), (8, 8), HOG_BINS)
+@functools.cache
+def _hog() -> cv2.HOGDescriptor:
+    """The HOG descriptor of a room's patch, made on first use (training never needs it)."""
+    return cv2.HOGDescriptor((HOG_SIZE, HOG_SIZE), (16, 16), (8, 8), (8, 8), HOG_BINS)
+
+
 DARK = 128  # grey level under which a pixel is ink
 DEFAULT_THICKNESS = 4.0  # px, when the wall mask is too small to measure
 
@@ -194,7 +202,7 @@ def room_features(
             offset,
             float(present.sum()),
         ]
-        gradients = _HOG.compute(patch.astype(np.uint8)).ravel()
+        gradients = _hog().compute(patch.astype(np.uint8)).ravel()
         out[index - 1] = np.concatenate([np.asarray(geometry, np.float64), gradients])
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
 

@@ -20,7 +20,7 @@ from model_code.model.checkpoint import MAX_NATIVE_UP_TO
 from model_code.synth.styles import ALL_STYLES
 
 ENCODER_WEIGHTS = ("none", "imagenet")
-SCHEDULERS = ("cosine", "plateau")
+SCHEDULERS = ("cosine", "cosine-budget", "plateau")
 ROOM_TYPE_MODES = ("auto", "yes", "no")
 MONITORS = ("val_mean_iou", "val_iou", "val_opening_iou", "val_type_miou")
 # Paths are not hyperparameters: on SageMaker they come from the container layout.
@@ -134,7 +134,13 @@ class TrainConfig:
         metadata=_help("AdamW learning rate of the decoder (and of the encoder, times encoder_lr_factor)"),
     )
     weight_decay: float = field(default=1e-4, metadata=_help("AdamW weight decay"))
-    scheduler: str = field(default="cosine", metadata=_help("cosine | plateau"))
+    scheduler: str = field(
+        default="cosine",
+        metadata=_help(
+            "cosine (over the epochs) | cosine-budget (over time_budget_minutes of training time, stepped "
+            "after each epoch: for a run bounded by time, not epochs) | plateau"
+        ),
+    )
     freeze_encoder_epochs: int = field(
         default=0, metadata=_help("train only the decoder for the first N epochs")
     )
@@ -218,6 +224,10 @@ class TrainConfig:
             problems.append(f"synthetic_size takes one size or a MIN,MAX pair, got {self.synthetic_size}")
         if self.data is None and self.synthetic < 1:
             problems.append("no training data: give a data folder, synthetic > 0, or both")
+        if self.scheduler == "cosine-budget" and not (self.time_budget_minutes or 0) > 0:
+            problems.append(
+                "scheduler=cosine-budget decays over the time budget: give time_budget_minutes > 0"
+            )
         if self.encoder_weights == "imagenet" and self.init_checkpoint:
             problems.append("encoder_weights=imagenet and init_checkpoint are exclusive: choose one")
         if problems:

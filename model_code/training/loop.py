@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import random
 import signal
@@ -417,12 +418,56 @@ def make_optimizer(network: torch.nn.Module, config: TrainConfig) -> torch.optim
     )
 
 
+COSINE_FLOOR = 0.02  # both cosine schedules end at this share of the initial learning rate
+
+
+class BudgetCosine:
+    """Cosine decay over a time budget rather than a number of epochs (``scheduler=cosine-budget``).
+
+    ``step(elapsed_s)`` after each epoch sets every parameter group's learning rate to its initial one
+    times ``COSINE_FLOOR + (1 - COSINE_FLOOR) * (1 + cos(pi * min(1, elapsed_s / budget_s))) / 2``, so a
+    run bounded by its time budget (a lent GPU for minutes, a SageMaker job of fixed length) ends at the
+    floor whatever its epochs turn out to cost. ``elapsed_s`` counts the whole run's training and
+    validation time, earlier invocations of a resumed run included.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, budget_s: float, floor: float = COSINE_FLOOR):
+        if budget_s <= 0:
+            raise ValueError(f"BudgetCosine needs a positive budget, got {budget_s}")
+        self.optimizer = optimizer
+        self.budget_s = float(budget_s)
+        self.floor = floor
+        self.base_lrs = [float(group["lr"]) for group in optimizer.param_groups]
+
+    def factor(self, elapsed_s: float) -> float:
+        """The share of the initial learning rate after ``elapsed_s`` seconds."""
+        progress = min(1.0, max(0.0, elapsed_s / self.budget_s))
+        return self.floor + (1.0 - self.floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def step(self, elapsed_s: float) -> None:
+        """Set the learning rates for ``elapsed_s`` seconds into the run."""
+        factor = self.factor(elapsed_s)
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+            group["lr"] = base * factor
+
+    def state_dict(self) -> dict[str, Any]:
+        """The initial learning rates and the budget (a resume continues the same curve)."""
+        return {"base_lrs": list(self.base_lrs), "budget_s": self.budget_s, "floor": self.floor}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`; the budget stays this run's."""
+        self.base_lrs = [float(v) for v in state["base_lrs"]]
+        self.floor = float(state.get("floor", self.floor))
+
+
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> Any:
-    """Cosine decay over the epochs, or halving on a validation plateau."""
+    """Cosine decay over the epochs or over the time budget, or halving on a validation plateau."""
     if config.scheduler == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=3)
+    if config.scheduler == "cosine-budget":
+        return BudgetCosine(optimizer, float(config.time_budget_minutes or 0) * 60)
     return torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=config.epochs, eta_min=config.learning_rate * 0.02
+        optimizer, T_max=config.epochs, eta_min=config.learning_rate * COSINE_FLOOR
     )
 
 
@@ -739,6 +784,8 @@ def _after_epoch(
     score = metrics.get(config.monitor, -train_loss)
     if config.scheduler == "plateau":
         run.scheduler.step(score)
+    elif config.scheduler == "cosine-budget":  # rank 0's clock, so every rank sets the same rate
+        run.scheduler.step(run.dist.broadcast(state.elapsed_s + row["time_s"]))
     else:
         run.scheduler.step()
     state.epoch = epoch

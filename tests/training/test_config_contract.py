@@ -86,6 +86,7 @@ def test_bad_values_are_rejected(values, message):
         ({"data": None, "synthetic": 0}, "no training data"),
         ({"encoder_weights": "imagenet", "init_checkpoint": "default"}, "exclusive"),
         ({"scheduler": "step"}, "scheduler must be"),
+        ({"scheduler": "cosine-budget"}, "give time_budget_minutes"),
     ],
 )
 def test_check_rejects_impossible_configs(changes, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -24,6 +25,8 @@ from model_code.model.network import PretrainedWeightsUnavailable
 from model_code.training.checkpoints import ResumeError, state_path
 from model_code.training.config import ConfigError, TrainConfig
 from model_code.training.loop import (
+    COSINE_FLOOR,
+    BudgetCosine,
     StopFlag,
     TrainingInterrupted,
     ignore_stop_signals,
@@ -163,6 +166,39 @@ def test_time_budget_stops_after_the_current_epoch(tmp_path, plans_dir):
     result = train(tiny(tmp_path, plans_dir, epochs=5, time_budget_minutes=1e-6))
     assert result.stopped == "time_budget" and result.epochs_completed == 1
     assert load_model(result.model_dir).metadata.training["stopped"] == "time_budget"
+
+
+def test_budget_cosine_decays_over_the_time_budget_not_the_epochs():
+    network = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.AdamW(
+        [{"params": [network.weight], "lr": 1e-3}, {"params": [network.bias], "lr": 1e-4}]
+    )
+    schedule = BudgetCosine(optimizer, budget_s=100.0)
+    assert schedule.factor(0) == pytest.approx(1.0)
+    assert schedule.factor(50) == pytest.approx(COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5)
+    assert schedule.factor(100) == schedule.factor(1e6) == pytest.approx(COSINE_FLOOR)
+    schedule.step(25.0)
+    rates = [group["lr"] for group in optimizer.param_groups]
+    assert rates == pytest.approx([1e-3 * schedule.factor(25), 1e-4 * schedule.factor(25)])
+    resumed = BudgetCosine(optimizer, budget_s=100.0)  # built from the stepped rates, then restored
+    resumed.load_state_dict(schedule.state_dict())
+    assert resumed.base_lrs == pytest.approx([1e-3, 1e-4])
+
+
+def test_cosine_budget_run_ends_near_the_floor_whatever_its_epochs(tmp_path, plans_dir, monkeypatch):
+    """A run bounded by time: the rate of each epoch follows the clock (mocked: every reading 1 s on, about
+    6 s an epoch against a 30 s budget), and the budget, not the 1,000 epochs, ends it."""
+    import model_code.training.loop as loop
+
+    clock = iter(range(0, 100_000))  # every monotonic() call moves the clock 1 s on
+    monkeypatch.setattr(loop.time, "monotonic", lambda: float(next(clock)))
+    config = tiny(tmp_path, plans_dir, epochs=1000, scheduler="cosine-budget", time_budget_minutes=0.5)
+    result = train(config)
+    rates = [row["lr"] for row in result.history]
+    assert result.stopped == "time_budget" and 4 <= len(rates) < 1000
+    assert rates[0] == pytest.approx(config.learning_rate)
+    assert all(a > b for a, b in itertools.pairwise(rates)), rates
+    assert rates[-1] < 0.2 * config.learning_rate, rates
 
 
 def test_init_checkpoint_sets_architecture_and_weights(tmp_path, plans_dir, tiny_checkpoint):
