@@ -14,23 +14,30 @@ Two steps, so that a session lent a GPU spends its minutes training, not prepari
 ``run`` (there, in the repository root): installs the wheels (``pip install --no-index``), then runs
 ``floorplan train`` twice with GPU-sized settings, each within its own time budget:
 
-1. **pretrain** on generated plans only (every style, a share of them on drawing sheets, room
-   types on), from scratch: the ``synthetic`` checkpoint of the issue "a model for every style";
-2. **finetune** from it on R3D with generated plans mixed in (rehearsal): the ``default`` one.
+1. **pretrain** on generated plans only (every style, a share of them on drawing sheets), continuing
+   the bundled ``synthetic`` checkpoint (``--pretrain-init none``: from scratch): the next ``synthetic``
+   checkpoint of the issue "a model for every style", packed as soon as it is written;
+2. **finetune** from it on R3D with generated plans mixed in (rehearsal): the next ``default`` one.
+
+Both decay their learning rate over their own minutes (``--scheduler cosine-budget``), and a stage
+whose log stays silent for ``--stall-seconds`` is stopped (a hang costs minutes, not the call).
 
 Everything a session needs comes back under ``--out`` (the device tool's ``$OUT``): each stage's log and
 its model folder as one tar split into parts of at most 15 MiB (the tool returns at most 8 files of
 16 MiB; ``cat NAME.tar.part* | tar -x`` here puts them back together).
 
-Test it here on the CPU with a tiny budget before spending device time::
+Test it here on the CPU with a tiny budget, after the last change to the code, before spending device
+time (``prepare`` also says how to keep the call under the tool's 64 MiB)::
 
     .venv/bin/python benchmarks/device_train.py prepare
     .venv/bin/python benchmarks/device_train.py run --skip-install --device cpu --pretrain-minutes 0.3 \\
-        --finetune-minutes 0.3 --synthetic 8 --batch-size 2 --crop-size 128 --workers 1 --out /tmp/device_out
+        --finetune-minutes 0.3 --synthetic 8 --finetune-synthetic 2 --synthetic-validation 4 \\
+        --batch-size 2 --crop-size 128 --workers 2 --out /tmp/device_out
 
 On the device (one call, about 9 minutes of a 15-minute budget)::
 
-    run(command="python3 benchmarks/device_train.py run --out $OUT", carry=[".device"], timeout_s=600)
+    run(command="PYTHONUNBUFFERED=1 python3 benchmarks/device_train.py run --out $OUT", carry=[".device"],
+        timeout_s=600)
 """
 
 from __future__ import annotations

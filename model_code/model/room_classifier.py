@@ -40,10 +40,10 @@ HOG_SIZE = 32  # a room's grey crop is resized to HOG_SIZE x HOG_SIZE for its gr
 HOG_BINS = 9
 
 
-# OpenCV's HOG: 8 px cells, 2 x 2-cell blocks every 8 px, over the whole HOG_SIZE patch
 @functools.cache
 def _hog() -> cv2.HOGDescriptor:
-    """The HOG descriptor of a room's patch, made on first use (training never needs it)."""
+    """OpenCV's HOG of a room's patch: 8 px cells, 2 x 2-cell blocks every 8 px, over the whole HOG_SIZE
+    patch. Made on first use: training never needs it, and OpenCV 5 (the lent GPU's) has no HOG."""
     return cv2.HOGDescriptor((HOG_SIZE, HOG_SIZE), (16, 16), (8, 8), (8, 8), HOG_BINS)
 
 
