@@ -431,18 +431,17 @@ class BudgetCosine:
     validation time, earlier invocations of a resumed run included.
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, budget_s: float, floor: float = COSINE_FLOOR):
+    def __init__(self, optimizer: torch.optim.Optimizer, budget_s: float):
         if budget_s <= 0:
             raise ValueError(f"BudgetCosine needs a positive budget, got {budget_s}")
         self.optimizer = optimizer
         self.budget_s = float(budget_s)
-        self.floor = floor
         self.base_lrs = [float(group["lr"]) for group in optimizer.param_groups]
 
     def factor(self, elapsed_s: float) -> float:
         """The share of the initial learning rate after ``elapsed_s`` seconds."""
         progress = min(1.0, max(0.0, elapsed_s / self.budget_s))
-        return self.floor + (1.0 - self.floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return COSINE_FLOOR + (1.0 - COSINE_FLOOR) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
     def step(self, elapsed_s: float) -> None:
         """Set the learning rates for ``elapsed_s`` seconds into the run."""
@@ -451,13 +450,13 @@ class BudgetCosine:
             group["lr"] = base * factor
 
     def state_dict(self) -> dict[str, Any]:
-        """The initial learning rates and the budget (a resume continues the same curve)."""
-        return {"base_lrs": list(self.base_lrs), "budget_s": self.budget_s, "floor": self.floor}
+        """The initial learning rates (the optimiser holds the current ones): a resume continues the
+        same curve; the budget is the resumed command's."""
+        return {"base_lrs": list(self.base_lrs)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict`; the budget stays this run's."""
+        """Restore :meth:`state_dict`."""
         self.base_lrs = [float(v) for v in state["base_lrs"]]
-        self.floor = float(state.get("floor", self.floor))
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> Any:
@@ -782,15 +781,15 @@ def _after_epoch(
     if run.dist.is_main:
         logger.info(format_metrics(row), extra={"bare": True})
     score = metrics.get(config.monitor, -train_loss)
+    state.elapsed_s += row["time_s"]
     if config.scheduler == "plateau":
         run.scheduler.step(score)
     elif config.scheduler == "cosine-budget":  # rank 0's clock, so every rank sets the same rate
-        run.scheduler.step(run.dist.broadcast(state.elapsed_s + row["time_s"]))
+        run.scheduler.step(run.dist.broadcast(state.elapsed_s))
     else:
         run.scheduler.step()
     state.epoch = epoch
     state.history.append(row)
-    state.elapsed_s += row["time_s"]
     if _improved(run, score) or not val_plans:
         state.best_score, state.best_epoch, state.best_metrics, state.stale_epochs = score, epoch, metrics, 0
         progress = {"best_epoch": epoch, "stopped": "running (best-so-far checkpoint)"}
