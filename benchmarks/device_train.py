@@ -20,7 +20,9 @@ Two steps, so that a session lent a GPU spends its minutes training, not prepari
 2. **finetune** from it on R3D with generated plans mixed in (rehearsal): the next ``default`` one.
 
 Both decay their learning rate over their own minutes (``--scheduler cosine-budget``), and a stage
-whose log stays silent for ``--stall-seconds`` is stopped (a hang costs minutes, not the call).
+whose log stays silent for ``--stall-seconds`` is stopped (a hang costs minutes, not the call). The
+second stage's minutes shrink to what ``--call-seconds`` has left after the first (whose cost beyond
+its budget is measured), so the whole run ends before the device call's limit.
 
 Everything a session needs comes back under ``--out`` (the device tool's ``$OUT``): each stage's log and
 its model folder as one tar split into parts of at most 15 MiB (the tool returns at most 8 files of
@@ -189,12 +191,25 @@ def pack(model: Path, out: Path, name: str) -> None:
         (out / f"{name}.tar.part{k // PART_BYTES:02d}").write_bytes(data[k : k + PART_BYTES])
 
 
+MIN_STAGE_MINUTES = 0.25
+PACK_RESERVE_S = 15.0
+
+
+def fitting_minutes(wanted: float, call_s: float, spent_s: float, overhead_s: float) -> float:
+    """The fine-tuning budget that still ends the call within ``call_s``: ``wanted`` minutes, or fewer
+    when the first stage took longer than planned (``overhead_s``: what a stage costs beyond its
+    budget, measured on the first; packing takes :data:`PACK_RESERVE_S`)."""
+    left = call_s - spent_s - overhead_s - PACK_RESERVE_S
+    return max(0.0, min(wanted, left / 60))
+
+
 def run(args: argparse.Namespace) -> None:
     """Install, pretrain on generated plans, fine-tune on R3D, pack both models into ``args.out``.
 
     Both stages decay their learning rate over their own time budget (``--scheduler cosine-budget``):
     how many epochs fit in the minutes is not known before the device is reached.
     """
+    call_start = time.monotonic()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     work = args.work
@@ -218,13 +233,21 @@ def run(args: argparse.Namespace) -> None:
         "--learning-rate", str(args.pretrain_lr), "--time-budget-minutes", str(args.pretrain_minutes),
         "--model-name", "floorplan-unet-synthetic", "--model-version", args.version,
     ]  # fmt: skip
+    stage_start = time.monotonic()
     synthetic = train("pretrain", pretrain, out, work, args.stall_seconds)
     pack(synthetic, out, "synthetic")  # back even if the second stage fails
+    # what a stage costs beyond its budget (start-up, validation, the last epoch's overrun, saving)
+    overhead_s = max(30.0, time.monotonic() - stage_start - args.pretrain_minutes * 60)
+    finetune_minutes = fitting_minutes(args.finetune_minutes, args.call_seconds,
+                                       time.monotonic() - call_start, overhead_s)  # fmt: skip
+    if finetune_minutes < MIN_STAGE_MINUTES:
+        print(f"device_train: {finetune_minutes:.2f} min left of the call, no fine-tuning stage", flush=True)
+        return
     finetune = [
         *common, "--data", str(args.bundle / "r3d"), "--val-fraction", "0.1", "--seed", "0",
         "--init-checkpoint", str(synthetic), "--synthetic", str(args.finetune_synthetic),
         "--synthetic-seed", str(args.synthetic_seed + 10_000_000), "--repeat", str(args.repeat),
-        "--learning-rate", str(args.finetune_lr), "--time-budget-minutes", str(args.finetune_minutes),
+        "--learning-rate", str(args.finetune_lr), "--time-budget-minutes", f"{finetune_minutes:.2f}",
         "--model-name", "floorplan-unet", "--model-version", args.version,
     ]  # fmt: skip
     default = train("finetune", finetune, out, work, args.stall_seconds)
@@ -250,6 +273,11 @@ def main() -> int:
     r.add_argument(
         "--pretrain-init", default="synthetic",
         help="checkpoint the generated stage continues (default: the bundled one); none: from scratch",
+    )  # fmt: skip
+    r.add_argument(
+        "--call-seconds", type=float, default=560.0,
+        help="the whole run must end within this (the device call's limit less a margin): the fine-tuning "
+        "budget shrinks to what the first stage left",
     )  # fmt: skip
     r.add_argument("--synthetic", type=int, default=2500, help="generated plans per pretraining epoch")
     r.add_argument("--synthetic-seed", type=int, default=60_000_000, help="first generated plan's seed")

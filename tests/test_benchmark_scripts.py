@@ -200,6 +200,15 @@ def test_device_training_run_rehearses_on_cpu(tmp_path, monkeypatch):
         assert "closet" in model.metadata.spec.channels  # room types were learnt
 
 
+def test_device_training_shrinks_the_second_stage_to_the_call():
+    """The fine-tuning budget is what the call has left after the first stage and its measured overhead
+    (and packing), never more than asked: a slow first stage costs fine-tuning minutes, not the model."""
+    fitting = runpy.run_path(str(ROOT / "benchmarks" / "device_train.py"))["fitting_minutes"]
+    assert fitting(3.5, call_s=560, spent_s=300, overhead_s=30) == 3.5  # on plan
+    assert fitting(3.5, call_s=560, spent_s=380, overhead_s=45) == pytest.approx((560 - 380 - 45 - 15) / 60)
+    assert fitting(3.5, call_s=560, spent_s=560, overhead_s=30) == 0.0  # nothing left: no stage
+
+
 def test_device_training_stops_a_stage_whose_log_goes_silent(tmp_path):
     """A hung stage (here a process that prints once, then sleeps) is stopped after the stall time, not
     left to eat the device call's minutes."""
