@@ -45,6 +45,7 @@ On the device (one call, about 9 minutes of a 15-minute budget)::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -101,6 +102,7 @@ def prepare(bundle: Path, r3d: Path, python_version: str) -> None:
         subprocess.run(command, check=True)
     if r3d.is_dir():
         shutil.copytree(r3d, bundle / "r3d", dirs_exist_ok=True)
+    (bundle / "versions.json").write_text(json.dumps(bundled_next_versions()))
     size = sum(f.stat().st_size for f in bundle.rglob("*") if f.is_file())
     print(f"bundle {bundle}: {len(list(wheels.glob('*.whl')))} wheels, {size / 2**20:.1f} MiB in all")
     tree = travelling_bytes()
@@ -195,6 +197,26 @@ MIN_STAGE_MINUTES = 0.25
 PACK_RESERVE_S = 15.0
 
 
+def next_version(model_dir: Path) -> str:
+    """The next minor version after the one in ``model_dir/model.json`` (``0.4.0`` -> ``0.5.0``)."""
+    major, minor, *_ = json.loads((model_dir / "model.json").read_text())["version"].split(".")
+    return f"{major}.{int(minor) + 1}.0"
+
+
+def next_versions(bundle: Path) -> dict[str, str]:
+    """The versions the run writes: ``bundle/versions.json`` from ``prepare`` (the default checkpoint
+    stays out of the device call, so its version is read here), else read from the bundled models."""
+    path = bundle / "versions.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    return bundled_next_versions()
+
+
+def bundled_next_versions() -> dict[str, str]:
+    """The next minor version of each bundled checkpoint, by name (``synthetic``, ``default``)."""
+    return {name: next_version(ROOT / "model_code" / f"{name}_model") for name in ("synthetic", "default")}
+
+
 def fitting_minutes(wanted: float, call_s: float, spent_s: float, overhead_s: float) -> float:
     """The fine-tuning budget that still ends the call within ``call_s``: ``wanted`` minutes, or fewer
     when the first stage took longer than planned (``overhead_s``: what a stage costs beyond its
@@ -216,6 +238,7 @@ def run(args: argparse.Namespace) -> None:
     work.mkdir(parents=True, exist_ok=True)
     if not args.skip_install:
         install(args.bundle)
+    versions = next_versions(args.bundle)
     common = [
         "--device", args.device, "--batch-size", str(args.batch_size), "--crop-size", str(args.crop_size),
         "--num-workers", str(args.workers), "--room-types", args.room_types,
@@ -231,7 +254,8 @@ def run(args: argparse.Namespace) -> None:
         *common, *start, "--synthetic", str(args.synthetic), "--synthetic-seed", str(args.synthetic_seed),
         "--synthetic-validation", str(args.synthetic_validation),
         "--learning-rate", str(args.pretrain_lr), "--time-budget-minutes", str(args.pretrain_minutes),
-        "--model-name", "floorplan-unet-synthetic", "--model-version", args.version,
+        "--model-name", "floorplan-unet-synthetic",
+        "--model-version", args.synthetic_version or versions["synthetic"],
     ]  # fmt: skip
     stage_start = time.monotonic()
     synthetic = train("pretrain", pretrain, out, work, args.stall_seconds)
@@ -248,7 +272,8 @@ def run(args: argparse.Namespace) -> None:
         "--init-checkpoint", str(synthetic), "--synthetic", str(args.finetune_synthetic),
         "--synthetic-seed", str(args.synthetic_seed + 10_000_000), "--repeat", str(args.repeat),
         "--learning-rate", str(args.finetune_lr), "--time-budget-minutes", f"{finetune_minutes:.2f}",
-        "--model-name", "floorplan-unet", "--model-version", args.version,
+        "--model-name", "floorplan-unet",
+        "--model-version", args.default_version or versions["default"],
     ]  # fmt: skip
     default = train("finetune", finetune, out, work, args.stall_seconds)
     pack(default, out, "default")
@@ -286,7 +311,16 @@ def main() -> int:
     r.add_argument("--pretrain-lr", type=float, default=8e-4)
     r.add_argument("--finetune-lr", type=float, default=7e-4)
     r.add_argument("--room-types", default="no", help="learn room-type channels: yes or no (the bundled: no)")
-    r.add_argument("--version", default="0.4.0", help="model version written to both checkpoints")
+    r.add_argument(
+        "--synthetic-version", default=None,
+        help="version written to the generated-only checkpoint (default: the bundled one's next minor, "
+        "as prepare found it)",
+    )  # fmt: skip
+    r.add_argument(
+        "--default-version", default=None,
+        help="version written to the R3D checkpoint (default: the bundled default's next minor, as prepare "
+        "found it)",
+    )  # fmt: skip
     r.add_argument(
         "--stall-seconds", type=float, default=150.0,
         help="stop a stage whose log has not grown for this long (a hang), keeping the call's minutes",
