@@ -209,6 +209,24 @@ def test_device_training_shrinks_the_second_stage_to_the_call():
     assert fitting(3.5, call_s=560, spent_s=560, overhead_s=30) == 0.0  # nothing left: no stage
 
 
+def test_device_training_versions_follow_the_bundled_models(tmp_path):
+    """Each model the device run writes carries the next minor version of its bundled predecessor; the
+    versions ``prepare`` recorded win (the default checkpoint does not travel to the device)."""
+    import json
+
+    script = runpy.run_path(str(ROOT / "benchmarks" / "device_train.py"))
+    bundled = {
+        name: json.loads((ROOT / "model_code" / f"{name}_model" / "model.json").read_text())["version"]
+        for name in ("synthetic", "default")
+    }
+    versions = script["next_versions"](tmp_path)  # nothing recorded: read from the bundled models
+    for name, version in bundled.items():
+        major, minor, _ = version.split(".")
+        assert versions[name] == f"{major}.{int(minor) + 1}.0"
+    (tmp_path / "versions.json").write_text(json.dumps({"synthetic": "9.1.0", "default": "9.2.0"}))
+    assert script["next_versions"](tmp_path) == {"synthetic": "9.1.0", "default": "9.2.0"}
+
+
 def test_device_training_stops_a_stage_whose_log_goes_silent(tmp_path):
     """A hung stage (here a process that prints once, then sleeps) is stopped after the stall time, not
     left to eat the device call's minutes."""
