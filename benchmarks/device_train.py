@@ -264,7 +264,7 @@ def run(args: argparse.Namespace) -> None:
     overhead_s = max(30.0, time.monotonic() - stage_start - args.pretrain_minutes * 60)
     finetune_minutes = fitting_minutes(args.finetune_minutes, args.call_seconds,
                                        time.monotonic() - call_start, overhead_s)  # fmt: skip
-    if finetune_minutes < MIN_STAGE_MINUTES:
+    if finetune_minutes < min(args.finetune_minutes, MIN_STAGE_MINUTES):  # a shrunk stage too short to train
         print(f"device_train: {finetune_minutes:.2f} min left of the call, no fine-tuning stage", flush=True)
         return
     finetune = [
