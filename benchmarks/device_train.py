@@ -197,9 +197,12 @@ MIN_STAGE_MINUTES = 0.25
 PACK_RESERVE_S = 15.0
 
 
-def next_version(model_dir: Path) -> str:
-    """The next minor version after the one in ``model_dir/model.json`` (``0.4.0`` -> ``0.5.0``)."""
-    major, minor, *_ = json.loads((model_dir / "model.json").read_text())["version"].split(".")
+def next_version(name: str) -> str:
+    """The next minor version after the bundled checkpoint ``name``'s (``0.4.0`` -> ``0.5.0``)."""
+    # here, where the project is installed; on the device ``prepare``'s versions.json answers instead
+    from model_code.model.checkpoint import read_metadata, resolve_model_dir
+
+    major, minor, *_ = read_metadata(resolve_model_dir(name)).version.split(".")
     return f"{major}.{int(minor) + 1}.0"
 
 
@@ -214,7 +217,7 @@ def next_versions(bundle: Path) -> dict[str, str]:
 
 def bundled_next_versions() -> dict[str, str]:
     """The next minor version of each bundled checkpoint, by name (``synthetic``, ``default``)."""
-    return {name: next_version(ROOT / "model_code" / f"{name}_model") for name in ("synthetic", "default")}
+    return {name: next_version(name) for name in ("synthetic", "default")}
 
 
 def fitting_minutes(wanted: float, call_s: float, spent_s: float, overhead_s: float) -> float:
