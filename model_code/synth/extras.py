@@ -25,6 +25,7 @@ import numpy as np
 from shapely.geometry import box as shapely_box
 
 from model_code.geometry.raster import rasterize_walls
+from model_code.synth.canvas import paint, paste
 from model_code.synth.decor import dimension_chain
 from model_code.synth.layout import Layout
 from model_code.synth.styles import ROOM_COLOURS, Look
@@ -70,21 +71,21 @@ def paint_split_walls(image: np.ndarray, layout: Layout, wall_mask: np.ndarray, 
     partitions = wall_mask & ~structural
     if look.partition_fill == "hollow":
         inside = cv2.erode(partitions.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-        image[partitions & ~inside] = np.asarray(look.layer("partitions"), dtype=np.uint8)
-        image[inside] = np.asarray(look.paper, dtype=np.uint8)
+        paint(image, partitions & ~inside, look.layer("partitions"))
+        paint(image, inside, look.paper)
     else:
-        image[partitions] = ink
+        paint(image, partitions, ink)
     fill = look.structural_fill or "solid"
     if fill == "solid":
-        image[structural] = ink
+        paint(image, structural, ink)
     else:
         inner = cv2.erode(
             structural.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=look.line_width
         ).astype(bool)
         if fill == "poche":
-            image[inner] = np.asarray(_shade(look.wall_grey, 0.55), dtype=np.uint8)
+            paint(image, inner, _shade(look.wall_grey, 0.55))
         elif fill == "grey":
-            image[inner] = np.asarray(look.wall_grey, dtype=np.uint8)
+            paint(image, inner, look.wall_grey)
         elif fill == "hatch":
             yy, xx = np.nonzero(inner)
             spacing = max(3, look.hatch_spacing - 2)  # poché hatching is denser than the plain style's
@@ -92,8 +93,8 @@ def paint_split_walls(image: np.ndarray, layout: Layout, wall_mask: np.ndarray, 
             if look.hatch_kind == "x":
                 stripes |= ((xx - yy) % spacing) < 1
             image[yy[stripes], xx[stripes]] = ink
-        image[structural & ~inner] = ink
-    image[columns] = ink
+        paint(image, structural & ~inner, ink)
+    paint(image, columns, ink)
 
 
 def _room_mask(shape: tuple[int, int], ring: np.ndarray) -> np.ndarray:
@@ -153,7 +154,7 @@ def draw_floor_textures(rng: np.random.Generator, image: np.ndarray, layout: Lay
             continue
         mask = _room_mask(shape, np.asarray(room.interior.exterior.coords))[y0 : y1 + 1, x0 : x1 + 1]
         pattern = _pattern(rng, kind, mask.shape, layout.ppm) & mask
-        image[y0 : y1 + 1, x0 : x1 + 1][pattern] = np.asarray(colour, dtype=np.uint8)
+        paint(image[y0 : y1 + 1, x0 : x1 + 1], pattern, colour)
 
 
 def draw_wall_shadow(
@@ -172,13 +173,13 @@ def draw_wall_shadow(
     keep = ~(wall_mask | opening_mask)
     factor = 1.0 - strength * np.clip(shadow, 0.0, 1.0)
     shaded = np.round(image.astype(np.float32) * factor[..., None]).astype(np.uint8)
-    image[keep] = shaded[keep]
+    paste(image, shaded, keep)
 
 
 def _guarded(image: np.ndarray, drawn: np.ndarray, protect: np.ndarray) -> None:
     """Copy ``drawn`` into ``image`` except within ``GUARD_PX`` of the ``protect`` pixels."""
-    guard = cv2.dilate(protect.astype(np.uint8), np.ones((2 * GUARD_PX + 1,) * 2, np.uint8)).astype(bool)
-    image[~guard] = drawn[~guard]
+    guard = cv2.dilate(protect.astype(np.uint8), np.ones((2 * GUARD_PX + 1,) * 2, np.uint8))
+    paste(image, drawn, guard == 0)
 
 
 def draw_dense_dimensions(

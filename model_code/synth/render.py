@@ -17,6 +17,7 @@ import numpy as np
 from shapely import Polygon
 from shapely.geometry import box as shapely_box
 
+from model_code.synth.canvas import blank, paint
 from model_code.synth.decor import Terrace, draw_decorations, draw_grid
 from model_code.synth.extras import (
     draw_dense_dimensions,
@@ -75,20 +76,20 @@ def paint_walls(image: np.ndarray, wall_mask: np.ndarray, look: Look) -> None:
     """Paint the wall pixels in the look's wall fill; only pixels of ``wall_mask`` change."""
     ink = np.asarray(look.ink, dtype=np.uint8)
     if look.wall_fill in ("solid", "line"):
-        image[wall_mask] = ink
+        paint(image, wall_mask, ink)
         return
     mask_u8 = wall_mask.astype(np.uint8)
     inner = cv2.erode(mask_u8, np.ones((3, 3), np.uint8), iterations=look.line_width).astype(bool)
     outline = wall_mask & ~inner
     if look.wall_fill == "grey":
-        image[inner] = np.asarray(look.wall_grey, dtype=np.uint8)
+        paint(image, inner, look.wall_grey)
     elif look.wall_fill == "hatch":
         yy, xx = np.nonzero(inner)
         rising = ((xx + yy) % look.hatch_spacing) < look.line_width
         falling = ((xx - yy) % look.hatch_spacing) < look.line_width
         stripes = {"/": rising, "\\": falling}.get(look.hatch_kind, rising | falling)
         image[yy[stripes], xx[stripes]] = ink
-    image[outline] = ink
+    paint(image, outline, ink)
 
 
 def draw_window(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
@@ -353,8 +354,7 @@ def render_layout(
     Openings whose index is in ``bare`` get no symbol: the gap stays paper.  Nothing else changes
     (no random draw depends on the symbols), so the image differs only where the symbols were.
     """
-    image = np.empty((layout.height, layout.width, 3), dtype=np.uint8)
-    image[:] = np.asarray(look.paper, dtype=np.uint8)
+    image = blank(layout.height, layout.width, look.paper)
     draw_grid(rng, image, layout, look)
     if look.room_fill:
         fill_rooms(image, layout)
@@ -368,7 +368,7 @@ def render_layout(
     if look.furniture:
         for index, room in enumerate(layout.rooms):
             furnish(rng, image, room, layout, look, avoid[index])
-    image[wall_mask | opening_mask] = np.asarray(look.paper, dtype=np.uint8)
+    paint(image, wall_mask | opening_mask, look.paper)
     if look.structural_fill is not None:
         paint_split_walls(image, layout, wall_mask, look)
     else:

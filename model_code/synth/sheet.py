@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from model_code.synth.canvas import blank, paste
 from model_code.synth.decor import dimension_chain
 from model_code.synth.layout import Layout
 from model_code.synth.styles import Look
@@ -551,8 +552,7 @@ def draw_sheet(
     layer colour (the ink unless the look colours its layers).
     """
     look = replace(look, ink=look.layer("sheet"))
-    sheet = np.empty((frame.height, frame.width, 3), dtype=np.uint8)
-    sheet[:] = np.asarray(look.paper, dtype=np.uint8)
+    sheet = blank(frame.height, frame.width, look.paper)
     ys, xs = slice(frame.y, frame.y + frame.plan_height), slice(frame.x, frame.x + frame.plan_width)
     sheet[ys, xs] = plan_image
     short = min(frame.width, frame.height)
@@ -587,6 +587,6 @@ def draw_sheet(
         box = _place(rng, spots, taken, short * rng.uniform(0.1, 0.3), text_h * 1.8)
         if box is not None:
             _text_line(rng, sheet, box, look, text_h)
-    keep = cv2.dilate(protect.astype(np.uint8), np.ones((2 * PROTECT_PX + 1,) * 2, np.uint8)).astype(bool)
-    sheet[ys, xs][keep] = plan_image[keep]
+    keep = cv2.dilate(protect.astype(np.uint8), np.ones((2 * PROTECT_PX + 1,) * 2, np.uint8)) > 0
+    paste(sheet[ys, xs], plan_image, keep)
     return sheet
