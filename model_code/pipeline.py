@@ -33,6 +33,7 @@ from model_code.version import __version__
 BACKENDS = ("unet", "opencv")
 RENDERS = ("mask", "overlay")
 RESOLUTIONS = ("working", "input")
+WALL_EDGES = ("drawing", "network")
 TEXT_MODES = ("on", "off")
 DEFAULT_TEXT = "off"  # reading costs more than the 150 ms budget on 2 cores (docs/text.md)
 MAX_NAMES_SHOWN = 10  # unknown option names quoted in an error message
@@ -62,6 +63,10 @@ class PipelineOptions:
             ``off`` (default) does not.
         pixels_per_meter: the plan's scale, overriding any estimate: rooms get ``area_m2``, walls
             ``length_m`` and ``thickness_m``.
+        wall_edges: where the U-Net's input-size wall mask has its edges: ``drawing`` (default) moves
+            them onto the plan's own ink (a guided filter, :func:`~model_code.model.inference.guided_mask`),
+            ``network`` keeps the network's upsampled probabilities as they are.  The mask, the
+            walls' thicknesses and their re-measured centrelines follow it; rooms do not.
     """
 
     threshold: float = 0.5
@@ -72,6 +77,7 @@ class PipelineOptions:
     page: int = 1
     text: str = DEFAULT_TEXT
     pixels_per_meter: float | None = None
+    wall_edges: str = "drawing"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> PipelineOptions:
@@ -98,6 +104,8 @@ class PipelineOptions:
             options.render = str(values["render"]).strip().lower()
         if "resolution" in values:
             options.resolution = str(values["resolution"]).strip().lower()
+        if "wall_edges" in values:
+            options.wall_edges = str(values["wall_edges"]).strip().lower()
         if values.get("page") not in (None, ""):
             options.page = _page_number(values["page"])
         if "text" in values:
@@ -120,6 +128,8 @@ class PipelineOptions:
             raise OptionsError(f"render must be one of {list(RENDERS)}, got {self.render!r}")
         if self.resolution not in RESOLUTIONS:
             raise OptionsError(f"resolution must be one of {list(RESOLUTIONS)}, got {self.resolution!r}")
+        if self.wall_edges not in WALL_EDGES:
+            raise OptionsError(f"wall_edges must be one of {list(WALL_EDGES)}, got {self.wall_edges!r}")
         if isinstance(self.page, bool) or not isinstance(self.page, int) or self.page < 1:
             raise OptionsError(f"page must be a whole number >= 1 (pages count from 1), got {self.page!r}")
         if self.text not in TEXT_MODES:
@@ -303,7 +313,7 @@ class Pipeline:
         if options.backend == "opencv":
             return (*self._baseline_masks(image, area, timing), None)
         probs, choice, _ = self.forward(image, options, timing, area)
-        wall_mask, opening_mask = self._input_masks(probs, image.shape[:2], options)
+        wall_mask, opening_mask = self._input_masks(probs, image, options)
         self._without_sheet(probs, options, area, choice, wall_mask, opening_mask)
         return wall_mask, opening_mask, probs
 
@@ -478,15 +488,27 @@ class Pipeline:
         return self._wall_and_opening(probs, lambda p: p > options.threshold)
 
     def _input_masks(
-        self, probs: np.ndarray, shape: tuple[int, int], options: PipelineOptions
+        self, probs: np.ndarray, image: np.ndarray, options: PipelineOptions
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Wall and opening masks at the input ``shape`` from working-scale probabilities.
+        """Wall and opening masks at the size of ``image`` from working-scale probabilities.
 
-        Bilinear probabilities thresholded, one byte per pixel (:func:`upsample_mask`).
+        Bilinear probabilities thresholded, one byte per pixel (:func:`upsample_mask`); with
+        ``wall_edges=drawing`` the wall channel's edges are moved onto the plan's own ink first
+        (:func:`guided_mask`).
         """
-        from model_code.model.inference import upsample_mask
+        from model_code.model.inference import guided_mask, upsample_mask
 
-        return self._wall_and_opening(probs, lambda p: upsample_mask(p, shape, options.threshold))
+        assert self.model is not None
+        channels = list(self.model.metadata.spec.channels)
+        shape = image.shape[:2]
+        wall = probs[channels.index("wall")]
+        if options.wall_edges == "drawing":
+            wall_mask = guided_mask(wall, image, options.threshold)
+        else:
+            wall_mask = upsample_mask(wall, shape, options.threshold)
+        if "opening" not in channels:
+            return wall_mask, np.zeros_like(wall_mask)
+        return wall_mask, upsample_mask(probs[channels.index("opening")], shape, options.threshold)
 
     def analyze_file(
         self,
@@ -542,7 +564,7 @@ class Pipeline:
         if options.backend == "unet":
             probs, choice, passes = self.forward(image, options, timing, area)
             start = time.perf_counter()
-            wall_mask, opening_mask = self._input_masks(probs, (height, width), options)
+            wall_mask, opening_mask = self._input_masks(probs, image, options)
             kept = self._without_sheet(probs, options, area, choice, wall_mask, opening_mask)
             timing["upsample"] = (time.perf_counter() - start) * 1000
             at_working = options.resolution == "working" and max(choice.shape) < max(height, width)

@@ -16,12 +16,19 @@ def test_defaults_and_string_values():
             "backend": " OpenCV ",
             "render": "overlay",
             "resolution": "Input",
+            "wall_edges": " Network",
         }
     )
     assert options == PipelineOptions(
-        threshold=0.3, min_wall_length=12.0, backend="opencv", render="overlay", resolution="input"
+        threshold=0.3,
+        min_wall_length=12.0,
+        backend="opencv",
+        render="overlay",
+        resolution="input",
+        wall_edges="network",
     )
     assert PipelineOptions().resolution == "working"
+    assert PipelineOptions().wall_edges == "drawing"
 
 
 @pytest.mark.parametrize(
@@ -36,6 +43,7 @@ def test_defaults_and_string_values():
         ({"backend": "magic"}, "backend must be one of"),
         ({"render": "svg"}, "render must be one of"),
         ({"resolution": "full"}, "resolution must be one of"),
+        ({"wall_edges": "ink"}, "wall_edges must be one of"),
         ({"colour": "red"}, "unknown option"),
     ],
 )

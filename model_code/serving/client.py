@@ -259,8 +259,8 @@ def detect(image: str | Path | bytes, endpoint: str | None = None, **kwargs: Any
     ``endpoint`` (or ``$SAGEMAKER_ENDPOINT_NAME``) selects a SageMaker endpoint; ``url=`` a local
     server.  Other keyword arguments: ``client`` (a boto3 ``sagemaker-runtime`` client),
     ``region``, ``endpoint_url``, ``max_attempts``, ``retry_delay``, ``timeout`` and the
-    request options ``threshold``, ``min_wall_length``, ``backend``, ``resolution`` and ``page``
-    (from 1: the page of a PDF or multi-page TIFF).
+    request options ``threshold``, ``min_wall_length``, ``backend``, ``resolution``, ``wall_edges``
+    and ``page`` (from 1: the page of a PDF or multi-page TIFF).
     """
     body, content_type = invoke(image, JSON_TYPE, endpoint, **kwargs)
     try:
@@ -401,6 +401,12 @@ def configure_detect(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-wall-length", type=float, help="drop walls shorter than this (pixels)")
     parser.add_argument("--backend", choices=("unet", "opencv"), help="mask producer (default unet)")
     parser.add_argument(
+        "--wall-edges",
+        choices=("drawing", "network"),
+        help="U-Net wall mask edges: moved onto the plan's ink (drawing, the default) or as the network "
+        "gave them (network)",
+    )
+    parser.add_argument(
         "--page", type=int, help="page of a PDF or multi-page TIFF to analyse, from 1 (default 1)"
     )
     parser.add_argument("--region", help="AWS region of the endpoint (default: AWS configuration)")
@@ -427,6 +433,7 @@ def run_detect(args: argparse.Namespace) -> int:
         "threshold": args.threshold,
         "min_wall_length": args.min_wall_length,
         "backend": args.backend,
+        "wall_edges": args.wall_edges,
         "page": args.page,
     }
     target: dict[str, Any] = {"url": args.url} if args.url else {"region": args.region}
