@@ -265,3 +265,27 @@ def test_rooms_tuning_replays_room_and_outdoor_knobs(tiny_checkpoint, tmp_path, 
     capsys.readouterr()
     assert run_script("rooms_tuning.py", [*args, "--set", "NO_SUCH_KNOB=1"], monkeypatch) == 2
     assert "has a knob 'NO_SUCH_KNOB'" in capsys.readouterr().err
+
+
+def test_wall_edges_scores_both_edges_per_style(tiny_checkpoint, tmp_path, monkeypatch, capsys):
+    from model_code.datasets.synthetic import write_plan
+    from model_code.synth.generator import generate_plan
+
+    data = tmp_path / "plans"
+    for folder in ("images", "annotations", "masks", "rooms"):
+        (data / folder).mkdir(parents=True)
+    styles = "solid,thin"
+    for seed in (5, 6):
+        write_plan(generate_plan(seed, size=(300, 500), styles=styles.split(",")), data)
+    out = tmp_path / "edges.json"
+    args = ["--data", str(data), "--split", "all", "--model", str(tiny_checkpoint), "--radius", "2", "3"]
+    args += ["--synth-styles", styles, "--synth-size", "300:500", "--out", str(out)]
+    assert run_script("wall_edges.py", args, monkeypatch) == 0
+    rows = json.loads(out.read_text())
+    assert [r["plan"] for r in rows] == ["synth_000005", "synth_000006"]
+    for row in rows:
+        assert row["style"] in ("solid", "thin")
+        assert set(row) == {"plan", "style", "network", "r2 eps0.01", "r3 eps0.01"}
+        assert all(0 <= row[k] <= 1 for k in ("network", "r2 eps0.01", "r3 eps0.01"))
+    table = capsys.readouterr().out
+    assert "| all | 2 |" in table and "r3 eps0.01" in table
