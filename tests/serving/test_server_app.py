@@ -301,3 +301,40 @@ def test_garbage_content_type_is_quoted_in_the_error(counting_client):
     assert response.status_code == 415
     assert "';garbage=('" in response.json["error"]["message"]
     assert "(none)" not in response.json["error"]["message"]
+
+
+def test_wall_edges_option_through_invocations():
+    """``wall_edges`` from the custom attributes reaches the U-Net pipeline: both values answer, the
+    walls' thicknesses follow the edges, the rooms do not; a bad value is a 400 before inference."""
+    from model_code.synth import generate_plan
+
+    pipeline = Pipeline.load()
+    client = create_app(ServingConfig(workers=1, max_payload_mb=8), loader=lambda: pipeline).test_client()
+    wait_until(lambda: client.get("/ping").status_code == 200)
+    png = encode(generate_plan(7, size=1024, styles=["solid"]).image)
+    documents = {}
+    for value in ("drawing", "network"):
+        response = client.post(
+            "/invocations",
+            data=png,
+            content_type="image/png",
+            headers={"X-Amzn-SageMaker-Custom-Attributes": f"wall_edges={value}"},
+        )
+        assert response.status_code == 200, response.json
+        documents[value] = response.json
+    thickness = {k: sorted(w["thickness"] for w in d["walls"]) for k, d in documents.items()}
+    assert thickness["drawing"] != thickness["network"]
+    assert [r["polygon"] for r in documents["drawing"]["rooms"]] == [
+        r["polygon"] for r in documents["network"]["rooms"]
+    ]
+    response = client.post(
+        "/invocations",
+        data=png,
+        content_type="image/png",
+        headers={"X-Amzn-SageMaker-Custom-Attributes": "wall_edges=ink"},
+    )
+    assert response.status_code == 400
+    assert (
+        response.json["error"]["code"] == "invalid_option"
+        and "wall_edges" in response.json["error"]["message"]
+    )
