@@ -7,6 +7,9 @@ every ``--radius`` x ``--eps`` of the guided filter (``inference.guided_mask``).
 decision is not replayed (plans on sheets are scored on the whole mask both ways), so use it on
 R3D and generated folders; the product's numbers come from ``floorplan evaluate``.
 
+``--pictures DIR`` writes, for each plan, a zoomed crop around its largest change: the network's
+edges and the first setting's, hits green, false walls red, missed walls blue.
+
 Prints mean wall IoU per setting (and per generated style with ``--synth-styles``: the plans are
 regenerated from their ``synth_<seed>`` names with the given ``--synth-size`` and ``--synth-sheet``,
 as ``floorplan synth`` drew them) and writes JSON with ``--out``.  Tune only on your own splits::
@@ -27,11 +30,13 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+import cv2
 import numpy as np
 from rooms_tuning import add_sample_arguments, selected_samples
 from tqdm import tqdm
 
 from model_code.evaluation import metrics
+from model_code.evaluation.pictures import hstack_padded
 from model_code.evaluation.truth import load_ground_truth
 from model_code.model.inference import guided_mask, upsample_mask
 from model_code.pipeline import Pipeline, PipelineOptions
@@ -42,6 +47,34 @@ def synth_style(stem: str, styles: list[str], size: tuple[int, int], sheet: floa
     from model_code.synth import generate_plan
 
     return generate_plan(int(stem.split("_")[1]), size=size, styles=styles, sheet=sheet).style
+
+
+CROP = 160  # px of the input around the largest change, drawn 3x
+ZOOM = 3
+
+
+def errors_crop(image: np.ndarray, mask: np.ndarray, truth: np.ndarray, box: tuple, title: str) -> np.ndarray:
+    """Hits green, false walls red, missed walls blue over the lightened crop ``box``, zoomed and titled."""
+    y0, y1, x0, x1 = box
+    out = (image[y0:y1, x0:x1].astype(np.float32) * 0.5 + 127.5).astype(np.uint8)
+    pred, true = mask[y0:y1, x0:x1], truth[y0:y1, x0:x1]
+    out[pred & true] = (0, 170, 0)
+    out[pred & ~true] = (230, 0, 0)
+    out[~pred & true] = (0, 0, 230)
+    out = cv2.resize(out, None, fx=ZOOM, fy=ZOOM, interpolation=cv2.INTER_NEAREST)
+    bar = np.full((24, out.shape[1], 3), 255, np.uint8)
+    cv2.putText(bar, title, (4, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.vstack([bar, out])
+
+
+def largest_change(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int, int]:
+    """The ``CROP``-square box (y0, y1, x0, x1) where masks ``a`` and ``b`` differ most."""
+    height, width = a.shape
+    counts = cv2.boxFilter((a != b).astype(np.float32), -1, (CROP, CROP), normalize=False)
+    y, x = np.unravel_index(int(np.argmax(counts)), counts.shape)
+    y0 = int(np.clip(y - CROP // 2, 0, max(0, height - CROP)))
+    x0 = int(np.clip(x - CROP // 2, 0, max(0, width - CROP)))
+    return y0, min(height, y0 + CROP), x0, min(width, x0 + CROP)
 
 
 def main() -> int:
@@ -55,6 +88,7 @@ def main() -> int:
     parser.add_argument("--synth-size", default="256:2048", help="the folder's --size (MIN:MAX)")
     parser.add_argument("--synth-sheet", type=float, default=0.0, help="the folder's --sheet")
     parser.add_argument("--out", type=Path, default=None, help="write the per-plan table as JSON here")
+    parser.add_argument("--pictures", type=Path, default=None, help="write a crop picture per plan here")
     args = parser.parse_args()
     if min(args.radius) < 1 or min(args.eps) <= 0:
         parser.error("--radius must be >= 1 and --eps > 0")
@@ -75,12 +109,25 @@ def main() -> int:
             row["style"] = synth_style(
                 row["plan"], args.synth_styles.split(","), (low, high), args.synth_sheet
             )
-        row["network"] = metrics.pixel_counts(upsample_mask(wall, image.shape[:2], 0.5), truth.wall).iou
+        network = upsample_mask(wall, image.shape[:2], 0.5)
+        row["network"] = metrics.pixel_counts(network, truth.wall).iou
+        masks = {}
         for radius in args.radius:
             for eps in args.eps:
-                mask = guided_mask(wall, image, 0.5, radius, eps)
-                row[f"r{radius} eps{eps:g}"] = metrics.pixel_counts(mask, truth.wall).iou
+                name = f"r{radius} eps{eps:g}"
+                masks[name] = guided_mask(wall, image, 0.5, radius, eps)
+                row[name] = metrics.pixel_counts(masks[name], truth.wall).iou
         rows.append(row)
+        if args.pictures:
+            first = settings[1]
+            box = largest_change(network, masks[first])
+            panels = [
+                errors_crop(image, network, truth.wall, box, f"network: IoU {row['network']:.3f}"),
+                errors_crop(image, masks[first], truth.wall, box, f"drawing {first}: IoU {row[first]:.3f}"),
+            ]
+            args.pictures.mkdir(parents=True, exist_ok=True)
+            picture = hstack_padded(panels)
+            cv2.imwrite(str(args.pictures / f"{row['plan']}.png"), picture[..., ::-1])
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         groups["all"].append(row)

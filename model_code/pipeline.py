@@ -66,7 +66,8 @@ class PipelineOptions:
         wall_edges: where the U-Net's input-size wall mask has its edges: ``drawing`` (default) moves
             them onto the plan's own ink (a guided filter, :func:`~model_code.model.inference.guided_mask`),
             ``network`` keeps the network's upsampled probabilities as they are.  The mask, the
-            walls' thicknesses and their re-measured centrelines follow it; rooms do not.
+            walls' thicknesses and their re-measured centrelines follow it, and so does everything
+            traced at the input size (plans no larger than the working size, ``resolution=input``).
     """
 
     threshold: float = 0.5

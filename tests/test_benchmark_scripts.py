@@ -279,7 +279,16 @@ def test_wall_edges_scores_both_edges_per_style(tiny_checkpoint, tmp_path, monke
         write_plan(generate_plan(seed, size=(300, 500), styles=styles.split(",")), data)
     out = tmp_path / "edges.json"
     args = ["--data", str(data), "--split", "all", "--model", str(tiny_checkpoint), "--radius", "2", "3"]
-    args += ["--synth-styles", styles, "--synth-size", "300:500", "--out", str(out)]
+    args += [
+        "--synth-styles",
+        styles,
+        "--synth-size",
+        "300:500",
+        "--out",
+        str(out),
+        "--pictures",
+        str(tmp_path / "p"),
+    ]
     assert run_script("wall_edges.py", args, monkeypatch) == 0
     rows = json.loads(out.read_text())
     assert [r["plan"] for r in rows] == ["synth_000005", "synth_000006"]
@@ -289,3 +298,4 @@ def test_wall_edges_scores_both_edges_per_style(tiny_checkpoint, tmp_path, monke
         assert all(0 <= row[k] <= 1 for k in ("network", "r2 eps0.01", "r3 eps0.01"))
     table = capsys.readouterr().out
     assert "| all | 2 |" in table and "r3 eps0.01" in table
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["synth_000005.png", "synth_000006.png"]

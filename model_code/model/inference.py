@@ -185,15 +185,22 @@ def guided_filter(guide: np.ndarray, values: np.ndarray, radius: int, eps: float
     In every ``(2 * radius + 1)``-square window the output is the linear function of the guide
     closest to ``values`` (least squares, ``eps`` keeps ``a`` small where the guide is flat), averaged
     over the windows that cover a pixel.  Where ``values`` is flat it is returned unchanged; where it
-    steps, the step moves to the guide's edge.
+    steps, the step moves to the guide's edge.  Scaling guide and values by the same factor ``k``
+    (and ``eps`` by ``k**2``) scales the output by ``k``.
     """
     mean_guide = _box(guide, radius)
     mean_values = _box(values, radius)
-    covariance = _box(guide * values, radius) - mean_guide * mean_values
-    variance = _box(guide * guide, radius) - mean_guide * mean_guide
-    a = covariance / (variance + eps)
-    b = mean_values - a * mean_guide
-    return _box(a, radius) * guide + _box(b, radius)
+    a = _box(guide * values, radius)
+    a -= mean_guide * mean_values  # the covariance
+    variance = _box(guide * guide, radius)
+    variance -= mean_guide * mean_guide
+    variance += eps
+    a /= variance
+    mean_values -= a * mean_guide  # now b
+    out = _box(a, radius)
+    out *= guide
+    out += _box(mean_values, radius)
+    return out
 
 
 def guided_mask(
@@ -236,11 +243,9 @@ def guided_mask(
             continue
         rows = image[above:below]
         grey = cv2.cvtColor(rows, cv2.COLOR_RGB2GRAY) if rows.ndim == 3 else rows
+        # on the 0..255 scale of the bytes (eps scaled to match): the same filter, two passes fewer
         filtered = guided_filter(
-            grey.astype(np.float32) * np.float32(1 / 255),
-            values_bytes.astype(np.float32) * np.float32(1 / 255),
-            radius,
-            eps,
+            grey.astype(np.float32), values_bytes.astype(np.float32), radius, eps * 255.0**2
         )
-        out[top:bottom] = filtered[top - above : bottom - above] > threshold
+        out[top:bottom] = filtered[top - above : bottom - above] > threshold * 255.0
     return out
