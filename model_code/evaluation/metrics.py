@@ -294,6 +294,22 @@ def segment_scores(
     return MatchScores(len(matches), len(p), len(t), matched_length, float(true_lengths.sum()))
 
 
+def wall_thickness_error(
+    pred, truth, shape, tolerance_fraction: float = SEGMENT_TOLERANCE, angle_deg: float = SEGMENT_ANGLE
+) -> float | None:
+    """Median relative thickness error ``|t - t_true| / t_true`` of the walls :func:`segment_scores` matches.
+
+    Only matched pairs where both walls have a thickness count; None when there is none.
+    """
+    tolerance = tolerance_fraction * max(int(shape[0]), int(shape[1]))
+    errors = [
+        abs(pred[i].thickness - truth[j].thickness) / truth[j].thickness
+        for i, j in match_segments(pred, truth, tolerance, angle_deg)
+        if pred[i].thickness and truth[j].thickness
+    ]
+    return float(np.median(errors)) if errors else None
+
+
 def opening_scores(
     pred, truth, shape, tolerance_fraction: float = OPENING_TOLERANCE, angle_deg: float = OPENING_ANGLE
 ) -> MatchScores:

@@ -123,6 +123,11 @@ METRICS: tuple[MetricDef, ...] = (
         "segment_length_recall", "wall length recall (matched length), pooled", "segment_length", "recall"
     ),
     MetricDef("opening_segment_f1", "opening segment F1, pooled", "opening_segment", "f1"),
+    MetricDef(
+        "wall_thickness_error",
+        "wall thickness error (matched walls, median |t - t_true| / t_true), mean per plan (lower is better)",
+        "wall_thickness_error",
+    ),
     MetricDef("room_precision_50", "room precision @ IoU 0.5, pooled", "room50", "precision"),
     MetricDef("room_recall_50", "room recall @ IoU 0.5, pooled", "room50", "recall"),
     MetricDef("room_f1_50", "room F1 @ IoU 0.5, pooled", "room50", "f1"),
@@ -180,6 +185,9 @@ def score_vectors(score: PlanScore, truth: GroundTruth, result: PlanResult) -> N
     _add_counts(score, "segment_length", walls.matched_length, 0.0, walls.truth_length - walls.matched_length)
     openings = metrics.opening_scores(doc.openings, truth.annotation.openings, truth.shape)
     _add_matches(score, "opening_segment", openings)
+    thickness = metrics.wall_thickness_error(doc.walls, truth.annotation.walls, truth.shape)
+    if thickness is not None:
+        score.values["wall_thickness_error"] = thickness
 
 
 def truth_room_labels(truth: GroundTruth) -> np.ndarray | None:

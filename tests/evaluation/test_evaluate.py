@@ -192,6 +192,8 @@ def test_evaluate_cli_end_to_end_with_both_backends(tmp_path: Path, tiny_checkpo
     # The classical baseline finds these clean walls; the untrained U-Net is only plumbing.
     assert report["backends"]["opencv"]["wall_iou_pooled"]["value"] > 0.8
     assert report["backends"]["opencv"]["room_f1_50"]["value"] > 0.5
+    thickness = report["backends"]["opencv"]["wall_thickness_error"]
+    assert thickness["plans"] == 3 and 0.0 <= thickness["value"] < 1.0  # clean walls: close thicknesses
 
     markdown = (out / "report.md").read_text()
     assert "| metric | opencv | unet:" in markdown and "[" in markdown
@@ -213,6 +215,7 @@ def test_evaluate_cli_on_the_flat_layout_validation_split(tmp_path: Path) -> Non
     assert cell["value"] > 0.8 and cell["low"] is None  # one plan: no interval
     assert report["backends"]["opencv"]["room_f1_50"]["plans"] == 1  # R3D colour rooms read
     assert report["backends"]["opencv"]["segment_f1"]["value"] is None  # no vector truth in R3D
+    assert report["backends"]["opencv"]["wall_thickness_error"]["value"] is None
     assert not (out / "overlays").exists()
 
 

@@ -79,6 +79,23 @@ def test_segment_matching_is_one_to_one_direction_free_and_angle_bound():
     assert loose.matched == 2
 
 
+def test_wall_thickness_error_is_the_median_over_matched_walls_with_thickness():
+    truth = [
+        Wall(start=(0, 0), end=(100, 0), thickness=10),
+        Wall(start=(0, 50), end=(100, 50), thickness=4),
+        Wall(start=(0, 90), end=(100, 90), thickness=6),
+        Wall(start=(50, 0), end=(50, 100), thickness=8),  # not found: does not count
+    ]
+    pred = [
+        Wall(start=(0, 0.5), end=(100, 0.5), thickness=12),  # +20 %
+        Wall(start=(100, 50), end=(0, 50), thickness=3),  # -25 %, reversed
+        Wall(start=(0, 90), end=(100, 90), thickness=None),  # no thickness: does not count
+        Wall(start=(0, 200), end=(100, 200), thickness=5),  # unmatched
+    ]
+    assert metrics.wall_thickness_error(pred, truth, (200, 200)) == pytest.approx(0.225)
+    assert metrics.wall_thickness_error(pred[2:], truth, (200, 200)) is None
+
+
 def test_match_prefers_more_matches_over_smaller_distance():
     truth = np.array([[0, 0, 100, 0], [0, 3, 100, 3]], float)
     pred = np.array([[0, 1.5, 100, 1.5], [0, 4, 100, 4]], float)
