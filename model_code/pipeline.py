@@ -218,23 +218,29 @@ def keep_drawing_area(
 
 
 def restrict_input_masks(
-    wall: np.ndarray, opening: np.ndarray, area: tuple[int, int, int, int], dropped: np.ndarray
+    wall: np.ndarray,
+    opening: np.ndarray,
+    area: tuple[int, int, int, int],
+    dropped: np.ndarray,
+    *more_walls: np.ndarray,
 ) -> None:
     """Apply :func:`keep_drawing_area`'s decision, taken at the working scale, to the input-size masks
     in place: clear everything outside ``area`` and the walls ``dropped`` there (grown by a working
-    pixel, upsampled nearest).  No labelling at the input size: a 120 MP sheet costs one byte mask."""
+    pixel, upsampled nearest), in ``wall`` and in any ``more_walls``.  No labelling at the input
+    size: a 120 MP sheet costs one byte mask."""
     import cv2
 
     x0, y0, x1, y1 = area
-    for mask in (wall, opening):
+    for mask in (wall, opening, *more_walls):
         mask[:y0] = False
         mask[y1:] = False
         mask[:, :x0] = False
         mask[:, x1:] = False
     if dropped.any():
         grown = cv2.dilate(dropped.astype(np.uint8), np.ones((3, 3), np.uint8))
-        up = cv2.resize(grown, (wall.shape[1], wall.shape[0]), interpolation=cv2.INTER_NEAREST)
-        wall[up.view(bool)] = False
+        up = cv2.resize(grown, (wall.shape[1], wall.shape[0]), interpolation=cv2.INTER_NEAREST).view(bool)
+        for mask in (wall, *more_walls):
+            mask[up] = False
 
 
 @dataclass
@@ -326,14 +332,17 @@ class Pipeline:
         choice: WorkingScale,
         wall_mask: np.ndarray,
         opening_mask: np.ndarray,
+        other_wall: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """The working-scale wall and opening masks inside the drawing area (None without a sheet);
-        the input-size masks are cleared to match, in place."""
+        the input-size masks (and ``other_wall``, another input-size wall mask) are cleared to match,
+        in place."""
         if area is None:
             return None
         work_wall, work_opening = self._threshold(probs, options)
         kept_wall, kept_opening = keep_drawing_area(work_wall, work_opening, area, wall_mask.shape, choice)
-        restrict_input_masks(wall_mask, opening_mask, area, work_wall & ~kept_wall)
+        more = () if other_wall is None else (other_wall,)
+        restrict_input_masks(wall_mask, opening_mask, area, work_wall & ~kept_wall, *more)
         return kept_wall, kept_opening
 
     @staticmethod
@@ -565,15 +574,21 @@ class Pipeline:
         if options.backend == "unet":
             probs, choice, passes = self.forward(image, options, timing, area)
             start = time.perf_counter()
-            wall_mask, opening_mask = self._input_masks(probs, image, options)
-            kept = self._without_sheet(probs, options, area, choice, wall_mask, opening_mask)
-            timing["upsample"] = (time.perf_counter() - start) * 1000
             at_working = options.resolution == "working" and max(choice.shape) < max(height, width)
+            wall_mask, opening_mask = self._input_masks(probs, image, options)
+            # Walls and rooms are traced on the network's own edges, at any size: the room stage and
+            # the room classifier were tuned on them (on fine hatching the ink's edges are a texture).
+            network_wall = None
+            if not at_working and options.wall_edges == "drawing":
+                network_wall = self._input_masks(probs, image, replace(options, wall_edges="network"))[0]
+            kept = self._without_sheet(probs, options, area, choice, wall_mask, opening_mask, network_wall)
+            timing["upsample"] = (time.perf_counter() - start) * 1000
             room_types = self.room_type_rows(probs)
             if at_working:
                 trace_wall, trace_opening = kept or self._threshold(probs, options)
             else:
-                trace_wall, trace_opening = wall_mask, opening_mask
+                trace_wall = wall_mask if network_wall is None else network_wall
+                trace_opening = opening_mask
                 if room_types is not None:
                     from model_code.model.inference import upsample_probabilities
 
@@ -627,6 +642,10 @@ class Pipeline:
             start = time.perf_counter()
             plan = scale_plan(plan, scale_x, scale_y, wall_mask, opening_mask)
             rooms = scale_rooms(rooms, scale_x, scale_y)
+            timing["rescale"] = (time.perf_counter() - start) * 1000
+        elif trace_wall is not wall_mask and options.backend == "unet":  # traced on the network's edges
+            start = time.perf_counter()
+            plan = scale_plan(plan, 1.0, 1.0, wall_mask, opening_mask)  # thicknesses and centrelines
             timing["rescale"] = (time.perf_counter() - start) * 1000
         document = ResultDocument(
             width=width,

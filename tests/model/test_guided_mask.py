@@ -76,3 +76,25 @@ def test_the_bundled_model_walls_fit_the_ink_better_with_drawing_edges() -> None
     assert _iou(drawing.wall_mask, truth) > _iou(network.wall_mask, truth) + 0.01
     # the rooms are traced at the working scale: the edges do not move them
     assert [r.polygon for r in drawing.document.rooms] == [r.polygon for r in network.document.rooms]
+
+
+def test_a_finely_hatched_wall_stays_whole() -> None:
+    """A checkerboard-filled wall: the filter alone follows the texture; the holes are filled again."""
+    truth = np.zeros((120, 160), bool)
+    truth[40:52, 10:150] = True
+    image = np.full((120, 160, 3), 255, np.uint8)
+    checker = (np.add.outer(np.arange(120), np.arange(160)) % 2 == 0) & truth
+    image[checker] = 0
+    image[40, 10:150] = image[51, 10:150] = 0  # the wall's outline
+    image[40:52, 10] = image[40:52, 149] = 0
+    prob = cv2.resize(truth.astype(np.float32), (80, 60), interpolation=cv2.INTER_AREA)
+    filtered_only = guided_filter(
+        cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32),
+        cv2.resize(prob, (160, 120), interpolation=cv2.INTER_LINEAR) * 255,
+        3,
+        0.01 * 255**2,
+    )
+    assert (filtered_only[41:51, 12:148] <= 127.5).any()  # the texture punches holes
+    mask = guided_mask(prob, image, 0.5)
+    assert mask[41:51, 12:148].all()  # none left
+    assert _iou(mask, truth) > 0.9
