@@ -65,9 +65,9 @@ class PipelineOptions:
             ``length_m`` and ``thickness_m``.
         wall_edges: where the U-Net's input-size wall mask has its edges: ``drawing`` (default) moves
             them onto the plan's own ink (a guided filter, :func:`~model_code.model.inference.guided_mask`),
-            ``network`` keeps the network's upsampled probabilities as they are.  The mask, the
-            walls' thicknesses and their re-measured centrelines follow it, and so does everything
-            traced at the input size (plans no larger than the working size, ``resolution=input``).
+            ``network`` keeps the network's upsampled probabilities as they are.  The returned mask
+            and the walls' thicknesses and re-measured centrelines follow it; walls and rooms are
+            traced on the network's edges either way.
     """
 
     threshold: float = 0.5

@@ -98,3 +98,21 @@ def test_a_finely_hatched_wall_stays_whole() -> None:
     mask = guided_mask(prob, image, 0.5)
     assert mask[41:51, 12:148].all()  # none left
     assert _iou(mask, truth) > 0.9
+
+
+def test_a_plan_traced_at_its_own_size_keeps_its_walls_and_rooms() -> None:
+    """Walls and rooms are traced on the network's edges at every size (the room stage and the room
+    classifier were tuned on them); the returned mask and the walls' thicknesses take the new edges."""
+    from model_code.pipeline import Pipeline, PipelineOptions
+    from model_code.synth import generate_plan
+
+    plan = generate_plan(11, size=400, styles=["hatched"])
+    pipeline = Pipeline.load()
+    drawing = pipeline.analyze(plan.image, PipelineOptions())
+    network = pipeline.analyze(plan.image, PipelineOptions(wall_edges="network"))
+    assert drawing.document.inference["working_width"] == network.document.inference["working_width"]
+    assert [(r.polygon, r.type) for r in drawing.document.rooms] == [
+        (r.polygon, r.type) for r in network.document.rooms
+    ]
+    assert len(drawing.document.walls) == len(network.document.walls)
+    assert (drawing.wall_mask != network.wall_mask).any()  # the returned mask has the new edges
