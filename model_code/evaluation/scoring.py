@@ -125,7 +125,7 @@ METRICS: tuple[MetricDef, ...] = (
     MetricDef("opening_segment_f1", "opening segment F1, pooled", "opening_segment", "f1"),
     MetricDef(
         "wall_thickness_error",
-        "wall thickness error (matched walls, median |t - t_true| / t_true), mean per plan (lower is better)",
+        "wall thickness error (matched walls, median relative error), mean per plan (lower is better)",
         "wall_thickness_error",
     ),
     MetricDef("room_precision_50", "room precision @ IoU 0.5, pooled", "room50", "precision"),
