@@ -511,14 +511,23 @@ class Pipeline:
         assert self.model is not None
         channels = list(self.model.metadata.spec.channels)
         shape = image.shape[:2]
-        wall = probs[channels.index("wall")]
         if options.wall_edges == "drawing":
-            wall_mask = guided_mask(wall, image, options.threshold)
+            wall_mask = guided_mask(probs[channels.index("wall")], image, options.threshold)
         else:
-            wall_mask = upsample_mask(wall, shape, options.threshold)
+            wall_mask = self._network_wall(probs, shape, options)
         if "opening" not in channels:
             return wall_mask, np.zeros_like(wall_mask)
         return wall_mask, upsample_mask(probs[channels.index("opening")], shape, options.threshold)
+
+    def _network_wall(
+        self, probs: np.ndarray, shape: tuple[int, int], options: PipelineOptions
+    ) -> np.ndarray:
+        """The wall mask at ``shape`` with the network's own edges (``wall_edges=network``)."""
+        from model_code.model.inference import upsample_mask
+
+        assert self.model is not None
+        wall = probs[list(self.model.metadata.spec.channels).index("wall")]
+        return upsample_mask(wall, shape, options.threshold)
 
     def analyze_file(
         self,
@@ -580,7 +589,7 @@ class Pipeline:
             # the room classifier were tuned on them (on fine hatching the ink's edges are a texture).
             network_wall = None
             if not at_working and options.wall_edges == "drawing":
-                network_wall = self._input_masks(probs, image, replace(options, wall_edges="network"))[0]
+                network_wall = self._network_wall(probs, (height, width), options)
             kept = self._without_sheet(probs, options, area, choice, wall_mask, opening_mask, network_wall)
             timing["upsample"] = (time.perf_counter() - start) * 1000
             room_types = self.room_type_rows(probs)
@@ -646,7 +655,7 @@ class Pipeline:
         elif trace_wall is not wall_mask and options.backend == "unet":  # traced on the network's edges
             start = time.perf_counter()
             plan = scale_plan(plan, 1.0, 1.0, wall_mask, opening_mask)  # thicknesses and centrelines
-            timing["rescale"] = (time.perf_counter() - start) * 1000
+            timing["remeasure"] = (time.perf_counter() - start) * 1000
         document = ResultDocument(
             width=width,
             height=height,

@@ -227,9 +227,9 @@ def guided_mask(
     scale, and its masks run ~1.2x thicker than the truth) snaps to the ink.  Holes the filter opens
     inside the network's own wall (a closing of :data:`GUIDE_HOLE_CLOSE` px: fine hatching) are
     filled again.  The work goes in strips of ``strip_rows`` rows with a margin of the filter's and
-    the closing's reach, so the result is that of the whole image
-    while memory stays bounded: one byte map at input size plus a few strips of floats.  A strip
-    whose probabilities are all zero stays empty without filtering (exactly what the filter gives).
+    the closing's reach, so the result is that of the whole image while memory stays bounded: one
+    byte map at input size plus a few strips of floats.  A strip whose probabilities are all zero
+    stays empty without filtering (exactly what the filter gives).
     """
     if radius < 1 or eps <= 0 or strip_rows < 1:
         raise ValueError(
