@@ -482,16 +482,22 @@ class Pipeline:
         return typed, features
 
     def _wall_and_opening(
-        self, probs: np.ndarray, to_mask: Callable[[np.ndarray], np.ndarray]
+        self,
+        probs: np.ndarray,
+        to_mask: Callable[[np.ndarray], np.ndarray],
+        to_wall_mask: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``to_mask`` of the wall and opening channels of ``probs``; an empty opening mask when the
-        model has no opening channel."""
+        """``to_mask`` of the wall and opening channels of ``probs`` (``to_wall_mask`` of the wall
+        channel when given); an empty opening mask when the model has no opening channel."""
+        wall_mask = (to_wall_mask or to_mask)(self._channel(probs, "wall"))
+        opening = self._channel(probs, "opening")
+        return wall_mask, np.zeros_like(wall_mask) if opening is None else to_mask(opening)
+
+    def _channel(self, probs: np.ndarray, name: str) -> np.ndarray | None:
+        """The checkpoint's ``name`` channel of ``(C, h, w)`` probabilities, or None when it has none."""
         assert self.model is not None
         channels = list(self.model.metadata.spec.channels)
-        wall_mask = to_mask(probs[channels.index("wall")])
-        if "opening" not in channels:
-            return wall_mask, np.zeros_like(wall_mask)
-        return wall_mask, to_mask(probs[channels.index("opening")])
+        return probs[channels.index(name)] if name in channels else None
 
     def _threshold(self, probs: np.ndarray, options: PipelineOptions) -> tuple[np.ndarray, np.ndarray]:
         """Wall and opening masks from U-Net probabilities ``(C, h, w)`` at their own size."""
@@ -508,16 +514,17 @@ class Pipeline:
         """
         from model_code.model.inference import guided_mask, upsample_mask
 
-        assert self.model is not None
-        channels = list(self.model.metadata.spec.channels)
         shape = image.shape[:2]
-        if options.wall_edges == "drawing":
-            wall_mask = guided_mask(probs[channels.index("wall")], image, options.threshold)
-        else:
-            wall_mask = self._network_wall(probs, shape, options)
-        if "opening" not in channels:
-            return wall_mask, np.zeros_like(wall_mask)
-        return wall_mask, upsample_mask(probs[channels.index("opening")], shape, options.threshold)
+
+        def upsampled(prob: np.ndarray) -> np.ndarray:
+            return upsample_mask(prob, shape, options.threshold)
+
+        def on_the_ink(prob: np.ndarray) -> np.ndarray:
+            return guided_mask(prob, image, options.threshold)
+
+        return self._wall_and_opening(
+            probs, upsampled, on_the_ink if options.wall_edges == "drawing" else None
+        )
 
     def _network_wall(
         self, probs: np.ndarray, shape: tuple[int, int], options: PipelineOptions
@@ -525,9 +532,7 @@ class Pipeline:
         """The wall mask at ``shape`` with the network's own edges (``wall_edges=network``)."""
         from model_code.model.inference import upsample_mask
 
-        assert self.model is not None
-        wall = probs[list(self.model.metadata.spec.channels).index("wall")]
-        return upsample_mask(wall, shape, options.threshold)
+        return upsample_mask(self._channel(probs, "wall"), shape, options.threshold)
 
     def analyze_file(
         self,
@@ -579,6 +584,7 @@ class Pipeline:
         height, width = image.shape[:2]
         inference: dict[str, Any] | None = None
         at_working = False
+        network_wall: np.ndarray | None = None  # the wall mask traced, when not the one returned
         area = self.drawing_area(image, timing)
         if options.backend == "unet":
             probs, choice, passes = self.forward(image, options, timing, area)
@@ -587,7 +593,6 @@ class Pipeline:
             wall_mask, opening_mask = self._input_masks(probs, image, options)
             # Walls and rooms are traced on the network's own edges, at any size: the room stage and
             # the room classifier were tuned on them (on fine hatching the ink's edges are a texture).
-            network_wall = None
             if not at_working and options.wall_edges == "drawing":
                 network_wall = self._network_wall(probs, (height, width), options)
             kept = self._without_sheet(probs, options, area, choice, wall_mask, opening_mask, network_wall)
@@ -652,7 +657,7 @@ class Pipeline:
             plan = scale_plan(plan, scale_x, scale_y, wall_mask, opening_mask)
             rooms = scale_rooms(rooms, scale_x, scale_y)
             timing["rescale"] = (time.perf_counter() - start) * 1000
-        elif trace_wall is not wall_mask and options.backend == "unet":  # traced on the network's edges
+        elif network_wall is not None:  # traced on the network's edges, returned with the drawing's
             start = time.perf_counter()
             plan = scale_plan(plan, 1.0, 1.0, wall_mask, opening_mask)  # thicknesses and centrelines
             timing["remeasure"] = (time.perf_counter() - start) * 1000

@@ -116,3 +116,15 @@ def test_a_plan_traced_at_its_own_size_keeps_its_walls_and_rooms() -> None:
     ]
     assert len(drawing.document.walls) == len(network.document.walls)
     assert (drawing.wall_mask != network.wall_mask).any()  # the returned mask has the new edges
+
+
+def test_network_edges_with_text_strokes_removed_are_not_re_measured() -> None:
+    """``wall_edges=network`` keeps the old pipeline even when the text stage rewrites the traced mask."""
+    from model_code.pipeline import Pipeline, PipelineOptions
+    from model_code.synth import generate_plan
+
+    image = generate_plan(3, size=400, print_text=True).image
+    pipeline = Pipeline.load()
+    network = pipeline.analyze(image, PipelineOptions(wall_edges="network", text="on")).document
+    drawing = pipeline.analyze(image, PipelineOptions(text="on")).document
+    assert "remeasure" not in network.timing_ms and "remeasure" in drawing.timing_ms
