@@ -171,15 +171,20 @@ def upsample_mask(prob: np.ndarray, shape: tuple[int, int], threshold: float) ->
     120 MP plan's wall channel: 120 MB instead of 480 MB).  The mask is that of the float path
     except where the interpolated probability is within 1/255 of the threshold.
     """
-    height, width = int(shape[0]), int(shape[1])
     level = float(np.clip(threshold, 0.0, 1.0)) * 255.0
-    small = np.clip(np.rint(np.asarray(prob, np.float32) * 255.0), 0, 255).astype(np.uint8)
-    if small.shape != (height, width):
-        small = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
-    else:
-        small = small.copy()
+    small = upsample_bytes(prob, shape)
     cv2.threshold(small, level, 1, cv2.THRESH_BINARY, dst=small)
     return small.view(bool)
+
+
+def upsample_bytes(prob: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``(h, w)`` probabilities quantised to bytes (0..255) and resized (bilinear) to ``shape`` =
+    ``(H, W)``: a new uint8 array, one byte per input pixel."""
+    height, width = int(shape[0]), int(shape[1])
+    small = np.clip(np.rint(np.asarray(prob, np.float32) * 255.0), 0, 255).astype(np.uint8)  # a copy
+    if small.shape != (height, width):
+        small = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+    return small
 
 
 def _box(values: np.ndarray, radius: int) -> np.ndarray:
@@ -222,7 +227,7 @@ def guided_mask(
 
     ``prob`` is an ``(h, w)`` probability map at the working scale; ``image`` the ``(H, W, 3)`` RGB
     (or ``(H, W)`` grey) uint8 plan.  The probabilities are upsampled as :func:`upsample_mask` does
-    (bytes, bilinear), then guided-filtered (:func:`guided_filter`) by the plan's grey levels before
+    (:func:`upsample_bytes`), then guided-filtered (:func:`guided_filter`) by the plan's grey levels before
     the threshold: a wall edge the network placed a pixel or two off (it saw the plan at the working
     scale, and its masks run ~1.2x thicker than the truth) snaps to the ink.  Holes the filter opens
     inside the network's own wall (a closing of :data:`GUIDE_HOLE_CLOSE` px: fine hatching) are
@@ -236,12 +241,7 @@ def guided_mask(
             f"guided_mask needs radius >= 1, eps > 0 and strip_rows >= 1, got {radius}, {eps}, {strip_rows}"
         )
     height, width = image.shape[:2]
-    small = np.clip(np.rint(np.asarray(prob, np.float32) * 255.0), 0, 255).astype(np.uint8)
-    upsampled = (
-        small
-        if small.shape == (height, width)
-        else cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
-    )
+    upsampled = upsample_bytes(prob, (height, width))
     out = np.zeros((height, width), bool)
     level = threshold * 255.0
     margin = 2 * radius + GUIDE_HOLE_CLOSE - 1  # the filter's reach (a box of the boxes), the closing's
