@@ -278,33 +278,46 @@ def _assign(ok: np.ndarray, cost: np.ndarray) -> list[tuple[int, int]]:
     return [(int(rows[i]), int(cols[j])) for i, j in zip(r, c, strict=True) if sub_ok[i, j]]
 
 
-def segment_scores(
+def segment_matches(
     pred, truth, shape, tolerance_fraction: float = SEGMENT_TOLERANCE, angle_deg: float = SEGMENT_ANGLE
+) -> list[tuple[int, int]]:
+    """:func:`match_segments` for one image of ``shape`` (H, W), the endpoint tolerance being
+    ``tolerance_fraction`` of its longest side."""
+    tolerance = tolerance_fraction * max(int(shape[0]), int(shape[1]))
+    return match_segments(pred, truth, tolerance, angle_deg)
+
+
+def segment_scores(
+    pred,
+    truth,
+    shape,
+    tolerance_fraction: float = SEGMENT_TOLERANCE,
+    angle_deg: float = SEGMENT_ANGLE,
+    matches: list[tuple[int, int]] | None = None,
 ) -> MatchScores:
     """Segment precision/recall/F1 and length-weighted recall for one image of ``shape`` (H, W).
 
     Endpoint tolerance is ``tolerance_fraction`` of the longest image side.  Length-weighted
-    recall is the summed length of matched true segments over the total true length.
+    recall is the summed length of matched true segments over the total true length.  ``matches``:
+    the :func:`segment_matches` of these segments when the caller already has them.
     """
-    tolerance = tolerance_fraction * max(int(shape[0]), int(shape[1]))
     p, t = _as_segments(pred), _as_segments(truth)
-    matches = match_segments(p, t, tolerance, angle_deg)
+    if matches is None:
+        matches = segment_matches(p, t, shape, tolerance_fraction, angle_deg)
     true_lengths = np.hypot(t[:, 2] - t[:, 0], t[:, 3] - t[:, 1])
     matched_length = float(sum(true_lengths[j] for _, j in matches))
     return MatchScores(len(matches), len(p), len(t), matched_length, float(true_lengths.sum()))
 
 
-def wall_thickness_error(
-    pred, truth, shape, tolerance_fraction: float = SEGMENT_TOLERANCE, angle_deg: float = SEGMENT_ANGLE
-) -> float | None:
-    """Median relative thickness error ``|t - t_true| / t_true`` of the walls :func:`segment_scores` matches.
+def wall_thickness_error(pred, truth, matches: list[tuple[int, int]]) -> float | None:
+    """Median relative thickness error ``|t - t_true| / t_true`` over the ``matches`` (pred, truth index)
+    of walls ``pred`` and ``truth`` (:func:`segment_matches`).
 
     Only matched pairs where both walls have a thickness count; None when there is none.
     """
-    tolerance = tolerance_fraction * max(int(shape[0]), int(shape[1]))
     errors = [
         abs(pred[i].thickness - truth[j].thickness) / truth[j].thickness
-        for i, j in match_segments(pred, truth, tolerance, angle_deg)
+        for i, j in matches
         if pred[i].thickness and truth[j].thickness
     ]
     return float(np.median(errors)) if errors else None

@@ -180,12 +180,13 @@ def score_vectors(score: PlanScore, truth: GroundTruth, result: PlanResult) -> N
     if truth.annotation is None or not truth.annotation.walls:
         return
     doc = result.document
-    walls = metrics.segment_scores(doc.walls, truth.annotation.walls, truth.shape)
+    matches = metrics.segment_matches(doc.walls, truth.annotation.walls, truth.shape)
+    walls = metrics.segment_scores(doc.walls, truth.annotation.walls, truth.shape, matches=matches)
     _add_matches(score, "segment", walls)
     _add_counts(score, "segment_length", walls.matched_length, 0.0, walls.truth_length - walls.matched_length)
     openings = metrics.opening_scores(doc.openings, truth.annotation.openings, truth.shape)
     _add_matches(score, "opening_segment", openings)
-    thickness = metrics.wall_thickness_error(doc.walls, truth.annotation.walls, truth.shape)
+    thickness = metrics.wall_thickness_error(doc.walls, truth.annotation.walls, matches)
     if thickness is not None:
         score.values["wall_thickness_error"] = thickness
 

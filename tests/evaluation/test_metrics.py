@@ -92,8 +92,10 @@ def test_wall_thickness_error_is_the_median_over_matched_walls_with_thickness():
         Wall(start=(0, 90), end=(100, 90), thickness=None),  # no thickness: does not count
         Wall(start=(0, 200), end=(100, 200), thickness=5),  # unmatched
     ]
-    assert metrics.wall_thickness_error(pred, truth, (200, 200)) == pytest.approx(0.225)
-    assert metrics.wall_thickness_error(pred[2:], truth, (200, 200)) is None
+    matches = metrics.segment_matches(pred, truth, (200, 200))
+    assert metrics.wall_thickness_error(pred, truth, matches) == pytest.approx(0.225)
+    matches = metrics.segment_matches(pred[2:], truth, (200, 200))
+    assert metrics.wall_thickness_error(pred[2:], truth, matches) is None
 
 
 def test_match_prefers_more_matches_over_smaller_distance():
