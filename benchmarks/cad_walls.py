@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from model_code.evaluation import metrics
-from model_code.evaluation.pictures import hstack_padded, tint_masks
+from model_code.evaluation.pictures import hstack_padded, tint_errors, tint_masks
 from model_code.io.images import read_image
 from model_code.pipeline import Pipeline, PipelineOptions
 
@@ -57,11 +57,7 @@ def read_palette_wall(path: Path, shape: tuple[int, int]) -> np.ndarray:
 
 def errors_panel(image: np.ndarray, pred: np.ndarray, truth: np.ndarray, title: str) -> np.ndarray:
     """Hits green, false walls red, missed walls blue over the lightened sheet, titled."""
-    out = (image.astype(np.float32) * 0.5 + 127.5).astype(np.uint8)
-    out[pred & truth] = (0, 170, 0)
-    out[pred & ~truth] = (230, 0, 0)
-    out[~pred & truth] = (0, 0, 230)
-    return _titled(out, title)
+    return _titled(tint_errors(image, pred, truth), title)
 
 
 def _titled(picture: np.ndarray, title: str) -> np.ndarray:

@@ -36,7 +36,7 @@ from rooms_tuning import add_sample_arguments, selected_samples
 from tqdm import tqdm
 
 from model_code.evaluation import metrics
-from model_code.evaluation.pictures import hstack_padded
+from model_code.evaluation.pictures import hstack_padded, tint_errors
 from model_code.evaluation.truth import load_ground_truth
 from model_code.model.inference import guided_mask, upsample_mask
 from model_code.pipeline import Pipeline, PipelineOptions
@@ -56,11 +56,7 @@ ZOOM = 3
 def errors_crop(image: np.ndarray, mask: np.ndarray, truth: np.ndarray, box: tuple, title: str) -> np.ndarray:
     """Hits green, false walls red, missed walls blue over the lightened crop ``box``, zoomed and titled."""
     y0, y1, x0, x1 = box
-    out = (image[y0:y1, x0:x1].astype(np.float32) * 0.5 + 127.5).astype(np.uint8)
-    pred, true = mask[y0:y1, x0:x1], truth[y0:y1, x0:x1]
-    out[pred & true] = (0, 170, 0)
-    out[pred & ~true] = (230, 0, 0)
-    out[~pred & true] = (0, 0, 230)
+    out = tint_errors(image[y0:y1, x0:x1], mask[y0:y1, x0:x1], truth[y0:y1, x0:x1])
     out = cv2.resize(out, None, fx=ZOOM, fy=ZOOM, interpolation=cv2.INTER_NEAREST)
     bar = np.full((24, out.shape[1], 3), 255, np.uint8)
     cv2.putText(bar, title, (4, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)

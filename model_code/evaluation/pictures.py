@@ -66,6 +66,19 @@ def tint_masks(
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+ERROR_COLOURS = {"hit": (0, 170, 0), "false": (230, 0, 0), "missed": (0, 0, 230)}
+
+
+def tint_errors(image: np.ndarray, pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """A predicted mask against the truth over the lightened plan: hits green, false pixels red,
+    missed pixels blue (RGB)."""
+    out = (image.astype(np.float32) * 0.5 + 127.5).astype(np.uint8)
+    out[pred & truth] = ERROR_COLOURS["hit"]
+    out[pred & ~truth] = ERROR_COLOURS["false"]
+    out[~pred & truth] = ERROR_COLOURS["missed"]
+    return out
+
+
 def truth_panel(truth: GroundTruth) -> np.ndarray:
     """The ground truth as a picture: vector overlay when an annotation exists, else tinted masks."""
     from model_code.exports.overlay import draw_overlay

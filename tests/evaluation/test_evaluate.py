@@ -369,3 +369,16 @@ def test_evaluate_cli_refuses_a_bad_text_value(tmp_path: Path, capsys: pytest.Ca
         main(["evaluate", "--data", ".", "--backend", "opencv", "--out", str(tmp_path / "o"),
               "--text", "yes"])  # fmt: skip
     assert "--text" in capsys.readouterr().err
+
+
+def test_tint_errors_colours_hits_false_and_missed_pixels() -> None:
+    from model_code.evaluation.pictures import ERROR_COLOURS, tint_errors
+
+    image = np.full((2, 2, 3), 255, np.uint8)
+    pred = np.array([[True, True], [False, False]])
+    truth = np.array([[True, False], [True, False]])
+    out = tint_errors(image, pred, truth)
+    assert out[0, 0].tolist() == list(ERROR_COLOURS["hit"])
+    assert out[0, 1].tolist() == list(ERROR_COLOURS["false"])
+    assert out[1, 0].tolist() == list(ERROR_COLOURS["missed"])
+    assert out[1, 1].tolist() == [255, 255, 255]  # paper stays paper, lightened
