@@ -46,6 +46,16 @@ def wait_until(predicate, timeout_s: float = 10.0) -> None:
         time.sleep(0.01)
 
 
+def post_png(client, png: bytes, attributes: str):
+    """POST a PNG to ``/invocations`` with ``attributes`` as the SageMaker custom attributes."""
+    return client.post(
+        "/invocations",
+        data=png,
+        content_type="image/png",
+        headers={"X-Amzn-SageMaker-Custom-Attributes": attributes},
+    )
+
+
 def test_ping_is_503_while_loading_then_200():
     release = threading.Event()
 
@@ -252,12 +262,7 @@ def counting_client():
 def test_non_finite_options_are_400_before_inference(counting_client, value):
     png = encode(plan_image(64, 48))
     for name in ("min_wall_length", "threshold"):
-        response = counting_client.post(
-            "/invocations",
-            data=png,
-            content_type="image/png",
-            headers={"X-Amzn-SageMaker-Custom-Attributes": f"backend=opencv,{name}={value}"},
-        )
+        response = post_png(counting_client, png, f"backend=opencv,{name}={value}")
         assert response.status_code == 400, (name, value, response.json)
         assert response.json["error"]["code"] == "invalid_option"
     literal = {"nan": "NaN", "NaN": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(value, value)
@@ -314,12 +319,7 @@ def test_wall_edges_option_through_invocations():
     png = encode(generate_plan(7, size=1024, styles=["solid"]).image)
     documents = {}
     for value in ("drawing", "network"):
-        response = client.post(
-            "/invocations",
-            data=png,
-            content_type="image/png",
-            headers={"X-Amzn-SageMaker-Custom-Attributes": f"wall_edges={value}"},
-        )
+        response = post_png(client, png, f"wall_edges={value}")
         assert response.status_code == 200, response.json
         documents[value] = response.json
     thickness = {k: sorted(w["thickness"] for w in d["walls"]) for k, d in documents.items()}
@@ -327,12 +327,7 @@ def test_wall_edges_option_through_invocations():
     assert [r["polygon"] for r in documents["drawing"]["rooms"]] == [
         r["polygon"] for r in documents["network"]["rooms"]
     ]
-    response = client.post(
-        "/invocations",
-        data=png,
-        content_type="image/png",
-        headers={"X-Amzn-SageMaker-Custom-Attributes": "wall_edges=ink"},
-    )
+    response = post_png(client, png, "wall_edges=ink")
     assert response.status_code == 400
     assert (
         response.json["error"]["code"] == "invalid_option"
