@@ -24,11 +24,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import time  # noqa: E402
 
 import cv2  # noqa: E402
+from device_train import SHEETS as TRAINING_SHEETS  # noqa: E402
+from device_train import STYLES as TRAINING_STYLES  # noqa: E402
 
 from model_code.datasets.torch_data import render_synthetic  # noqa: E402
-from model_code.synth import ALL_STYLES, STYLES, generate_plan  # noqa: E402
-
-TRAINING_SHEETS = 0.3  # the share of plans on a drawing sheet in the shipped recipes
+from model_code.synth import STYLES, generate_plan  # noqa: E402
 
 
 def time_style(styles: list[str] | None, size: int, count: int, first_seed: int) -> tuple[float, float]:
@@ -42,10 +42,11 @@ def time_style(styles: list[str] | None, size: int, count: int, first_seed: int)
 
 def time_training_mix(count: int, first_seed: int) -> tuple[float, float]:
     """``(wall, cpu)`` plans per second of the training loader's mix (see the module docstring)."""
-    render_synthetic(first_seed, None, TRAINING_SHEETS, ALL_STYLES)
+    styles = TRAINING_STYLES.split(",")
+    render_synthetic(first_seed, None, TRAINING_SHEETS, styles)
     wall, cpu = time.perf_counter(), time.process_time()
     for seed in range(first_seed, first_seed + count):
-        render_synthetic(seed, None, TRAINING_SHEETS, ALL_STYLES)
+        render_synthetic(seed, None, TRAINING_SHEETS, styles)
     return count / (time.perf_counter() - wall), count / (time.process_time() - cpu)
 
 

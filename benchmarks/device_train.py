@@ -84,6 +84,7 @@ WHEELS = (
     "rpds-py==2026.9.1",
 )
 STYLES = "solid,grey,cad,hatched,thin,colour,scan,architectural,brochure,cad_colour"
+SHEETS = 0.3  # the share of generated plans drawn on a drawing sheet
 
 
 def prepare(bundle: Path, r3d: Path, python_version: str) -> None:
@@ -245,7 +246,7 @@ def run(args: argparse.Namespace) -> None:
     common = [
         "--device", args.device, "--batch-size", str(args.batch_size), "--crop-size", str(args.crop_size),
         "--num-workers", str(args.workers), "--room-types", args.room_types,
-        "--synthetic-sheets", "0.3", "--synthetic-styles", STYLES, "--early-stopping-patience", "0",
+        "--synthetic-sheets", str(SHEETS), "--synthetic-styles", STYLES, "--early-stopping-patience", "0",
         "--scheduler", "cosine-budget", "--epochs", "1000",
     ]  # fmt: skip
     if args.pretrain_init == "none":  # from scratch: the architecture is the flags'
