@@ -22,6 +22,11 @@ a candidate.  A candidate is an outdoor space when it
 * is not the page round the drawing, closed by a frame: its convex hull holds at most
   ``OUTDOOR_MAX_SURROUND`` of the envelope.
 
+Strips of the fenced space narrower than ``OUTDOOR_STRIP_WIDTH`` t are cut off first (a
+morphological opening): where the wall mask is a little thinner than the drawn wall, the edges of
+that ink run along the whole facade outside the walls, fenced in, and would join every candidate
+into one ring round the building, which the surround test then refuses.
+
 The fenced space is cut where it crosses the envelope's outline: a recess of the facade closed by
 a drawn line (a loggia, an entrance porch, a hall behind an undetected front door) is one
 candidate, the terrace beyond the facade another, even where a gap joins them.
@@ -50,6 +55,7 @@ OUTDOOR_MIN_RADIUS = 3.0  # the largest inscribed disk's radius, x t
 OUTDOOR_BEYOND_REACH = 3.0  # how far beyond the fence (x t) ...
 OUTDOOR_MAX_BEYOND = 0.2  # ... at most this share of the free paper may be drawn lines
 OUTDOOR_MAX_SURROUND = 0.5  # at most this share of the envelope may lie within the space's outline
+OUTDOOR_STRIP_WIDTH = 0.5  # fenced strips narrower than this (x t) are cut off before the candidates
 
 Piece = tuple[np.ndarray, int, int]  # a boolean crop and its (x, y) offset
 
@@ -126,6 +132,10 @@ def outdoor_spaces(
     free = np.pad(~blocked, 1, constant_values=True).view(np.uint8).copy()
     cv2.floodFill(free, None, (0, 0), 2)  # everything the border reaches past the drawn lines
     fenced = outside & ~rooms & (free[1:-1, 1:-1] != 2)
+    strip = round(OUTDOOR_STRIP_WIDTH * wall_thickness)
+    if strip > 1:  # the edge lines along the facade would join every candidate into one ring
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (strip, strip))
+        fenced = cv2.morphologyEx(fenced.view(np.uint8), cv2.MORPH_OPEN, kernel).view(bool)
     if not fenced.any():
         return []
     building = (barrier | envelope).view(np.uint8)

@@ -58,6 +58,17 @@ def test_a_balcony_fenced_by_a_thin_railing_is_a_room():
     assert balcony[0].type == "unknown"  # typed later, by the room classifier
 
 
+def test_a_balcony_is_found_when_the_wall_mask_is_thinner_than_the_ink():
+    """Walls drawn 2 px wider on each side than the mask: the edges of that ink along the whole facade
+    lie outside the walls, fenced in, and must not join the balcony to a ring round the building."""
+    mask = l_building()
+    ink = cv2.dilate(mask.view(np.uint8), np.ones((5, 5), np.uint8)).view(bool)
+    rooms = rooms_of(mask, drawing(ink))
+    balcony = [r for r in rooms if in_notch(r)]
+    assert len(rooms) == 3 and len(balcony) == 1
+    assert balcony[0].area_px == pytest.approx(100 * 80, rel=0.15)
+
+
 def test_with_type_maps_an_outdoor_space_takes_their_type_and_is_never_refused():
     mask = l_building()
     probs = np.zeros((len(ROOM_TYPES), HEIGHT, WIDTH), np.float32)
@@ -71,6 +82,33 @@ def test_with_type_maps_an_outdoor_space_takes_their_type_and_is_never_refused()
     assert len(balcony) == 1 and balcony[0].type == "balcony"
     assert balcony[0].type_confidence is not None and 0.3 < balcony[0].type_confidence < 0.9
     assert sorted(r.type for r in rooms) == ["balcony", "bedroom", "living"]
+
+
+def crosshatch(image: np.ndarray, box: tuple[int, int, int, int], step: int = 9) -> None:
+    """Draw a one-pixel diagonal crosshatch every ``step`` px inside ``box`` = (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    tile = np.full((y1 - y0, x1 - x0, 3), 255, np.uint8)
+    size = max(tile.shape[:2])
+    for k in range(-size, 2 * size, step):
+        cv2.line(tile, (k, 0), (k + size, size), (120, 120, 120), 1)
+        cv2.line(tile, (k, 0), (k - size, size), (120, 120, 120), 1)
+    image[y0:y1, x0:x1] = np.minimum(image[y0:y1, x0:x1], tile)
+
+
+def test_a_hatched_patio_is_one_space_not_its_hatch_cells():
+    """A patio drawn as a crosshatched floor is one space (its hatch lines are fenced in with it), and
+    the hatch alone, without a railing round it, fences nothing in."""
+    mask = l_building()
+    x0, y0, x1, y1 = NOTCH
+    image = drawing(mask)
+    crosshatch(image, (x0 + T, y0 + T, x1 - 1, y1 - 1))
+    rooms = rooms_of(mask, image)
+    balcony = [r for r in rooms if in_notch(r)]
+    assert len(rooms) == 3 and len(balcony) == 1
+    assert balcony[0].area_px == pytest.approx(100 * 80, rel=0.2)
+    hatched_page = drawing(mask, railing=False)  # the same hatch without its railing: no space fenced
+    crosshatch(hatched_page, (x0 + T, y0 + T, x1 - 1, y1 - 1))
+    assert len(rooms_of(mask, hatched_page)) == 2
 
 
 def test_no_railing_no_balcony_and_grey_images_work():
