@@ -320,7 +320,7 @@ class Pipeline:
         if options.backend == "opencv":
             return (*self._baseline_masks(image, area, timing), None)
         probs, choice, _ = self.forward(image, options, timing, area)
-        wall_mask, opening_mask = self._input_masks(probs, image, options)
+        wall_mask, opening_mask, _ = self._input_masks(probs, image, options)
         self._without_sheet(probs, options, area, choice, wall_mask, opening_mask)
         return wall_mask, opening_mask, probs
 
@@ -485,11 +485,12 @@ class Pipeline:
         self,
         probs: np.ndarray,
         to_mask: Callable[[np.ndarray], np.ndarray],
-        to_wall_mask: Callable[[np.ndarray], np.ndarray] | None = None,
+        wall_mask: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``to_mask`` of the wall and opening channels of ``probs`` (``to_wall_mask`` of the wall
-        channel when given); an empty opening mask when the model has no opening channel."""
-        wall_mask = (to_wall_mask or to_mask)(self._channel(probs, "wall"))
+        """``to_mask`` of the wall and opening channels of ``probs`` (the wall's is ``wall_mask`` when
+        given); an empty opening mask when the model has no opening channel."""
+        if wall_mask is None:
+            wall_mask = to_mask(self._channel(probs, "wall"))
         opening = self._channel(probs, "opening")
         return wall_mask, np.zeros_like(wall_mask) if opening is None else to_mask(opening)
 
@@ -504,35 +505,29 @@ class Pipeline:
         return self._wall_and_opening(probs, lambda p: p > options.threshold)
 
     def _input_masks(
-        self, probs: np.ndarray, image: np.ndarray, options: PipelineOptions
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Wall and opening masks at the size of ``image`` from working-scale probabilities.
+        self, probs: np.ndarray, image: np.ndarray, options: PipelineOptions, network_wall: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Wall and opening masks at the size of ``image`` from working-scale probabilities, and the
+        wall mask with the network's own edges when it is not the one returned and ``network_wall``
+        asks for it (else None).
 
         Bilinear probabilities thresholded, one byte per pixel (:func:`upsample_mask`); with
         ``wall_edges=drawing`` the wall channel's edges are moved onto the plan's own ink first
-        (:func:`guided_mask`).
+        (:func:`guide_bytes`), from the same upsampled bytes as the network's mask.
         """
-        from model_code.model.inference import guided_mask, upsample_mask
+        from model_code.model.inference import guide_bytes, threshold_bytes, upsample_bytes, upsample_mask
 
         shape = image.shape[:2]
-
-        def upsampled(prob: np.ndarray) -> np.ndarray:
-            return upsample_mask(prob, shape, options.threshold)
-
-        def on_the_ink(prob: np.ndarray) -> np.ndarray:
-            return guided_mask(prob, image, options.threshold)
-
-        return self._wall_and_opening(
-            probs, upsampled, on_the_ink if options.wall_edges == "drawing" else None
+        wall_mask = network = None
+        if options.wall_edges == "drawing":
+            upsampled = upsample_bytes(self._channel(probs, "wall"), shape)
+            wall_mask = guide_bytes(upsampled, image, options.threshold)
+            if network_wall:
+                network = threshold_bytes(upsampled, options.threshold)
+        wall_mask, opening_mask = self._wall_and_opening(
+            probs, lambda p: upsample_mask(p, shape, options.threshold), wall_mask
         )
-
-    def _network_wall(
-        self, probs: np.ndarray, shape: tuple[int, int], options: PipelineOptions
-    ) -> np.ndarray:
-        """The wall mask at ``shape`` with the network's own edges (``wall_edges=network``)."""
-        from model_code.model.inference import upsample_mask
-
-        return upsample_mask(self._channel(probs, "wall"), shape, options.threshold)
+        return wall_mask, opening_mask, network
 
     def analyze_file(
         self,
@@ -590,11 +585,11 @@ class Pipeline:
             probs, choice, passes = self.forward(image, options, timing, area)
             start = time.perf_counter()
             at_working = options.resolution == "working" and max(choice.shape) < max(height, width)
-            wall_mask, opening_mask = self._input_masks(probs, image, options)
             # Walls and rooms are traced on the network's own edges, at any size: the room stage and
             # the room classifier were tuned on them (on fine hatching the ink's edges are a texture).
-            if not at_working and options.wall_edges == "drawing":
-                network_wall = self._network_wall(probs, (height, width), options)
+            wall_mask, opening_mask, network_wall = self._input_masks(
+                probs, image, options, network_wall=not at_working
+            )
             kept = self._without_sheet(probs, options, area, choice, wall_mask, opening_mask, network_wall)
             timing["upsample"] = (time.perf_counter() - start) * 1000
             room_types = self.room_type_rows(probs)

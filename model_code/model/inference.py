@@ -171,10 +171,15 @@ def upsample_mask(prob: np.ndarray, shape: tuple[int, int], threshold: float) ->
     120 MP plan's wall channel: 120 MB instead of 480 MB).  The mask is that of the float path
     except where the interpolated probability is within 1/255 of the threshold.
     """
+    return threshold_bytes(upsample_bytes(prob, shape), threshold)
+
+
+def threshold_bytes(values: np.ndarray, threshold: float) -> np.ndarray:
+    """``values > threshold`` for probabilities quantised to bytes (:func:`upsample_bytes`), in place:
+    the same uint8 array, viewed as ``bool``."""
     level = float(np.clip(threshold, 0.0, 1.0)) * 255.0
-    small = upsample_bytes(prob, shape)
-    cv2.threshold(small, level, 1, cv2.THRESH_BINARY, dst=small)
-    return small.view(bool)
+    cv2.threshold(values, level, 1, cv2.THRESH_BINARY, dst=values)
+    return values.view(bool)
 
 
 def upsample_bytes(prob: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -236,12 +241,27 @@ def guided_mask(
     byte map at input size plus a few strips of floats.  A strip whose probabilities are all zero
     stays empty without filtering (exactly what the filter gives).
     """
+    return guide_bytes(upsample_bytes(prob, image.shape[:2]), image, threshold, radius, eps, strip_rows)
+
+
+def guide_bytes(
+    upsampled: np.ndarray,
+    image: np.ndarray,
+    threshold: float,
+    radius: int = GUIDE_RADIUS,
+    eps: float = GUIDE_EPS,
+    strip_rows: int = GUIDE_STRIP_ROWS,
+) -> np.ndarray:
+    """:func:`guided_mask` of probabilities already upsampled to the size of ``image`` as bytes
+    (:func:`upsample_bytes`), which are left unchanged: a caller that also needs the network's own
+    mask thresholds the same bytes afterwards (:func:`threshold_bytes`)."""
     if radius < 1 or eps <= 0 or strip_rows < 1:
         raise ValueError(
             f"guided_mask needs radius >= 1, eps > 0 and strip_rows >= 1, got {radius}, {eps}, {strip_rows}"
         )
     height, width = image.shape[:2]
-    upsampled = upsample_bytes(prob, (height, width))
+    if upsampled.shape != (height, width):
+        raise ValueError(f"guide_bytes: upsampled {upsampled.shape} and image {image.shape[:2]} differ")
     out = np.zeros((height, width), bool)
     level = threshold * 255.0
     margin = 2 * radius + GUIDE_HOLE_CLOSE - 1  # the filter's reach (a box of the boxes), the closing's

@@ -7,7 +7,14 @@ import cv2
 import numpy as np
 import pytest
 
-from model_code.model.inference import guided_filter, guided_mask, upsample_mask
+from model_code.model.inference import (
+    guide_bytes,
+    guided_filter,
+    guided_mask,
+    threshold_bytes,
+    upsample_bytes,
+    upsample_mask,
+)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -61,6 +68,20 @@ def test_a_grey_image_and_a_flat_probability() -> None:
 def test_bad_arguments_are_refused(radius: int, eps: float, rows: int) -> None:
     with pytest.raises(ValueError, match="guided_mask needs"):
         guided_mask(np.zeros((4, 4), np.float32), np.zeros((8, 8, 3), np.uint8), 0.5, radius, eps, rows)
+
+
+def test_one_upsampling_serves_both_masks() -> None:
+    """The pipeline upsamples the wall channel once: ``guide_bytes`` leaves the bytes as they are, so
+    the network's own mask thresholded from them afterwards is ``upsample_mask``'s."""
+    image, _truth = _drawn_walls()
+    coarse = np.random.default_rng(3).random((75, 75)).astype(np.float32)
+    upsampled = upsample_bytes(coarse, image.shape[:2])
+    kept = upsampled.copy()
+    assert np.array_equal(guide_bytes(upsampled, image, 0.5), guided_mask(coarse, image, 0.5))
+    assert np.array_equal(upsampled, kept)
+    assert np.array_equal(threshold_bytes(upsampled, 0.5), upsample_mask(coarse, image.shape[:2], 0.5))
+    with pytest.raises(ValueError, match="differ"):
+        guide_bytes(upsampled[:-1], image, 0.5)
 
 
 def test_the_bundled_model_walls_fit_the_ink_better_with_drawing_edges() -> None:
