@@ -642,12 +642,12 @@ class _Run:
     state: TrainingState
     device: torch.device
     checkpoint_dir: Path
-    started: float
     stop: StopFlag
     dist: Distributed = field(default_factory=Distributed)
     amp: torch.dtype | None = None
     scaler: torch.amp.GradScaler | None = None
     _ddp: tuple[bool, torch.nn.Module] | None = None
+    epoch_started: float = field(default_factory=time.monotonic)  # the running epoch's start (the budget)
 
     def trainable(self, frozen: bool) -> torch.nn.Module:
         """The module to train: the network, or its ``DistributedDataParallel`` wrapper in a
@@ -665,8 +665,13 @@ class _Run:
         return self._ddp[1]
 
     def budget_exceeded(self) -> bool:
+        """Whether the run's training and validation time, the finished epochs of earlier invocations
+        included, plus the running epoch's, is past ``time_budget_minutes``: the clock the
+        ``cosine-budget`` schedule follows, so a resumed run finishes the budget it started (and its
+        schedule) rather than training a whole new budget at the schedule's floor."""
         budget = self.config.time_budget_minutes
-        return budget is not None and time.monotonic() - self.started > budget * 60
+        running = time.monotonic() - self.epoch_started
+        return budget is not None and self.state.elapsed_s + running > budget * 60
 
     def snapshot(self) -> TrainingState:
         self.state.model = {k: v.detach().cpu() for k, v in self.network.state_dict().items()}
@@ -879,7 +884,6 @@ def train(config: TrainConfig, stop: StopFlag | None = None) -> TrainResult:
 def _train(
     config: TrainConfig, stop: StopFlag | None, dist: Distributed, device: torch.device
 ) -> TrainResult:
-    started = time.monotonic()
     seed_everything(config.seed)
     threads = configure_threads(config)
     data = resolve_data(config)
@@ -897,7 +901,6 @@ def _train(
         state=_new_state(metadata.spec, _recipe(config)),
         device=device,
         checkpoint_dir=checkpoint_dir_for(config),
-        started=started,
         stop=stop or StopFlag(),
         dist=dist,
         amp=amp_dtype(device, config.amp),
@@ -946,7 +949,7 @@ def _train(
     )
     stopped = ""
     for epoch in range(run.state.epoch + 1, config.epochs + 1):
-        epoch_start = time.monotonic()
+        epoch_start = run.epoch_started = time.monotonic()
         train_loss, reason = train_one_epoch(run, dataset, loss_fn, epoch)
         if reason == "terminated":
             _checkpoint(run)

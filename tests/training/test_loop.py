@@ -201,6 +201,24 @@ def test_cosine_budget_run_ends_near_the_floor_whatever_its_epochs(tmp_path, pla
     assert rates[-1] < 0.2 * config.learning_rate, rates
 
 
+def test_a_resumed_budget_run_finishes_the_budget_it_started(tmp_path, plans_dir, monkeypatch):
+    """Stopped after two epochs and run again, a time-bounded run ends where one uninterrupted run ends:
+    the budget counts the earlier invocation's epochs, as the schedule does (it once restarted the budget,
+    so the resumed run trained a whole new budget at the schedule's floor)."""
+    import model_code.training.loop as loop
+
+    clock = iter(range(0, 100_000))
+    monkeypatch.setattr(loop.time, "monotonic", lambda: float(next(clock)))
+    budget = {"scheduler": "cosine-budget", "time_budget_minutes": 0.5}
+    whole = train(tiny(tmp_path / "whole", plans_dir, epochs=1000, **budget))
+    train(tiny(tmp_path, plans_dir, epochs=2, **budget))
+    resumed = train(tiny(tmp_path, plans_dir, epochs=1000, **budget))
+    assert resumed.stopped == whole.stopped == "time_budget"
+    assert abs(len(resumed.history) - len(whole.history)) <= 1, (len(resumed.history), len(whole.history))
+    rates = [row["lr"] for row in resumed.history]
+    assert all(a > b for a, b in itertools.pairwise(rates)), rates
+
+
 def test_init_checkpoint_sets_architecture_and_weights(tmp_path, plans_dir, tiny_checkpoint):
     config = tiny(
         tmp_path, plans_dir, encoder="resnet34", encoder_depth=5, init_checkpoint=str(tiny_checkpoint)
