@@ -647,7 +647,8 @@ class _Run:
     amp: torch.dtype | None = None
     scaler: torch.amp.GradScaler | None = None
     _ddp: tuple[bool, torch.nn.Module] | None = None
-    epoch_started: float = field(default_factory=time.monotonic)  # the running epoch's start (the budget)
+    # the running epoch's start: its time_s and the budget's running part
+    epoch_started: float = field(default_factory=time.monotonic)
 
     def trainable(self, frozen: bool) -> torch.nn.Module:
         """The module to train: the network, or its ``DistributedDataParallel`` wrapper in a
@@ -770,9 +771,7 @@ def _improved(run: _Run, score: float) -> bool:
     return score > run.state.best_score + 1e-6
 
 
-def _after_epoch(
-    run: _Run, epoch: int, train_loss: float, val_plans: list[PlanMasks], epoch_start: float
-) -> dict:
+def _after_epoch(run: _Run, epoch: int, train_loss: float, val_plans: list[PlanMasks]) -> dict:
     """Validate, log, step the schedule, keep the best model and checkpoint the state."""
     config, state = run.config, run.state
     row: dict[str, float] = {"epoch": epoch, "train_loss": train_loss}
@@ -782,7 +781,7 @@ def _after_epoch(
     metrics = run.dist.broadcast(metrics)
     row.update(metrics)
     row["lr"] = run.optimizer.param_groups[0]["lr"]
-    row["time_s"] = time.monotonic() - epoch_start
+    row["time_s"] = time.monotonic() - run.epoch_started
     if run.dist.is_main:
         logger.info(format_metrics(row), extra={"bare": True})
     score = metrics.get(config.monitor, -train_loss)
@@ -949,7 +948,7 @@ def _train(
     )
     stopped = ""
     for epoch in range(run.state.epoch + 1, config.epochs + 1):
-        epoch_start = run.epoch_started = time.monotonic()
+        run.epoch_started = time.monotonic()
         train_loss, reason = train_one_epoch(run, dataset, loss_fn, epoch)
         if reason == "terminated":
             _checkpoint(run)
@@ -957,7 +956,7 @@ def _train(
                 f"{run.stop.signal_name}: checkpoint saved in {run.checkpoint_dir} during epoch {epoch}; "
                 "run again to resume"
             )
-        _after_epoch(run, epoch, train_loss, val_plans, epoch_start)
+        _after_epoch(run, epoch, train_loss, val_plans)
         if reason == "time_budget":
             stopped = "time_budget"
             logger.info(
