@@ -8,6 +8,11 @@ mask producer (``Pipeline.masks``: the U-Net's thresholded probabilities or the 
 scores the wall mask against the truth with :mod:`model_code.evaluation.metrics` and writes one
 picture per sheet (truth, then each backend: hits green, false walls red, misses blue).
 
+Where the errors lie, per sheet and backend (:func:`error_breakdown`): the share of the truth's
+structural walls and of its partitions that is found, the precision, and the share of false wall
+pixels farther than :data:`FAR_PX` from any true wall (whole walls the truth leaves out, or
+furniture and text taken for walls, rather than a wall drawn a little too thick).
+
 Writes ``report.md`` and ``report.json`` (per-sheet and pooled wall IoU, mean time per sheet) and
 ``pictures/<stem>.jpg`` under ``--out``.  Keep ``--out`` outside the repository (the sheets may
 not be copied).
@@ -35,6 +40,7 @@ from model_code.io.images import read_image
 from model_code.pipeline import Pipeline, PipelineOptions
 
 PANEL = 900  # px: longest side of each picture panel
+FAR_PX = 3.0  # a false wall pixel farther than this from any true wall is a wall the truth lacks
 
 
 def load_backend(spec: str) -> tuple[Pipeline, PipelineOptions]:
@@ -47,12 +53,43 @@ def load_backend(spec: str) -> tuple[Pipeline, PipelineOptions]:
     raise SystemExit(f"cad_walls: unknown backend {spec!r} (opencv | unet | unet:default | unet:DIR)")
 
 
+def read_palette(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    """The ``(h, w, 3)`` RGB palette mask of a sheet, resized nearest to ``shape`` if needed."""
+    palette = read_image(path)
+    if palette.shape[:2] != shape:
+        palette = cv2.resize(palette, shape[::-1], interpolation=cv2.INTER_NEAREST)
+    return palette
+
+
 def read_palette_wall(path: Path, shape: tuple[int, int]) -> np.ndarray:
     """The wall mask of a palette PNG: any non-black pixel, resized nearest to ``shape`` if needed."""
-    mask = read_image(path).max(axis=2) > 0
-    if mask.shape != shape:
-        mask = cv2.resize(mask.astype(np.uint8), shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
-    return mask
+    return read_palette(path, shape).max(axis=2) > 0
+
+
+def error_breakdown(pred: np.ndarray, palette: np.ndarray) -> dict[str, float]:
+    """Where a predicted wall mask errs against a palette truth.
+
+    ``structural_recall`` and ``partition_recall``: the share of the green ``(0, 128, 0)`` and the
+    red ``(128, 0, 0)`` wall pixels predicted (``nan`` when the sheet has none); ``precision``: the
+    share of predicted wall pixels that are wall in the truth; ``far_false_share``: the share of false
+    wall pixels farther than :data:`FAR_PX` from any true wall pixel.
+    """
+    truth = palette.max(axis=2) > 0
+    structural = truth & (palette[..., 1] > 0) & (palette[..., 0] == 0)
+    partition = truth & (palette[..., 0] > 0) & (palette[..., 1] == 0)
+    false = pred & ~truth
+    distance = cv2.distanceTransform((~truth).view(np.uint8), cv2.DIST_L2, 3)
+
+    def share(part: np.ndarray, whole: np.ndarray) -> float:
+        count = int(whole.sum())
+        return float(part.sum() / count) if count else float("nan")
+
+    return {
+        "structural_recall": share(pred & structural, structural),
+        "partition_recall": share(pred & partition, partition),
+        "precision": share(pred & truth, pred),
+        "far_false_share": share(false & (distance > FAR_PX), false),
+    }
 
 
 def errors_panel(image: np.ndarray, pred: np.ndarray, truth: np.ndarray, title: str) -> np.ndarray:
@@ -86,9 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     pooled = {spec: metrics.PixelCounts() for spec in backends}
     seconds = {spec: 0.0 for spec in backends}
     rows = []
+    breakdown: dict[tuple[str, str], dict[str, float]] = {}
     for path in sheets:
         image = read_image(path)
-        truth = read_palette_wall(args.data / f"{path.stem}_wall.png", image.shape[:2])
+        palette = read_palette(args.data / f"{path.stem}_wall.png", image.shape[:2])
+        truth = palette.max(axis=2) > 0
         row: dict[str, object] = {"sheet": path.stem, "size": list(image.shape[:2])}
         panels = [_titled(tint_masks(image, truth, np.zeros_like(truth)), f"{path.stem}: truth")]
         for spec, (pipeline, options) in backends.items():
@@ -98,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             counts = metrics.pixel_counts(wall, truth)
             pooled[spec] += counts
             row[spec] = round(counts.iou, 4)
+            breakdown[(path.stem, spec)] = error_breakdown(wall, palette)
             if not args.no_pictures:
                 panels.append(errors_panel(image, wall, truth, f"{spec}: wall IoU {counts.iou:.3f}"))
         rows.append(row)
@@ -113,7 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         for spec in backends
     }
-    (args.out / "report.json").write_text(json.dumps({"summary": summary, "sheets": rows}, indent=1) + "\n")
+    errors = [{"sheet": sheet, "backend": spec, **values} for (sheet, spec), values in breakdown.items()]
+    as_json = [{k: None if isinstance(v, float) and np.isnan(v) else v for k, v in e.items()} for e in errors]
+    report = {"summary": summary, "sheets": rows, "errors": as_json}
+    (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     lines = [
         f"# Wall IoU on {len(rows)} CAD sheets ({args.data})",
         "",
@@ -128,6 +171,16 @@ def main(argv: list[str] | None = None) -> int:
         "| sheet | " + " | ".join(f"`{s}`" for s in backends) + " |",
         "| --- | " + " | ".join("---" for _ in backends) + " |",
         *(f"| {r['sheet']} | " + " | ".join(f"{r[s]:.3f}" for s in backends) + " |" for r in rows),
+        "",
+        f"Where the errors lie (far false: false wall pixels more than {FAR_PX:g} px from any true wall):",
+        "",
+        "| sheet | backend | structural recall | partition recall | precision | far false |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *(
+            f"| {e['sheet']} | `{e['backend']}` | {e['structural_recall']:.2f} | {e['partition_recall']:.2f} "
+            f"| {e['precision']:.2f} | {e['far_false_share']:.2f} |"
+            for e in errors
+        ),
         "",
     ]
     (args.out / "report.md").write_text("\n".join(lines))

@@ -12,6 +12,8 @@ import runpy
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -299,3 +301,43 @@ def test_wall_edges_scores_both_edges_per_style(tiny_checkpoint, tmp_path, monke
     table = capsys.readouterr().out
     assert "| all | 2 |" in table and "r3 eps0.01" in table
     assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["synth_000005.png", "synth_000006.png"]
+
+
+def test_cad_walls_breakdown_says_which_walls_are_found_and_how_far_the_false_ones_lie():
+    error_breakdown = runpy.run_path(str(ROOT / "benchmarks" / "cad_walls.py"))["error_breakdown"]
+    palette = np.zeros((40, 40, 3), np.uint8)
+    palette[5:9, 5:35] = (0, 128, 0)  # a structural wall, 4 x 30
+    palette[20:22, 5:35] = (128, 0, 0)  # a partition, 2 x 30
+    pred = np.zeros((40, 40), bool)
+    pred[5:9, 5:35] = True  # the structural wall, found
+    pred[9:10, 5:35] = True  # 30 false pixels next to it
+    pred[30:33, 5:35] = True  # 90 false pixels far from any wall
+    values = error_breakdown(pred, palette)
+    assert values["structural_recall"] == 1.0
+    assert values["partition_recall"] == 0.0
+    assert values["precision"] == pytest.approx(120 / 240)
+    assert values["far_false_share"] == pytest.approx(90 / 120)
+    assert np.isnan(error_breakdown(pred, np.zeros_like(palette))["structural_recall"])
+
+
+def test_cad_walls_reports_iou_and_error_breakdown_per_sheet(tmp_path, monkeypatch):
+    sheet = np.full((160, 240, 3), 255, np.uint8)
+    palette = np.zeros_like(sheet)
+    cv2.rectangle(sheet, (30, 30), (210, 130), (0, 0, 0), 8)
+    cv2.rectangle(palette, (30, 30), (210, 130), (0, 128, 0), 8)
+    cv2.line(sheet, (120, 34), (120, 126), (0, 0, 0), 3)
+    cv2.line(palette, (120, 34), (120, 126), (128, 0, 0), 3)
+    data = tmp_path / "sheets"
+    data.mkdir()
+    cv2.imwrite(str(data / "box.jpg"), sheet)
+    cv2.imwrite(str(data / "box_wall.png"), palette[..., ::-1])
+    out = tmp_path / "report"
+    args = ["--data", str(data), "--backend", "opencv", "--out", str(out), "--no-pictures"]
+    assert run_script("cad_walls.py", args, monkeypatch) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["sheets"][0]["opencv"] > 0.5
+    (errors,) = report["errors"]
+    assert errors["sheet"] == "box" and errors["backend"] == "opencv"
+    assert errors["structural_recall"] > 0.8
+    assert 0.0 <= errors["far_false_share"] <= 1.0
+    assert "structural recall" in (out / "report.md").read_text()
