@@ -54,16 +54,13 @@ def load_backend(spec: str) -> tuple[Pipeline, PipelineOptions]:
 
 
 def read_palette(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    """The ``(h, w, 3)`` RGB palette mask of a sheet, resized nearest to ``shape`` if needed."""
+    """The ``(h, w, 3)`` RGB palette mask of a sheet, resized nearest to ``shape`` if needed.
+
+    Any non-black pixel is wall (:func:`error_breakdown` tells its two classes apart)."""
     palette = read_image(path)
     if palette.shape[:2] != shape:
         palette = cv2.resize(palette, shape[::-1], interpolation=cv2.INTER_NEAREST)
     return palette
-
-
-def read_palette_wall(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    """The wall mask of a palette PNG: any non-black pixel, resized nearest to ``shape`` if needed."""
-    return read_palette(path, shape).max(axis=2) > 0
 
 
 def error_breakdown(pred: np.ndarray, palette: np.ndarray) -> dict[str, float]:
