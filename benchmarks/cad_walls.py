@@ -54,13 +54,16 @@ def load_backend(spec: str) -> tuple[Pipeline, PipelineOptions]:
 
 
 def read_palette(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    """The ``(h, w, 3)`` RGB palette mask of a sheet, resized nearest to ``shape`` if needed.
-
-    Any non-black pixel is wall (:func:`error_breakdown` tells its two classes apart)."""
+    """The ``(h, w, 3)`` RGB palette mask of a sheet, resized nearest to ``shape`` if needed."""
     palette = read_image(path)
     if palette.shape[:2] != shape:
         palette = cv2.resize(palette, shape[::-1], interpolation=cv2.INTER_NEAREST)
     return palette
+
+
+def palette_wall(palette: np.ndarray) -> np.ndarray:
+    """The wall mask of a palette: any non-black pixel (:func:`error_breakdown` tells its classes apart)."""
+    return palette.max(axis=2) > 0
 
 
 def error_breakdown(pred: np.ndarray, palette: np.ndarray) -> dict[str, float]:
@@ -71,7 +74,7 @@ def error_breakdown(pred: np.ndarray, palette: np.ndarray) -> dict[str, float]:
     share of predicted wall pixels that are wall in the truth; ``far_false_share``: the share of false
     wall pixels farther than :data:`FAR_PX` from any true wall pixel.
     """
-    truth = palette.max(axis=2) > 0
+    truth = palette_wall(palette)
     structural = truth & (palette[..., 1] > 0) & (palette[..., 0] == 0)
     partition = truth & (palette[..., 0] > 0) & (palette[..., 1] == 0)
     false = pred & ~truth
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in sheets:
         image = read_image(path)
         palette = read_palette(args.data / f"{path.stem}_wall.png", image.shape[:2])
-        truth = palette.max(axis=2) > 0
+        truth = palette_wall(palette)
         row: dict[str, object] = {"sheet": path.stem, "size": list(image.shape[:2])}
         panels = [_titled(tint_masks(image, truth, np.zeros_like(truth)), f"{path.stem}: truth")]
         for spec, (pipeline, options) in backends.items():
