@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from model_code.evaluation import metrics
+from model_code.evaluation.backends import BackendSpecError, parse_backend
 from model_code.evaluation.pictures import hstack_padded, tint_errors, tint_masks
 from model_code.io.images import read_image
 from model_code.pipeline import Pipeline, PipelineOptions
@@ -43,14 +44,13 @@ PANEL = 900  # px: longest side of each picture panel
 FAR_PX = 3.0  # a false wall pixel farther than this from any true wall is a wall the truth lacks
 
 
-def load_backend(spec: str) -> tuple[Pipeline, PipelineOptions]:
-    """A pipeline and options for ``opencv``, ``unet``, ``unet:default`` or ``unet:<checkpoint dir>``."""
-    if spec == "opencv":
-        return Pipeline(None), PipelineOptions(backend="opencv")
-    if spec == "unet" or spec.startswith("unet:"):
-        model_dir = spec.partition(":")[2] or None
-        return Pipeline.load(None if model_dir == "default" else model_dir), PipelineOptions(backend="unet")
-    raise SystemExit(f"cad_walls: unknown backend {spec!r} (opencv | unet | unet:default | unet:DIR)")
+def load_backend(text: str) -> tuple[str, Pipeline, PipelineOptions]:
+    """The column label, pipeline and options of a ``--backend`` value (``evaluation.backends``)."""
+    try:
+        spec = parse_backend(text)
+        return spec.name, spec.load(), spec.options()
+    except BackendSpecError as exc:
+        raise SystemExit(f"cad_walls: {exc}") from exc
 
 
 def read_palette(path: Path, shape: tuple[int, int]) -> np.ndarray:
@@ -108,7 +108,12 @@ def _titled(picture: np.ndarray, title: str) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="the cad_walls folder")
-    parser.add_argument("--backend", action="append", required=True, help="opencv | unet:default | unet:DIR")
+    parser.add_argument(
+        "--backend",
+        action="append",
+        required=True,
+        help="opencv | unet:default | unet:DIR, a U-Net optionally with @views=2 or @views=4; repeatable",
+    )
     parser.add_argument("--out", type=Path, required=True, help="report folder (created)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N sheets")
     parser.add_argument("--no-pictures", action="store_true", help="skip the overlay pictures")
@@ -119,7 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cad_walls: no <stem>.jpg with <stem>_wall.png in {args.data}", file=sys.stderr)
         return 2
     (args.out / "pictures").mkdir(parents=True, exist_ok=True)
-    backends = {spec: load_backend(spec) for spec in args.backend}
+    backends: dict[str, tuple[Pipeline, PipelineOptions]] = {}
+    for text in args.backend:
+        name, pipeline, options = load_backend(text)
+        backends[name] = (pipeline, options)
     pooled = {spec: metrics.PixelCounts() for spec in backends}
     seconds = {spec: 0.0 for spec in backends}
     rows = []

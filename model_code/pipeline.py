@@ -25,6 +25,7 @@ import numpy as np
 
 from model_code.io.images import DEFAULT_MAX_PIXELS, sniff_format
 from model_code.io.pages import PDF_DPI, Page, read_page
+from model_code.model.inference import VIEW_FLIPS
 from model_code.model.loader import LoadedModel, load_model
 from model_code.model.scale import WorkingScale
 from model_code.schema import ROOM_TYPES, TYPE_NAMES, UNKNOWN_TYPE, ResultDocument, Room
@@ -68,6 +69,10 @@ class PipelineOptions:
             ``network`` keeps the network's upsampled probabilities as they are.  The returned mask
             and the walls' thicknesses and re-measured centrelines follow it; walls and rooms are
             traced on the network's edges either way.
+        views: how many views of the plan the U-Net averages at the chosen working scale: ``1``
+            (default), ``2`` (also mirrored left-right) or ``4`` (also upside down, and both);
+            test-time augmentation, about that many times the forward pass's time
+            (:data:`~model_code.model.inference.VIEW_FLIPS`, docs/benchmarks.md "Views").
     """
 
     threshold: float = 0.5
@@ -79,6 +84,7 @@ class PipelineOptions:
     text: str = DEFAULT_TEXT
     pixels_per_meter: float | None = None
     wall_edges: str = "drawing"
+    views: int = 1
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> PipelineOptions:
@@ -109,6 +115,8 @@ class PipelineOptions:
             options.wall_edges = str(values["wall_edges"]).strip().lower()
         if values.get("page") not in (None, ""):
             options.page = _page_number(values["page"])
+        if values.get("views") not in (None, ""):
+            options.views = _views(values["views"])
         if "text" in values:
             text = values["text"]
             options.text = {True: "on", False: "off"}.get(text, str(text).strip().lower())  # type: ignore[arg-type]
@@ -133,6 +141,8 @@ class PipelineOptions:
             raise OptionsError(f"wall_edges must be one of {list(WALL_EDGES)}, got {self.wall_edges!r}")
         if isinstance(self.page, bool) or not isinstance(self.page, int) or self.page < 1:
             raise OptionsError(f"page must be a whole number >= 1 (pages count from 1), got {self.page!r}")
+        if isinstance(self.views, bool) or self.views not in VIEW_FLIPS:
+            raise OptionsError(f"views must be one of {list(VIEW_FLIPS)}, got {str(self.views)[:40]!r}")
         if self.text not in TEXT_MODES:
             raise OptionsError(f"text must be one of {list(TEXT_MODES)}, got {str(self.text)[:40]!r}")
         if self.pixels_per_meter is not None and not (
@@ -153,6 +163,18 @@ def _page_number(value: Any) -> int:
     if text.isdigit() or (text.startswith(("-", "+")) and text[1:].isdigit()):
         return int(text)
     raise OptionsError(f"page must be a whole number >= 1 (pages count from 1), got {str(value)[:40]!r}")
+
+
+def _views(value: Any) -> int:
+    """``views`` as given (``"4"``, ``4``, ``4.0``) -> 4; anything else is an :class:`OptionsError`."""
+    if not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if number in VIEW_FLIPS:
+            return int(number)
+    raise OptionsError(f"views must be one of {list(VIEW_FLIPS)}, got {str(value)[:40]!r}")
 
 
 def pdf_render_dpi(data: bytes, page: int) -> float:
@@ -389,6 +411,8 @@ class Pipeline:
         mask picks the working scale (:mod:`model_code.model.scale`).
         When that is the fit scale the coarse pass is the answer; otherwise the plan goes through
         the network again at the chosen scale (``timing_ms.forward_scaled``), tiled when large.
+        With ``options.views`` above 1 the pass at the chosen scale averages that many mirrored views
+        (when it is the coarse pass, the others join it: ``timing_ms.forward_views``).
         """
         if self.model is None:
             raise RuntimeError("no U-Net model is loaded: use backend=opencv or load a checkpoint")
@@ -416,12 +440,23 @@ class Pipeline:
         )
         timing["forward"] = (time.perf_counter() - start) * 1000
         passes = tile_count(fit.shape)
+        views = VIEW_FLIPS[options.views]
         if choice.shape != fit.shape:
             start = time.perf_counter()
             del probs, wall
-            probs = predict_probabilities(self.model, image, at_working_size=True, shape=choice.shape)
+            probs = predict_probabilities(
+                self.model, image, at_working_size=True, shape=choice.shape, flips=views
+            )
             timing["forward_scaled"] = (time.perf_counter() - start) * 1000
-            passes += tile_count(choice.shape)
+            passes += tile_count(choice.shape) * len(views)
+        elif len(views) > 1:  # the coarse pass is the first view: the others join it
+            start = time.perf_counter()
+            others = predict_probabilities(
+                self.model, image, at_working_size=True, shape=fit.shape, flips=views[1:]
+            )
+            probs = (probs + others * np.float32(len(views) - 1)) / np.float32(len(views))
+            timing["forward_views"] = (time.perf_counter() - start) * 1000
+            passes += tile_count(fit.shape) * (len(views) - 1)
         self.model.release_memory()
         return probs, choice, passes
 
@@ -609,6 +644,7 @@ class Pipeline:
                 "wall_thickness_px": choice.wall_thickness_px,
                 "method": choice.method,
                 "tiles": passes,
+                "views": options.views,
             }
         else:
             wall_mask, opening_mask = self._baseline_masks(image, area, timing)

@@ -320,7 +320,7 @@ def test_cad_walls_breakdown_says_which_walls_are_found_and_how_far_the_false_on
     assert np.isnan(error_breakdown(pred, np.zeros_like(palette))["structural_recall"])
 
 
-def test_cad_walls_reports_iou_and_error_breakdown_per_sheet(tmp_path, monkeypatch):
+def test_cad_walls_reports_iou_and_error_breakdown_per_sheet(tmp_path, monkeypatch, tiny_checkpoint):
     sheet = np.full((160, 240, 3), 255, np.uint8)
     palette = np.zeros_like(sheet)
     cv2.rectangle(sheet, (30, 30), (210, 130), (0, 0, 0), 8)
@@ -332,12 +332,32 @@ def test_cad_walls_reports_iou_and_error_breakdown_per_sheet(tmp_path, monkeypat
     cv2.imwrite(str(data / "box.jpg"), sheet)
     cv2.imwrite(str(data / "box_wall.png"), palette[..., ::-1])
     out = tmp_path / "report"
-    args = ["--data", str(data), "--backend", "opencv", "--out", str(out), "--no-pictures"]
+    four = f"unet:{tiny_checkpoint}@views=4"
+    args = ["--data", str(data), "--backend", "opencv", "--backend", four, "--out", str(out), "--no-pictures"]
     assert run_script("cad_walls.py", args, monkeypatch) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["sheets"][0]["opencv"] > 0.5
-    (errors,) = report["errors"]
+    assert list(report["summary"]) == ["opencv", f"unet:{tiny_checkpoint.name}@views=4"]
+    errors, _unet = report["errors"]
     assert errors["sheet"] == "box" and errors["backend"] == "opencv"
     assert errors["structural_recall"] > 0.8
     assert 0.0 <= errors["far_false_share"] <= 1.0
     assert "structural recall" in (out / "report.md").read_text()
+
+
+def test_overlay_folder_puts_backends_side_by_side(tmp_path, monkeypatch, tiny_checkpoint, drawn_plan):
+    data = tmp_path / "plans"
+    data.mkdir()
+    cv2.imwrite(str(data / "two_rooms.png"), drawn_plan)
+    out = tmp_path / "overlays"
+    args = ["--data", str(data), "--backend", "opencv", "--backend", f"unet:{tiny_checkpoint}@views=2"]
+    assert run_script("overlay_folder.py", [*args, "--out", str(out), "--width", "200"], monkeypatch) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["two_rooms.png"]) == ["opencv", f"unet:{tiny_checkpoint.name}@views=2"]
+    assert summary["two_rooms.png"]["opencv"]["rooms"] >= 2
+    picture = cv2.imread(str(out / "two_rooms_overlay.png"))
+    assert picture.shape[1] >= 400  # two 200 px panels
+    bad = ["overlay_folder.py", "--data", str(data), "--backend", "unet@views=3", "--out", str(out)]
+    monkeypatch.setattr(sys, "argv", bad)
+    with pytest.raises(SystemExit, match="views must be one of"):
+        runpy.run_path(str(ROOT / "benchmarks" / "overlay_folder.py"), run_name="__main__")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from model_code.pipeline import OptionsError, PipelineOptions
@@ -45,11 +46,21 @@ def test_defaults_and_string_values():
         ({"resolution": "full"}, "resolution must be one of"),
         ({"wall_edges": "ink"}, "wall_edges must be one of"),
         ({"colour": "red"}, "unknown option"),
+        ({"views": "3"}, r"views must be one of \[1, 2, 4\]"),
+        ({"views": "four"}, "views must be one of"),
+        ({"views": True}, "views must be one of"),
+        ({"views": 2.5}, "views must be one of"),
     ],
 )
 def test_bad_values_are_clear_errors(values, message):
     with pytest.raises(OptionsError, match=message):
         PipelineOptions.from_mapping(values)
+
+
+@pytest.mark.parametrize(("value", "views"), [("4", 4), (" 2 ", 2), (1, 1), (4.0, 4), ("", 1), (None, 1)])
+def test_views_are_one_two_or_four(value, views):
+    assert PipelineOptions.from_mapping({"views": value}).views == views
+    assert PipelineOptions().views == 1
 
 
 @pytest.mark.parametrize(("value", "page"), [("2", 2), (" 3 ", 3), (4, 4), (5.0, 5), ("", 1), (None, 1)])
@@ -100,3 +111,22 @@ def test_pdf_render_dpi_is_the_one_place_that_chooses_the_resolution(monkeypatch
     monkeypatch.setattr(module, "pdf_render_dpi", choose)
     assert module.decode_plan(data, 2).image.shape == (50, 50, 3) and asked == [2]
     assert module.decode_plan(data, 1, pdf_dpi=100).image.shape == (100, 100, 3) and asked == [2]
+
+
+def test_views_are_averaged_and_recorded_in_the_document(tiny_checkpoint, drawn_plan):
+    from model_code.pipeline import Pipeline
+    from model_code.schema import validate_result
+
+    pipeline = Pipeline.load(tiny_checkpoint)
+    one = pipeline.analyze(drawn_plan, PipelineOptions(views=1)).document.to_dict()
+    four = pipeline.analyze(drawn_plan, PipelineOptions(views=4)).document.to_dict()
+    assert one["inference"]["views"] == 1 and four["inference"]["views"] == 4
+    # the three mirrored views are network passes of their own, at whichever scale was chosen
+    rescaled = "forward_scaled" in one["timing_ms"]
+    tiles = one["inference"]["tiles"]
+    assert four["inference"]["tiles"] == tiles + 3 * (tiles - 1 if rescaled else 1)
+    assert ("forward_scaled" if rescaled else "forward_views") in four["timing_ms"]
+    validate_result(four)
+    probs_one, _, _ = pipeline.forward(drawn_plan, PipelineOptions(views=1))
+    probs_four, _, _ = pipeline.forward(drawn_plan, PipelineOptions(views=4))
+    assert probs_four.shape == probs_one.shape and not np.array_equal(probs_four, probs_one)

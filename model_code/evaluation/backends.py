@@ -1,12 +1,21 @@
-"""``--backend`` specifications: ``opencv``, ``unet`` (``unet:default``), ``unet:synthetic``, ``unet:DIR``."""
+"""``--backend`` specifications: ``opencv``, ``unet`` (``unet:default``), ``unet:synthetic``, ``unet:DIR``.
+
+A U-Net specification may end in ``@views=N``: the pipeline's ``views`` option (mirrored views
+averaged, 1, 2 or 4), so that one report or benchmark can put the same checkpoint with one and with
+four views side by side (``--backend unet:default --backend unet:default@views=4``).  The evaluation
+CLI and the benchmark scripts read their ``--backend`` values here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from model_code.model.checkpoint import CheckpointError, is_checkpoint, resolve_model_dir
-from model_code.pipeline import Pipeline, PipelineOptions
+from model_code.pipeline import OptionsError, Pipeline, PipelineOptions
+
+VIEWS_SUFFIX = re.compile(r"@views=([^@]*)$")
 
 
 class BackendSpecError(ValueError):
@@ -21,10 +30,11 @@ class BackendSpec:
     backend: str  # "unet" or "opencv"
     model_dir: str | None = None  # checkpoint directory for "unet" ("default" = bundled model)
     text: str = "off"  # the pipeline's text option: "on" reads the plan's labels (names, types, scale)
+    views: int = 1  # the pipeline's views option: mirrored views the U-Net averages
 
     def options(self) -> PipelineOptions:
-        """The pipeline options this backend runs with (defaults apart from the backend and text)."""
-        return PipelineOptions(backend=self.backend, text=self.text)
+        """The pipeline options this backend runs with (defaults apart from the backend, text and views)."""
+        return PipelineOptions(backend=self.backend, text=self.text, views=self.views)
 
     def load(self) -> Pipeline:
         """Load the pipeline (the U-Net checkpoint once; nothing for opencv)."""
@@ -38,6 +48,16 @@ class BackendSpec:
 
 def parse_backend(text: str) -> BackendSpec:
     """Parse one ``--backend`` value; raises :class:`BackendSpecError` with a clear message."""
+    suffix = VIEWS_SUFFIX.search(text.strip())
+    if suffix is not None:
+        spec = parse_backend(text.strip()[: suffix.start()])
+        if spec.backend != "unet":
+            raise BackendSpecError(f"backend {text!r}: only the U-Net takes views")
+        try:
+            views = PipelineOptions.from_mapping({"views": suffix.group(1)}).views
+        except OptionsError as exc:
+            raise BackendSpecError(f"backend {text!r}: {exc}") from exc
+        return replace(spec, name=f"{spec.name}@views={views}", views=views)
     kind, _, argument = text.strip().partition(":")
     kind = kind.lower()
     if kind == "opencv":
@@ -54,7 +74,8 @@ def parse_backend(text: str) -> BackendSpec:
         label = "unet" if argument == "default" else f"unet:{Path(argument).name or argument}"
         return BackendSpec(name=label, backend="unet", model_dir=str(directory))
     raise BackendSpecError(
-        f"unknown backend {text!r}: use 'opencv', 'unet', 'unet:default', 'unet:synthetic' or 'unet:<dir>'"
+        f"unknown backend {text!r}: use 'opencv', 'unet', 'unet:default', 'unet:synthetic' or 'unet:<dir>' "
+        "(a U-Net optionally followed by @views=2 or @views=4)"
     )
 
 
@@ -65,13 +86,14 @@ def parse_backends(texts: list[str]) -> list[BackendSpec]:
     specs: list[BackendSpec] = []
     for text in texts:
         spec = parse_backend(text)
-        if any(s.backend == spec.backend and s.model_dir == spec.model_dir for s in specs):
+        same = (spec.backend, spec.model_dir, spec.views)
+        if any((s.backend, s.model_dir, s.views) == same for s in specs):
             raise BackendSpecError(f"backend {text!r} is given twice")
         names = {s.name for s in specs}
         if spec.name in names:
             index = 2
             while f"{spec.name}#{index}" in names:
                 index += 1
-            spec = BackendSpec(name=f"{spec.name}#{index}", backend=spec.backend, model_dir=spec.model_dir)
+            spec = replace(spec, name=f"{spec.name}#{index}")
         specs.append(spec)
     return specs

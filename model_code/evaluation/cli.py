@@ -102,8 +102,8 @@ def configure_evaluate(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SPEC",
-        help="opencv | unet | unet:default | unet:synthetic | unet:<checkpoint dir>; repeat for side-by-side "
-        "columns",
+        help="opencv | unet | unet:default | unet:synthetic | unet:<checkpoint dir>, a U-Net optionally with "
+        "@views=2 or @views=4 (mirrored views averaged); repeat for side-by-side columns",
     )
     parser.add_argument("--out", type=Path, required=True, help="report folder (created)")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N plans")
@@ -208,7 +208,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "split_seed": args.split_seed,
         "text": args.text,
         "plans": len(records),
-        "backends": {s.name: {"backend": s.backend, "model_dir": s.model_dir} for s in specs},
+        "backends": {
+            s.name: {"backend": s.backend, "model_dir": s.model_dir, "views": s.views} for s in specs
+        },
         "resamples": args.resamples,
         "seed": args.seed,
         "seconds": round(time.perf_counter() - started, 1),

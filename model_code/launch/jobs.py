@@ -42,6 +42,7 @@ GPU_INSTANCE_FAMILIES = ("ml.g", "ml.p", "ml.inf", "ml.trn")
 # model_code/serving/config.py, which sets no upper bound of its own on either).
 TIMEOUT_ENV = "SAGEMAKER_MODEL_SERVER_TIMEOUT"
 MAX_PAYLOAD_ENV = "SAGEMAKER_MAX_PAYLOAD_IN_MB"
+VIEWS_ENV = "MODEL_SERVER_VIEWS"  # the serving config's default views (model_code.serving.config)
 REALTIME_LIMITS = {"timeout_s": 60, "max_payload_mb": 6}
 SERVERLESS_LIMITS = {"timeout_s": 60, "max_payload_mb": 4}
 ASYNC_LIMITS = {"timeout_s": 3600, "max_payload_mb": 1024}
@@ -189,12 +190,15 @@ def launch_training(args: argparse.Namespace, launch: LaunchSession) -> str:
 
 
 def deploy_environment(args: argparse.Namespace) -> dict[str, str]:
-    """The container's environment: workers, and the request timeout and payload limit of the mode.
+    """The container's environment: workers, the default views, and the request timeout and payload
+    limit of the mode.
 
     Real-time endpoints keep the server's defaults unless ``--timeout``/``--max-payload-mb`` are given;
     ``--async`` raises them (:data:`ASYNC_DEFAULTS`), serverless caps the payload at 4 MB.
     """
     env = {"SAGEMAKER_MODEL_SERVER_WORKERS": str(args.workers)} if getattr(args, "workers", None) else {}
+    if getattr(args, "views", None):
+        env[VIEWS_ENV] = str(args.views)
     if getattr(args, "action", None) != "deploy":
         return env
     defaults: dict[str, int] = {}
@@ -412,6 +416,14 @@ def configure_launch(parser: argparse.ArgumentParser) -> None:
         )
         child.add_argument("--instance-count", type=int, default=None, help="instances (default 1)")
         child.add_argument("--workers", type=int, default=None, help="model-server workers per instance")
+        child.add_argument(
+            "--views",
+            type=int,
+            choices=(1, 2, 4),
+            default=None,
+            help="mirrored views the U-Net averages for requests that do not say (MODEL_SERVER_VIEWS; "
+            "server default 1; 4: better walls for about 4x the forward pass)",
+        )
     _deploy_options(sub.choices["deploy"])
     transform = sub.choices["transform"]
     transform.add_argument("--input", required=True, help="S3 prefix of the plan images")

@@ -305,7 +305,8 @@ class ResultDocument:
     scale: PlanScale | None = None  # from the plan's text or the pixels_per_meter option
     # where the network saw the plan (U-Net backend): ``working_scale`` (working px per input px),
     # ``working_width``/``working_height``, ``wall_thickness_px`` (estimated, input px, or None),
-    # ``method`` (fit, measured, clamped, fallback) and ``tiles`` (network passes)
+    # ``method`` (fit, measured, clamped, fallback), ``tiles`` (network passes, every view counted)
+    # and ``views`` (the mirrored views averaged at the working scale)
     inference: dict[str, Any] | None = None
     # the drawing area inside a sheet's frame and title block, (x0, y0, x1, y1) input px; None: no sheet
     drawing_area: tuple[int, int, int, int] | None = None
@@ -338,6 +339,7 @@ class ResultDocument:
                 "wall_thickness_px": None if thickness is None else _round(float(thickness), 2),
                 "method": str(self.inference["method"]),
                 "tiles": int(self.inference["tiles"]),
+                "views": int(self.inference.get("views", 1)),
             }
         return out
 

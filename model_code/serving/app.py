@@ -695,7 +695,9 @@ def invocations() -> Response:
             f"cannot produce {request.headers.get('Accept')!r}; "
             f"offers {[*RESPONSE_TYPES, *JSON_LINES_TYPES]}",
         )
-    header_options = parse_custom_attributes(request.headers.get(CUSTOM_ATTRIBUTES_HEADER))
+    # the server's default views (MODEL_SERVER_VIEWS) under what the request says
+    defaults = {"views": state.config.views} if state.config.views != 1 else {}
+    header_options = {**defaults, **parse_custom_attributes(request.headers.get(CUSTOM_ATTRIBUTES_HEADER))}
     PipelineOptions.from_mapping(header_options)  # a bad option is a 400 before the body is read
     busy = state.runner.busy_reason()
     if busy is not None:

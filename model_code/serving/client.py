@@ -259,8 +259,9 @@ def detect(image: str | Path | bytes, endpoint: str | None = None, **kwargs: Any
     ``endpoint`` (or ``$SAGEMAKER_ENDPOINT_NAME``) selects a SageMaker endpoint; ``url=`` a local
     server.  Other keyword arguments: ``client`` (a boto3 ``sagemaker-runtime`` client),
     ``region``, ``endpoint_url``, ``max_attempts``, ``retry_delay``, ``timeout`` and the
-    request options ``threshold``, ``min_wall_length``, ``backend``, ``resolution``, ``wall_edges``
-    and ``page`` (from 1: the page of a PDF or multi-page TIFF).
+    request options ``threshold``, ``min_wall_length``, ``backend``, ``resolution``, ``wall_edges``,
+    ``views`` (1, 2 or 4 mirrored views averaged) and ``page`` (from 1: the page of a PDF or
+    multi-page TIFF).
     """
     body, content_type = invoke(image, JSON_TYPE, endpoint, **kwargs)
     try:
@@ -407,6 +408,13 @@ def configure_detect(parser: argparse.ArgumentParser) -> None:
         "gave them (network)",
     )
     parser.add_argument(
+        "--views",
+        type=int,
+        choices=(1, 2, 4),
+        help="mirrored views of the plan the U-Net averages (default 1; 4: more accurate walls, about "
+        "four times the forward pass)",
+    )
+    parser.add_argument(
         "--page", type=int, help="page of a PDF or multi-page TIFF to analyse, from 1 (default 1)"
     )
     parser.add_argument("--region", help="AWS region of the endpoint (default: AWS configuration)")
@@ -434,6 +442,7 @@ def run_detect(args: argparse.Namespace) -> int:
         "min_wall_length": args.min_wall_length,
         "backend": args.backend,
         "wall_edges": args.wall_edges,
+        "views": args.views,
         "page": args.page,
     }
     target: dict[str, Any] = {"url": args.url} if args.url else {"region": args.region}

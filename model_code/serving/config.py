@@ -21,6 +21,7 @@ and ``/execution-parameters`` agree on the same values.
 | ``SAGEMAKER_BATCH_STRATEGY`` | ``SINGLE_RECORD`` or ``MULTI_RECORD`` (JSON Lines batches) | SINGLE_RECORD |
 | ``SAGEMAKER_MAX_CONCURRENT_TRANSFORMS`` | parallel requests per instance in batch | workers |
 | ``SAGEMAKER_BASE_DIR`` | stands in for ``/opt/ml`` | ``/opt/ml`` |
+| ``MODEL_SERVER_VIEWS`` | the ``views`` option of a request that does not give one (1, 2 or 4) | 1 |
 | ``MODEL_SERVER_TEXT_PRELOAD`` | ``true``: workers load the OCR reader at start (~65 MiB each) | false |
 | ``MODEL_SERVER_RUN_DIR`` | the workers' readiness files; set by the gunicorn master, not by users | unset |
 
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model_code.io.images import DEFAULT_MAX_PIXELS, MAX_PIXELS_CEILING
+from model_code.model.inference import VIEW_FLIPS
 from model_code.sagemaker_contract import sagemaker_paths
 
 DEFAULT_PORT = 8080
@@ -87,6 +89,7 @@ class ServingConfig:
     use_gpu: bool = False
     run_dir: str | None = None
     text_preload: bool = False
+    views: int = 1  # the requests' default ``views`` option (a batch transform's records give none)
 
     @property
     def max_payload_bytes(self) -> int:
@@ -143,6 +146,7 @@ class ServingConfig:
             default_accept=_default_accept(env),
             batch=env.get("SAGEMAKER_BATCH", "").strip().lower() in ("1", "true", "yes"),
             text_preload=env.get("MODEL_SERVER_TEXT_PRELOAD", "").strip().lower() in ("1", "true", "yes"),
+            views=_views(env),
             batch_strategy=strategy,
             max_concurrent_transforms=_int(env, ("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS",), workers, minimum=1),
             use_gpu=use_gpu,
@@ -167,6 +171,14 @@ def _int(
             raise ServingConfigError(f"{name}={value} must be {bounds}")
         return value
     return default
+
+
+def _views(env: Mapping[str, str]) -> int:
+    """``MODEL_SERVER_VIEWS``: one of :data:`~model_code.model.inference.VIEW_FLIPS`' counts (default 1)."""
+    views = _int(env, ("MODEL_SERVER_VIEWS",), 1, minimum=1)
+    if views not in VIEW_FLIPS:
+        raise ServingConfigError(f"MODEL_SERVER_VIEWS={views} must be one of {list(VIEW_FLIPS)}")
+    return views
 
 
 def _batch_strategy(env: Mapping[str, str]) -> str:

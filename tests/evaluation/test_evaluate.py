@@ -159,6 +159,20 @@ def test_backend_specs(tiny_checkpoint: Path) -> None:
         parse_backends([])
 
 
+def test_backend_specs_take_the_views_option(tiny_checkpoint: Path) -> None:
+    plain, four = parse_backends([f"unet:{tiny_checkpoint}", f"unet:{tiny_checkpoint}@views=4"])
+    assert (plain.views, four.views) == (1, 4) and plain.model_dir == four.model_dir
+    assert four.name == f"unet:{tiny_checkpoint.name}@views=4"
+    assert four.options().views == 4 and plain.options().views == 1
+    assert parse_backend("unet@views=2").name == "unet@views=2"
+    with pytest.raises(BackendSpecError, match="views must be one of"):
+        parse_backend("unet:default@views=3")
+    with pytest.raises(BackendSpecError, match="only the U-Net"):
+        parse_backend("opencv@views=4")
+    with pytest.raises(BackendSpecError, match="twice"):
+        parse_backends(["unet@views=4", "unet:default@views=4"])
+
+
 def test_flat_split_is_the_training_hold_out(tmp_path: Path) -> None:
     samples = open_dataset(write_flat_dataset(tmp_path / "flat", 20))
     validation = split_samples(samples, "validation")
@@ -202,6 +216,22 @@ def test_evaluate_cli_end_to_end_with_both_backends(tmp_path: Path, tiny_checkpo
         picture = np.asarray(Image.open(out / "overlays" / f"{stem}.png"))
         assert picture.shape[1] > 2 * picture.shape[0]  # three panels side by side
     assert (out / "gallery.png").is_file()
+
+
+def test_evaluate_cli_puts_one_checkpoint_with_one_and_two_views_side_by_side(
+    tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    data = write_channel_dataset(tmp_path / "synth")
+    out = tmp_path / "report"
+    spec = f"unet:{tiny_checkpoint}"
+    argv = ["evaluate", "--data", str(data), "--backend", spec, "--backend", f"{spec}@views=2"]
+    assert main([*argv, "--out", str(out), "--resamples", "20", "--limit", "1", "--no-overlays"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    names = [f"unet:{tiny_checkpoint.name}", f"unet:{tiny_checkpoint.name}@views=2"]
+    assert list(report["backends"]) == names
+    assert [report["settings"]["backends"][name]["views"] for name in names] == [1, 2]
+    plain, two = (report["backends"][name]["wall_iou_pooled"]["value"] for name in names)
+    assert 0.0 <= plain <= 1.0 and 0.0 <= two <= 1.0
 
 
 def test_evaluate_cli_on_the_flat_layout_validation_split(tmp_path: Path) -> None:

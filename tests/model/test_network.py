@@ -11,6 +11,7 @@ import torch
 
 from model_code.model.checkpoint import CheckpointError, ModelMetadata, read_metadata, save_model
 from model_code.model.inference import (
+    VIEW_FLIPS,
     blend_window,
     normalize,
     predict_probabilities,
@@ -92,6 +93,33 @@ def test_tiled_inference_matches_single_pass(tiny_checkpoint):
     # A receptive field wider than the overlap makes seams differ a little; the bulk must agree.
     assert np.median(np.abs(tiled - whole)) < 0.02
     assert ((tiled > 0.5) == (whole > 0.5)).mean() > 0.97
+
+
+def test_views_average_the_mirrored_plans_probabilities_flipped_back(tiny_checkpoint, drawn_plan):
+    model = load_model(tiny_checkpoint)
+    image = np.ascontiguousarray(drawn_plan[:128, :160])  # a multiple of 32: no resizing, no padding
+
+    def one(picture: np.ndarray) -> np.ndarray:
+        return predict_probabilities(model, np.ascontiguousarray(picture), shape=(128, 160))
+
+    plain = one(image)
+    mirrored = one(image[:, ::-1])[:, :, ::-1]
+    upside_down = one(image[::-1])[:, ::-1]
+    both = one(image[::-1, ::-1])[:, ::-1, ::-1]
+    assert not np.allclose(plain, mirrored, atol=1e-3)  # the untrained network is no mirror image
+    two = predict_probabilities(model, image, shape=(128, 160), flips=VIEW_FLIPS[2])
+    four = predict_probabilities(model, image, shape=(128, 160), flips=VIEW_FLIPS[4])
+    np.testing.assert_allclose(two, (plain + mirrored) / 2, atol=1e-5)
+    np.testing.assert_allclose(four, (plain + mirrored + upside_down + both) / 4, atol=1e-5)
+    assert four.dtype == np.float32 and four.flags.c_contiguous
+    tiled = predict_probabilities(
+        model, image, shape=(128, 160), tile_size=64, tile_overlap=16, flips=VIEW_FLIPS[4]
+    )
+    assert tiled.shape == four.shape and tiled.min() >= 0.0 and tiled.max() <= 1.0
+    with pytest.raises(ValueError, match="flips must be"):
+        predict_probabilities(model, image, flips=((0,),))
+    with pytest.raises(ValueError, match="flips must be"):
+        predict_probabilities(model, image, flips=())
 
 
 def test_checkpoint_files_are_readable_by_others(tiny_checkpoint):

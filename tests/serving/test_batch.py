@@ -252,3 +252,25 @@ def test_records_past_the_deadline_are_timeout_lines_and_finished_ones_kept():
     assert 1 <= len(finished) <= 3 and lines[: len(finished)] == finished
     for index, line in enumerate(lines[len(finished) :], start=len(finished)):
         assert line == {"error": {"code": "timeout", "message": line["error"]["message"]}, "record": index}
+
+
+def test_server_default_views_apply_to_records_that_give_none(tiny_checkpoint):
+    """A batch transform's records carry no options: MODEL_SERVER_VIEWS sets the endpoint's default."""
+    client = client_for(ServingConfig(workers=1, batch=True, views=4), Pipeline.load(tiny_checkpoint))
+    body = encode(plan_image(SIDE, SIDE))
+    four = client.post("/invocations", data=body, content_type="image/png")
+    assert four.status_code == 200 and four.json["inference"]["views"] == 4
+    asked = {"X-Amzn-SageMaker-Custom-Attributes": "views=1"}
+    one = client.post("/invocations", data=body, content_type="image/png", headers=asked)
+    assert one.status_code == 200 and one.json["inference"]["views"] == 1
+    bad = client.post(
+        "/invocations",
+        data=body,
+        content_type="image/png",
+        headers={"X-Amzn-SageMaker-Custom-Attributes": "views=3"},
+    )
+    assert bad.status_code == 400 and "views must be one of" in bad.json["error"]["message"]
+    record = json.dumps({"image": b64(body), "options": {"views": 2, "backend": "unet"}})
+    multi = client_for(dataclasses.replace(MULTI, views=4), Pipeline.load(tiny_checkpoint))
+    (line,) = lines_of(post_lines(multi, f"{record}\n".encode()))
+    assert line["inference"]["views"] == 2

@@ -187,3 +187,12 @@ def test_admission_limit_leaves_a_thread_for_ping():
 def test_text_preload_is_off_unless_asked(value, expected):
     env = {} if value is None else {"MODEL_SERVER_TEXT_PRELOAD": value}
     assert ServingConfig.from_env(env).text_preload is expected
+
+
+def test_views_default_to_one_and_take_only_what_the_pipeline_offers():
+    assert ServingConfig.from_env({}).views == 1
+    assert ServingConfig.from_env({"MODEL_SERVER_VIEWS": " 4 "}).views == 4
+    with pytest.raises(ServingConfigError, match=r"MODEL_SERVER_VIEWS=3 must be one of \[1, 2, 4\]"):
+        ServingConfig.from_env({"MODEL_SERVER_VIEWS": "3"})
+    with pytest.raises(ServingConfigError, match="MODEL_SERVER_VIEWS='all' is not an integer"):
+        ServingConfig.from_env({"MODEL_SERVER_VIEWS": "all"})

@@ -254,6 +254,15 @@ def test_transform_passes_instance_count_split_assemble_and_batch_settings(capsy
     )
 
 
+def test_transform_sets_the_servers_default_views(capsys):
+    code, requests = launch(capsys, *TRANSFORM, "--views", "4")
+    assert code == 0
+    [model] = [r["request"] for r in requests if r["operation"] == "create_model"]
+    env = model["PrimaryContainer"]["Environment"]
+    assert env["MODEL_SERVER_VIEWS"] == "4"
+    assert ServingConfig.from_env(env).views == 4
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
