@@ -45,8 +45,9 @@ GUIDE_HOLE_CLOSE = 3
 # The views of the plan the network averages (the ``views`` option): each entry flips the normalised
 # ``(N, 3, H, W)`` batch along those axes (-1: left-right, -2: upside down) and the probabilities back.
 # The network was trained on every flip and quarter turn (SquareSymmetry), so every view is a fair look.
-# On the R3D validation split (default 0.3.0, benchmarks/views.py): mean wall IoU 0.947 (1 view), 0.951
-# (2), 0.955 (4), and 0.955 with the four quarter-turned views added (8): four is where it stops paying.
+# On the R3D validation split (default 0.3.0): mean wall IoU 0.947 (1 view), 0.951 (2), 0.955 (4); the
+# four quarter-turned views added (8, tried with a patched forward pass, not kept) gave 0.955 again.
+# Averaging also drops walls the network is unsure of: docs/benchmarks.md "Views".
 VIEW_FLIPS: dict[int, tuple[tuple[int, ...], ...]] = {
     1: ((),),
     2: ((), (-1,)),
