@@ -34,8 +34,10 @@ from model_code.model.checkpoint import CheckpointError, is_checkpoint, resolve_
 from model_code.model.room_classifier import (
     CLASSIFIER_FILE,
     CLASSIFIER_SUMMARY_FILE,
+    COLOUR_FEATURES,
     FEATURE_VERSION,
     RoomClassifier,
+    feature_names,
     softmax,
 )
 from model_code.schema import ROOM_TYPES
@@ -60,6 +62,14 @@ MIN_PER_CLASS = 2
 L2_REGULARIZATION = 1.0
 MAX_TREE_SCORE = 1e3  # log-odds the trees may add on a training room; beyond it the fit has diverged
 UNSEEN_SCORE = -1e4  # raw score of a class absent from the training rooms (probability 0 at any temperature)
+UNFITTED_FEATURES = COLOUR_FEATURES  # measured, but the trees never split on them (room_classifier.py)
+
+
+def fitted_columns() -> np.ndarray:
+    """The columns of :func:`~model_code.model.room_classifier.room_features` the trees are fitted on:
+    all but :data:`UNFITTED_FEATURES` (the flattened trees still index the full feature vector)."""
+    names = feature_names()
+    return np.asarray([i for i, name in enumerate(names) if name not in UNFITTED_FEATURES], np.int64)
 
 
 class RoomTrainingError(ValueError):
@@ -174,12 +184,14 @@ def _estimator(iterations: int, learning_rate: float, leaf_nodes: int, seed: int
     )
 
 
-def flatten(estimator, classes: list[str]) -> RoomClassifier:
+def flatten(estimator, classes: list[str], columns: np.ndarray | None = None) -> RoomClassifier:
     """A fitted ``HistGradientBoostingClassifier`` as a :class:`RoomClassifier` over ``classes``.
 
     ``classes[k]`` is the type of the estimator's label ``k``; labels it never saw get the raw score
-    :data:`UNSEEN_SCORE`, so they are never predicted, whatever the temperature.
+    :data:`UNSEEN_SCORE`, so they are never predicted, whatever the temperature.  ``columns[j]`` is the
+    room feature the estimator's column ``j`` was (``None``: the estimator saw every feature).
     """
+    columns = np.arange(len(feature_names())) if columns is None else np.asarray(columns, np.int64)
     seen = [int(c) for c in estimator.classes_]
     trees = [tree for stage in estimator._predictors for tree in stage]
     per_stage = len(estimator._predictors[0])
@@ -196,7 +208,7 @@ def flatten(estimator, classes: list[str]) -> RoomClassifier:
             raise RoomTrainingError("categorical splits are not supported")
         count = len(n)
         leaf = n["is_leaf"].astype(bool)
-        feature[i, :count] = n["feature_idx"]
+        feature[i, :count] = np.where(leaf, 0, columns[n["feature_idx"]])
         threshold[i, :count] = n["num_threshold"]
         left[i, :count] = np.where(leaf, -1, n["left"])
         right[i, :count] = np.where(leaf, -1, n["right"])
@@ -245,14 +257,16 @@ def fit_classifier(
     leaf_nodes: int = DEFAULT_LEAF_NODES,
     seed: int = 0,
 ) -> RoomClassifier:
-    """Fit the tree ensemble on ``(x, y)`` (``y`` indexes :data:`CLASSES`) and flatten it.
+    """Fit the tree ensemble on ``(x, y)`` (``y`` indexes :data:`CLASSES`; ``x`` has every room feature,
+    the trees see :func:`fitted_columns`) and flatten it.
 
     Raises:
         RoomTrainingError: the fit diverged: on its own training rooms its trees add up to scores
             beyond :data:`MAX_TREE_SCORE` (or not finite).
     """
-    estimator = _estimator(iterations, learning_rate, leaf_nodes, seed).fit(x, y)
-    classifier = flatten(estimator, list(CLASSES))
+    columns = fitted_columns()
+    estimator = _estimator(iterations, learning_rate, leaf_nodes, seed).fit(x[:, columns], y)
+    classifier = flatten(estimator, list(CLASSES), columns)
     spread = float(np.abs(classifier.raw_scores(x) - classifier.baseline).max(initial=0.0))
     if not spread <= MAX_TREE_SCORE:  # also catches nan
         accuracy = training_accuracy(classifier, x, y)
@@ -419,7 +433,11 @@ def run_train_rooms(args: argparse.Namespace) -> int:
         "rooms_per_type": counts,
         "cross_validation": scores,
         "training_accuracy": training_accuracy(classifier, x, y),
-        "settings": {**settings, "l2_regularization": L2_REGULARIZATION},
+        "settings": {
+            **settings,
+            "l2_regularization": L2_REGULARIZATION,
+            "unfitted_features": list(UNFITTED_FEATURES),
+        },
         "data": str(args.data),
         "split": args.split,
     }

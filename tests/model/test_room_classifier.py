@@ -17,6 +17,7 @@ from model_code.model.checkpoint import CheckpointError, resolve_model_dir
 from model_code.model.loader import load_model
 from model_code.model.room_classifier import (
     CLASSIFIER_FILE,
+    COLOUR_FEATURES,
     RoomClassifierError,
     feature_names,
     load_room_classifier,
@@ -78,6 +79,24 @@ def test_a_rare_type_does_not_make_the_tree_ensemble_diverge() -> None:
     classifier = fit_classifier(x, y, learning_rate=0.5)
     assert room_training.training_accuracy(classifier, x, y) > 0.9  # without L2: 0.30, scores of 75,000
     assert np.abs(classifier.raw_scores(x) - classifier.baseline).max() < room_training.MAX_TREE_SCORE
+
+
+def test_the_trees_never_split_on_the_rooms_colour() -> None:
+    """The paper's tone is no room type: even where colour alone would tell the types apart, the fitted
+    trees use the other features, and repainting a room changes nothing."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(600, len(feature_names())))
+    y = rng.integers(0, 3, 600)
+    colour = [feature_names().index(name) for name in COLOUR_FEATURES]
+    x[:, colour] = y[:, None] + 0.01 * rng.normal(size=(600, len(colour)))
+    x[:, 0] += 1.5 * y  # the area tells the type less cleanly
+    classifier = fit_classifier(x, y, iterations=30)
+    split_on = classifier.feature[classifier.left >= 0]
+    assert not np.isin(split_on, colour).any() and (split_on == 0).any()
+    repainted = x.copy()
+    repainted[:, colour] = rng.uniform(size=(600, len(colour)))
+    np.testing.assert_array_equal(classifier.raw_scores(repainted), classifier.raw_scores(x))
+    assert room_training.training_accuracy(classifier, x, y) > 0.8
 
 
 def test_a_diverged_fit_is_refused_not_shipped(monkeypatch: pytest.MonkeyPatch) -> None:
