@@ -361,3 +361,32 @@ def test_overlay_folder_puts_backends_side_by_side(tmp_path, monkeypatch, tiny_c
     monkeypatch.setattr(sys, "argv", bad)
     with pytest.raises(SystemExit, match="views must be one of"):
         runpy.run_path(str(ROOT / "benchmarks" / "overlay_folder.py"), run_name="__main__")
+
+
+def test_paper_tone_tints_the_drawings_and_keeps_the_truth(tmp_path, monkeypatch):
+    flat = tmp_path / "r3d"
+    flat.mkdir()
+    drawing = np.full((40, 60, 3), 255, np.uint8)
+    drawing[10:14] = 0
+    cv2.imwrite(str(flat / "7.jpg"), drawing)
+    mask = np.zeros((40, 60), np.uint8)
+    mask[10:14] = 255
+    cv2.imwrite(str(flat / "7_wall.png"), mask)
+    customers = tmp_path / "channel"
+    (customers / "images").mkdir(parents=True)
+    (customers / "masks").mkdir()
+    cv2.imwrite(str(customers / "images" / "a.png"), drawing)
+    cv2.imwrite(str(customers / "masks" / "a.png"), mask)
+    for source in (flat, customers):
+        out = tmp_path / f"{source.name}_beige"
+        args = ["--data", str(source), "--out", str(out), "--tone", "238,226,196"]
+        assert run_script("paper_tone.py", args, monkeypatch) == 0
+        picture = cv2.imread(str(next(out.rglob("7.jpg")) if source is flat else out / "images" / "a.png"))
+        assert np.abs(picture[0, 0].astype(int) - [196, 226, 238]).max() <= 3  # BGR: white paper is beige
+        assert picture[11, 30].max() <= 8  # ink stays black
+        truth = out / "7_wall.png" if source is flat else out / "masks" / "a.png"
+        assert np.array_equal(cv2.imread(str(truth), cv2.IMREAD_GRAYSCALE), mask)  # masks untouched
+    inside = ["--data", str(flat), "--out", str(flat / "copy")]
+    assert run_script("paper_tone.py", inside, monkeypatch) == 2
+    bad_tone = ["--data", str(flat), "--out", str(tmp_path / "x"), "--tone", "300"]
+    assert run_script("paper_tone.py", bad_tone, monkeypatch) == 2

@@ -1,0 +1,101 @@
+"""A copy of a dataset folder drawn on tinted paper: how much do the results owe to white paper?
+
+Every drawing (``.jpg``, ``.jpeg``, ``.png`` that is not a mask) is multiplied by the paper's tone, so
+white becomes the tone and black ink stays black, as a scan of grey or beige paper looks; masks,
+annotations and every other file are copied as they are, so ``floorplan evaluate`` scores the copy
+against the same truth (and a flat folder keeps the same validation split).  The drawings are the
+files of an ``images/`` folder (the customers' layouts) and, in a flat R3D folder, the pictures whose
+names do not end as R3D's masks do (``_wall``, ``_close``, ``_close_wall``, ``_rooms``).  Example
+(twenty-fourth session, the room classifier)::
+
+    .venv/bin/python benchmarks/paper_tone.py --data ../shared/datasets/r3d/train --out /tmp/r3d_beige \\
+        --tone 238,226,196
+    floorplan evaluate --data /tmp/r3d_beige --split validation --backend unet:default --out reports/beige
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from model_code.io.images import read_image
+
+DRAWING_SUFFIXES = (".jpg", ".jpeg", ".png")
+R3D_MASK_ENDINGS = ("_wall", "_close", "_close_wall", "_rooms")
+
+
+def parse_tone(text: str) -> tuple[int, int, int]:
+    """``"238,226,196"`` -> (238, 226, 196): the paper's RGB colour; one number is a grey."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"tone must be R,G,B or one grey level, got {text!r}") from None
+    if len(values) == 1:
+        values *= 3
+    if len(values) != 3 or not all(0 <= v <= 255 for v in values):
+        raise argparse.ArgumentTypeError(f"tone must be three (or one) numbers 0-255, got {text!r}")
+    return values[0], values[1], values[2]
+
+
+def is_drawing(path: Path, root: Path) -> bool:
+    """A plan's picture (in ``images/``, or a flat R3D drawing), not one of its masks."""
+    if path.suffix.lower() not in DRAWING_SUFFIXES:
+        return False
+    folders = path.relative_to(root).parts[:-1]
+    if folders:
+        return folders[-1] == "images"
+    return not path.stem.endswith(R3D_MASK_ENDINGS)
+
+
+def tint(rgb: np.ndarray, tone: tuple[int, int, int]) -> np.ndarray:
+    """``rgb`` (uint8) as drawn on paper of colour ``tone``: white -> tone, black stays black."""
+    scale = np.asarray(tone, np.float32) / 255.0
+    return np.clip(np.rint(rgb.astype(np.float32) * scale), 0, 255).astype(np.uint8)
+
+
+def tint_folder(source: Path, target: Path, tone: tuple[int, int, int]) -> int:
+    """Copy ``source`` into ``target`` (sub-folders too) with every drawing tinted; returns the count."""
+    files = sorted(p for p in source.rglob("*") if p.is_file())
+    tinted = 0
+    for path in tqdm(files, desc="paper", unit="file"):
+        out = target / path.relative_to(source)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not is_drawing(path, source):
+            shutil.copyfile(path, out)
+            continue
+        picture = tint(read_image(path), tone)[..., ::-1]
+        params = [cv2.IMWRITE_JPEG_QUALITY, 95] if out.suffix.lower() in (".jpg", ".jpeg") else []
+        if not cv2.imwrite(str(out), picture, params):
+            raise OSError(f"cannot write {out}")
+        tinted += 1
+    return tinted
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the tinted copy; returns the exit code."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="dataset folder (any layout)")
+    parser.add_argument("--out", type=Path, required=True, help="where the tinted copy goes (created)")
+    parser.add_argument(
+        "--tone", type=parse_tone, default=(238, 226, 196), help="paper colour R,G,B or a grey level"
+    )
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"paper_tone: no folder {args.data}", file=sys.stderr)
+        return 2
+    if args.out.resolve() == args.data.resolve() or args.data.resolve() in args.out.resolve().parents:
+        print("paper_tone: --out must lie outside --data", file=sys.stderr)
+        return 2
+    count = tint_folder(args.data, args.out, args.tone)
+    print(f"{count} drawings on paper {args.tone} in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
