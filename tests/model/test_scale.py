@@ -124,7 +124,11 @@ def test_document_reports_the_scale():
         "views",
     }
     assert scale["method"] == "fit" and scale["working_scale"] == pytest.approx(0.25)
-    assert scale["tiles"] == 1 and scale["views"] == 1 and scale["wall_thickness_px"] == pytest.approx(24, rel=0.25)
+    assert (
+        scale["tiles"] == 1
+        and scale["views"] == 1
+        and scale["wall_thickness_px"] == pytest.approx(24, rel=0.25)
+    )
     assert result.probabilities is not None and result.probabilities.shape[1:] == (256, 256)
     assert result.wall_mask.shape == (1024, 1024)
     opencv = Pipeline(None).analyze(drawn_plan(300, 6), PipelineOptions(backend="opencv"))
