@@ -35,22 +35,13 @@ import cv2
 import numpy as np
 
 from model_code.evaluation import metrics
-from model_code.evaluation.backends import BackendSpecError, parse_backend
+from model_code.evaluation.backends import BackendSpecError, open_backend
 from model_code.evaluation.pictures import hstack_padded, tint_errors, tint_masks
 from model_code.io.images import read_image
 from model_code.pipeline import Pipeline, PipelineOptions
 
 PANEL = 900  # px: longest side of each picture panel
 FAR_PX = 3.0  # a false wall pixel farther than this from any true wall is a wall the truth lacks
-
-
-def load_backend(text: str) -> tuple[str, Pipeline, PipelineOptions]:
-    """The column label, pipeline and options of a ``--backend`` value (``evaluation.backends``)."""
-    try:
-        spec = parse_backend(text)
-        return spec.name, spec.load(), spec.options()
-    except BackendSpecError as exc:
-        raise SystemExit(f"cad_walls: {exc}") from exc
 
 
 def read_palette(path: Path, shape: tuple[int, int]) -> np.ndarray:
@@ -125,9 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     (args.out / "pictures").mkdir(parents=True, exist_ok=True)
     backends: dict[str, tuple[Pipeline, PipelineOptions]] = {}
-    for text in args.backend:
-        name, pipeline, options = load_backend(text)
-        backends[name] = (pipeline, options)
+    try:
+        for text in args.backend:
+            name, pipeline, options = open_backend(text)
+            backends[name] = (pipeline, options)
+    except BackendSpecError as exc:
+        raise SystemExit(f"cad_walls: {exc}") from exc
     pooled = {spec: metrics.PixelCounts() for spec in backends}
     seconds = {spec: 0.0 for spec in backends}
     rows = []

@@ -24,21 +24,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from model_code.evaluation.backends import BackendSpecError, parse_backend
+from model_code.evaluation.backends import BackendSpecError, open_backend
 from model_code.exports.overlay import draw_overlay
 from model_code.io.images import read_image, write_png
-from model_code.pipeline import Pipeline, PipelineOptions
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-
-
-def load_backend(text: str) -> tuple[str, Pipeline, PipelineOptions]:
-    """The panel label, pipeline and options of a ``--backend`` value (``evaluation.backends``)."""
-    try:
-        spec = parse_backend(text)
-        return spec.name, spec.load(), spec.options()
-    except BackendSpecError as exc:
-        raise SystemExit(f"overlay_folder: {exc}") from exc
 
 
 def titled(picture: np.ndarray, title: str, width: int) -> np.ndarray:
@@ -68,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     if not images:
         raise SystemExit(f"overlay_folder: no PNG/JPEG images in {args.data}")
     specs = args.backend or ["unet:default"]
-    backends = [load_backend(spec) for spec in specs]
+    try:
+        backends = [open_backend(spec) for spec in specs]
+    except BackendSpecError as exc:
+        raise SystemExit(f"overlay_folder: {exc}") from exc
     args.out.mkdir(parents=True, exist_ok=True)
     summary: dict[str, dict[str, dict[str, float]]] = {}
     for path in tqdm(images, desc="plans", unit="plan"):

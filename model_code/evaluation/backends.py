@@ -79,6 +79,16 @@ def parse_backend(text: str) -> BackendSpec:
     )
 
 
+def open_backend(text: str) -> tuple[str, Pipeline, PipelineOptions]:
+    """A ``--backend`` value ready to run (the benchmark scripts): its label, pipeline and options.
+
+    Raises:
+        BackendSpecError: the value is malformed or its checkpoint cannot be loaded.
+    """
+    spec = parse_backend(text)
+    return spec.name, spec.load(), spec.options()
+
+
 def parse_backends(texts: list[str]) -> list[BackendSpec]:
     """Parse all ``--backend`` values; labels are made unique (``unet:run``, ``unet:run#2``)."""
     if not texts:
