@@ -23,7 +23,7 @@ from model_code.model.preprocess import normalize
 from model_code.model.scale import base_shape
 
 PAD_MULTIPLE = 32
-Flips = tuple[tuple[int, ...], ...]
+Flips = tuple[tuple[int, ...], ...]  # views: the batch axes each one flips (see VIEW_FLIPS)
 DEFAULT_TILE_SIZE = 768
 DEFAULT_TILE_OVERLAP = 128
 # The guided filter of :func:`guided_mask` (He, Sun and Tang, "Guided image filtering", 2010): the
@@ -48,7 +48,7 @@ GUIDE_HOLE_CLOSE = 3
 # On the R3D validation split (default 0.3.0): mean wall IoU 0.947 (1 view), 0.951 (2), 0.955 (4); the
 # four quarter-turned views added (8, tried with a patched forward pass, not kept) gave 0.955 again.
 # Averaging also drops walls the network is unsure of: docs/benchmarks.md "Views".
-VIEW_FLIPS: dict[int, tuple[tuple[int, ...], ...]] = {
+VIEW_FLIPS: dict[int, Flips] = {
     1: ((),),
     2: ((), (-1,)),
     4: ((), (-1,), (-2,), (-1, -2)),
