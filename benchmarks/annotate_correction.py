@@ -300,6 +300,7 @@ def run(
     model_dir: str | None,
     screenshot: Path | None,
     keep: bool = False,
+    views: int = 1,
 ) -> dict:
     """The whole measured session; returns the numbers."""
     from playwright.sync_api import sync_playwright
@@ -309,7 +310,7 @@ def run(
     work = Path(tempfile.mkdtemp(prefix="annotate_r3d_"))
     shutil.copy(folder / f"{plan_id}.jpg", work / f"{plan_id}.jpg")
     server = make_server(
-        "127.0.0.1", 0, create_app(work, backend=backend, model_dir=model_dir), threaded=True
+        "127.0.0.1", 0, create_app(work, backend=backend, model_dir=model_dir, views=views), threaded=True
     )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}"
@@ -373,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("plan_ids", nargs="+", help="plan ids to correct, one session each")
     parser.add_argument("--backend", choices=("opencv", "unet"), default="opencv")
     parser.add_argument("--model-dir", default=None, help="U-Net checkpoint for --backend unet")
+    parser.add_argument("--views", type=int, choices=(1, 2, 4), default=1, help="U-Net views averaged")
     parser.add_argument("--screenshot", type=Path, default=None, help="save the corrected editor here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (corrected JSON)")
     args = parser.parse_args(argv)
@@ -384,7 +386,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: no {plan_id}.jpg in {args.folder}", file=sys.stderr)
             return 2
         print(
-            json.dumps(run(args.folder, plan_id, args.backend, args.model_dir, args.screenshot)), flush=True
+            json.dumps(
+                run(args.folder, plan_id, args.backend, args.model_dir, args.screenshot, views=args.views)
+            ),
+            flush=True,
         )
     return 0
 

@@ -219,6 +219,22 @@ def test_preannotate_with_a_unet_checkpoint(tmp_path: Path, tiny_checkpoint: Pat
     validate_annotation(json.loads((tmp_path / "plan.json").read_text()))
 
 
+def test_preannotations_average_the_views_the_tool_was_started_with(
+    tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    from model_code.annotate.app import Preannotator
+    from model_code.pipeline import OptionsError
+
+    write_png(tmp_path / "plan.png", draw_plan(128, 96))
+    assert Preannotator(str(tiny_checkpoint)).analyze(tmp_path / "plan.png", "unet").inference["views"] == 1
+    four = Preannotator(str(tiny_checkpoint), views=4).analyze(tmp_path / "plan.png", "unet")
+    assert four.inference["views"] == 4 and four.inference["tiles"] >= 4
+    client = tool_client(create_app(tmp_path, backend="unet", model_dir=str(tiny_checkpoint), views=4))
+    assert client.post("/api/plans/plan/preannotate", json={"base_revision": 0}).status_code == 200
+    with pytest.raises(OptionsError, match="views must be one of"):
+        create_app(tmp_path, views=3)
+
+
 def test_cli_help_and_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["annotate", "--help"])
