@@ -696,8 +696,10 @@ def invocations() -> Response:
             f"offers {[*RESPONSE_TYPES, *JSON_LINES_TYPES]}",
         )
     # the server's default views (MODEL_SERVER_VIEWS) under what the request says
-    defaults = {"views": state.config.views} if state.config.views != 1 else {}
-    header_options = {**defaults, **parse_custom_attributes(request.headers.get(CUSTOM_ATTRIBUTES_HEADER))}
+    header_options = {
+        "views": state.config.views,
+        **parse_custom_attributes(request.headers.get(CUSTOM_ATTRIBUTES_HEADER)),
+    }
     PipelineOptions.from_mapping(header_options)  # a bad option is a 400 before the body is read
     busy = state.runner.busy_reason()
     if busy is not None:
