@@ -130,3 +130,21 @@ def test_views_are_averaged_and_recorded_in_the_document(tiny_checkpoint, drawn_
     probs_one, _, _ = pipeline.forward(drawn_plan, PipelineOptions(views=1))
     probs_four, _, _ = pipeline.forward(drawn_plan, PipelineOptions(views=4))
     assert probs_four.shape == probs_one.shape and not np.array_equal(probs_four, probs_one)
+
+
+def test_every_option_is_documented_for_the_endpoint_and_the_readme():
+    """docs/serving.md's options table names every option (and nothing else); the README lists them.
+
+    A new option that is parsed but never documented is what this guards against."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    serving = (root / "docs" / "serving.md").read_text(encoding="utf-8")
+    table = serving.split("| option | values | default | effect |", 1)[1].split("\n\n", 1)[0]
+    documented = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
+    names = {f.name for f in fields(PipelineOptions)}
+    assert documented == names
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    options_list = readme.split("Options are set through", 1)[1].split("\n\n", 1)[0]
+    assert [name for name in sorted(names) if f"`{name}" not in options_list] == []
