@@ -343,10 +343,10 @@ class Pipeline:
             return (*self._baseline_masks(image, area, timing), None)
         probs, choice, _ = self.forward(image, options, timing, area)
         wall_mask, opening_mask, _ = self._input_masks(probs, image, options)
-        self._without_sheet(probs, options, area, choice, wall_mask, opening_mask)
+        self._working_masks(probs, options, area, choice, wall_mask, opening_mask)
         return wall_mask, opening_mask, probs
 
-    def _without_sheet(
+    def _working_masks(
         self,
         probs: np.ndarray,
         options: PipelineOptions,
@@ -355,29 +355,52 @@ class Pipeline:
         wall_mask: np.ndarray,
         opening_mask: np.ndarray,
         other_wall: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """The working-scale wall and opening masks inside the drawing area (None without a sheet);
-        the input-size masks (and ``other_wall``, another input-size wall mask) are cleared to match,
-        in place."""
-        if area is None:
-            return None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The working-scale wall and opening masks, cleaned: without the sheet round a drawing
+        (:func:`keep_drawing_area`, when ``area`` is given) and without solid symbols such as north
+        arrows (:func:`~model_code.geometry.symbols.solid_symbols`).  The input-size masks (and
+        ``other_wall``, another input-size wall mask) are cleared to match, in place."""
+        from model_code.geometry.symbols import clear_upsampled, solid_symbols
+        from model_code.model.scale import mask_wall_thickness
+
         work_wall, work_opening = self._threshold(probs, options)
-        kept_wall, kept_opening = keep_drawing_area(work_wall, work_opening, area, wall_mask.shape, choice)
-        more = () if other_wall is None else (other_wall,)
-        restrict_input_masks(wall_mask, opening_mask, area, work_wall & ~kept_wall, *more)
-        return kept_wall, kept_opening
+        input_walls = (wall_mask,) if other_wall is None else (wall_mask, other_wall)
+        if area is not None:
+            shape = wall_mask.shape
+            kept_wall, work_opening = keep_drawing_area(work_wall, work_opening, area, shape, choice)
+            restrict_input_masks(wall_mask, opening_mask, area, work_wall & ~kept_wall, *input_walls[1:])
+            work_wall = kept_wall
+        zoom = (work_wall.shape[0] / wall_mask.shape[0] + work_wall.shape[1] / wall_mask.shape[1]) / 2
+        thickness = (
+            choice.wall_thickness_px * zoom if choice.wall_thickness_px else mask_wall_thickness(work_wall)
+        )
+        symbols = solid_symbols(work_wall, thickness or 1.0)
+        if symbols.any():
+            work_wall = work_wall & ~symbols
+            clear_upsampled(input_walls, symbols)
+        return work_wall, work_opening
 
     @staticmethod
     def _baseline_masks(
         image: np.ndarray, area: tuple[int, int, int, int] | None, timing: dict[str, float]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The OpenCV baseline's wall and opening masks, given the sheet's drawing area."""
+        """The OpenCV baseline's wall and opening masks, given the sheet's drawing area, without solid
+        symbols (:func:`~model_code.geometry.symbols.solid_symbols`, as for the U-Net; judged on a copy
+        of at most ``MAX_WORKING_PIXELS``, so a huge scan costs no full-size labelling)."""
+        from model_code.geometry.symbols import clear_upsampled, solid_symbols
         from model_code.model.baseline import baseline_masks
+        from model_code.model.scale import MAX_WORKING_PIXELS, mask_wall_thickness, shape_at
 
         start = time.perf_counter()
-        masks = baseline_masks(image, area=area)
+        wall, opening = baseline_masks(image, area=area)
+        judged = wall
+        if wall.size > MAX_WORKING_PIXELS:
+            height, width = shape_at(*wall.shape, math.sqrt(MAX_WORKING_PIXELS / wall.size))
+            small = cv2.resize(wall.view(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
+            judged = small.view(bool)
+        clear_upsampled((wall,), solid_symbols(judged, mask_wall_thickness(judged) or 1.0))
         timing["baseline"] = (time.perf_counter() - start) * 1000
-        return masks
+        return wall, opening
 
     @staticmethod
     def drawing_area(image: np.ndarray, timing: dict[str, float]) -> tuple[int, int, int, int] | None:
@@ -625,11 +648,13 @@ class Pipeline:
             wall_mask, opening_mask, network_wall = self._input_masks(
                 probs, image, options, network_wall=not at_working
             )
-            kept = self._without_sheet(probs, options, area, choice, wall_mask, opening_mask, network_wall)
+            work_wall, work_opening = self._working_masks(
+                probs, options, area, choice, wall_mask, opening_mask, network_wall
+            )
             timing["upsample"] = (time.perf_counter() - start) * 1000
             room_types = self.room_type_rows(probs)
             if at_working:
-                trace_wall, trace_opening = kept or self._threshold(probs, options)
+                trace_wall, trace_opening = work_wall, work_opening
             else:
                 trace_wall = wall_mask if network_wall is None else network_wall
                 trace_opening = opening_mask

@@ -1,0 +1,119 @@
+"""Solid symbols (north arrows, arrow heads) told from walls by their shape alone."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from model_code.geometry.symbols import clear_upsampled, is_solid_symbol, solid_symbols
+
+THICKNESS = 6.0
+
+
+def _canvas() -> np.ndarray:
+    return np.zeros((200, 200), np.uint8)
+
+
+def _triangle(points: list[tuple[int, int]]) -> np.ndarray:
+    mask = _canvas()
+    cv2.fillConvexPoly(mask, np.array(points, np.int32), 1)
+    return mask.astype(bool)
+
+
+def _rotated_rectangle(centre: tuple[float, float], size: tuple[float, float], angle: float) -> np.ndarray:
+    mask = _canvas()
+    box = cv2.boxPoints((centre, size, angle)).round().astype(np.int32)
+    cv2.fillConvexPoly(mask, box, 1)
+    return mask.astype(bool)
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        [(60, 20), (100, 75), (55, 60)],  # a north arrow's solid half
+        [(20, 150), (120, 150), (70, 100)],  # an isosceles arrow head
+        [(30, 30), (150, 40), (40, 120)],  # a large, skewed triangle
+    ],
+)
+def test_a_filled_triangle_is_a_symbol(points):
+    mask = _triangle(points)
+    assert is_solid_symbol(mask, THICKNESS)
+    assert np.array_equal(solid_symbols(mask, THICKNESS), mask)
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        _rotated_rectangle((100, 100), (120, 7), 0),  # a straight wall piece
+        _rotated_rectangle((100, 100), (120, 7), 33),  # the same, diagonal
+        _rotated_rectangle((100, 100), (14, 14), 0),  # a square column
+        _rotated_rectangle((100, 100), (14, 14), 45),  # the same, turned
+        _rotated_rectangle((100, 100), (40, 40), 20),  # a large solid block (stair core, lift shaft)
+    ],
+    ids=["wall", "diagonal-wall", "column", "turned-column", "block"],
+)
+def test_rectangles_are_walls(mask):
+    assert not is_solid_symbol(mask, THICKNESS)
+    assert not solid_symbols(mask, THICKNESS).any()
+
+
+def test_round_columns_corners_and_thin_lines_are_kept():
+    disk = _canvas()
+    cv2.circle(disk, (100, 100), 12, 1, -1)  # a round column fills pi/4 of its square
+    corner = _canvas()
+    corner[40:160, 40:47] = 1
+    corner[153:160, 40:160] = 1  # an L of wall: far from convex
+    line = _canvas()
+    cv2.line(line, (20, 30), (180, 120), 1, 2)  # thin: fills its pixel-rounded rectangle badly
+    for mask in (disk, corner, line):
+        assert not solid_symbols(mask.astype(bool), THICKNESS).any()
+
+
+@pytest.mark.parametrize(
+    "points",
+    [[(20, 100), (100, 80), (180, 100), (100, 120)], [(100, 20), (130, 90), (100, 110), (70, 90)]],
+    ids=["diamond", "kite"],
+)
+def test_convex_shapes_half_their_rectangle_but_no_triangle_are_kept(points, monkeypatch):
+    mask = _triangle(points)  # any convex polygon
+    assert not is_solid_symbol(mask, THICKNESS)
+    monkeypatch.setattr("model_code.geometry.symbols.MIN_TRIANGLE_FILL", 0.0)
+    assert is_solid_symbol(mask, THICKNESS)  # the triangle test alone keeps them
+
+
+def test_a_triangle_joined_to_a_wall_is_part_of_the_wall():
+    mask = _triangle([(60, 20), (100, 75), (55, 60)]) | _rotated_rectangle((100, 80), (160, 7), 0)
+    assert not solid_symbols(mask, THICKNESS).any()
+
+
+def test_small_or_thin_triangles_are_not_judged():
+    tiny = _triangle([(50, 50), (56, 58), (49, 57)])  # inscribed radius under MIN_RADIUS_PX
+    assert not solid_symbols(tiny, THICKNESS).any()
+    assert not solid_symbols(_triangle([(60, 20), (100, 75), (55, 60)]), 60.0).any()  # thinner than a wall
+
+
+def test_only_the_symbol_leaves_a_plan_mask():
+    wall = _rotated_rectangle((100, 150), (150, 7), 0) | _rotated_rectangle((30, 100), (7, 150), 0)
+    arrow = _triangle([(120, 20), (170, 90), (110, 70)])
+    found = solid_symbols(wall | arrow, THICKNESS)
+    assert np.array_equal(found, arrow)
+
+
+def test_clear_upsampled_removes_the_symbol_and_its_edges_at_the_larger_size():
+    small_wall = _rotated_rectangle((100, 150), (150, 7), 0)
+    small_arrow = _triangle([(120, 20), (170, 90), (110, 70)])
+    # the same drawing at twice the size, with edges a pixel thicker than the small mask's
+    big = cv2.resize((small_wall | small_arrow).astype(np.uint8), (400, 400), interpolation=cv2.INTER_NEAREST)
+    big = cv2.dilate(big, np.ones((3, 3), np.uint8)).astype(bool)
+    other = big.copy()
+    expected_wall = cv2.dilate(
+        cv2.resize(small_wall.astype(np.uint8), (400, 400), interpolation=cv2.INTER_NEAREST),
+        np.ones((3, 3), np.uint8),
+    ).astype(bool)
+    clear_upsampled((big, other), small_arrow)
+    assert np.array_equal(big, expected_wall)
+    assert np.array_equal(other, expected_wall)
+    untouched = expected_wall.copy()
+    clear_upsampled((untouched,), np.zeros_like(small_arrow))
+    assert np.array_equal(untouched, expected_wall)
