@@ -48,6 +48,8 @@ def test_a_north_arrow_gives_no_wall(bundled, backend, monkeypatch):
     document = result.document.to_dict()
     validate_result(document)
     assert not result.wall_mask[arrow].any()
+    reach = cv2.dilate(arrow.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    assert not result.opening_mask[reach].any()
     assert _walls_near(document, arrow) == 0
     assert document["walls"], "the plan's own walls are still found"
     # without the step the arrow is a wall: the test above can fail

@@ -37,7 +37,7 @@ MIN_SOLIDITY = 0.9  # area / convex hull area
 MAX_RECTANGLE_FILL = 0.6  # area / minimum-area rectangle area (pixel-inclusive)
 MIN_TRIANGLE_FILL = 0.86  # area / smallest enclosing triangle's area (pixel centres)
 MIN_WIDTH = 1.0  # the inscribed disk's diameter, in wall thicknesses
-MIN_RADIUS_PX = 4.0  # the inscribed disk's radius, in pixels
+MIN_RADIUS_PX = 4.0  # the inscribed disk's radius, in pixels (3 took a true wall piece of a CAD sheet)
 
 
 def is_solid_symbol(piece: np.ndarray, wall_thickness: float) -> bool:
@@ -79,6 +79,21 @@ def solid_symbols(wall: np.ndarray, wall_thickness: float) -> np.ndarray:
         if is_solid_symbol(piece, wall_thickness):
             found[y : y + piece.shape[0], x : x + piece.shape[1]] |= piece
     return found
+
+
+def touching(mask: np.ndarray, region: np.ndarray, reach: int = 2) -> np.ndarray:
+    """The components of a ``bool`` mask that come within ``reach`` pixels of ``region`` (same shape):
+    the opening a network sees at the tip of a north arrow goes with the arrow."""
+    mask = np.asarray(mask, bool)
+    found = np.zeros_like(mask)
+    if not mask.any() or not region.any():
+        return found
+    near = cv2.dilate(region.astype(np.uint8), np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)).view(bool)
+    if not (mask & near).any():
+        return found
+    parts = label_components(mask, connectivity=8)
+    hit = np.unique(parts.labels[mask & near])
+    return np.isin(parts.labels, hit[hit > 0])
 
 
 def clear_upsampled(masks: tuple[np.ndarray, ...], dropped: np.ndarray, margin: int = 2) -> None:

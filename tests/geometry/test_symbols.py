@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from model_code.geometry.symbols import clear_upsampled, is_solid_symbol, solid_symbols
+from model_code.geometry.symbols import clear_upsampled, is_solid_symbol, solid_symbols, touching
 
 THICKNESS = 6.0
 
@@ -117,3 +117,14 @@ def test_clear_upsampled_removes_the_symbol_and_its_edges_at_the_larger_size():
     untouched = expected_wall.copy()
     clear_upsampled((untouched,), np.zeros_like(small_arrow))
     assert np.array_equal(untouched, expected_wall)
+
+
+def test_touching_takes_whole_components_within_reach():
+    arrow = _triangle([(120, 20), (170, 90), (110, 70)])
+    tip = _rotated_rectangle((173, 96), (8, 4), 40)  # an opening seen at the arrow's tip
+    far = _rotated_rectangle((40, 180), (30, 5), 0)  # a real window elsewhere
+    found = touching(tip | far, arrow)
+    assert np.array_equal(found, tip)
+    assert not found[far].any()
+    assert not touching(far, arrow).any()
+    assert not touching(tip, np.zeros_like(arrow)).any()
