@@ -71,9 +71,12 @@ def solid_symbols(wall: np.ndarray, wall_thickness: float) -> np.ndarray:
     if not wall.any():
         return found
     parts = label_components(wall, connectivity=8)
-    smallest = np.pi * MIN_RADIUS_PX**2  # a component holding no such disk is not looked at
+    smallest = np.pi * MIN_RADIUS_PX**2  # a component that cannot hold the disk is not looked at
     for label in range(1, parts.count):
-        if parts.area(label) < smallest:
+        box = parts.boxes[label]
+        if box is None or parts.area(label) < smallest:
+            continue
+        if min(box[0].stop - box[0].start, box[1].stop - box[1].start) < 2 * MIN_RADIUS_PX:
             continue
         piece, x, y = parts.crop(label)
         if is_solid_symbol(piece, wall_thickness):
