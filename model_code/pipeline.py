@@ -360,7 +360,7 @@ class Pipeline:
         (:func:`keep_drawing_area`, when ``area`` is given) and without solid symbols such as north
         arrows (:func:`~model_code.geometry.symbols.solid_symbols`).  The input-size masks (and
         ``other_wall``, another input-size wall mask) are cleared to match, in place."""
-        from model_code.geometry.symbols import clear_upsampled, solid_symbols, touching
+        from model_code.geometry.symbols import drop_solid_symbols
         from model_code.model.scale import mask_wall_thickness
 
         work_wall, work_opening = self._threshold(probs, options)
@@ -374,13 +374,7 @@ class Pipeline:
         thickness = (
             choice.wall_thickness_px * zoom if choice.wall_thickness_px else mask_wall_thickness(work_wall)
         )
-        symbols = solid_symbols(work_wall, thickness or 1.0)
-        if symbols.any():
-            stray = touching(work_opening, symbols)  # an opening seen at an arrow's tip
-            work_wall, work_opening = work_wall & ~symbols, work_opening & ~stray
-            clear_upsampled(input_walls, symbols)
-            clear_upsampled((opening_mask,), stray)
-        return work_wall, work_opening
+        return drop_solid_symbols(work_wall, work_opening, thickness or 1.0, input_walls, (opening_mask,))
 
     @staticmethod
     def _baseline_masks(
@@ -389,7 +383,7 @@ class Pipeline:
         """The OpenCV baseline's wall and opening masks, given the sheet's drawing area, without solid
         symbols (:func:`~model_code.geometry.symbols.solid_symbols`, as for the U-Net; judged on a copy
         of at most ``MAX_WORKING_PIXELS``, so a huge scan costs no full-size labelling)."""
-        from model_code.geometry.symbols import clear_upsampled, solid_symbols, touching
+        from model_code.geometry.symbols import drop_solid_symbols
         from model_code.model.baseline import baseline_masks
         from model_code.model.scale import MAX_WORKING_PIXELS, mask_wall_thickness, shape_at
 
@@ -402,10 +396,8 @@ class Pipeline:
                 cv2.resize(m.view(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).view(bool)
                 for m in (wall, opening)
             )
-        symbols = solid_symbols(judged, mask_wall_thickness(judged) or 1.0)
-        stray = touching(judged_opening, symbols)
-        clear_upsampled((wall,), symbols)
-        clear_upsampled((opening,), stray)
+        # cleared in place at full size (``judged`` may be ``wall`` itself: what it returns is not needed)
+        drop_solid_symbols(judged, judged_opening, mask_wall_thickness(judged) or 1.0, (wall,), (opening,))
         timing["baseline"] = (time.perf_counter() - start) * 1000
         return wall, opening
 

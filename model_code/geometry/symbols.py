@@ -84,6 +84,25 @@ def solid_symbols(wall: np.ndarray, wall_thickness: float) -> np.ndarray:
     return found
 
 
+def drop_solid_symbols(
+    wall: np.ndarray,
+    opening: np.ndarray,
+    wall_thickness: float,
+    larger_walls: tuple[np.ndarray, ...] = (),
+    larger_openings: tuple[np.ndarray, ...] = (),
+) -> tuple[np.ndarray, np.ndarray]:
+    """``wall`` without its solid symbols and ``opening`` without the components touching them (new
+    arrays); the same components are cleared whole, in place, from ``larger_walls`` and
+    ``larger_openings``, the same drawing's masks at a larger size (:func:`clear_upsampled`)."""
+    symbols = solid_symbols(wall, wall_thickness)
+    if not symbols.any():
+        return wall, opening
+    stray = touching(opening, symbols)  # the opening a network sees at an arrow's tip
+    clear_upsampled(larger_walls, symbols)
+    clear_upsampled(larger_openings, stray)
+    return wall & ~symbols, opening & ~stray
+
+
 def touching(mask: np.ndarray, region: np.ndarray, reach: int = 2) -> np.ndarray:
     """The components of a ``bool`` mask that come within ``reach`` pixels of ``region`` (same shape):
     the opening a network sees at the tip of a north arrow goes with the arrow."""

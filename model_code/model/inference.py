@@ -2,7 +2,7 @@
 
 The image is resized to its working shape (by default the longest side equals the model's
 working size; :mod:`model_code.model.scale` chooses another from the plan's wall thickness),
-padded with white paper to a multiple of 32, normalised as the checkpoint says and run through
+padded with the plan's own paper colour to a multiple of 32, normalised as the checkpoint says and run through
 the model's runtime (ONNX Runtime on CPU by default, without importing torch).  When the working
 image is larger than one tile it is processed as overlapping tiles blended with a smooth window,
 so memory stays bounded at any size.  With more than one view (the ``views`` option) every batch also
@@ -78,14 +78,17 @@ def paper_colour(image: np.ndarray, ring: int = PAPER_RING_PX) -> tuple[float, .
     return tuple(float(v) for v in np.atleast_1d(np.median(pixels, axis=0)))
 
 
-def pad_to_multiple(image: np.ndarray, multiple: int = PAD_MULTIPLE) -> np.ndarray:
-    """Pad bottom/right with the plan's paper colour (:func:`paper_colour`) so both sides are multiples
-    of ``multiple``."""
+def pad_to_multiple(
+    image: np.ndarray, multiple: int = PAD_MULTIPLE, paper: tuple[float, ...] | None = None
+) -> np.ndarray:
+    """Pad bottom/right with the plan's paper colour (``paper``, else :func:`paper_colour` of ``image``)
+    so both sides are multiples of ``multiple``."""
     h, w = image.shape[:2]
     ph, pw = (-h) % multiple, (-w) % multiple
     if ph == 0 and pw == 0:
         return image
-    return cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=paper_colour(image))
+    paper = paper_colour(image) if paper is None else paper
+    return cv2.copyMakeBorder(image, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=paper)
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -192,15 +195,14 @@ def predict_probabilities(
     if (wh, ww) != (height, width):
         shrink = wh <= height and ww <= width
         resized = cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    padded = pad_to_multiple(resized)
+    paper = paper_colour(resized)
+    padded = pad_to_multiple(resized, paper=paper)
     if max(padded.shape[:2]) <= tile_size:
         probs = _forward(model, [padded], flips)[0]
     else:
         if min(padded.shape[:2]) < tile_size:  # a long thin plan: pad the short side up to one tile
             ph, pw = max(0, tile_size - padded.shape[0]), max(0, tile_size - padded.shape[1])
-            padded = cv2.copyMakeBorder(
-                padded, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=paper_colour(resized)
-            )
+            padded = cv2.copyMakeBorder(padded, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=paper)
         probs = _tiled(model, padded, tile_size, tile_overlap, batch_size, flips)
     probs = np.ascontiguousarray(probs[:, :wh, :ww], dtype=np.float32)
     return probs if at_working_size else upsample_probabilities(probs, (height, width))
