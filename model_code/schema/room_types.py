@@ -118,6 +118,8 @@ _TYPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "breakfast",
             "salon",
             "livingroom",
+            "ldk",
+            "sldk",
             "kit",
             "dr",
             "lr",
@@ -289,6 +291,190 @@ _FOREIGN_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
 )
 
+# Room names in Chinese (simplified and traditional), Japanese and Korean.  These scripts put no
+# space between words, so a vocabulary word is looked for anywhere in the name (NFKC-normalised, not
+# folded: folding would take Korean syllables and Japanese kana apart).  The head noun comes last in all
+# three ("主卧卫生间" is the master bedroom's bathroom, "主卧衣帽间" its walk-in closet, "卧室阳台" the
+# bedroom's balcony), so the word that ends last in the name decides, the longer on a tie.  The OCR
+# reads Chinese characters and kanji (not kana or hangul); kana and hangul names still come from the
+# customers' ``name_hint``.
+_CJK_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "balcony",
+        (
+            "阳台",
+            "陽台",
+            "陽臺",
+            "露台",
+            "露臺",
+            "晒台",
+            "曬台",
+            "バルコニー",
+            "ベランダ",
+            "テラス",
+            "발코니",
+            "베란다",
+            "테라스",
+        ),
+    ),
+    (
+        "bathroom",
+        (
+            "卫生间",
+            "衛生間",
+            "卫浴",
+            "衛浴",
+            "浴室",
+            "厕所",
+            "廁所",
+            "洗手间",
+            "洗手間",
+            "主卫",
+            "次卫",
+            "客卫",
+            "公卫",
+            "主衛",
+            "次衛",
+            "客衛",
+            "公衛",
+            "淋浴",
+            "盥洗",
+            "洗衣房",
+            "洗衣间",
+            "洗衣間",
+            "便所",
+            "洗面所",
+            "脱衣所",
+            "脱衣室",
+            "トイレ",
+            "ユニットバス",
+            "욕실",
+            "화장실",
+            "세탁실",
+        ),
+    ),
+    (
+        "bedroom",
+        (
+            "卧室",
+            "臥室",
+            "卧",
+            "臥",
+            "儿童房",
+            "兒童房",
+            "老人房",
+            "客房",
+            "书房",
+            "書房",
+            "工人房",
+            "保姆房",
+            "寝室",
+            "洋室",
+            "和室",
+            "書斎",
+            "子供部屋",
+            "침실",
+            "안방",
+            "서재",
+            "아이방",
+            "작은방",
+        ),
+    ),
+    (
+        "closet",
+        (
+            "衣帽间",
+            "衣帽間",
+            "更衣室",
+            "储藏",
+            "儲藏",
+            "储物",
+            "儲物",
+            "杂物间",
+            "雜物間",
+            "收纳",
+            "收納",
+            "押入",
+            "物入",
+            "納戸",
+            "収納",
+            "クローゼット",
+            "드레스룸",
+            "창고",
+            "수납",
+            "팬트리",
+        ),
+    ),
+    (
+        "hall",
+        (
+            "玄关",
+            "玄關",
+            "玄関",
+            "门厅",
+            "門廳",
+            "过道",
+            "過道",
+            "走廊",
+            "走道",
+            "楼梯",
+            "樓梯",
+            "电梯厅",
+            "電梯廳",
+            "前室",
+            "廊下",
+            "階段",
+            "ホール",
+            "エントランス",
+            "현관",
+            "복도",
+            "계단",
+        ),
+    ),
+    (
+        "living",
+        (
+            "客厅",
+            "客廳",
+            "餐厅",
+            "餐廳",
+            "饭厅",
+            "飯廳",
+            "厨房",
+            "廚房",
+            "起居室",
+            "家庭厅",
+            "家庭廳",
+            "居間",
+            "台所",
+            "食堂",
+            "リビング",
+            "ダイニング",
+            "キッチン",
+            "거실",
+            "주방",
+            "부엌",
+            "식당",
+        ),
+    ),
+)
+
+
+def _cjk_room_type(name: str) -> str | None:
+    """The type of the Chinese, Japanese or Korean room word that ends last in ``name`` (the longer on
+    a tie), else ``None``."""
+    text = unicodedata.normalize("NFKC", name)
+    best: tuple[int, int, str] | None = None
+    for room_type, words in _CJK_WORDS:
+        for word in words:
+            end = text.rfind(word)
+            if end >= 0:
+                key = (end + len(word), len(word), room_type)
+                if best is None or key[:2] > best[:2]:
+                    best = key
+    return None if best is None else best[2]
+
+
 # Word beginnings and endings of compounds (German and Swedish write "Kinderzimmer", "Masterbedroom",
 # "Gästbadrum" as one word): a word of 6 letters or more that starts or ends with one of these.
 _COMPOUND_STEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -318,7 +504,9 @@ def room_type_of_name(name: str | None, fuzzy: bool = False) -> str | None:
     """The vocabulary type a room name means (``"Master Bedroom"`` -> ``"bedroom"``), else ``None``.
 
     English, French, Spanish, German and Swedish (``"CHAMBRE 2"``, ``"Baño"``, ``"Schlafzimmer"``,
-    ``"SOVRUM"``: bedroom, bathroom, bedroom, bedroom).  The name is lower-cased, its accents removed
+    ``"SOVRUM"``: bedroom, bathroom, bedroom, bedroom), and Chinese, Japanese and Korean
+    (``"主卧卫生间"``, ``"洋室"``, ``"거실"``: bathroom, bedroom, living), where the word that ends
+    last in the name decides (:data:`_CJK_WORDS`).  The name is lower-cased, its accents removed
     and split into words (also with its dots removed, so ``"W.C."`` is ``wc``); English words win
     over the other languages, then compounds are matched by their first or last part.  A name that
     already is a vocabulary type maps to itself.  ``fuzzy`` (for text read off a plan) also accepts
@@ -330,6 +518,9 @@ def room_type_of_name(name: str | None, fuzzy: bool = False) -> str | None:
     text = fold_accents(str(name)).strip().lower()
     if text in ROOM_TYPES:
         return text
+    cjk = _cjk_room_type(str(name))
+    if cjk is not None:
+        return cjk
     words = _words(text.replace("'", " "))
     for table in (_TYPE_WORDS, _FOREIGN_WORDS):
         for room_type, names in table:
