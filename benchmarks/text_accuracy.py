@@ -61,26 +61,57 @@ def same(a: str | None, b: str | None) -> bool:
     return norm(a) == norm(b) and bool(a)
 
 
-def synth_accuracy(pipeline: Pipeline, count: int, size: int = 1024) -> dict:
+def on_sheet(
+    image: np.ndarray, labels: np.ndarray, factor: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The plan and its room-label map pasted at a random place on paper ``factor`` times its sides:
+    a plan on a larger sheet, its text as many times smaller against the image as the sheet is larger."""
+    height, width = image.shape[:2]
+    big_h, big_w = round(height * factor), round(width * factor)
+    rng = np.random.default_rng(seed)
+    y, x = int(rng.integers(0, big_h - height + 1)), int(rng.integers(0, big_w - width + 1))
+    paper = np.median(np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]]), axis=0)
+    sheet = np.empty((big_h, big_w, 3), np.uint8)
+    sheet[:] = paper.astype(np.uint8)
+    sheet[y : y + height, x : x + width] = image
+    sheet_labels = np.zeros((big_h, big_w), labels.dtype)
+    sheet_labels[y : y + height, x : x + width] = labels
+    return sheet, sheet_labels
+
+
+def synth_accuracy(pipeline: Pipeline, count: int, size: int = 1024, sheet_factor: float = 1.0) -> dict:
+    """Room names and scale read on ``count`` generated plans (``size`` px), each pasted on a sheet
+    ``sheet_factor`` times its sides (:func:`on_sheet`; 1: the plan alone).  ``labels_read``: printed
+    room names found among the lines read (the OCR alone, whatever the rooms)."""
     names_total = names_right = 0
+    labels_total = labels_read = 0
     scale_plans = scale_right = scale_found = 0
     errors = []
     per_language: dict[str, list[int]] = {}
+    started = time.perf_counter()
     for seed in range(1000, 1000 + count):
         plan = generate_plan(seed, size=size, print_text=True)
-        result = pipeline.analyze(plan.image, PipelineOptions(text="on"))
+        image, room_labels = plan.image, plan.room_labels
+        if sheet_factor > 1.0:
+            image, room_labels = on_sheet(image, room_labels, sheet_factor, seed)
+        result = pipeline.analyze(image, PipelineOptions(text="on"))
         doc = result.document
+        read = {re.sub(r"\s+", " ", (name_part(t.text) or "").strip().lower()) for t in doc.texts or []}
+        for printed in plan.printed:
+            if printed.kind == "name":
+                labels_total += 1
+                labels_read += re.sub(r"\s+", " ", printed.text.strip().lower()) in read
         shapes = [
             (room, Polygon(room.polygon)) for room in doc.rooms if room.polygon and len(room.polygon) >= 3
         ]
         for k, truth in enumerate(plan.annotation.rooms, start=1):
             if not truth.name_hint:
                 continue
-            ys, xs = np.nonzero(plan.room_labels == k)
+            ys, xs = np.nonzero(room_labels == k)
             if len(xs) == 0:
                 continue
             point = Point(float(np.median(xs)), float(np.median(ys)))
-            if plan.room_labels[int(point.y), int(point.x)] != k:
+            if room_labels[int(point.y), int(point.x)] != k:
                 i = len(xs) // 2
                 point = Point(float(xs[i]), float(ys[i]))
             names_total += 1
@@ -99,6 +130,13 @@ def synth_accuracy(pipeline: Pipeline, count: int, size: int = 1024) -> dict:
                 scale_right += abs(error) <= 0.02
     return {
         "plans": count,
+        "size": size,
+        "sheet_factor": sheet_factor,
+        "detect_side": pipeline.text_reader.detect_side,
+        "seconds_per_plan": round((time.perf_counter() - started) / max(1, count), 2),
+        "labels_printed": labels_total,
+        "labels_read": labels_read,
+        "labels_read_rate": round(labels_read / max(1, labels_total), 3),
         "labelled_rooms": names_total,
         "names_right": names_right,
         "names_rate": round(names_right / max(1, names_total), 3),
@@ -332,6 +370,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--synth", type=int, default=0)
+    parser.add_argument(
+        "--sheet-factor",
+        type=float,
+        default=1.0,
+        help="--synth: paste each plan on paper this many times its sides (text smaller against the image)",
+    )
+    parser.add_argument(
+        "--detect-side", type=int, default=None, help="the OCR detector's longest side (default: the product)"
+    )
     parser.add_argument("--r3d", action="store_true")
     parser.add_argument("--engines", type=int, default=0)
     parser.add_argument("--latency", action="store_true")
@@ -340,12 +387,13 @@ def main() -> None:
     parser.add_argument("--engine-runtime", choices=["openvino", "onnxruntime"], default=None)
     args = parser.parse_args()
     pipeline = Pipeline.load()
-    pipeline.text_reader = shared_reader(threads=args.threads, runtime=args.engine_runtime)
+    side = {} if args.detect_side is None else {"detect_side": args.detect_side}
+    pipeline.text_reader = shared_reader(threads=args.threads, runtime=args.engine_runtime, **side)
     report = {"engine_runtime": pipeline.text_reader.runtime}
     if args.engines:
         report["engines"] = engines(pipeline.text_reader, args.engines)
     if args.synth:
-        report["synth"] = synth_accuracy(pipeline, args.synth)
+        report["synth"] = synth_accuracy(pipeline, args.synth, sheet_factor=args.sheet_factor)
     if args.r3d:
         report["r3d"] = r3d_accuracy(pipeline, args.overlays)
     if args.latency:

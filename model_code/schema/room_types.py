@@ -388,6 +388,7 @@ _CJK_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "更衣室",
             "储藏",
             "儲藏",
+            "藏室",  # 储藏室 with its first character misread
             "储物",
             "儲物",
             "杂物间",

@@ -36,7 +36,9 @@ import numpy as np
 ENGINE_DISTRIBUTION = "rapidocr-onnxruntime"
 DETECTOR_FILE = "ch_PP-OCRv4_det_infer.onnx"
 RECOGNISER_FILE = "ch_PP-OCRv4_rec_infer.onnx"
-DETECT_SIDE = 1024  # the detector's input: the plan's longest side scaled down to at most this
+DETECT_SIDE = 2048  # the detector's view of the plan: its longest side scaled down to at most this
+DETECT_TILE = 1280  # the detector runs on tiles of at most this side (memory), ...
+DETECT_OVERLAP = 320  # ... overlapping by this much: a line up to this long lies whole in one tile
 DETECT_THRESHOLD = 0.3  # text probability of a pixel
 BOX_THRESHOLD = 0.5  # mean text probability inside a box
 UNCLIP_RATIO = 1.6  # the detector's shrunk text kernels grow back by area * ratio / perimeter
@@ -231,20 +233,50 @@ class TextReader:
 
     # -- detection -------------------------------------------------------------------------------------
     def detect(self, image: np.ndarray, detect_side: int | None = None) -> list[tuple[np.ndarray, float]]:
-        """Text quads ``(4, 2)`` in input pixels with their detector score, largest first."""
+        """Text quads ``(4, 2)`` in input pixels with their detector score, largest first.
+
+        The plan is seen with its longest side scaled down to at most ``detect_side`` (default: the
+        reader's), in overlapping tiles of at most :data:`DETECT_TILE` pixels (:func:`tile_starts`),
+        so the detector's memory stays that of one tile whatever the side.  A line is kept from the
+        tile whose core (the tile less half the overlap on each inner side) holds its centre.
+        """
         height, width = image.shape[:2]
         side = self.detect_side if detect_side is None else int(detect_side)
         scale = min(1.0, side / max(height, width))
         dh = max(32, round(height * scale / 32) * 32)
         dw = max(32, round(width * scale / 32) * 32)
         small = cv2.resize(image[..., ::-1], (dw, dh), interpolation=cv2.INTER_AREA)
-        batch = ((small.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
+        sx, sy = width / dw, height / dh
+        found = []
+        rows, cols = tile_starts(dh), tile_starts(dw)
+        for i, y0 in enumerate(rows):
+            for j, x0 in enumerate(cols):
+                tile = small[y0 : y0 + DETECT_TILE, x0 : x0 + DETECT_TILE]
+                core = (
+                    _core_edge(cols, j, dw, DETECT_TILE),
+                    _core_edge(rows, i, dh, DETECT_TILE),
+                    _core_edge(cols, j + 1, dw, DETECT_TILE),
+                    _core_edge(rows, i + 1, dh, DETECT_TILE),
+                )
+                for quad, score in self._detect_tile(tile):
+                    centre = quad.mean(axis=0) + np.array([x0, y0], np.float32)
+                    if core[0] <= centre[0] < core[2] and core[1] <= centre[1] < core[3]:
+                        quad = (quad + np.array([x0, y0], np.float32)) * np.array([sx, sy], dtype=np.float32)
+                        found.append((_order_quad(quad), score))
+        found = merge_line_parts(found)
+        found = [q for q in found if _quad_sides(q[0])[1] >= MIN_TEXT_HEIGHT]
+        found.sort(key=lambda q: -float(np.prod(_quad_sides(q[0]))))
+        bgr = np.ascontiguousarray(image[..., ::-1])
+        return [(_take_trailing_glyph(bgr, quad), score) for quad, score in found[:MAX_BOXES]]
+
+    def _detect_tile(self, tile: np.ndarray) -> list[tuple[np.ndarray, float]]:
+        """Text quads ``(4, 2)`` in the pixels of one BGR tile (sides multiples of 32) with their scores."""
+        batch = ((tile.astype(np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
         with self._lock:
             prob = self.detector.run(batch)[0, 0]
         bitmap = (prob > DETECT_THRESHOLD).astype(np.uint8)
         bitmap = cv2.dilate(bitmap, np.ones((2, 2), np.uint8))
         contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-        sx, sy = width / dw, height / dh
         found = []
         for contour in contours:
             if len(contour) < 3:
@@ -259,14 +291,8 @@ class TextReader:
             if score < BOX_THRESHOLD:
                 continue
             grow = rw * rh * UNCLIP_RATIO / (2 * (rw + rh))
-            quad = cv2.boxPoints(((cx, cy), (rw + 2 * grow, rh + 2 * grow), angle))
-            quad = quad * np.array([sx, sy], dtype=np.float32)
-            found.append((_order_quad(quad), score))
-        found = merge_line_parts(found)
-        found = [q for q in found if _quad_sides(q[0])[1] >= MIN_TEXT_HEIGHT]
-        found.sort(key=lambda q: -float(np.prod(_quad_sides(q[0]))))
-        bgr = np.ascontiguousarray(image[..., ::-1])
-        return [(_take_trailing_glyph(bgr, quad), score) for quad, score in found[:MAX_BOXES]]
+            found.append((cv2.boxPoints(((cx, cy), (rw + 2 * grow, rh + 2 * grow), angle)), score))
+        return found
 
     # -- recognition -----------------------------------------------------------------------------------
     def recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
@@ -373,6 +399,27 @@ class TextReader:
             out.append(TextBox(box, text, confidence, quad, angle))
         out.sort(key=lambda t: (t.box[1], t.box[0]))
         return out
+
+
+def tile_starts(length: int, tile: int = DETECT_TILE, overlap: int = DETECT_OVERLAP) -> list[int]:
+    """Where the detector's tiles start along a side of ``length`` pixels (a multiple of 32): as few
+    tiles of at most ``tile`` pixels as overlap by at least ``overlap``, spread evenly, each start a
+    multiple of 32 (so every tile's sides are too)."""
+    if length <= tile:
+        return [0]
+    last = length - tile
+    count = 1 + math.ceil(last / (tile - overlap - 32))  # a start rounded down loses < 32 of overlap
+    return [32 * math.floor(last * k / (count - 1) / 32) if k < count - 1 else last for k in range(count)]
+
+
+def _core_edge(starts: list[int], index: int, length: int, tile: int) -> float:
+    """The edge between tile ``index - 1``'s core and tile ``index``'s: the middle of their overlap
+    (0 before the first tile, ``length`` after the last)."""
+    if index <= 0:
+        return 0.0
+    if index >= len(starts):
+        return float(length)
+    return (starts[index] + min(starts[index - 1] + tile, length)) / 2.0
 
 
 def _tilt(quad: np.ndarray) -> float:
