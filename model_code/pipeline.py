@@ -214,6 +214,14 @@ def page_of(decoded: Page) -> tuple[int, int] | None:
     return (decoded.number, decoded.count) if decoded.paged else None
 
 
+def _on_page(mask: np.ndarray, box: tuple[int, int, int, int], shape: tuple[int, int]) -> np.ndarray:
+    """A mask of the ``box`` (x0, y0, x1, y1) of an image placed on the whole image's ``shape``."""
+    x0, y0, x1, y1 = box
+    page = np.zeros(shape, dtype=mask.dtype)
+    page[y0:y1, x0:x1] = mask
+    return page
+
+
 def keep_drawing_area(
     wall: np.ndarray,
     opening: np.ndarray,
@@ -335,9 +343,22 @@ class Pipeline:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Wall mask, opening mask (both ``bool``, input size) and U-Net probabilities if any.
 
-        The probabilities are at the working scale (:meth:`forward`), not the input size.
+        The probabilities are at the working scale (:meth:`forward`), not the input size.  As in
+        :meth:`analyze`, a large image mostly blank round its drawing is looked at on the drawing's
+        box (the probabilities then cover the box).
         """
         timing = {} if timing is None else timing
+        extent, timing["paper"] = self._drawing_extent(image)
+        if extent is None:
+            return self._masks(image, options, timing)
+        x0, y0, x1, y1 = extent
+        wall, opening, probs = self._masks(np.ascontiguousarray(image[y0:y1, x0:x1]), options, timing)
+        return _on_page(wall, extent, image.shape[:2]), _on_page(opening, extent, image.shape[:2]), probs
+
+    def _masks(
+        self, image: np.ndarray, options: PipelineOptions, timing: dict[str, float]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`masks` on the image as given."""
         area = self.drawing_area(image, timing)
         if options.backend == "opencv":
             return (*self._baseline_masks(image, area, timing), None)
@@ -626,12 +647,49 @@ class Pipeline:
         raises abandons the analysis there (the server's request deadline).  A stage already
         running is never interrupted.  ``dpi``: the resolution a PDF page was rendered at (with a
         printed drawing scale, evidence of the plan's scale).
+
+        A large image that is mostly blank paper round its drawing is analysed on the drawing's box
+        (:func:`~model_code.model.paper.drawing_extent`), so the plan gets the working scale it would
+        get alone; the result is placed back on the image (coordinates and masks are the image's,
+        ``drawing_area`` is the box; the probabilities cover the box).
         """
+        options = options or PipelineOptions()
+        options.check()
+        extent, paper_ms = self._drawing_extent(image)
+        if extent is None:
+            result = self._analyze(image, options, between_stages, dpi)
+        else:
+            x0, y0, x1, y1 = extent
+            result = self._analyze(np.ascontiguousarray(image[y0:y1, x0:x1]), options, between_stages, dpi)
+            document = result.document
+            document.place_on(x0, y0, image.shape[1], image.shape[0])
+            if document.drawing_area is None:
+                document.drawing_area = extent
+            result.wall_mask = _on_page(result.wall_mask, extent, image.shape[:2])
+            result.opening_mask = _on_page(result.opening_mask, extent, image.shape[:2])
+        result.document.timing_ms["paper"] = paper_ms
+        return result
+
+    @staticmethod
+    def _drawing_extent(image: np.ndarray) -> tuple[tuple[int, int, int, int] | None, float]:
+        """The box of a large image's drawing on blank paper (None: the whole image) and its cost in ms."""
+        from model_code.model.paper import drawing_extent
+
+        start = time.perf_counter()
+        extent = drawing_extent(image)
+        return extent, (time.perf_counter() - start) * 1000
+
+    def _analyze(
+        self,
+        image: np.ndarray,
+        options: PipelineOptions,
+        between_stages: Callable[[], None] | None,
+        dpi: float | None,
+    ) -> PlanResult:
+        """:meth:`analyze` on the image as given (the drawing's box, or the whole image)."""
         from model_code.geometry.rooms import detect_rooms, scale_rooms
         from model_code.geometry.vectorize import VectorizeOptions, scale_plan, vectorize
 
-        options = options or PipelineOptions()
-        options.check()
         timing: dict[str, float] = {}
         height, width = image.shape[:2]
         inference: dict[str, Any] | None = None

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from model_code.model.loader import LoadedModel
+from model_code.model.paper import paper_colour
 from model_code.model.preprocess import normalize
 from model_code.model.scale import base_shape
 
@@ -42,10 +43,6 @@ GUIDE_STRIP_ROWS = 256  # rows filtered at once: memory stays a few strips of fl
 # hatched 0.679 -> 0.688, all styles 0.8611 -> 0.8619, R3D training share 0.9537 -> 0.9538; a
 # grey opening of the guide instead cost R3D 0.002.
 GUIDE_HOLE_CLOSE = 3
-# The ring of edge pixels whose median colour is the paper the working image is padded with
-# (pad_to_multiple).  Padding with white instead, R3D validation wall IoU was 0.952 pooled (worst plan
-# 0.803, now 0.846); on the same plans on grey paper 0.952 (now 0.957), on beige 0.958 (0.959).
-PAPER_RING_PX = 2
 # The views of the plan the network averages (the ``views`` option): each entry flips the normalised
 # ``(N, 3, H, W)`` batch along those axes (-1: left-right, -2: upside down) and the probabilities back.
 # The network was trained on every flip and quarter turn (SquareSymmetry), so every view is a fair look.
@@ -63,19 +60,6 @@ def working_shape(height: int, width: int, working_size: int, native_up_to: floa
     """``(h, w)`` after scaling the longest side to ``working_size`` (aspect kept), except plans at most
     ``native_up_to`` times larger, which keep their size (``scale.base_shape``)."""
     return base_shape(height, width, working_size, native_up_to)
-
-
-def paper_colour(image: np.ndarray, ring: int = PAPER_RING_PX) -> tuple[float, ...]:
-    """The colour of a plan's paper: the per-channel median of its outermost ``ring`` pixels.
-
-    Scans on grey or beige paper, and plans with a tinted background, are not white at their edges;
-    padding them with white draws an edge the network reads as a wall (a blob at the corner where
-    the grey paper of R3D plan 42761030 met the padding and its own white margin)."""
-    h, w = image.shape[:2]
-    ring = max(1, min(ring, h // 2, w // 2))
-    sides = (image[:ring], image[h - ring :], image[:, :ring], image[:, w - ring :])
-    pixels = np.concatenate([side.reshape(-1, *image.shape[2:]) for side in sides])
-    return tuple(float(v) for v in np.atleast_1d(np.median(pixels, axis=0)))
 
 
 def pad_to_multiple(

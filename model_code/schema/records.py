@@ -311,6 +311,37 @@ class ResultDocument:
     # the drawing area inside a sheet's frame and title block, (x0, y0, x1, y1) input px; None: no sheet
     drawing_area: tuple[int, int, int, int] | None = None
 
+    def place_on(self, dx: float, dy: float, width: int, height: int) -> None:
+        """Make this document, found on a part of a larger image whose top-left corner is ``(dx, dy)``,
+        the ``width x height`` image's: every coordinate moved by ``(dx, dy)``, in place.
+
+        Walls, openings, rooms (box and polygon), text boxes, the scale's evidence boxes and the drawing
+        area move; lengths, areas, thicknesses and the scale do not change.
+        """
+
+        def point(p: Point) -> Point:
+            return (p[0] + dx, p[1] + dy)
+
+        def box(b: Any) -> list[float]:
+            return [float(b[0]) + dx, float(b[1]) + dy, float(b[2]) + dx, float(b[3]) + dy]
+
+        self.width, self.height = int(width), int(height)
+        for item in (*self.walls, *self.openings):
+            item.start, item.end = point(item.start), point(item.end)
+        for room in self.rooms:
+            room.bounding_box = box(room.bounding_box)
+            if room.polygon is not None:
+                room.polygon = [point(p) for p in room.polygon]
+        for line in self.texts or []:
+            line.box = tuple(box(line.box))  # type: ignore[assignment]
+        if self.scale is not None:
+            for evidence in self.scale.evidence:
+                if evidence.get("box") is not None:
+                    evidence["box"] = [round(v, 1) for v in box(evidence["box"])]
+        if self.drawing_area is not None:
+            x0, y0, x1, y1 = self.drawing_area
+            self.drawing_area = (x0 + round(dx), y0 + round(dy), x1 + round(dx), y1 + round(dy))
+
     def to_dict(self) -> dict[str, Any]:
         """Serialise to the versioned JSON result document."""
         out: dict[str, Any] = {"schema_version": RESULT_SCHEMA_VERSION}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from model_code.model.inference import normalize, pad_to_multiple, paper_colour, predict_probabilities
+from model_code.model.inference import normalize, pad_to_multiple, predict_probabilities
 from model_code.model.loader import load_model
+from model_code.model.paper import paper_colour
 
 
 def _grey_plan(height: int = 150, width: int = 201, paper: int = 120) -> np.ndarray:
