@@ -11,6 +11,9 @@ names do not end as R3D's masks do (``_wall``, ``_close``, ``_close_wall``, ``_r
     .venv/bin/python benchmarks/paper_tone.py --data ../shared/datasets/r3d/train --out /tmp/r3d_beige \\
         --tone 238,226,196
     floorplan evaluate --data /tmp/r3d_beige --split validation --backend unet:default --out reports/beige
+
+``--border PX`` also frames every drawing with a dark band (a scanner's border round the page) and pads
+the masks to match (twenty-sixth session: ``--tone 255 --border 10``).
 """
 
 from __future__ import annotations
@@ -59,17 +62,44 @@ def tint(rgb: np.ndarray, tone: tuple[int, int, int]) -> np.ndarray:
     return np.clip(np.rint(rgb.astype(np.float32) * scale), 0, 255).astype(np.uint8)
 
 
-def tint_folder(source: Path, target: Path, tone: tuple[int, int, int]) -> int:
-    """Copy ``source`` into ``target`` (sub-folders too) with every drawing tinted; returns the count."""
+def tint_folder(
+    source: Path,
+    target: Path,
+    tone: tuple[int, int, int],
+    border: int = 0,
+    border_tone: tuple[int, int, int] = (25, 25, 25),
+) -> int:
+    """Copy ``source`` into ``target`` (sub-folders too) with every drawing tinted; returns the count.
+
+    ``border`` > 0 also frames every drawing with a band that many pixels wide of ``border_tone`` (a
+    scanner's dark border round the page) and pads every other picture (the masks) with as many zero
+    pixels, so the truth stays aligned; only for mask layouts (a folder with JSON annotations is
+    refused, their coordinates would move).
+    """
     files = sorted(p for p in source.rglob("*") if p.is_file())
+    if border and any(p.suffix.lower() == ".json" for p in files):
+        raise ValueError(
+            "--border needs a mask layout (R3D): JSON annotations would not move with the drawing"
+        )
     tinted = 0
     for path in tqdm(files, desc="paper", unit="file"):
         out = target / path.relative_to(source)
         out.parent.mkdir(parents=True, exist_ok=True)
         if not is_drawing(path, source):
-            shutil.copyfile(path, out)
+            if border and path.suffix.lower() in DRAWING_SUFFIXES:
+                mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+                mask = cv2.copyMakeBorder(mask, border, border, border, border, cv2.BORDER_CONSTANT, value=0)
+                if not cv2.imwrite(str(out), mask):
+                    raise OSError(f"cannot write {out}")
+            else:
+                shutil.copyfile(path, out)
             continue
         picture = tint(read_image(path), tone)[..., ::-1]
+        if border:
+            colour = tuple(int(v) for v in border_tone[::-1])  # BGR
+            picture = cv2.copyMakeBorder(
+                picture, border, border, border, border, cv2.BORDER_CONSTANT, value=colour
+            )
         params = [cv2.IMWRITE_JPEG_QUALITY, 95] if out.suffix.lower() in (".jpg", ".jpeg") else []
         if not cv2.imwrite(str(out), picture, params):
             raise OSError(f"cannot write {out}")
@@ -85,6 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tone", type=parse_tone, default=(238, 226, 196), help="paper colour R,G,B or a grey level"
     )
+    parser.add_argument(
+        "--border",
+        type=int,
+        default=0,
+        help="frame each drawing with a dark band this many px wide (masks padded)",
+    )
+    parser.add_argument("--border-tone", type=parse_tone, default=(25, 25, 25), help="the band's colour")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"paper_tone: no folder {args.data}", file=sys.stderr)
@@ -92,8 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.resolve() == args.data.resolve() or args.data.resolve() in args.out.resolve().parents:
         print("paper_tone: --out must lie outside --data", file=sys.stderr)
         return 2
-    count = tint_folder(args.data, args.out, args.tone)
-    print(f"{count} drawings on paper {args.tone} in {args.out}")
+    if args.border < 0:
+        print("paper_tone: --border must be >= 0", file=sys.stderr)
+        return 2
+    try:
+        count = tint_folder(args.data, args.out, args.tone, args.border, args.border_tone)
+    except ValueError as exc:
+        print(f"paper_tone: {exc}", file=sys.stderr)
+        return 2
+    border = f", in a {args.border} px border {args.border_tone}" if args.border else ""
+    print(f"{count} drawings on paper {args.tone}{border} in {args.out}")
     return 0
 
 

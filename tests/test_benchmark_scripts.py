@@ -390,3 +390,14 @@ def test_paper_tone_tints_the_drawings_and_keeps_the_truth(tmp_path, monkeypatch
     assert run_script("paper_tone.py", inside, monkeypatch) == 2
     bad_tone = ["--data", str(flat), "--out", str(tmp_path / "x"), "--tone", "300"]
     assert run_script("paper_tone.py", bad_tone, monkeypatch) == 2
+    # a scanner's dark border round every drawing; the masks padded to stay aligned
+    framed = tmp_path / "framed"
+    args = ["--data", str(flat), "--out", str(framed), "--tone", "255", "--border", "5"]
+    assert run_script("paper_tone.py", args, monkeypatch) == 0
+    picture = cv2.imread(str(framed / "7.jpg"))
+    assert picture.shape == (50, 70, 3) and picture[2, 2].max() <= 35 and picture[7, 7].min() >= 240
+    truth = cv2.imread(str(framed / "7_wall.png"), cv2.IMREAD_GRAYSCALE)
+    assert truth.shape == (50, 70) and np.array_equal(truth[5:-5, 5:-5], mask) and not truth[:5].any()
+    (customers / "a.json").write_text("{}")
+    refused = ["--data", str(customers), "--out", str(tmp_path / "y"), "--border", "5"]
+    assert run_script("paper_tone.py", refused, monkeypatch) == 2

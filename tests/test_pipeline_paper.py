@@ -141,3 +141,25 @@ def test_the_endpoint_answers_a_plan_on_paper_in_the_sheets_pixels():
         for x, y in (wall["start"], wall["end"]):
             assert x0 <= x <= x1 and y0 <= y <= y1
     assert "paper" in document["timing_ms"]
+
+
+@pytest.mark.parametrize("backend", ["unet", "opencv"])
+def test_a_plan_in_a_dark_scan_border_reads_as_the_plan_alone(bundled, backend):
+    plan = generate_plan(7, size=700)  # its border is not taken for a sheet's frame: wall IoU 0.917 -> 0.68
+    options = PipelineOptions(backend=backend)
+    scores = {}
+    for name, pad in (("alone", 0), ("border", 14)):
+        image = np.pad(plan.image, ((pad, pad), (pad, pad), (0, 0)), constant_values=25)
+        masks = (plan.wall_mask, plan.opening_mask, plan.room_labels)
+        wall, opening, labels = (np.pad(m, pad) for m in masks)
+        result = bundled.analyze(image, options)
+        scores[name] = score_plan(GroundTruth(name, image, wall, opening, None, labels), result)
+        if name == "border":
+            document = result.document.to_dict()
+            validate_result(document)
+            x0, y0, x1, y1 = document["drawing_area"]
+            assert 14 <= x0 <= 17 and 14 <= y0 <= 17 and image.shape[1] - 17 <= x1 <= image.shape[1] - 14
+            assert image.shape[0] - 17 <= y1 <= image.shape[0] - 14
+            assert not result.wall_mask[:14].any() and not result.wall_mask[:, -14:].any()
+    assert scores["border"].values["wall_iou"] >= scores["alone"].values["wall_iou"] - 0.01
+    assert scores["border"].values["room_f1_50"] >= scores["alone"].values["room_f1_50"] - 0.05

@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model_code.model.paper import CROP_FROM_SIDE, MARGIN, MIN_MARGIN_PX, drawing_extent, ink_extent
+from model_code.model.paper import (
+    CROP_FROM_SIDE,
+    MARGIN,
+    MAX_BORDER,
+    MIN_MARGIN_PX,
+    drawing_extent,
+    ink_extent,
+    scan_border,
+)
 
 
 def _page(height: int, width: int, paper=(255, 255, 255)) -> np.ndarray:
@@ -45,7 +53,7 @@ def test_a_large_page_with_blank_margins_gives_the_drawing_and_a_margin():
 
 @pytest.mark.parametrize(
     "case",
-    ["small image", "fills the image", "dark scan border", "blank page", "usual margins"],
+    ["small image", "fills the image", "plan cut by the edges", "blank page", "usual margins"],
 )
 def test_no_box_where_the_whole_image_is_the_plan(case):
     side = CROP_FROM_SIDE + 200
@@ -55,10 +63,36 @@ def test_no_box_where_the_whole_image_is_the_plan(case):
         page[400:600, 400:600] = 0
     elif case == "fills the image":
         page[5:-5, 5:-5] = 0
-    elif case == "dark scan border":  # the scanner's lid round a page the plan fills
-        page[:] = 40
-        page[30:-30, 30:-30] = 255
-        page[80:-80, 80:90] = page[80:90, 80:-80] = 0
+    elif case == "plan cut by the edges":
+        page[:, 300:310] = page[500:510, :] = 0
     elif case == "usual margins":  # a tenth of the side blank all round: what plans usually have
         page[120:-120, 120:-120] = 0
     assert drawing_extent(page) is None
+
+
+def test_a_dark_scan_border_is_found_on_every_side_it_runs_along():
+    page = _page(600, 500)
+    page[200:400, 150:350] = 0  # the plan
+    assert scan_border(page) == (0, 0, 0, 0)
+    page[:12] = 20
+    page[:, -7:] = (40, 35, 30)  # a dark brown band down the right edge
+    top, bottom, left, right = scan_border(page)
+    assert (top, bottom, left, right) == (12, 0, 0, 7)
+    assert drawing_extent(page) == (0, top, 500 - right, 600)  # at any size, inside the border
+    grey = page.mean(axis=2).astype(np.uint8)
+    assert scan_border(grey) == (top, bottom, left, right)
+
+
+def test_walls_along_an_edge_and_dark_paper_are_not_a_border():
+    page = _page(600, 500)
+    page[:10, :] = 0
+    page[:10, 200:240] = 255  # an exterior wall along the top edge, with a window: not a border
+    page[:, :8] = 0
+    page[-30:, :8] = 255  # a wall down the left edge that stops short of the corner
+    assert scan_border(page) == (0, 0, 0, 0)
+    dark = _page(600, 500, (90, 90, 90))  # a plan on dark grey paper, black walls
+    dark[50:550, 50:60] = 0
+    assert scan_border(dark) == (0, 0, 0, 0)
+    deep = _page(600, 500)
+    deep[:200] = 0  # a dark block far deeper than any border is cut at a tenth of the side
+    assert scan_border(deep)[0] == round(MAX_BORDER * 600)
