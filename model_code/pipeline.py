@@ -344,11 +344,12 @@ class Pipeline:
         """Wall mask, opening mask (both ``bool``, input size) and U-Net probabilities if any.
 
         The probabilities are at the working scale (:meth:`forward`), not the input size.  As in
-        :meth:`analyze`, a large image mostly blank round its drawing is looked at on the drawing's
-        box (the probabilities then cover the box).
+        :meth:`analyze`, a light-on-dark drawing is looked at as its negative, and a large image mostly
+        blank round its drawing (or any image in a scan border) on the drawing's box (the probabilities
+        then cover the box).
         """
         timing = {} if timing is None else timing
-        extent, timing["paper"] = self._drawing_extent(image)
+        image, _, extent, timing["paper"] = self._on_paper(image)
         if extent is None:
             return self._masks(image, options, timing)
         x0, y0, x1, y1 = extent
@@ -648,14 +649,16 @@ class Pipeline:
         running is never interrupted.  ``dpi``: the resolution a PDF page was rendered at (with a
         printed drawing scale, evidence of the plan's scale).
 
-        A large image that is mostly blank paper round its drawing is analysed on the drawing's box
+        A drawing in light lines on a dark ground is analysed as its negative (``inverted`` in the
+        document).  A large image that is mostly blank paper round its drawing, or any image in a
+        scanner's dark border, is analysed on the drawing's box
         (:func:`~model_code.model.paper.drawing_extent`), so the plan gets the working scale it would
         get alone; the result is placed back on the image (coordinates and masks are the image's,
         ``drawing_area`` is the box; the probabilities cover the box).
         """
         options = options or PipelineOptions()
         options.check()
-        extent, paper_ms = self._drawing_extent(image)
+        image, inverted, extent, paper_ms = self._on_paper(image)
         if extent is None:
             result = self._analyze(image, options, between_stages, dpi)
         else:
@@ -668,16 +671,20 @@ class Pipeline:
             result.wall_mask = _on_page(result.wall_mask, extent, image.shape[:2])
             result.opening_mask = _on_page(result.opening_mask, extent, image.shape[:2])
         result.document.timing_ms["paper"] = paper_ms
+        result.document.inverted = inverted
         return result
 
     @staticmethod
-    def _drawing_extent(image: np.ndarray) -> tuple[tuple[int, int, int, int] | None, float]:
-        """The box of a large image's drawing on blank paper (None: the whole image) and its cost in ms."""
-        from model_code.model.paper import drawing_extent
+    def _on_paper(image: np.ndarray) -> tuple[np.ndarray, bool, tuple[int, int, int, int] | None, float]:
+        """The drawing as dark ink on light paper (:func:`~model_code.model.paper.dark_on_light`),
+        whether it was inverted, the box to analyse (:func:`~model_code.model.paper.drawing_extent`;
+        None: the whole image) and the cost of both in ms."""
+        from model_code.model.paper import dark_on_light, drawing_extent
 
         start = time.perf_counter()
+        image, inverted = dark_on_light(image)
         extent = drawing_extent(image)
-        return extent, (time.perf_counter() - start) * 1000
+        return image, inverted, extent, (time.perf_counter() - start) * 1000
 
     def _analyze(
         self,

@@ -163,3 +163,18 @@ def test_a_plan_in_a_dark_scan_border_reads_as_the_plan_alone(bundled, backend):
             assert not result.wall_mask[:14].any() and not result.wall_mask[:, -14:].any()
     assert scores["border"].values["wall_iou"] >= scores["alone"].values["wall_iou"] - 0.01
     assert scores["border"].values["room_f1_50"] >= scores["alone"].values["room_f1_50"] - 0.05
+
+
+@pytest.mark.parametrize("backend", ["unet", "opencv"])
+def test_a_light_on_dark_drawing_reads_as_its_negative(bundled, backend):
+    plan = generate_plan(7, size=700)
+    options = PipelineOptions(backend=backend)
+    plain = bundled.analyze(plan.image, options)
+    negative = bundled.analyze(255 - plan.image, options)
+    document = negative.document.to_dict()
+    validate_result(document)
+    assert document["inverted"] is True and "inverted" not in plain.document.to_dict()
+    assert document["walls"] == plain.document.to_dict()["walls"]
+    assert np.array_equal(negative.wall_mask, plain.wall_mask)
+    wall, _, _ = bundled.masks(255 - plan.image, options)
+    assert np.array_equal(wall, plain.wall_mask)

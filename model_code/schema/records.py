@@ -310,6 +310,8 @@ class ResultDocument:
     inference: dict[str, Any] | None = None
     # the drawing area inside a sheet's frame and title block, (x0, y0, x1, y1) input px; None: no sheet
     drawing_area: tuple[int, int, int, int] | None = None
+    # the drawing was light on dark (a CAD viewer's black background, a blueprint) and its negative analysed
+    inverted: bool = False
 
     def place_on(self, dx: float, dy: float, width: int, height: int) -> None:
         """Make this document, found on a part of a larger image whose top-left corner is ``(dx, dy)``,
@@ -361,6 +363,8 @@ class ResultDocument:
             out["scale"] = self.scale.to_dict()
         if self.drawing_area is not None:
             out["drawing_area"] = [int(v) for v in self.drawing_area]
+        if self.inverted:
+            out["inverted"] = True
         if self.inference is not None:
             thickness = self.inference.get("wall_thickness_px")
             out["inference"] = {
