@@ -13,7 +13,9 @@ names do not end as R3D's masks do (``_wall``, ``_close``, ``_close_wall``, ``_r
     floorplan evaluate --data /tmp/r3d_beige --split validation --backend unet:default --out reports/beige
 
 ``--border PX`` also frames every drawing with a dark band (a scanner's border round the page) and pads
-the masks to match (twenty-sixth session: ``--tone 255 --border 10``).
+the masks to match; ``--contrast F`` fades the ink to F of its contrast (a light photocopy) and
+``--negative`` inverts the drawing (light lines on a dark ground).  Twenty-sixth session:
+``--tone 255 --border 10``, ``--tone 255 --contrast 0.35``, ``--tone 255 --negative``.
 """
 
 from __future__ import annotations
@@ -62,14 +64,24 @@ def tint(rgb: np.ndarray, tone: tuple[int, int, int]) -> np.ndarray:
     return np.clip(np.rint(rgb.astype(np.float32) * scale), 0, 255).astype(np.uint8)
 
 
+def fade(rgb: np.ndarray, contrast: float) -> np.ndarray:
+    """``rgb`` (uint8) with its ink's contrast to white paper cut to ``contrast`` (a light photocopy)."""
+    return np.clip(np.rint(255.0 - (255.0 - rgb.astype(np.float32)) * contrast), 0, 255).astype(np.uint8)
+
+
 def tint_folder(
     source: Path,
     target: Path,
     tone: tuple[int, int, int],
     border: int = 0,
     border_tone: tuple[int, int, int] = (25, 25, 25),
+    contrast: float = 1.0,
+    negative: bool = False,
 ) -> int:
     """Copy ``source`` into ``target`` (sub-folders too) with every drawing tinted; returns the count.
+
+    ``contrast`` < 1 first fades the ink (:func:`fade`); ``negative`` finally inverts the drawing
+    (light lines on a dark ground, as a CAD viewer's black background shows it).
 
     ``border`` > 0 also frames every drawing with a band that many pixels wide of ``border_tone`` (a
     scanner's dark border round the page) and pads every other picture (the masks) with as many zero
@@ -94,7 +106,9 @@ def tint_folder(
             else:
                 shutil.copyfile(path, out)
             continue
-        picture = tint(read_image(path), tone)[..., ::-1]
+        picture = tint(fade(read_image(path), contrast), tone)[..., ::-1]
+        if negative:
+            picture = 255 - picture
         if border:
             colour = tuple(int(v) for v in border_tone[::-1])  # BGR
             picture = cv2.copyMakeBorder(
@@ -122,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         help="frame each drawing with a dark band this many px wide (masks padded)",
     )
     parser.add_argument("--border-tone", type=parse_tone, default=(25, 25, 25), help="the band's colour")
+    parser.add_argument(
+        "--contrast",
+        type=float,
+        default=1.0,
+        help="fade the ink to this share of its contrast (0-1, default 1)",
+    )
+    parser.add_argument("--negative", action="store_true", help="invert each drawing (light lines on dark)")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"paper_tone: no folder {args.data}", file=sys.stderr)
@@ -129,11 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.resolve() == args.data.resolve() or args.data.resolve() in args.out.resolve().parents:
         print("paper_tone: --out must lie outside --data", file=sys.stderr)
         return 2
-    if args.border < 0:
-        print("paper_tone: --border must be >= 0", file=sys.stderr)
+    if args.border < 0 or not 0.0 < args.contrast <= 1.0:
+        print("paper_tone: --border must be >= 0 and --contrast in (0, 1]", file=sys.stderr)
         return 2
     try:
-        count = tint_folder(args.data, args.out, args.tone, args.border, args.border_tone)
+        count = tint_folder(
+            args.data, args.out, args.tone, args.border, args.border_tone, args.contrast, args.negative
+        )
     except ValueError as exc:
         print(f"paper_tone: {exc}", file=sys.stderr)
         return 2

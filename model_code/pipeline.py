@@ -676,13 +676,15 @@ class Pipeline:
 
     @staticmethod
     def _on_paper(image: np.ndarray) -> tuple[np.ndarray, bool, tuple[int, int, int, int] | None, float]:
-        """The drawing as dark ink on light paper (:func:`~model_code.model.paper.dark_on_light`),
-        whether it was inverted, the box to analyse (:func:`~model_code.model.paper.drawing_extent`;
-        None: the whole image) and the cost of both in ms."""
-        from model_code.model.paper import dark_on_light, drawing_extent
+        """The drawing as dark ink on light paper (:func:`~model_code.model.paper.dark_on_light`,
+        then :func:`~model_code.model.paper.with_dark_ink` for faint ink), whether it was inverted, the
+        box to analyse (:func:`~model_code.model.paper.drawing_extent`; None: the whole image) and the
+        cost of all three in ms."""
+        from model_code.model.paper import dark_on_light, drawing_extent, with_dark_ink
 
         start = time.perf_counter()
         image, inverted = dark_on_light(image)
+        image, _ = with_dark_ink(image)
         extent = drawing_extent(image)
         return image, inverted, extent, (time.perf_counter() - start) * 1000
 

@@ -398,6 +398,13 @@ def test_paper_tone_tints_the_drawings_and_keeps_the_truth(tmp_path, monkeypatch
     assert picture.shape == (50, 70, 3) and picture[2, 2].max() <= 35 and picture[7, 7].min() >= 240
     truth = cv2.imread(str(framed / "7_wall.png"), cv2.IMREAD_GRAYSCALE)
     assert truth.shape == (50, 70) and np.array_equal(truth[5:-5, 5:-5], mask) and not truth[:5].any()
+    faded = tmp_path / "faded"
+    args = ["--data", str(flat), "--out", str(faded), "--tone", "255", "--contrast", "0.4", "--negative"]
+    assert run_script("paper_tone.py", args, monkeypatch) == 0
+    picture = cv2.imread(str(faded / "7.jpg"))
+    assert picture[0, 0].max() <= 10 and 90 <= picture[11, 30].min() <= 115  # paper black, ink 255 * 0.4
+    no_ink = ["--data", str(flat), "--out", str(tmp_path / "z"), "--contrast", "0"]
+    assert run_script("paper_tone.py", no_ink, monkeypatch) == 2
     (customers / "a.json").write_text("{}")
     refused = ["--data", str(customers), "--out", str(tmp_path / "y"), "--border", "5"]
     assert run_script("paper_tone.py", refused, monkeypatch) == 2
