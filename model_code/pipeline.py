@@ -680,12 +680,17 @@ class Pipeline:
         then :func:`~model_code.model.paper.with_dark_ink` for faint ink), whether it was inverted, the
         box to analyse (:func:`~model_code.model.paper.drawing_extent`; None: the whole image) and the
         cost of all three in ms."""
-        from model_code.model.paper import dark_on_light, drawing_extent, with_dark_ink
+        from model_code.model.paper import dark_on_light, drawing_extent, grey_sample, with_dark_ink
 
         start = time.perf_counter()
-        image, inverted = dark_on_light(image)
-        image, _ = with_dark_ink(image)
-        extent = drawing_extent(image)
+        grey = grey_sample(image)
+        image, inverted = dark_on_light(image, grey)
+        if inverted:
+            grey = 255 - grey
+        darker, gain = with_dark_ink(image, grey)
+        if gain != 1.0:
+            image, grey = darker, grey_sample(darker)
+        extent = drawing_extent(image, grey)
         return image, inverted, extent, (time.perf_counter() - start) * 1000
 
     def _analyze(
