@@ -79,3 +79,56 @@ def test_result_document_requires_the_extended_fields():
     }
     with pytest.raises(SchemaError, match="'id' is a required property"):
         validate_result(data)
+
+
+def test_a_document_found_on_part_of_an_image_is_placed_on_the_image():
+    from model_code.schema import PlanScale, TextLine
+
+    document = ResultDocument(
+        width=100,
+        height=80,
+        walls=[Wall(start=(10.0, 20.0), end=(90.0, 20.0), thickness=4.0, id="w1")],
+        openings=[Opening(type="door", start=(30.0, 20.0), end=(40.0, 20.0), id="o1", wall_id="w1")],
+        rooms=[
+            Room(
+                id="r1",
+                bounding_box=[10, 20, 90, 70],
+                polygon=[(10, 20), (90, 20), (90, 70), (10, 70)],
+                area_px=4000.0,
+            )
+        ],
+        model={"name": "t", "version": "0", "backend": "opencv"},
+        texts=[TextLine(box=(20.0, 30.0, 50.0, 40.0), text="Kitchen", confidence=0.9)],
+        scale=PlanScale(
+            50.0,
+            0.8,
+            "text",
+            [
+                {
+                    "kind": "area",
+                    "text": "20 m2",
+                    "pixels_per_meter": 50.0,
+                    "used": True,
+                    "box": [20.0, 30.0, 50.0, 40.0],
+                }
+            ],
+        ),
+        drawing_area=(5, 5, 95, 75),
+    )
+    document.place_on(300, 200, 1000, 900)
+    data = document.to_dict()
+    validate_result(data)
+    assert data["image"] == {"width": 1000, "height": 900}
+    assert data["walls"][0]["start"] == [310, 220] and data["walls"][0]["thickness"] == 4
+    assert data["openings"][0]["end"] == [340, 220]
+    assert data["rooms"][0]["polygon"][0] == [310, 220] and data["rooms"][0]["bounding_box"] == [
+        310,
+        220,
+        390,
+        270,
+    ]
+    assert data["rooms"][0]["area_px"] == 4000
+    assert data["texts"][0]["box"] == [320, 230, 350, 240]
+    assert data["scale"]["evidence"][0]["box"] == [320, 230, 350, 240]
+    assert data["scale"]["pixels_per_meter"] == 50
+    assert data["drawing_area"] == [305, 205, 395, 275]
