@@ -260,8 +260,8 @@ def detect(image: str | Path | bytes, endpoint: str | None = None, **kwargs: Any
     server.  Other keyword arguments: ``client`` (a boto3 ``sagemaker-runtime`` client),
     ``region``, ``endpoint_url``, ``max_attempts``, ``retry_delay``, ``timeout`` and the
     request options ``threshold``, ``min_wall_length``, ``backend``, ``resolution``, ``wall_edges``,
-    ``views`` (1, 2 or 4 mirrored views averaged) and ``page`` (from 1: the page of a PDF or
-    multi-page TIFF).
+    ``views`` (1, 2 or 4 mirrored views averaged), ``page`` (from 1: the page of a PDF or
+    multi-page TIFF), ``text`` (``on``: read the plan's text) and ``pixels_per_meter``.
     """
     body, content_type = invoke(image, JSON_TYPE, endpoint, **kwargs)
     try:
@@ -417,6 +417,17 @@ def configure_detect(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--page", type=int, help="page of a PDF or multi-page TIFF to analyse, from 1 (default 1)"
     )
+    parser.add_argument(
+        "--text",
+        choices=("on", "off"),
+        help="read the plan's text (OCR): room names and types, texts, the scale and metres "
+        "(default off; docs/text.md)",
+    )
+    parser.add_argument(
+        "--pixels-per-meter",
+        type=float,
+        help="the plan's scale: rooms and walls also in metres, exports in metres (overrides any estimate)",
+    )
     parser.add_argument("--region", help="AWS region of the endpoint (default: AWS configuration)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
 
@@ -444,6 +455,8 @@ def run_detect(args: argparse.Namespace) -> int:
         "wall_edges": args.wall_edges,
         "views": args.views,
         "page": args.page,
+        "text": args.text,
+        "pixels_per_meter": args.pixels_per_meter,
     }
     target: dict[str, Any] = {"url": args.url} if args.url else {"region": args.region}
     remote = bool(args.url or args.endpoint)

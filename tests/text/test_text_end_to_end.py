@@ -125,3 +125,35 @@ def test_a_label_crossed_by_a_dashed_grid_line_is_read_without_hyphens():
     reader = shared_reader(threads=2)
     texts = [t.text for t in reader.read(np.ascontiguousarray(dashed_label()[:, :, ::-1]))]
     assert texts == ["SALA DE ESTAR"], texts
+
+
+def test_detect_cli_passes_the_scale_option(tmp_path, capsys):
+    from model_code.cli import main
+
+    path = tmp_path / "plan.png"
+    path.write_bytes(png(generate_plan(3, size=256).image))
+    out = tmp_path / "plan.json"
+    assert (
+        main(["detect", str(path), "--backend", "opencv", "--pixels-per-meter", "40", "--out", str(out)]) == 0
+    )
+    document = json.loads(out.read_text())
+    assert document["scale"]["source"] == "option" and document["scale"]["pixels_per_meter"] == 40
+    assert "texts" not in document and all("length_m" in wall for wall in document["walls"])
+    assert main(["detect", str(path), "--backend", "opencv", "--pixels-per-meter", "-1"]) != 0
+    assert "pixels_per_meter" in capsys.readouterr().err
+
+
+@needs_engine
+def test_detect_cli_reads_the_plans_text(tmp_path):
+    from model_code.cli import main
+
+    plan = generate_plan(1013, size=900, print_text=True)
+    path = tmp_path / "plan.png"
+    path.write_bytes(png(plan.image))
+    out = tmp_path / "plan.json"
+    assert main(["detect", str(path), "--backend", "opencv", "--text", "on", "--out", str(out)]) == 0
+    document = json.loads(out.read_text())
+    validate_result(document)
+    printed = {p.text.lower() for p in plan.printed if p.kind == "name"}
+    named = {(room.get("name_hint") or "").lower() for room in document["rooms"]}
+    assert len(document["texts"]) >= len(printed) and len(named & printed) >= len(printed) // 2
