@@ -41,6 +41,7 @@ from shapely.geometry import Point, Polygon
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.plan_on_paper import on_paper
 from model_code.datasets.layouts import open_dataset
 from model_code.datasets.room_maps import TYPE_NONE, TYPE_UNKNOWN, r3d_type_map
 from model_code.evaluation.truth import load_ground_truth
@@ -54,35 +55,19 @@ R3D = Path("/work/shared/datasets/r3d/train")
 MODEL_JSON = Path(__file__).resolve().parent.parent / "model_code/default_model/model.json"
 
 
+def normalised(text: str | None) -> str:
+    """A printed or read line compared case and spaces aside."""
+    return re.sub(r"\s+", " ", (text or "").strip().lower())
+
+
 def same(a: str | None, b: str | None) -> bool:
-    def norm(s: str | None) -> str:
-        return re.sub(r"\s+", " ", (s or "").strip().lower())
-
-    return norm(a) == norm(b) and bool(a)
-
-
-def on_sheet(
-    image: np.ndarray, labels: np.ndarray, factor: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The plan and its room-label map pasted at a random place on paper ``factor`` times its sides:
-    a plan on a larger sheet, its text as many times smaller against the image as the sheet is larger."""
-    height, width = image.shape[:2]
-    big_h, big_w = round(height * factor), round(width * factor)
-    rng = np.random.default_rng(seed)
-    y, x = int(rng.integers(0, big_h - height + 1)), int(rng.integers(0, big_w - width + 1))
-    paper = np.median(np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]]), axis=0)
-    sheet = np.empty((big_h, big_w, 3), np.uint8)
-    sheet[:] = paper.astype(np.uint8)
-    sheet[y : y + height, x : x + width] = image
-    sheet_labels = np.zeros((big_h, big_w), labels.dtype)
-    sheet_labels[y : y + height, x : x + width] = labels
-    return sheet, sheet_labels
+    return normalised(a) == normalised(b) and bool(a)
 
 
 def synth_accuracy(pipeline: Pipeline, count: int, size: int = 1024, sheet_factor: float = 1.0) -> dict:
-    """Room names and scale read on ``count`` generated plans (``size`` px), each pasted on a sheet
-    ``sheet_factor`` times its sides (:func:`on_sheet`; 1: the plan alone).  ``labels_read``: printed
-    room names found among the lines read (the OCR alone, whatever the rooms)."""
+    """Room names and scale read on ``count`` generated plans (``size`` px), each pasted on paper
+    ``sheet_factor`` times its sides (``plan_on_paper.on_paper``; 1: the plan alone).  ``labels_read``:
+    printed room names found among the lines read (the OCR alone, whatever the rooms)."""
     names_total = names_right = 0
     labels_total = labels_read = 0
     scale_plans = scale_right = scale_found = 0
@@ -93,14 +78,14 @@ def synth_accuracy(pipeline: Pipeline, count: int, size: int = 1024, sheet_facto
         plan = generate_plan(seed, size=size, print_text=True)
         image, room_labels = plan.image, plan.room_labels
         if sheet_factor > 1.0:
-            image, room_labels = on_sheet(image, room_labels, sheet_factor, seed)
+            image, room_labels = on_paper(image, [room_labels], sheet_factor, seed)
         result = pipeline.analyze(image, PipelineOptions(text="on"))
         doc = result.document
-        read = {re.sub(r"\s+", " ", (name_part(t.text) or "").strip().lower()) for t in doc.texts or []}
+        read = {normalised(name_part(t.text)) for t in doc.texts or []}
         for printed in plan.printed:
             if printed.kind == "name":
                 labels_total += 1
-                labels_read += re.sub(r"\s+", " ", printed.text.strip().lower()) in read
+                labels_read += normalised(printed.text) in read
         shapes = [
             (room, Polygon(room.polygon)) for room in doc.rooms if room.polygon and len(room.polygon) >= 3
         ]

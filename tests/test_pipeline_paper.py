@@ -15,7 +15,7 @@ from model_code.model.paper import drawing_extent, ink_extent
 from model_code.pipeline import Pipeline, PipelineOptions
 from model_code.schema import validate_result
 from model_code.synth import generate_plan
-from model_code.text import engine_available
+from tests.text.helpers import needs_engine
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +42,7 @@ def _same_moved(values, reference, dx: float, dy: float) -> bool:
     return bool(np.allclose(np.asarray(values, float), moved, atol=0.011, rtol=0))
 
 
-@pytest.mark.parametrize(
-    "text", ["off", pytest.param("on", marks=pytest.mark.skipif(not engine_available(), reason="no OCR"))]
-)
+@pytest.mark.parametrize("text", ["off", pytest.param("on", marks=needs_engine)])
 def test_the_sheet_result_is_the_drawing_box_result_placed_on_the_sheet(text):
     plan = generate_plan(1013, size=900, print_text=True)
     (sheet,) = _on_paper([plan.image], 3, (700, 1100))

@@ -230,8 +230,8 @@ def scan_border(image: np.ndarray, grey: np.ndarray | None = None) -> tuple[int,
         found = 0
         while found < MAX_BORDER * count:
             pixels = np.ascontiguousarray(line(found))
-            grey = cv2.cvtColor(pixels[None], cv2.COLOR_RGB2GRAY)[0] if pixels.ndim == 2 else pixels
-            if np.count_nonzero(grey <= dark) < BORDER_FILL * grey.size:
+            levels = cv2.cvtColor(pixels[None], cv2.COLOR_RGB2GRAY)[0] if pixels.ndim == 2 else pixels
+            if np.count_nonzero(levels <= dark) < BORDER_FILL * levels.size:
                 break
             found += 1
         return found

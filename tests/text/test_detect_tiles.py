@@ -15,14 +15,10 @@ from model_code.text.engine import (
     DETECT_TILE,
     TextReader,
     _core_edge,
-    engine_available,
     tile_starts,
 )
 from model_code.text.parse import name_part
-
-needs_engine = pytest.mark.skipif(
-    not engine_available(), reason="OCR models not installed (requirements-text.txt)"
-)
+from tests.text.helpers import needs_engine
 
 
 @pytest.mark.parametrize("length", [32, 1024, DETECT_TILE, DETECT_TILE + 32, 2048, 3072, 3520, 7968])

@@ -13,12 +13,9 @@ from model_code.text.engine import (
     OpenVINOSession,
     TextReader,
     default_runtime,
-    engine_available,
 )
+from tests.text.helpers import needs_engine
 
-needs_engine = pytest.mark.skipif(
-    not engine_available(), reason="OCR models not installed (requirements-text.txt)"
-)
 needs_openvino = pytest.mark.skipif(
     importlib.util.find_spec("openvino") is None, reason="openvino not installed"
 )

@@ -15,13 +15,11 @@ from model_code.schema import validate_result
 from model_code.serving.app import create_app
 from model_code.serving.config import ServingConfig
 from model_code.synth import generate_plan
-from model_code.text import engine_available, shared_reader
+from model_code.text import shared_reader
 from tests.serving.helpers import ping_once_loaded
+from tests.text.helpers import needs_engine
 
 ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
-needs_engine = pytest.mark.skipif(
-    not engine_available(), reason="OCR models not installed (requirements-text.txt)"
-)
 
 
 @pytest.fixture(scope="module")
