@@ -2,9 +2,9 @@
 the ground truth.
 
 - :func:`paint_split_walls`: load-bearing walls (exterior, spines, columns) in a heavy fill (solid,
-  poché hatching, grey or dark-grey poché or hollow outline), partitions as plain ink or hollow
-  outlines in the ``partitions`` layer colour, columns solid: only wall pixels change, so the drawn
-  walls stay the ground-truth pixels.
+  poché hatching, grey or dark-grey poché, or a hollow outline in the ``walls`` layer colour),
+  partitions as plain ink or hollow outlines in the ``partitions`` layer colour, columns solid: only
+  wall pixels change, so the drawn walls stay the ground-truth pixels.
 - :func:`draw_floor_textures`: wood planks, tiles or carpet inside rooms (not walls: the wall band is
   painted over them afterwards).
 - :func:`draw_wall_shadow`: a soft grey drop shadow of the walls on the paper and floors; wall and
@@ -64,7 +64,9 @@ def paint_split_walls(image: np.ndarray, layout: Layout, wall_mask: np.ndarray, 
     """Structural walls in ``look.structural_fill``, partitions in ``look.partition_fill``, columns solid ink.
 
     Partitions are solid ink (``line``) or, ``hollow``, a 1-px outline in the ``partitions`` layer colour
-    with paper inside: still wall across their full thickness.  Only wall pixels change.
+    with paper inside: still wall across their full thickness.  A ``hollow`` structural fill is the
+    same with an outline ``look.line_width`` px wide in the ``walls`` layer colour (the ink for looks
+    without one).  Only wall pixels change.
     """
     ink = np.asarray(look.ink, dtype=np.uint8)
     structural, columns = structural_masks(layout, wall_mask)
@@ -86,6 +88,8 @@ def paint_split_walls(image: np.ndarray, layout: Layout, wall_mask: np.ndarray, 
             paint(image, inner, _shade(look.wall_grey, 0.55))
         elif fill == "grey":
             paint(image, inner, look.wall_grey)
+        elif fill == "hollow":
+            paint(image, inner, look.paper)
         elif fill == "hatch":
             yy, xx = np.nonzero(inner)
             spacing = max(3, look.hatch_spacing - 2)  # poché hatching is denser than the plain style's
@@ -93,7 +97,8 @@ def paint_split_walls(image: np.ndarray, layout: Layout, wall_mask: np.ndarray, 
             if look.hatch_kind == "x":
                 stripes |= ((xx - yy) % spacing) < 1
             image[yy[stripes], xx[stripes]] = ink
-        paint(image, structural & ~inner, ink)
+        outline = look.layer("walls") if fill == "hollow" else look.ink
+        paint(image, structural & ~inner, np.asarray(outline, dtype=np.uint8))
     paint(image, columns, ink)
 
 

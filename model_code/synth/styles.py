@@ -54,7 +54,7 @@ GREY: Colour = (128, 128, 128)
 DARK_GREY: Colour = (70, 70, 70)
 
 # the drawing layers a look may colour (:meth:`Look.layer`); a layer without a colour is drawn in ink
-LAYERS = ("furniture", "doors", "windows", "text", "dimensions", "axes", "hatch", "partitions", "sheet")
+LAYERS = ("furniture", "doors", "windows", "text", "dimensions", "axes", "hatch", "partitions", "sheet", "walls")
 
 
 @dataclass(frozen=True)
@@ -236,7 +236,9 @@ OPT_IN_TABLE: dict[str, Style] = {
             grid=("axes", "axes", "none"),
             thin_lines=True,
             jpeg_probability=0.5,
-            structural_fills=("grey", "grey", "grey", "poche", "solid"),
+            # "hollow": a 1-px outline in the ``walls`` layer colour with paper inside, as most of the
+            # `cad_walls` sheets draw their walls (red, blue, magenta or black double lines)
+            structural_fills=("grey", "grey", "poche", "solid", "hollow", "hollow", "hollow"),
             thick_spines=True,
             column_probability=0.2,
             dense_dimensions=True,
@@ -255,6 +257,7 @@ OPT_IN_TABLE: dict[str, Style] = {
                 ("hatch", (GREY, CYAN, GREEN, MAGENTA)),
                 ("partitions", (RED, BLUE, GREEN, MAGENTA, CYAN, DARK_GREY)),
                 ("sheet", (YELLOW, GREEN, RED, DARK_GREY, DARK_GREY)),
+                ("walls", (RED, RED, BLUE, MAGENTA, DARK_GREY, (0, 0, 0))),
             ),
         ),
     )

@@ -77,7 +77,7 @@ def test_cad_colour_partitions_are_hollow_walls(seed: int) -> None:
     assert np.all(plan.wall_mask[inside])
 
 
-@pytest.mark.parametrize("fill", ["grey", "poche", "solid"])
+@pytest.mark.parametrize("fill", ["grey", "poche", "solid", "hollow"])
 def test_hollow_partitions_paint_only_wall_pixels(fill: str) -> None:
     layout, wall_mask, look = drawn_layout("cad_colour", 7, 400, 340, 60)
     look.structural_fill = fill
@@ -93,6 +93,26 @@ def test_hollow_partitions_paint_only_wall_pixels(fill: str) -> None:
     assert np.all(canvas[partitions & ~inside] == np.asarray(look.layer("partitions"), np.uint8))
     if fill == "grey":
         assert np.any(np.all(canvas[structural] == np.asarray(look.wall_grey, np.uint8), axis=1))
+    if fill == "hollow":  # a double line in the walls layer's colour, paper between (columns solid ink)
+        structural, columns = structural_masks(layout, wall_mask)
+        square = np.ones((3, 3), np.uint8)
+        inner = cv2.erode(structural.astype(np.uint8), square, iterations=look.line_width).astype(bool)
+        assert (inner & ~columns).any() and np.all(canvas[inner & ~columns] == paper)
+        outline = structural & ~inner & ~columns
+        assert outline.any() and np.all(canvas[outline] == np.asarray(look.layer("walls"), np.uint8))
+
+
+def test_cad_colour_draws_hollow_structural_walls_in_the_walls_colour() -> None:
+    """Some plans draw their load-bearing walls as double lines in a layer colour, paper between."""
+    style = OPT_IN_TABLE["cad_colour"]
+    assert "hollow" in style.structural_fills
+    assert any(c != (0, 0, 0) and max(c) - min(c) > CHROMA for c in dict(style.layer_palettes)["walls"])
+    rng = np.random.default_rng(3)
+    looks = [realise(rng, style, 1024) for _ in range(60)]
+    hollow = [look for look in looks if look.structural_fill == "hollow"]
+    assert hollow and {look.layer("walls") for look in hollow} != {hollow[0].ink}
+    # the architectural style's hollow walls keep the ink (it has no layer colours)
+    assert realise(rng, OPT_IN_TABLE["architectural"], 1024).layer("walls") == (0, 0, 0)
 
 
 def test_cli_and_training_accept_cad_colour(tmp_path: Path) -> None:
