@@ -7,6 +7,9 @@ the ground truth.
   wall pixels change, so the drawn walls stay the ground-truth pixels.
 - :func:`draw_floor_textures`: wood planks, tiles or carpet inside rooms (not walls: the wall band is
   painted over them afterwards).
+- :func:`draw_ceiling_frames`: nested frames (two or three parallel outlines) inside the main rooms and
+  sometimes a round medallion, as interior-design sheets draw ceilings and floor inlays: long straight
+  double lines that are not walls.
 - :func:`draw_wall_shadow`: a soft grey drop shadow of the walls on the paper and floors; wall and
   opening pixels are left alone.
 - :func:`draw_dense_dimensions`: two or three dimension chains on every side with extension lines.
@@ -160,6 +163,43 @@ def draw_floor_textures(rng: np.random.Generator, image: np.ndarray, layout: Lay
         mask = _room_mask(shape, np.asarray(room.interior.exterior.coords))[y0 : y1 + 1, x0 : x1 + 1]
         pattern = _pattern(rng, kind, mask.shape, layout.ppm) & mask
         paint(image[y0 : y1 + 1, x0 : x1 + 1], pattern, colour)
+
+
+FRAME_KINDS = ("living", "dining", "bedroom", "study", "hall")
+
+
+def draw_ceiling_frames(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
+    """Nested ceiling frames in the main rooms (``look.ceiling_frames``), in the ``hatch`` layer colour.
+
+    In each living room, dining room, bedroom, study or hall larger than about 6 m² (each with
+    probability 0.8): two or three outlines of the room's interior shrunk by 0.25-0.7 m, 0.04-0.15 m
+    apart (a recessed ceiling, a floor inlay), and in one room in three a medallion of two or three
+    circles at the centre.  Drawn before the walls are painted, so the ground truth stays exact.
+    """
+    colour = look.layer("hatch")
+    ppm = layout.ppm
+    for room in layout.rooms:
+        if room.interior is None or room.kind not in FRAME_KINDS or room.interior.area < 6.0 * ppm * ppm:
+            continue
+        if rng.random() >= 0.8:
+            continue
+        inset = float(rng.uniform(0.25, 0.7)) * ppm
+        gap = max(2.0, float(rng.uniform(0.04, 0.15)) * ppm)
+        rings = int(rng.integers(2, 4))
+        for ring in range(rings):
+            shrunk = room.interior.buffer(-(inset + ring * gap), join_style=2)
+            if shrunk.is_empty or shrunk.geom_type != "Polygon" or shrunk.area < (0.5 * ppm) ** 2:
+                break
+            points = np.round(np.asarray(shrunk.exterior.coords) * SCALE).astype(np.int32)
+            cv2.polylines(image, [points], True, colour, 1, cv2.LINE_AA, SHIFT)
+        if rng.random() < 1 / 3:
+            centre = room.interior.representative_point()
+            radius = float(rng.uniform(0.3, 0.7)) * ppm
+            for k in range(int(rng.integers(2, 4))):
+                r = radius - k * gap
+                if r < 2:
+                    break
+                cv2.circle(image, _p(centre.x, centre.y), round(r * SCALE), colour, 1, cv2.LINE_AA, SHIFT)
 
 
 def draw_wall_shadow(

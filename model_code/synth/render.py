@@ -20,6 +20,7 @@ from shapely.geometry import box as shapely_box
 from model_code.synth.canvas import blank, paint
 from model_code.synth.decor import Terrace, draw_decorations, draw_grid
 from model_code.synth.extras import (
+    draw_ceiling_frames,
     draw_dense_dimensions,
     draw_floor_textures,
     draw_trees,
@@ -360,6 +361,8 @@ def render_layout(
         fill_rooms(image, layout)
     if look.floor_texture or look.wet_tiles:
         draw_floor_textures(rng, image, layout, look)
+    if look.ceiling_frames:
+        draw_ceiling_frames(rng, image, layout, look)
     avoid = swing_boxes(layout)
     if look.glyph_labels and words is None:
         labels = draw_glyph_labels(rng, image, layout, look, avoid)

@@ -54,7 +54,18 @@ GREY: Colour = (128, 128, 128)
 DARK_GREY: Colour = (70, 70, 70)
 
 # the drawing layers a look may colour (:meth:`Look.layer`); a layer without a colour is drawn in ink
-LAYERS = ("furniture", "doors", "windows", "text", "dimensions", "axes", "hatch", "partitions", "sheet", "walls")
+LAYERS = (
+    "furniture",
+    "doors",
+    "windows",
+    "text",
+    "dimensions",
+    "axes",
+    "hatch",
+    "partitions",
+    "sheet",
+    "walls",
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,7 @@ class Style:
         "line"  # with structural_fills: "line" (solid ink) or "hollow" (outline in layer colour)
     )
     dense_furniture: bool = False  # the denser furniture set (beds with covers, armchairs, X-boxed cabinets)
+    ceiling_frame_probability: float = 0.0  # chance a plan draws nested ceiling frames in its main rooms
     # (layer, colour options) pairs: each plan draws one colour per layer (see LAYERS); empty: all ink
     layer_palettes: tuple[tuple[str, tuple[Colour, ...]], ...] = ()
 
@@ -247,6 +259,7 @@ OPT_IN_TABLE: dict[str, Style] = {
             margin_scale=1.3,
             partition_fill="hollow",
             dense_furniture=True,
+            ceiling_frame_probability=0.5,
             layer_palettes=(
                 ("furniture", (YELLOW, YELLOW, ORANGE, GREEN, MAGENTA, GREY)),
                 ("doors", (GREEN, GREY, YELLOW, CYAN, ORANGE)),
@@ -308,6 +321,7 @@ class Look:
     partition_fill: str = "line"  # with ``structural_fill``: partitions as solid ink or hollow outlines
     dense_furniture: bool = False
     layer_colours: dict[str, Colour] = field(default_factory=dict)  # see LAYERS; missing layers: ink
+    ceiling_frames: bool = False  # nested ceiling (or floor inlay) frames and medallions in the main rooms
 
     def layer(self, name: str, default: Colour | None = None) -> Colour:
         """Colour of drawing layer ``name``: the look's own, else ``default``, else the ink."""
@@ -352,7 +366,7 @@ def _realise_opt_in(rng: np.random.Generator, style: Style, look: Look) -> Look:
     structural = None
     if style.structural_fills:
         structural = style.structural_fills[int(rng.integers(len(style.structural_fills)))]
-    return replace(
+    look = replace(
         look,
         structural_fill=structural,
         columns=style.column_probability,
@@ -369,6 +383,9 @@ def _realise_opt_in(rng: np.random.Generator, style: Style, look: Look) -> Look:
             name: options[int(rng.integers(len(options)))] for name, options in style.layer_palettes
         },
     )
+    if style.ceiling_frame_probability > 0:  # drawn last, so the other opt-in styles keep their stream
+        look = replace(look, ceiling_frames=bool(rng.random() < style.ceiling_frame_probability))
+    return look
 
 
 def layout_params(rng: np.random.Generator, style: Style) -> LayoutParams:

@@ -12,7 +12,7 @@ from model_code.cli import main
 from model_code.geometry.raster import rasterize_walls
 from model_code.io.images import read_image
 from model_code.synth import OPT_IN_STYLES, STYLES, SynthPlan, generate_plan
-from model_code.synth.extras import paint_split_walls, structural_masks
+from model_code.synth.extras import FRAME_KINDS, draw_ceiling_frames, paint_split_walls, structural_masks
 from model_code.synth.styles import LAYERS, OPT_IN_TABLE, STYLE_TABLE, realise
 from model_code.training.config import config_from_mapping
 from tests.synth.helpers import axis_aligned, drawn_layout, rerasterised
@@ -124,3 +124,31 @@ def test_cli_and_training_accept_cad_colour(tmp_path: Path) -> None:
     config = config_from_mapping({"synthetic": 4, "synthetic-styles": "cad_colour,solid"})
     config.check()
     assert config.synthetic_style_names() == ("cad_colour", "solid")
+
+
+def test_ceiling_frames_are_long_lines_inside_the_main_rooms_only() -> None:
+    """Nested ceiling frames: drawn inside living rooms, bedrooms and the like, never on a wall pixel."""
+    assert OPT_IN_TABLE["cad_colour"].ceiling_frame_probability > 0
+    assert all(STYLE_TABLE[n].ceiling_frame_probability == 0 for n in STYLE_TABLE if n != "cad_colour")
+    drawn_any = False
+    for seed in range(6):
+        layout, wall_mask, look = drawn_layout("cad_colour", seed, 600, 500, 60)
+        canvas = np.full((500, 600, 3), 255, np.uint8)
+        draw_ceiling_frames(np.random.default_rng(seed), canvas, layout, look)
+        changed = np.any(canvas != 255, axis=2)
+        rooms = np.zeros(wall_mask.shape, np.uint8)
+        for room in layout.rooms:
+            if room.interior is not None and room.kind in FRAME_KINDS:
+                ring = np.round(np.asarray(room.interior.exterior.coords)).astype(np.int32)
+                cv2.fillPoly(rooms, [ring], 1)
+        assert not (changed & wall_mask).any()
+        assert not (changed & ~cv2.dilate(rooms, np.ones((3, 3), np.uint8)).astype(bool)).any()
+        drawn_any |= bool(changed.sum() > 200)
+    assert drawn_any
+
+
+def test_only_some_cad_colour_plans_draw_ceiling_frames() -> None:
+    rng = np.random.default_rng(5)
+    flags = [realise(rng, OPT_IN_TABLE["cad_colour"], 1024).ceiling_frames for _ in range(40)]
+    assert 5 < sum(flags) < 35
+    assert not realise(rng, OPT_IN_TABLE["architectural"], 1024).ceiling_frames
