@@ -592,15 +592,24 @@ class Pipeline:
 
         Bilinear probabilities thresholded, one byte per pixel (:func:`upsample_mask`); with
         ``wall_edges=drawing`` the wall channel's edges are moved onto the plan's own ink first
-        (:func:`guide_bytes`), from the same upsampled bytes as the network's mask.
+        (:func:`guide_bytes`, its window growing with the upsampling: :func:`guide_radius`), from the
+        same upsampled bytes as the network's mask.
         """
-        from model_code.model.inference import guide_bytes, threshold_bytes, upsample_bytes, upsample_mask
+        from model_code.model.inference import (
+            guide_bytes,
+            guide_radius,
+            threshold_bytes,
+            upsample_bytes,
+            upsample_mask,
+            upsampling,
+        )
 
         shape = image.shape[:2]
         wall_mask = network = None
         if options.wall_edges == "drawing":
             upsampled = upsample_bytes(self._channel(probs, "wall"), shape)
-            wall_mask = guide_bytes(upsampled, image, options.threshold)
+            radius = guide_radius(upsampling(probs.shape[1:], shape))
+            wall_mask = guide_bytes(upsampled, image, options.threshold, radius)
             if network_wall:
                 network = threshold_bytes(upsampled, options.threshold)
         wall_mask, opening_mask = self._wall_and_opening(

@@ -34,6 +34,15 @@ DEFAULT_TILE_OVERLAP = 128
 # little better on R3D and worse on the generated CAD style (hollow walls), radius 2 the reverse,
 # and a radius grown with the wall thickness was worse everywhere (docs/scale.md, "Wall edges").
 GUIDE_RADIUS = 3
+# That radius is for plans upsampled at most ~2.3 times from their working scale; a plan upsampled more
+# gets GUIDE_RADIUS_PER_UPSAMPLING input px per upsampling step (:func:`guide_radius`).  The
+# network's edge is uncertain by about a working pixel, which is many input pixels on a large scan,
+# so a 7 x 7 window cannot reach the ink.  Measured with generated plans rendered at 4,096 px and
+# resampled (benchmarks/scale_table.py's plans, default 0.3.0, twenty-seventh session): wall IoU at
+# 8,192 px 0.962 -> 0.996 (colour), 0.947 -> 0.993 (thin); at 4,096 px 0.964-0.980 -> 0.981-0.995 on
+# colour, hatched, scan and thin plans, cad 0.915 -> 0.916 (1.0 per step: 0.918; 2.0: less on cad);
+# a 1,024 px plan (factor 2) keeps radius 3, where larger radii cost the thin plan 0.95 -> 0.87.
+GUIDE_RADIUS_PER_UPSAMPLING = 1.5
 GUIDE_EPS = 0.01
 GUIDE_STRIP_ROWS = 256  # rows filtered at once: memory stays a few strips of floats at any size
 # Pixels the network called wall that the filter opened into holes this small (a closing's square
@@ -257,11 +266,22 @@ def guided_filter(guide: np.ndarray, values: np.ndarray, radius: int, eps: float
     return out
 
 
+def upsampling(working: tuple[int, ...], shape: tuple[int, ...]) -> float:
+    """How many times a ``working`` ``(h, w)`` map is enlarged to ``shape`` ``(H, W)`` (mean of the axes)."""
+    return (shape[0] / working[0] + shape[1] / working[1]) / 2.0
+
+
+def guide_radius(factor: float) -> int:
+    """The guided filter's window radius (input px) for probabilities upsampled ``factor`` times:
+    :data:`GUIDE_RADIUS`, or :data:`GUIDE_RADIUS_PER_UPSAMPLING` px per step when that is more."""
+    return max(GUIDE_RADIUS, round(GUIDE_RADIUS_PER_UPSAMPLING * factor))
+
+
 def guided_mask(
     prob: np.ndarray,
     image: np.ndarray,
     threshold: float,
-    radius: int = GUIDE_RADIUS,
+    radius: int | None = None,
     eps: float = GUIDE_EPS,
     strip_rows: int = GUIDE_STRIP_ROWS,
 ) -> np.ndarray:
@@ -276,8 +296,11 @@ def guided_mask(
     filled again.  The work goes in strips of ``strip_rows`` rows with a margin of the filter's and
     the closing's reach, so the result is that of the whole image while memory stays bounded: one
     byte map at input size plus a few strips of floats.  A strip whose probabilities are all zero
-    stays empty without filtering (exactly what the filter gives).
+    stays empty without filtering (exactly what the filter gives).  ``radius`` None: :func:`guide_radius`
+    of the upsampling from ``prob`` to ``image``.
     """
+    if radius is None:
+        radius = guide_radius(upsampling(prob.shape[:2], image.shape[:2]))
     return guide_bytes(upsample_bytes(prob, image.shape[:2]), image, threshold, radius, eps, strip_rows)
 
 

@@ -8,12 +8,15 @@ import numpy as np
 import pytest
 
 from model_code.model.inference import (
+    GUIDE_RADIUS,
     guide_bytes,
+    guide_radius,
     guided_filter,
     guided_mask,
     threshold_bytes,
     upsample_bytes,
     upsample_mask,
+    upsampling,
 )
 
 
@@ -77,7 +80,9 @@ def test_one_upsampling_serves_both_masks() -> None:
     coarse = np.random.default_rng(3).random((75, 75)).astype(np.float32)
     upsampled = upsample_bytes(coarse, image.shape[:2])
     kept = upsampled.copy()
-    assert np.array_equal(guide_bytes(upsampled, image, 0.5), guided_mask(coarse, image, 0.5))
+    radius = guide_radius(upsampling(coarse.shape, image.shape[:2]))  # the pipeline's window: 6 px here
+    assert radius == 6
+    assert np.array_equal(guide_bytes(upsampled, image, 0.5, radius), guided_mask(coarse, image, 0.5))
     assert np.array_equal(upsampled, kept)
     assert np.array_equal(threshold_bytes(upsampled, 0.5), upsample_mask(coarse, image.shape[:2], 0.5))
     with pytest.raises(ValueError, match="differ"):
@@ -149,3 +154,23 @@ def test_network_edges_with_text_strokes_removed_are_not_re_measured() -> None:
     network = pipeline.analyze(image, PipelineOptions(wall_edges="network", text="on")).document
     drawing = pipeline.analyze(image, PipelineOptions(text="on")).document
     assert "remeasure" not in network.timing_ms and "remeasure" in drawing.timing_ms
+
+
+def test_the_window_grows_with_the_upsampling() -> None:
+    """A plan enlarged many times from its working scale: the network's edge is a working pixel off,
+    many input pixels, and only a window that grows with the upsampling reaches the ink."""
+    assert guide_radius(1.0) == guide_radius(2.0) == GUIDE_RADIUS  # ordinary plans: as before
+    assert guide_radius(8.0) == 12 and guide_radius(16.0) == 24
+    assert upsampling((100, 50), (800, 400)) == 8.0
+    truth = np.zeros((800, 800), bool)
+    truth[200:248, 100:700] = True  # a 48 px wall on an 800 px plan
+    truth[200:700, 100:140] = True
+    image = np.full((800, 800, 3), 255, np.uint8)
+    image[truth] = 20
+    # the network at 1/8 scale: its wall half a working pixel fatter on every side, its edges blurred
+    fat = cv2.dilate(truth.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(np.float32)
+    coarse = cv2.resize(cv2.GaussianBlur(fat, (0, 0), 4), (100, 100), interpolation=cv2.INTER_AREA)
+    small_window = guided_mask(coarse, image, 0.5, radius=GUIDE_RADIUS)
+    grown = guided_mask(coarse, image, 0.5)  # radius 12
+    assert _iou(small_window, truth) < 0.9
+    assert _iou(grown, truth) > 0.98
