@@ -408,3 +408,49 @@ def test_paper_tone_tints_the_drawings_and_keeps_the_truth(tmp_path, monkeypatch
     (customers / "a.json").write_text("{}")
     refused = ["--data", str(customers), "--out", str(tmp_path / "y"), "--border", "5"]
     assert run_script("paper_tone.py", refused, monkeypatch) == 2
+
+
+def test_resized_copy_enlarges_drawings_and_truth_together(tmp_path, monkeypatch):
+    flat = tmp_path / "r3d"
+    flat.mkdir()
+    drawing = np.full((40, 60, 3), 255, np.uint8)
+    drawing[10:14] = 0
+    cv2.imwrite(str(flat / "7.jpg"), drawing)
+    mask = np.zeros((40, 60), np.uint8)
+    mask[10:14] = 255
+    cv2.imwrite(str(flat / "7_wall.png"), mask)
+    (flat / "README.md").write_text("notes")
+    out = tmp_path / "x3"
+    assert (
+        run_script("resized_copy.py", ["--data", str(flat), "--out", str(out), "--factor", "3"], monkeypatch)
+        == 0
+    )
+    picture = cv2.imread(str(out / "7.jpg"))
+    truth = cv2.imread(str(out / "7_wall.png"), cv2.IMREAD_GRAYSCALE)
+    assert picture.shape == (120, 180, 3) and truth.shape == (120, 180)
+    assert set(np.unique(truth)) == {0, 255} and np.array_equal(truth[::3, ::3], mask)  # nearest: no grey
+    assert picture[36, 90].max() <= 30 and picture[0, 0].min() >= 240  # the line moved with its truth
+    assert (out / "README.md").read_text() == "notes"
+    assert (
+        run_script(
+            "resized_copy.py", ["--data", str(flat), "--out", str(flat / "c"), "--factor", "2"], monkeypatch
+        )
+        == 2
+    )
+    assert (
+        run_script(
+            "resized_copy.py",
+            ["--data", str(flat), "--out", str(tmp_path / "y"), "--factor", "40"],
+            monkeypatch,
+        )
+        == 2
+    )
+    (flat / "7.json").write_text("{}")
+    assert (
+        run_script(
+            "resized_copy.py",
+            ["--data", str(flat), "--out", str(tmp_path / "z"), "--factor", "2"],
+            monkeypatch,
+        )
+        == 2
+    )
