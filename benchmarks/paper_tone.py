@@ -121,6 +121,16 @@ def tint_folder(
     return tinted
 
 
+def copy_folders_problem(data: Path, out: Path) -> str | None:
+    """Why a dataset copy from ``data`` into ``out`` cannot be made (no source, or ``out`` inside it),
+    or None."""
+    if not data.is_dir():
+        return f"no folder {data}"
+    if out.resolve() == data.resolve() or data.resolve() in out.resolve().parents:
+        return "--out must lie outside --data"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the tinted copy; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -144,11 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--negative", action="store_true", help="invert each drawing (light lines on dark)")
     args = parser.parse_args(argv)
-    if not args.data.is_dir():
-        print(f"paper_tone: no folder {args.data}", file=sys.stderr)
-        return 2
-    if args.out.resolve() == args.data.resolve() or args.data.resolve() in args.out.resolve().parents:
-        print("paper_tone: --out must lie outside --data", file=sys.stderr)
+    problem = copy_folders_problem(args.data, args.out)
+    if problem:
+        print(f"paper_tone: {problem}", file=sys.stderr)
         return 2
     if args.border < 0 or not 0.0 < args.contrast <= 1.0:
         print("paper_tone: --border must be >= 0 and --contrast in (0, 1]", file=sys.stderr)

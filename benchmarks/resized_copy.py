@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import cv2
-from paper_tone import DRAWING_SUFFIXES, is_drawing
+from paper_tone import DRAWING_SUFFIXES, copy_folders_problem, is_drawing
 from tqdm import tqdm
 
 
@@ -60,11 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="where the copy goes (created)")
     parser.add_argument("--factor", type=float, required=True, help="size factor, e.g. 3 or 0.5")
     args = parser.parse_args(argv)
-    if not args.data.is_dir():
-        print(f"resized_copy: no folder {args.data}", file=sys.stderr)
-        return 2
-    if args.out.resolve() == args.data.resolve() or args.data.resolve() in args.out.resolve().parents:
-        print("resized_copy: --out must lie outside --data", file=sys.stderr)
+    problem = copy_folders_problem(args.data, args.out)
+    if problem:
+        print(f"resized_copy: {problem}", file=sys.stderr)
         return 2
     if not 0.05 <= args.factor <= 16:
         print("resized_copy: --factor must be within 0.05..16", file=sys.stderr)

@@ -363,7 +363,8 @@ def test_overlay_folder_puts_backends_side_by_side(tmp_path, monkeypatch, tiny_c
         runpy.run_path(str(ROOT / "benchmarks" / "overlay_folder.py"), run_name="__main__")
 
 
-def test_paper_tone_tints_the_drawings_and_keeps_the_truth(tmp_path, monkeypatch):
+def _flat_r3d(tmp_path) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A flat R3D folder of one 60 x 40 plan (a black band across) and its wall mask."""
     flat = tmp_path / "r3d"
     flat.mkdir()
     drawing = np.full((40, 60, 3), 255, np.uint8)
@@ -372,6 +373,11 @@ def test_paper_tone_tints_the_drawings_and_keeps_the_truth(tmp_path, monkeypatch
     mask = np.zeros((40, 60), np.uint8)
     mask[10:14] = 255
     cv2.imwrite(str(flat / "7_wall.png"), mask)
+    return flat, drawing, mask
+
+
+def test_paper_tone_tints_the_drawings_and_keeps_the_truth(tmp_path, monkeypatch):
+    flat, drawing, mask = _flat_r3d(tmp_path)
     customers = tmp_path / "channel"
     (customers / "images").mkdir(parents=True)
     (customers / "masks").mkdir()
@@ -411,14 +417,7 @@ def test_paper_tone_tints_the_drawings_and_keeps_the_truth(tmp_path, monkeypatch
 
 
 def test_resized_copy_enlarges_drawings_and_truth_together(tmp_path, monkeypatch):
-    flat = tmp_path / "r3d"
-    flat.mkdir()
-    drawing = np.full((40, 60, 3), 255, np.uint8)
-    drawing[10:14] = 0
-    cv2.imwrite(str(flat / "7.jpg"), drawing)
-    mask = np.zeros((40, 60), np.uint8)
-    mask[10:14] = 255
-    cv2.imwrite(str(flat / "7_wall.png"), mask)
+    flat, _drawing, mask = _flat_r3d(tmp_path)
     (flat / "README.md").write_text("notes")
     out = tmp_path / "x3"
     assert (

@@ -248,7 +248,7 @@ OPT_IN_TABLE: dict[str, Style] = {
             grid=("axes", "axes", "none"),
             thin_lines=True,
             jpeg_probability=0.5,
-            # "hollow": a 1-px outline in the ``walls`` layer colour with paper inside, as most of the
+            # "hollow": an outline in the ``walls`` layer colour with paper inside, as most of the
             # `cad_walls` sheets draw their walls (red, blue, magenta or black double lines)
             structural_fills=("grey", "grey", "poche", "solid", "hollow", "hollow", "hollow"),
             thick_spines=True,
