@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from model_code.evaluation.backends import open_backend
 from model_code.evaluation.scoring import score_plan
 from model_code.evaluation.truth import GroundTruth
-from model_code.model.inference import paper_colour
+from model_code.model.paper import paper_colour
 from model_code.synth import generate_plan
 
 

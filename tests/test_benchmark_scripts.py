@@ -420,36 +420,18 @@ def test_resized_copy_enlarges_drawings_and_truth_together(tmp_path, monkeypatch
     flat, _drawing, mask = _flat_r3d(tmp_path)
     (flat / "README.md").write_text("notes")
     out = tmp_path / "x3"
-    assert (
-        run_script("resized_copy.py", ["--data", str(flat), "--out", str(out), "--factor", "3"], monkeypatch)
-        == 0
-    )
+    args = ["--data", str(flat), "--out", str(out), "--factor", "3"]
+    assert run_script("resized_copy.py", args, monkeypatch) == 0
     picture = cv2.imread(str(out / "7.jpg"))
     truth = cv2.imread(str(out / "7_wall.png"), cv2.IMREAD_GRAYSCALE)
     assert picture.shape == (120, 180, 3) and truth.shape == (120, 180)
     assert set(np.unique(truth)) == {0, 255} and np.array_equal(truth[::3, ::3], mask)  # nearest: no grey
     assert picture[36, 90].max() <= 30 and picture[0, 0].min() >= 240  # the line moved with its truth
     assert (out / "README.md").read_text() == "notes"
-    assert (
-        run_script(
-            "resized_copy.py", ["--data", str(flat), "--out", str(flat / "c"), "--factor", "2"], monkeypatch
-        )
-        == 2
-    )
-    assert (
-        run_script(
-            "resized_copy.py",
-            ["--data", str(flat), "--out", str(tmp_path / "y"), "--factor", "40"],
-            monkeypatch,
-        )
-        == 2
-    )
-    (flat / "7.json").write_text("{}")
-    assert (
-        run_script(
-            "resized_copy.py",
-            ["--data", str(flat), "--out", str(tmp_path / "z"), "--factor", "2"],
-            monkeypatch,
-        )
-        == 2
-    )
+    refused = [(flat / "c", "2"), (tmp_path / "y", "40")]  # --out inside --data; a factor out of range
+    for target, factor in refused:
+        args = ["--data", str(flat), "--out", str(target), "--factor", factor]
+        assert run_script("resized_copy.py", args, monkeypatch) == 2
+    (flat / "7.json").write_text("{}")  # JSON annotations would not move with the pictures
+    args = ["--data", str(flat), "--out", str(tmp_path / "z"), "--factor", "2"]
+    assert run_script("resized_copy.py", args, monkeypatch) == 2
