@@ -28,6 +28,7 @@ from model_code.model.checkpoint import ModelSpec
 
 STATE_FILE = "training_state.pt"
 BEST_DIR = "best"
+EPOCHS_DIR = "epochs"
 
 
 class ResumeError(RuntimeError):
@@ -62,6 +63,11 @@ def state_path(directory: str | Path) -> Path:
 def best_dir(directory: str | Path) -> Path:
     """The best-so-far model inside a checkpoint directory."""
     return Path(directory) / BEST_DIR
+
+
+def epoch_dir(directory: str | Path, epoch: int) -> Path:
+    """Where ``--keep-epoch-models`` keeps epoch ``epoch``'s model inside a checkpoint directory."""
+    return Path(directory) / EPOCHS_DIR / f"epoch-{epoch:03d}"
 
 
 def save_state(directory: str | Path, state: TrainingState) -> Path:
@@ -135,6 +141,7 @@ RESUMABLE_SETTINGS = frozenset(
         "epochs",
         "time_budget_minutes",
         "early_stopping_patience",
+        "keep_epoch_models",
         "num_workers",
         "threads",
         "device",

@@ -164,6 +164,13 @@ class TrainConfig:
             "with room types, room-type mIoU) | val_iou | val_opening_iou | val_type_miou"
         ),
     )
+    keep_epoch_models: bool = field(
+        default=False,
+        metadata=_help(
+            "also keep every epoch's model (fp16, serving format) in <checkpoint-dir>/epochs/epoch-NNN, so a "
+            "run can be selected afterwards on the serving pipeline's metrics (rooms, segments)"
+        ),
+    )
     # budget and machine
     max_steps_per_epoch: int | None = field(
         default=None, metadata=_help("cap the optimisation steps per epoch (CPU budgets)")

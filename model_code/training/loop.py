@@ -49,7 +49,14 @@ from model_code.model.loader import LoadedModel, load_model
 from model_code.model.network import adapt_channels, build_network
 from model_code.model.room_classifier import CLASSIFIER_FILE, CLASSIFIER_SUMMARY_FILE
 from model_code.schema import ROOM_TYPES
-from model_code.training.checkpoints import TrainingState, best_dir, load_state, resume_recipe, save_state
+from model_code.training.checkpoints import (
+    TrainingState,
+    best_dir,
+    epoch_dir,
+    load_state,
+    resume_recipe,
+    save_state,
+)
 from model_code.training.config import PATH_FIELDS, ConfigError, TrainConfig
 from model_code.training.distributed import Distributed, amp_dtype, setup, teardown
 from model_code.training.plots import CURVE_FILE, plot_training_curve
@@ -801,6 +808,10 @@ def _after_epoch(run: _Run, epoch: int, train_loss: float, val_plans: list[PlanM
             save_model(run.network, _final_metadata(run, progress), best_dir(run.checkpoint_dir), half=False)
     else:
         state.stale_epochs += 1
+    if config.keep_epoch_models and run.dist.is_main:
+        progress = {"epoch": epoch, "stopped": "running (epoch model kept by --keep-epoch-models)"}
+        metadata = replace(_final_metadata(run, progress), metrics=dict(metrics))
+        save_model(run.network, metadata, epoch_dir(run.checkpoint_dir, epoch), half=True)
     _checkpoint(run)
     return row
 

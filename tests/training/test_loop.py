@@ -29,6 +29,7 @@ from model_code.training.loop import (
     BudgetCosine,
     StopFlag,
     TrainingInterrupted,
+    checkpoint_dir_for,
     ignore_stop_signals,
     initial_network,
     stop_signals_blocked,
@@ -92,6 +93,29 @@ def test_train_writes_a_servable_model_with_metrics_and_curve(tmp_path, plans_di
     history = json.loads((result.model_dir / "history.json").read_text())["history"]
     assert [row["epoch"] for row in history] == [1, 2]
     assert (result.model_dir / "training_curve.png").stat().st_size > 1000
+
+
+def test_keep_epoch_models_keeps_each_epoch_servable_with_its_own_metrics(tmp_path, plans_dir):
+    config = tiny(tmp_path, plans_dir, epochs=3, keep_epoch_models=True)
+    result = train(config)
+    kept = sorted((checkpoint_dir_for(config) / "epochs").iterdir())
+    assert [path.name for path in kept] == ["epoch-001", "epoch-002", "epoch-003"]
+    for row, path in zip(result.history, kept, strict=True):
+        loaded = load_model(path)
+        assert loaded.metadata.metrics["val_iou"] == pytest.approx(row["val_iou"])
+        assert loaded.metadata.training["epoch"] == row["epoch"]
+    # the best epoch's copy serves what the final model (the best epoch's weights) serves
+    image = draw_plan(97, 80)[0]
+    best = predict_probabilities(load_model(kept[result.best_epoch - 1]), image)
+    final = predict_probabilities(load_model(result.model_dir), image)
+    assert best.shape == (2, 80, 80) and np.abs(best - final).max() < 0.02
+
+
+def test_epoch_models_are_not_kept_by_default(tmp_path, plans_dir):
+    config = tiny(tmp_path, plans_dir, epochs=1)
+    train(config)
+    assert (checkpoint_dir_for(config) / "best").is_dir()
+    assert not (checkpoint_dir_for(config) / "epochs").exists()
 
 
 def test_loss_goes_down_on_simple_plans(tmp_path, plans_dir):
