@@ -435,3 +435,55 @@ def test_resized_copy_enlarges_drawings_and_truth_together(tmp_path, monkeypatch
     (flat / "7.json").write_text("{}")  # JSON annotations would not move with the pictures
     args = ["--data", str(flat), "--out", str(tmp_path / "z"), "--factor", "2"]
     assert run_script("resized_copy.py", args, monkeypatch) == 2
+
+
+@pytest.mark.slow
+def test_select_epoch_writes_the_best_scoring_epoch_as_the_runs_model(tmp_path, monkeypatch, capsys):
+    """A run trained with ``keep_epoch_models``: the script evaluates the kept epochs through the serving
+    pipeline and writes the final model folder with the highest-scoring epoch's weights and the record."""
+    import torch
+
+    from model_code.datasets.synthetic import write_plan
+    from model_code.model.loader import load_model
+    from model_code.synth.generator import generate_plan
+    from model_code.training.config import TrainConfig
+    from model_code.training.loop import checkpoint_dir_for, train
+
+    data = tmp_path / "plans"
+    for folder in ("images", "annotations", "masks", "rooms"):
+        (data / folder).mkdir(parents=True)
+    for seed in range(6):
+        write_plan(generate_plan(seed, size=192), data)
+    config = TrainConfig(
+        data=str(data), out=str(tmp_path / "model"), encoder="resnet18", encoder_depth=3,
+        decoder_channels=(32, 16, 8), epochs=3, batch_size=2, crop_size=64, working_size=128,
+        max_steps_per_epoch=2, num_workers=0, threads=1, augment="none", val_fraction=0.34,
+        room_types="no", keep_epoch_models=True,
+    )  # fmt: skip
+    previous = torch.get_num_threads()
+    try:
+        result = train(config)
+    finally:
+        torch.set_num_threads(previous)
+    checkpoints = checkpoint_dir_for(config)
+    out, report = tmp_path / "selected", tmp_path / "report"
+    args = ["--checkpoints", str(checkpoints), "--final", str(result.model_dir), "--data", str(data),
+            "--split", "validation", "--last", "2", "--workers", "1", "--report", str(report),
+            "--out", str(out)]  # fmt: skip
+    assert run_script("select_epoch.py", args, monkeypatch) == 0
+    meta = json.loads((out / "model.json").read_text())
+    record = meta["training"]["selection"]
+    candidates = {int(e): v for e, v in record["candidates"].items()}
+    assert set(candidates) == {2, 3} | {result.best_epoch}  # the last two and the loop's best
+    chosen = meta["training"]["best_epoch"]
+    assert candidates[chosen]["score"] == max(v["score"] for v in candidates.values())
+    kept = checkpoints / "epochs" / f"epoch-{chosen:03d}"
+    assert (out / "model.safetensors").read_bytes() == (kept / "model.safetensors").read_bytes()
+    assert meta["metrics"] == json.loads((kept / "model.json").read_text())["metrics"]
+    assert meta["training"]["hyperparameters"]["batch_size"] == 2  # the final model's metadata kept
+    assert (out / "history.json").is_file() and load_model(out, runtime="eager").metadata.version
+    assert f"chosen: epoch {chosen}" in capsys.readouterr().out and (report / "selection.md").is_file()
+    # a run without kept epochs is refused with the option to use
+    args[1] = str(tmp_path / "nothing")
+    assert run_script("select_epoch.py", args, monkeypatch) == 2
+    assert "--keep-epoch-models" in capsys.readouterr().err
