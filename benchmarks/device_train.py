@@ -17,7 +17,12 @@ Two steps, so that a session lent a GPU spends its minutes training, not prepari
 1. **pretrain** on generated plans only (every style, a share of them on drawing sheets), continuing
    the bundled ``synthetic`` checkpoint (``--pretrain-init none``: from scratch): the next ``synthetic``
    checkpoint of the issue "a model for every style", packed as soon as it is written;
-2. **finetune** from it on R3D with generated plans mixed in (rehearsal): the next ``default`` one.
+2. **finetune** from it on R3D with generated plans mixed in (rehearsal): the next ``default`` one,
+   keeping every epoch's model (``--keep-epoch-models``); its last ``--select-last`` epochs and the
+   loop's best are then evaluated through the serving pipeline on the R3D hold-out and the best by
+   wall IoU, opening F1 and room F1 together is the one packed (``select_epoch.py``; the loop alone
+   picks by pixel IoU, and a run can gain pixels while it loses rooms). ``selection.md`` comes back
+   with it; should the selection fail, the loop's model is packed instead.
 
 Both decay their learning rate over their own minutes (``--scheduler cosine-budget``), and a stage
 whose log stays silent for ``--stall-seconds`` is stopped (a hang costs minutes, not the call). The
@@ -196,6 +201,7 @@ def pack(model: Path, out: Path, name: str) -> None:
 
 MIN_STAGE_MINUTES = 0.25
 PACK_RESERVE_S = 15.0
+SELECT_RESERVE_S = 60.0  # evaluating the fine-tuning's last epochs on the R3D hold-out (16 cores)
 
 
 def next_version(name: str) -> str:
@@ -221,12 +227,30 @@ def bundled_next_versions() -> dict[str, str]:
     return {name: next_version(name) for name in ("synthetic", "default")}
 
 
-def fitting_minutes(wanted: float, call_s: float, spent_s: float, overhead_s: float) -> float:
+def fitting_minutes(
+    wanted: float, call_s: float, spent_s: float, overhead_s: float, reserve_s: float = PACK_RESERVE_S
+) -> float:
     """The fine-tuning budget that still ends the call within ``call_s``: ``wanted`` minutes, or fewer
     when the first stage took longer than planned (``overhead_s``: what a stage costs beyond its
-    budget, measured on the first; packing takes :data:`PACK_RESERVE_S`)."""
-    left = call_s - spent_s - overhead_s - PACK_RESERVE_S
+    budget, measured on the first; ``reserve_s``: what comes after it, packing and the selection)."""
+    left = call_s - spent_s - overhead_s - reserve_s
     return max(0.0, min(wanted, left / 60))
+
+
+def selected_epoch(final: Path, work: Path, out: Path, args: argparse.Namespace) -> Path:
+    """The fine-tuning's model with the weights of its best epoch through the serving pipeline
+    (``select_epoch.py`` on the R3D hold-out); ``final``, the loop's choice, if the selection fails."""
+    from select_epoch import select
+
+    report = work / "selection"
+    try:
+        select(work / "finetune-checkpoints", final, args.bundle / "r3d", "validation", args.select_last,
+               min(args.workers, 8), report, work / "finetune-selected")  # fmt: skip
+    except Exception as exc:  # never lose the trained model to its selection
+        print(f"device_train: epoch selection failed ({exc}); packing the loop's model", flush=True)
+        return final
+    shutil.copyfile(report / "selection.md", out / "selection.md")
+    return work / "finetune-selected"
 
 
 def run(args: argparse.Namespace) -> None:
@@ -266,8 +290,9 @@ def run(args: argparse.Namespace) -> None:
     pack(synthetic, out, "synthetic")  # back even if the second stage fails
     # what a stage costs beyond its budget (start-up, validation, the last epoch's overrun, saving)
     overhead_s = max(30.0, time.monotonic() - stage_start - args.pretrain_minutes * 60)
+    reserve_s = PACK_RESERVE_S + (SELECT_RESERVE_S if args.select_last else 0.0)
     finetune_minutes = fitting_minutes(args.finetune_minutes, args.call_seconds,
-                                       time.monotonic() - call_start, overhead_s)  # fmt: skip
+                                       time.monotonic() - call_start, overhead_s, reserve_s)  # fmt: skip
     if finetune_minutes < min(args.finetune_minutes, MIN_STAGE_MINUTES):  # a shrunk stage too short to train
         print(f"device_train: {finetune_minutes:.2f} min left of the call, no fine-tuning stage", flush=True)
         return
@@ -278,8 +303,11 @@ def run(args: argparse.Namespace) -> None:
         "--learning-rate", str(args.finetune_lr), "--time-budget-minutes", f"{finetune_minutes:.2f}",
         "--model-name", "floorplan-unet",
         "--model-version", args.default_version or versions["default"],
+        *(["--keep-epoch-models"] if args.select_last else []),
     ]  # fmt: skip
     default = train("finetune", finetune, out, work, args.stall_seconds)
+    if args.select_last:
+        default = selected_epoch(default, work, out, args)
     pack(default, out, "default")
     print("device_train: done;", ", ".join(sorted(p.name for p in out.iterdir())))
 
@@ -314,6 +342,11 @@ def main() -> int:
     r.add_argument("--repeat", type=int, default=4, help="crops of each R3D plan per epoch")
     r.add_argument("--pretrain-lr", type=float, default=8e-4)
     r.add_argument("--finetune-lr", type=float, default=7e-4)
+    r.add_argument(
+        "--select-last", type=int, default=5,
+        help="fine-tuning epochs (the last N, and the loop's best) compared through the serving pipeline "
+        "on the R3D hold-out; the best is packed (0: the loop's choice)",
+    )  # fmt: skip
     r.add_argument("--room-types", default="no", help="learn room-type channels: yes or no (the bundled: no)")
     r.add_argument(
         "--synthetic-version", default=None,

@@ -200,6 +200,12 @@ def test_device_training_run_rehearses_on_cpu(tmp_path, monkeypatch):
             tar.extractall(tmp_path / "unpacked", filter="data")
         model = load_model(tmp_path / "unpacked" / name, runtime="eager")
         assert "closet" in model.metadata.spec.channels  # room types were learnt
+    # the packed default is the fine-tuning epoch chosen through the serving pipeline
+    selection = json.loads((tmp_path / "unpacked" / "default" / "model.json").read_text())["training"][
+        "selection"
+    ]
+    assert selection["split"] == "validation" and selection["candidates"]
+    assert (out / "selection.md").read_text().startswith("# Epoch selection")
 
 
 def test_device_training_shrinks_the_second_stage_to_the_call():
@@ -208,6 +214,8 @@ def test_device_training_shrinks_the_second_stage_to_the_call():
     fitting = runpy.run_path(str(ROOT / "benchmarks" / "device_train.py"))["fitting_minutes"]
     assert fitting(3.5, call_s=560, spent_s=300, overhead_s=30) == 3.5  # on plan
     assert fitting(3.5, call_s=560, spent_s=380, overhead_s=45) == pytest.approx((560 - 380 - 45 - 15) / 60)
+    # the epoch selection's minute comes out of the fine-tuning too
+    assert fitting(3.5, 560, 380, 45, reserve_s=75) == pytest.approx((560 - 380 - 45 - 75) / 60)
     assert fitting(3.5, call_s=560, spent_s=560, overhead_s=30) == 0.0  # nothing left: no stage
 
 
