@@ -71,14 +71,18 @@ def test_the_synthetic_checkpoint_saw_generated_plans_only():
 
 
 def test_the_default_checkpoint_is_the_synthetic_one_fine_tuned_on_r3d():
-    """Its record names the R3D plans it saw and, under them, the generated-only stages it started from."""
+    """Its record names the R3D plans its stages saw (0.4.0 continued 0.3.0's R3D stage) and, under them,
+    the generated-only stages they started from."""
     stages = training_lineage(read_metadata(resolve_model_dir("default")))
-    assert stages[0]["train_plans"] > 0 and stages[0]["sources"]  # research-use data: R3D
-    assert [stage["name"] for stage in stages[1:]] == ["floorplan-unet-synthetic"] * (len(stages) - 1)
+    r3d = [stage for stage in stages if stage["name"] == "floorplan-unet"]
+    assert r3d and stages[: len(r3d)] == r3d  # the R3D stages come first, then only generated ones
+    assert all(stage["train_plans"] > 0 and stage["sources"] for stage in r3d)  # research-use data: R3D
+    generated = stages[len(r3d) :]
+    assert generated and {stage["name"] for stage in generated} == {"floorplan-unet-synthetic"}
     # it started from the shipped synthetic checkpoint or from one of the stages that made it
     synthetic_stages = training_lineage(read_metadata(SYNTHETIC_MODEL_DIR))
-    assert stages[1]["version"] in [stage["version"] for stage in synthetic_stages]
-    assert all(stage["train_plans"] == 0 for stage in stages[1:]) and stages[-1]["init"] == "scratch"
+    assert generated[0]["version"] in [stage["version"] for stage in synthetic_stages]
+    assert all(stage["train_plans"] == 0 for stage in generated) and stages[-1]["init"] == "scratch"
 
 
 @pytest.fixture(scope="module")
