@@ -101,13 +101,13 @@ def test_keep_epoch_models_keeps_each_epoch_servable_with_its_own_metrics(tmp_pa
     kept = sorted((checkpoint_dir_for(config) / "epochs").iterdir())
     assert [path.name for path in kept] == ["epoch-001", "epoch-002", "epoch-003"]
     for row, path in zip(result.history, kept, strict=True):
-        loaded = load_model(path)
+        loaded = load_model(path, runtime="eager")
         assert loaded.metadata.metrics["val_iou"] == pytest.approx(row["val_iou"])
         assert loaded.metadata.training["epoch"] == row["epoch"]
     # the best epoch's copy serves what the final model (the best epoch's weights) serves
     image = draw_plan(97, 80)[0]
-    best = predict_probabilities(load_model(kept[result.best_epoch - 1]), image)
-    final = predict_probabilities(load_model(result.model_dir), image)
+    best = predict_probabilities(load_model(kept[result.best_epoch - 1], runtime="eager"), image)
+    final = predict_probabilities(load_model(result.model_dir, runtime="eager"), image)
     assert best.shape == (2, 80, 80) and np.abs(best - final).max() < 0.02
 
 
