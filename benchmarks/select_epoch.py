@@ -45,20 +45,17 @@ def selection_score(metrics: dict[str, float | None]) -> float:
     return sum(values) / len(values)
 
 
-def candidates(checkpoints: Path, last: int) -> dict[int, Path]:
+def candidates(checkpoints: Path, last: int, loop_best: int | None) -> dict[int, Path]:
     """Epoch number -> kept model folder: the last ``last`` epochs kept, and the loop's best epoch."""
-    from model_code.model.checkpoint import read_metadata
+    from model_code.training.checkpoints import EPOCHS_DIR
 
-    epochs_dir = checkpoints / "epochs"
+    epochs_dir = checkpoints / EPOCHS_DIR
     kept = {int(p.name.split("-")[1]): p for p in sorted(epochs_dir.glob("epoch-*")) if p.is_dir()}
     if not kept:
         raise FileNotFoundError(f"no epoch models in {epochs_dir}: train with --keep-epoch-models")
     chosen = {e: kept[e] for e in sorted(kept)[-last:]}
-    best = checkpoints / "best"
-    if best.is_dir():
-        best_epoch = read_metadata(best).training.get("best_epoch")
-        if best_epoch in kept:
-            chosen[best_epoch] = kept[best_epoch]
+    if loop_best in kept:
+        chosen[loop_best] = kept[loop_best]
     return dict(sorted(chosen.items()))
 
 
@@ -111,10 +108,10 @@ def select(
     """Evaluate the candidates, write the chosen model to ``out``; returns the chosen epoch."""
     from model_code.model.checkpoint import read_metadata
 
-    models = candidates(checkpoints, last)
+    loop_best = read_metadata(final).training.get("best_epoch")
+    models = candidates(checkpoints, last, loop_best)
     scores = evaluate(models, data, split, workers, report)
     chosen = max(scores, key=lambda e: (round(selection_score(scores[e]), 6), e))  # a tie: the later epoch
-    loop_best = read_metadata(final).training.get("best_epoch")
     record = {
         "by": "mean of " + ", ".join(HEADLINE) + " through the serving pipeline (benchmarks/select_epoch.py)",
         "data": str(data),
@@ -143,6 +140,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.last < 1:
         parser.error("--last must be at least 1")
+    from model_code.model.checkpoint import CheckpointError
+
     try:
         select(
             args.checkpoints,
@@ -154,7 +153,7 @@ def main() -> int:
             args.report,
             args.out,
         )
-    except (FileNotFoundError, ValueError, subprocess.CalledProcessError) as exc:
+    except (CheckpointError, FileNotFoundError, ValueError, subprocess.CalledProcessError) as exc:
         print(f"select_epoch: {exc}", file=sys.stderr)
         return 2
     return 0
