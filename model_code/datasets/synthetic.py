@@ -12,6 +12,11 @@ Layout written under ``--out``::
 Plan ``i`` uses seed ``S + i`` and is named ``synth_<seed>`` (six digits), so any single plan
 can be regenerated with ``generate_plan(S + i, ...)``.  The annotation's rooms carry their
 vocabulary ``type`` (from the generator's room kind) and ``name_hint`` = the label drawn in them.
+
+With ``--redraw DATA`` the layouts are not generated but read off the annotated plans of ``DATA``
+(:mod:`model_code.synth.redraw`): plan ``i`` is ``DATA``'s plan ``i mod N`` redrawn in a look drawn
+from seed ``S + i``, named ``<stem>_redrawn_<seed>``, with only ``images/`` and ``masks/`` (the
+truth is the real plan's masks; there are no vector records to write).
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from model_code.datasets.layouts import merge_grey_mask
+from model_code.datasets.layouts import DatasetError, Sample, merge_grey_mask, open_dataset
 from model_code.io.images import write_png
 from model_code.synth.generator import MAX_SIZE, MIN_SIZE, SynthPlan, generate_plan
 from model_code.synth.styles import ALL_STYLES, OPT_IN_STYLES, STYLES
 
 SUBFOLDERS = ("images", "annotations", "masks", "rooms")
+REDRAW_SUBFOLDERS = ("images", "masks")
 BARE_FOLDER = "bare_openings"
 
 
@@ -143,6 +149,15 @@ def configure_synth(parser: argparse.ArgumentParser) -> None:
         "dimension chains, north arrow, scale bar; none of it wall or opening; default 0)",
     )
     parser.add_argument(
+        "--redraw",
+        type=Path,
+        default=None,
+        metavar="DATA",
+        help="redraw the annotated plans of DATA (any dataset layout) from their masks in the chosen "
+        "styles instead of generating layouts: plan i is DATA's plan i mod N; writes images/ and "
+        "masks/ only (--size and --bare-openings do not apply)",
+    )
+    parser.add_argument(
         "--workers", type=_non_negative, default=1, help="worker processes (0 = one per CPU core; default 1)"
     )
 
@@ -183,14 +198,36 @@ def _make_one(job: SynthJob, seed: int) -> str:
     return write_plan(plan, job.out, bare_record=job.bare_openings > 0)
 
 
+def _redraw_one(job: SynthJob, sample: Sample, seed: int) -> str:
+    from model_code.synth.redraw import redraw_plan
+
+    real = sample.load()
+    plan = redraw_plan(real.wall, real.opening, real.room_type, seed, styles=job.styles, sheet=job.sheet)
+    name = f"{sample.stem}_redrawn_{seed:06d}"
+    write_png(job.out / "images" / f"{name}.png", plan.image)
+    write_png(job.out / "masks" / f"{name}.png", merge_grey_mask(plan.wall, plan.opening))
+    return name
+
+
 def run_synth(args: argparse.Namespace) -> int:
-    """Generate ``args.count`` plans into ``args.out``; returns the exit code."""
+    """Generate (or, with ``--redraw``, redraw) ``args.count`` plans into ``args.out``; the exit code."""
     out: Path = args.out
     if out.exists() and not out.is_dir():
         print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
         return 2
+    samples: list[Sample] = []
+    if args.redraw is not None:
+        try:
+            samples = open_dataset(args.redraw)
+        except (DatasetError, FileNotFoundError) as exc:
+            print(f"error: --redraw {args.redraw}: {exc}", file=sys.stderr)
+            return 2
+        if not samples:
+            print(f"error: --redraw {args.redraw} holds no annotated plans", file=sys.stderr)
+            return 2
+    folders = SUBFOLDERS if not samples else REDRAW_SUBFOLDERS
     try:
-        for name in (*SUBFOLDERS, BARE_FOLDER) if args.bare_openings > 0 else SUBFOLDERS:
+        for name in (*folders, BARE_FOLDER) if args.bare_openings > 0 and not samples else folders:
             (out / name).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         print(f"error: cannot create output folders under {out}: {exc}", file=sys.stderr)
@@ -200,20 +237,25 @@ def run_synth(args: argparse.Namespace) -> int:
     )
     seeds = range(args.seed, args.seed + args.count)
     workers = args.workers or os.cpu_count() or 1
-    bar = tqdm(total=args.count, desc="synth", unit="plan")
+    if samples:
+        make, extra = _redraw_one, [[samples[i % len(samples)] for i in range(args.count)]]
+    else:
+        make, extra = _make_one, []
+    bar = tqdm(total=args.count, desc="redraw" if samples else "synth", unit="plan")
     try:
         if workers == 1:
-            for seed in seeds:
-                _make_one(job, seed)
+            for values in zip(*extra, seeds, strict=True):
+                make(job, *values)
                 bar.update()
         else:
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                for _ in pool.map(_make_one, [job] * args.count, seeds, chunksize=4):
+                for _ in pool.map(make, [job] * args.count, *extra, seeds, chunksize=4):
                     bar.update()
-    except OSError as exc:
+    except (OSError, DatasetError) as exc:
         print(f"error: writing plans under {out} failed: {exc}", file=sys.stderr)
         return 1
     finally:
         bar.close()
-    print(f"wrote {args.count} plans (seeds {args.seed}..{args.seed + args.count - 1}) to {out}")
+    what = f"redrawn plans of {args.redraw}" if samples else "plans"
+    print(f"wrote {args.count} {what} (seeds {args.seed}..{args.seed + args.count - 1}) to {out}")
     return 0

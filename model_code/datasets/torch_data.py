@@ -1,4 +1,5 @@
-"""Torch datasets of augmented crops: annotated plans from disk and synthetic plans on the fly.
+"""Torch datasets of augmented crops: annotated plans from disk, the same plans redrawn in the
+generator's styles, and synthetic plans on the fly.
 
 Both yield ``(image, target)``: a normalised ``(3, crop, crop)`` float tensor and a
 ``(C, crop, crop)`` float tensor, one plane per output channel of the model (``channels``: wall,
@@ -134,6 +135,52 @@ class SyntheticPlanDataset(_CropDataset):
     def plan(self, index: int) -> PlanMasks:
         seed = self.seed_base + self.epoch * self.length + index
         return render_synthetic(seed, self.size, self.sheets, self.styles)
+
+
+class RedrawnPlanDataset(_CropDataset):
+    """Real plans redrawn in the generator's styles (:mod:`model_code.synth.redraw`), in new looks each epoch.
+
+    Item ``i`` of epoch ``e`` is plan ``(e * count + i) % len(samples)`` redrawn with seed
+    ``seed_base + e * count + i``: the plans are taken in turn and no look repeats.  The truth is the
+    plan's own masks (on the sheet's canvas when one is drawn).
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        count: int,
+        working_size: int,
+        crop_size: int,
+        seed_base: int = 0,
+        sheets: float = 0.0,
+        styles: Sequence[str] | None = None,
+        **kwargs,
+    ):
+        if not samples or count < 1:
+            raise ValueError("RedrawnPlanDataset needs at least one sample and count >= 1")
+        super().__init__(count, working_size, crop_size, **kwargs)
+        self.samples = list(samples)
+        self.seed_base = seed_base
+        self.sheets = sheets
+        self.styles = None if styles is None else tuple(styles)
+
+    def plan(self, index: int) -> PlanMasks:
+        number = self.epoch * self.length + index
+        plan = self.samples[number % len(self.samples)].load()
+        return redraw_masks(plan, self.seed_base + number, self.sheets, self.styles)
+
+
+def redraw_masks(
+    plan: PlanMasks, seed: int, sheets: float = 0.0, styles: Sequence[str] | None = None
+) -> PlanMasks:
+    """``plan`` redrawn from its masks in one of ``styles`` (None: the generator's default styles),
+    on a drawing sheet with probability ``sheets``; its image is not used."""
+    from model_code.synth.redraw import redraw_plan
+
+    redrawn = redraw_plan(plan.wall, plan.opening, plan.room_type, seed, styles=styles, sheet=sheets)
+    return PlanMasks(
+        image=redrawn.image, wall=redrawn.wall, opening=redrawn.opening, room_type=redrawn.room_type
+    )
 
 
 def render_synthetic(

@@ -206,6 +206,7 @@ LINEAGE_FIELDS = (
     "layouts",
     "validation_source",
     "synthetic_plans_per_epoch",
+    "redrawn_plans_per_epoch",
     "init",
     "epochs_completed",
     "train_time_s",

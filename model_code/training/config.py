@@ -81,6 +81,13 @@ class TrainConfig:
             "(e.g. solid,cad,architectural,brochure); default: the seven default styles"
         ),
     )
+    redraw: int = field(
+        default=0,
+        metadata=_help(
+            "real training plans redrawn per epoch from their masks in the synthetic styles (on sheets "
+            "as often as synthetic_sheets), beside the plans as drawn: real layouts in every look"
+        ),
+    )
     val_fraction: float = field(
         default=0.1, metadata=_help("share of --data held out when no validation folder exists")
     )
@@ -229,6 +236,10 @@ class TrainConfig:
                 )
         if self.synthetic_size is not None and len(self.synthetic_size) not in (1, 2):
             problems.append(f"synthetic_size takes one size or a MIN,MAX pair, got {self.synthetic_size}")
+        if self.redraw < 0:
+            problems.append(f"redraw must be >= 0, got {self.redraw}")
+        if self.redraw and self.data is None:
+            problems.append("redraw redraws real training plans: give a data folder")
         if self.data is None and self.synthetic < 1:
             problems.append("no training data: give a data folder, synthetic > 0, or both")
         if self.scheduler == "cosine-budget" and not (self.time_budget_minutes or 0) > 0:

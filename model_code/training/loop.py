@@ -32,7 +32,12 @@ from tqdm import tqdm
 from model_code.datasets.layouts import DatasetScan, PlanMasks, Sample, is_split_root, scan_dataset
 from model_code.datasets.organize import holdout_split
 from model_code.datasets.room_maps import TYPE_UNKNOWN, type_index
-from model_code.datasets.torch_data import PlanCropDataset, SyntheticPlanDataset, render_synthetic
+from model_code.datasets.torch_data import (
+    PlanCropDataset,
+    RedrawnPlanDataset,
+    SyntheticPlanDataset,
+    render_synthetic,
+)
 from model_code.evaluation.metrics import PixelCounts, pixel_counts
 from model_code.io.files import atomic_write_bytes
 from model_code.model.checkpoint import (
@@ -270,6 +275,7 @@ def resolve_data(config: TrainConfig) -> TrainData:
         "validation_plans": len(validation) or len(synthetic_val),
         "validation_source": "real" if validation else ("synthetic" if synthetic_val else "none"),
         "synthetic_plans_per_epoch": config.synthetic,
+        "redrawn_plans_per_epoch": config.redraw if train else 0,
         "layouts": layouts,
         "sources": [p for p in (config.data, config.validation) if p],
         "validation_ids": [s.stem for s in validation],
@@ -285,7 +291,7 @@ def resolve_data(config: TrainConfig) -> TrainData:
 def build_train_dataset(
     config: TrainConfig, data: TrainData, mean: tuple, std: tuple, channels: tuple[str, ...] = CHANNELS
 ) -> Dataset:
-    """Real crops and synthetic plans, concatenated, with a target plane per output channel."""
+    """Real crops, real plans redrawn and synthetic plans, concatenated; a target plane per output channel."""
     parts: list[Dataset] = []
     common = {
         "augment": config.augment,
@@ -298,6 +304,19 @@ def build_train_dataset(
     if data.train:
         parts.append(
             PlanCropDataset(data.train, config.working_size, config.crop_size, repeat=config.repeat, **common)
+        )
+    if data.train and config.redraw:
+        parts.append(
+            RedrawnPlanDataset(
+                data.train,
+                config.redraw,
+                config.working_size,
+                config.crop_size,
+                seed_base=config.synthetic_seed,
+                sheets=config.synthetic_sheets,
+                styles=config.synthetic_style_names(),
+                **common,
+            )
         )
     if config.synthetic:
         parts.append(
@@ -927,11 +946,12 @@ def _train(
         else ""
     )
     logger.info(
-        "training %s U-Net (init %s) on %d plans + %d synthetic, validating on %d %s plans; "
+        "training %s U-Net (init %s) on %d plans + %d redrawn + %d synthetic, validating on %d %s plans; "
         "device=%s amp=%s threads=%d checkpoints=%s%s",
         metadata.spec.encoder,
         init,
         len(data.train),
+        data.summary["redrawn_plans_per_epoch"],
         config.synthetic,
         data.summary["validation_plans"],
         data.summary["validation_source"],

@@ -117,3 +117,31 @@ def test_cli_rejects_a_bad_bare_fraction(value: str, capsys: pytest.CaptureFixtu
         main(["synth", "--count", "1", "--out", "x", "--bare-openings", value])
     assert exit_info.value.code == 2
     assert "--bare-openings: expected a fraction from 0 to 1" in capsys.readouterr().err
+
+
+def test_cli_redraws_an_annotated_dataset_with_its_own_truth(tmp_path: Path) -> None:
+    from tests.training.plans import write_r3d_dataset
+
+    real = write_r3d_dataset(tmp_path / "r3d", 2, size=128)
+    out = tmp_path / "redrawn"
+    args = ["--seed", "40", "--redraw", str(real), "--styles", "cad_colour", "--sheet", "0.5"]
+    assert main(["synth", "--count", "3", "--out", str(out), *args]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["images", "masks"]
+    samples = {s.stem: s for s in open_dataset(real)}
+    redrawn = open_dataset(out)
+    assert [s.stem for s in redrawn] == sorted(
+        f"{stem}_redrawn_{seed:06d}"
+        for stem, seed in zip([*sorted(samples), sorted(samples)[0]], (40, 41, 42), strict=True)
+    )
+    for sample in redrawn:
+        plan, truth = sample.load(), samples[sample.stem.split("_redrawn_")[0]].load()
+        # the grey mask keeps an opening where the truth marks both (opening wins)
+        assert plan.wall.sum() == (truth.wall & ~truth.opening).sum() > 0
+        assert plan.opening.sum() == truth.opening.sum() > 0
+        assert plan.image.shape[:2] >= truth.wall.shape
+
+
+def test_cli_redraw_refuses_a_missing_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "redrawn"
+    assert main(["synth", "--count", "2", "--out", str(out), "--redraw", str(tmp_path / "nothing")]) == 2
+    assert "--redraw" in capsys.readouterr().err and not out.exists()

@@ -87,6 +87,8 @@ def test_bad_values_are_rejected(values, message):
         ({"encoder_weights": "imagenet", "init_checkpoint": "default"}, "exclusive"),
         ({"scheduler": "step"}, "scheduler must be"),
         ({"scheduler": "cosine-budget"}, "give time_budget_minutes"),
+        ({"redraw": -1}, "redraw must be >= 0"),
+        ({"data": None, "synthetic": 4, "redraw": 4}, "redraw redraws real training plans"),
     ],
 )
 def test_check_rejects_impossible_configs(changes, message):

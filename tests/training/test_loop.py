@@ -366,6 +366,36 @@ def test_synthetic_plans_render_on_the_fly():
     assert torch.equal(image, dataset[2][0])
 
 
+def test_redrawn_plans_are_the_real_plans_in_new_looks(plans_dir):
+    from model_code.datasets.torch_data import RedrawnPlanDataset
+
+    samples = open_dataset(plans_dir)
+    dataset = RedrawnPlanDataset(samples, 3, working_size=96, crop_size=64, seed_base=7, styles=["cad"])
+    plan = dataset.plan(1)
+    real = samples[1].load()
+    assert np.array_equal(plan.wall, real.wall) and np.array_equal(plan.opening, real.opening)
+    assert not np.array_equal(plan.image, real.image)
+    image, target = dataset[1]
+    assert image.shape == (3, 64, 64) and target.shape == (2, 64, 64)
+    assert torch.equal(image, dataset[1][0])
+    dataset.set_epoch(1)  # epoch 1 goes on with the next plans, in new looks
+    assert np.array_equal(dataset.plan(0).wall, samples[3 % len(samples)].load().wall)
+    with pytest.raises(ValueError, match="at least one sample"):
+        RedrawnPlanDataset([], 3, working_size=96, crop_size=64)
+
+
+def test_a_run_with_redrawn_plans_trains_and_records_them(tmp_path, plans_dir, caplog):
+    config = tiny(
+        tmp_path, plans_dir, epochs=1, redraw=3, synthetic_styles="cad,cad_colour", synthetic_sheets=0.5
+    )
+    with caplog.at_level(logging.INFO, logger="model_code.training"):
+        result = train(config)
+    assert any("+ 3 redrawn + 0 synthetic" in r.getMessage() for r in caplog.records)
+    training = load_model(result.model_dir, runtime="eager").metadata.training
+    assert training["redrawn_plans_per_epoch"] == 3 and training["synthetic_plans_per_epoch"] == 0
+    assert training["hyperparameters"]["redraw"] == 3
+
+
 def test_non_finite_loss_stops_with_a_clear_error(tmp_path, plans_dir, monkeypatch):
     from model_code.training import loop
 
