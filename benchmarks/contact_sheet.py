@@ -12,8 +12,17 @@ Side by side with real plans (local only, written outside the repository)::
         --other /work/shared/datasets/examples --other-count 6 \\
         --r3d /work/shared/datasets/r3d/train --real 6 --out /tmp/synth_vs_real.png
 
+Plans redrawn in every style (``model_code.synth.redraw``), one row per source plan, the source first:
+generated sources for the committed picture, real ones (any dataset layout) only outside the repository::
+
+    .venv/bin/python benchmarks/contact_sheet.py --redraw 3 --size 640 \\
+        --styles solid,cad,hatched,architectural,brochure,cad_colour --out docs/images/redrawn_plans.png
+    .venv/bin/python benchmarks/contact_sheet.py --redraw 4 --redraw-from /work/shared/datasets/r3d/train \\
+        --styles cad,architectural,cad_colour,brochure --out /tmp/redrawn_r3d.png
+
 The real plans are only read at run time: their licences keep them, thumbnails included, out of the
-repository, so a sheet holding any real plan is refused when ``--out`` lies inside the repository.
+repository, so a sheet holding any real plan (or one redrawn from real masks) is refused when
+``--out`` lies inside the repository.
 """
 
 from __future__ import annotations
@@ -26,8 +35,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from model_code.datasets.layouts import DatasetError, open_dataset
+from model_code.datasets.room_maps import label_type_map
 from model_code.io.images import read_image
 from model_code.synth import ALL_STYLES, generate_plan
+from model_code.synth.redraw import redraw_plan
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -99,6 +111,38 @@ def real_tiles(folder: Path, count: int) -> list[np.ndarray]:
     return [fit_tile(read_image(p), f"real R3D {p.stem}") for p in paths]
 
 
+def redraw_rows(
+    count: int, first_seed: int, size: int, styles: tuple[str, ...], source: Path | None
+) -> list[np.ndarray]:
+    """``count`` source plans, each followed by its masks redrawn in every style of ``styles``.
+
+    Sources are generated ``solid`` plans (seeds from ``first_seed``), or the first ``count`` plans
+    of the dataset folder ``source``."""
+    plans = []
+    if source is None:
+        for k in range(count):
+            plan = generate_plan(first_seed + k, size=size, styles=["solid"])
+            types = label_type_map(plan.room_labels, plan.room_kinds)
+            plans.append(
+                (f"synth solid #{first_seed + k}", plan.image, plan.wall_mask, plan.opening_mask, types)
+            )
+    else:
+        samples = open_dataset(source)[:count]
+        if len(samples) < count:
+            raise FileNotFoundError(f"{source} holds {len(samples)} plans, {count} needed")
+        for sample in samples:
+            plan = sample.load()
+            plans.append((f"real {sample.stem[:20]}", plan.image, plan.wall, plan.opening, plan.room_type))
+    tiles = []
+    for k, (caption, image, wall, opening, types) in enumerate(plans):
+        tiles.append(fit_tile(image, caption))
+        for j, style in enumerate(styles):
+            seed = first_seed + k * len(styles) + j
+            redrawn = redraw_plan(wall, opening, types, seed, styles=[style], sheet=0.0)
+            tiles.append(fit_tile(redrawn.image, f"redrawn {style} #{seed}"))
+    return tiles
+
+
 def grid(tiles: list[np.ndarray], columns: int) -> np.ndarray:
     """Tiles laid out row by row, ``columns`` wide, padded with white."""
     rows = -(-len(tiles) // columns)
@@ -133,6 +177,18 @@ def main() -> int:
         default=0,
         help="draw this many plans of each style, one block per style (default 0: --synthetic, cycled)",
     )
+    parser.add_argument(
+        "--redraw",
+        type=int,
+        default=0,
+        help="rows of redrawn plans instead: this many source plans, each redrawn in every style",
+    )
+    parser.add_argument(
+        "--redraw-from",
+        type=Path,
+        default=None,
+        help="dataset folder of the plans to redraw (default: generated solid plans)",
+    )
     parser.add_argument("--synthetic", type=int, default=24, help="number of generated plans (default 24)")
     parser.add_argument("--real", type=int, default=6, help="number of real R3D plans (default 6)")
     parser.add_argument("--seed", type=int, default=100, help="seed of the first generated plan")
@@ -148,6 +204,7 @@ def main() -> int:
         print(f"error: unknown style(s) {unknown}; choose from {','.join(ALL_STYLES)}", file=sys.stderr)
         return 2
     folders = ([args.r3d] if args.r3d is not None else []) + list(args.other)
+    folders += [args.redraw_from] if args.redraw and args.redraw_from is not None else []
     if folders and inside_repository(args.out):
         print(
             f"error: {args.out} lies inside the repository; a sheet with real plans must be written "
@@ -166,7 +223,14 @@ def main() -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.per_style > 0:
+    if args.redraw > 0:
+        try:
+            generated = redraw_rows(args.redraw, args.seed, args.size, styles, args.redraw_from)
+        except (FileNotFoundError, DatasetError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        args.columns = args.columns or len(styles) + 1
+    elif args.per_style > 0:
         generated = style_rows(args.per_style, args.seed, args.size, styles)
     else:
         generated = synthetic_tiles(args.synthetic, args.seed, args.size, styles)

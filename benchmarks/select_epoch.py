@@ -47,12 +47,13 @@ def selection_score(metrics: dict[str, float | None]) -> float:
 
 def candidates(checkpoints: Path, last: int, loop_best: int | None) -> dict[int, Path]:
     """Epoch number -> kept model folder: the last ``last`` epochs kept, and the loop's best epoch."""
-    from model_code.training.checkpoints import EPOCHS_DIR
+    from model_code.training.checkpoints import EPOCHS_DIR, kept_epochs
 
-    epochs_dir = checkpoints / EPOCHS_DIR
-    kept = {int(p.name.split("-")[1]): p for p in sorted(epochs_dir.glob("epoch-*")) if p.is_dir()}
+    kept = kept_epochs(checkpoints)
     if not kept:
-        raise FileNotFoundError(f"no epoch models in {epochs_dir}: train with --keep-epoch-models")
+        raise FileNotFoundError(
+            f"no epoch models in {checkpoints / EPOCHS_DIR}: train with --keep-epoch-models"
+        )
     chosen = {e: kept[e] for e in sorted(kept)[-last:]}
     if loop_best in kept:
         chosen[loop_best] = kept[loop_best]

@@ -29,6 +29,7 @@ from model_code.model.checkpoint import ModelSpec
 STATE_FILE = "training_state.pt"
 BEST_DIR = "best"
 EPOCHS_DIR = "epochs"
+EPOCH_PREFIX = "epoch-"  # epoch N's kept model: <checkpoint-dir>/epochs/epoch-NNN
 
 
 class ResumeError(RuntimeError):
@@ -67,7 +68,18 @@ def best_dir(directory: str | Path) -> Path:
 
 def epoch_dir(directory: str | Path, epoch: int) -> Path:
     """Where ``--keep-epoch-models`` keeps epoch ``epoch``'s model inside a checkpoint directory."""
-    return Path(directory) / EPOCHS_DIR / f"epoch-{epoch:03d}"
+    return Path(directory) / EPOCHS_DIR / f"{EPOCH_PREFIX}{epoch:03d}"
+
+
+def kept_epochs(directory: str | Path) -> dict[int, Path]:
+    """Epoch number -> model folder of every epoch ``--keep-epoch-models`` kept in a checkpoint directory."""
+    root = Path(directory) / EPOCHS_DIR
+    kept = {}
+    for path in sorted(root.glob(f"{EPOCH_PREFIX}*")) if root.is_dir() else []:
+        number = path.name.removeprefix(EPOCH_PREFIX)
+        if path.is_dir() and number.isdigit():
+            kept[int(number)] = path
+    return kept
 
 
 def save_state(directory: str | Path, state: TrainingState) -> Path:

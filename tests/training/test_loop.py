@@ -22,7 +22,7 @@ from model_code.datasets.torch_data import PlanCropDataset
 from model_code.model.inference import predict_probabilities
 from model_code.model.loader import load_model
 from model_code.model.network import PretrainedWeightsUnavailable
-from model_code.training.checkpoints import ResumeError, state_path
+from model_code.training.checkpoints import ResumeError, kept_epochs, state_path
 from model_code.training.config import ConfigError, TrainConfig
 from model_code.training.loop import (
     COSINE_FLOOR,
@@ -100,6 +100,7 @@ def test_keep_epoch_models_keeps_each_epoch_servable_with_its_own_metrics(tmp_pa
     result = train(config)
     kept = sorted((checkpoint_dir_for(config) / "epochs").iterdir())
     assert [path.name for path in kept] == ["epoch-001", "epoch-002", "epoch-003"]
+    assert kept_epochs(checkpoint_dir_for(config)) == dict(enumerate(kept, start=1))
     for row, path in zip(result.history, kept, strict=True):
         loaded = load_model(path, runtime="eager")
         assert loaded.metadata.metrics["val_iou"] == pytest.approx(row["val_iou"])
@@ -116,6 +117,7 @@ def test_epoch_models_are_not_kept_by_default(tmp_path, plans_dir):
     train(config)
     assert (checkpoint_dir_for(config) / "best").is_dir()
     assert not (checkpoint_dir_for(config) / "epochs").exists()
+    assert kept_epochs(checkpoint_dir_for(config)) == {}
 
 
 def test_loss_goes_down_on_simple_plans(tmp_path, plans_dir):
