@@ -495,3 +495,21 @@ def test_select_epoch_writes_the_best_scoring_epoch_as_the_runs_model(tmp_path, 
     args[1] = str(tmp_path / "nothing")
     assert run_script("select_epoch.py", args, monkeypatch) == 2
     assert "--keep-epoch-models" in capsys.readouterr().err
+
+
+def test_contact_sheet_redraws_generated_plans_and_keeps_real_ones_out_of_the_repository(
+    tmp_path, monkeypatch
+):
+    from tests.training.plans import write_r3d_dataset
+
+    out = tmp_path / "redrawn.png"
+    args = ["--redraw", "2", "--size", "256", "--styles", "cad,brochure", "--out", str(out)]
+    assert run_script("contact_sheet.py", args, monkeypatch) == 0
+    sheet = cv2.imread(str(out))
+    assert sheet.shape[0] > 2 * 256 and sheet.shape[1] == 3 * 256  # two rows: source, cad, brochure
+    real = write_r3d_dataset(tmp_path / "r3d", 2, size=128)
+    args = ["--redraw", "1", "--redraw-from", str(real), "--styles", "cad", "--out", str(tmp_path / "r.png")]
+    assert run_script("contact_sheet.py", args, monkeypatch) == 0
+    inside = ["--redraw", "1", "--redraw-from", str(real), "--out", str(ROOT / "docs" / "images" / "x.png")]
+    assert run_script("contact_sheet.py", inside, monkeypatch) == 2
+    assert not (ROOT / "docs" / "images" / "x.png").exists()
