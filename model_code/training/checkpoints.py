@@ -99,13 +99,18 @@ def save_state(directory: str | Path, state: TrainingState) -> Path:
 
 
 def load_state(
-    directory: str | Path, spec: ModelSpec, recipe: dict[str, Any] | None = None
+    directory: str | Path,
+    spec: ModelSpec,
+    recipe: dict[str, Any] | None = None,
+    defaults: dict[str, Any] | None = None,
 ) -> TrainingState | None:
     """The saved state for a run of ``spec`` with ``recipe``, or None when the directory has none.
 
     Raises :class:`ResumeError` when the state belongs to a different network, or to a run started
     with another recipe (:func:`resume_recipe`; a state written before recipes were kept has none and
     resumes as before): its optimiser and schedule would silently replace what this run asks for.
+    ``defaults`` are the settings' default values: a setting added since the state was written is
+    missing from its recipe, and that run ran with the default.
     """
     path = state_path(directory)
     if not path.is_file():
@@ -130,7 +135,7 @@ def load_state(
             "Use another checkpoint directory or delete it to start afresh."
         )
     if recipe is not None and state.recipe:
-        saved, asked = _comparable(state.recipe), _comparable(recipe)
+        saved, asked = _comparable({**(defaults or {}), **state.recipe}), _comparable(recipe)
         changed = [key for key in sorted(set(saved) | set(asked)) if saved.get(key) != asked.get(key)]
         if changed:
             details = ", ".join(f"{k}: {saved.get(k)!r} there, {asked.get(k)!r} here" for k in changed)

@@ -936,7 +936,8 @@ def _train(
     )
     if run.amp == torch.float16:
         run.scaler = torch.amp.GradScaler(device.type)
-    saved = load_state(run.checkpoint_dir, metadata.spec, run.state.recipe)
+    defaults = resume_recipe(TrainConfig().to_dict())
+    saved = load_state(run.checkpoint_dir, metadata.spec, run.state.recipe, defaults)
     if saved is not None:
         _restore(run, saved)
     no_opening, dropped = data.summary["plans_without_opening_mask"], data.summary["dropped_images"]

@@ -177,6 +177,18 @@ def test_a_state_without_a_recipe_still_resumes(tmp_path, plans_dir):
     assert torch.load(path, weights_only=True)["recipe"]["learning_rate"] == 5e-4
 
 
+def test_a_state_from_before_a_new_setting_resumes_with_its_default(tmp_path, plans_dir):
+    train(tiny(tmp_path, plans_dir, epochs=1))
+    path = state_path(tmp_path / "model-checkpoints")
+    state = torch.load(path, weights_only=True)
+    del state["recipe"]["redraw"]  # written before the setting existed: that run drew none
+    torch.save(state, path)
+    assert [row["epoch"] for row in train(tiny(tmp_path, plans_dir, epochs=2)).history] == [1, 2]
+    assert "redraw" not in torch.load(path, weights_only=True)["recipe"]  # the run's recipe, as started
+    with pytest.raises(ResumeError, match="redraw: 0 there, 2 here"):
+        train(tiny(tmp_path, plans_dir, epochs=3, redraw=2))
+
+
 def test_stop_request_checkpoints_then_resume_finishes(tmp_path, plans_dir):
     stop = StopFlag()
     stop.request("SIGTERM")
