@@ -17,7 +17,8 @@ Two steps, so that a session lent a GPU spends its minutes training, not prepari
 1. **pretrain** on generated plans only (every style, a share of them on drawing sheets), continuing
    the bundled ``synthetic`` checkpoint (``--pretrain-init none``: from scratch): the next ``synthetic``
    checkpoint of the issue "a model for every style", packed as soon as it is written;
-2. **finetune** from it on R3D with generated plans mixed in (rehearsal): the next ``default`` one,
+2. **finetune** from it on R3D with generated plans and R3D plans redrawn in the generated styles mixed
+   in (rehearsal; ``--finetune-redraw``): the next ``default`` one,
    keeping every epoch's model (``--keep-epoch-models``); its last ``--select-last`` epochs and the
    loop's best are then evaluated through the serving pipeline on the R3D hold-out and the best by
    wall IoU, opening F1 and room F1 together is the one packed (``select_epoch.py``; the loop alone
@@ -300,6 +301,7 @@ def run(args: argparse.Namespace) -> None:
         *common, "--data", str(args.bundle / "r3d"), "--val-fraction", "0.1", "--seed", "0",
         "--init-checkpoint", str(synthetic), "--synthetic", str(args.finetune_synthetic),
         "--synthetic-seed", str(args.synthetic_seed + 10_000_000), "--repeat", str(args.repeat),
+        "--redraw", str(args.finetune_redraw),
         "--learning-rate", str(args.finetune_lr), "--time-budget-minutes", f"{finetune_minutes:.2f}",
         "--model-name", "floorplan-unet",
         "--model-version", args.default_version or versions["default"],
@@ -339,6 +341,10 @@ def main() -> int:
     r.add_argument("--synthetic", type=int, default=2500, help="generated plans per pretraining epoch")
     r.add_argument("--synthetic-seed", type=int, default=60_000_000, help="first generated plan's seed")
     r.add_argument("--finetune-synthetic", type=int, default=400, help="generated plans per R3D epoch")
+    r.add_argument(
+        "--finetune-redraw", type=int, default=400,
+        help="R3D training plans redrawn in the generated styles per R3D epoch (docs/synth.md)",
+    )  # fmt: skip
     r.add_argument("--repeat", type=int, default=4, help="crops of each R3D plan per epoch")
     r.add_argument("--pretrain-lr", type=float, default=8e-4)
     r.add_argument("--finetune-lr", type=float, default=7e-4)

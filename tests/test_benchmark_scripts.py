@@ -184,13 +184,14 @@ def test_device_training_run_rehearses_on_cpu(tmp_path, monkeypatch):
          "--synthetic-validation", "2", "--batch-size", "2", "--crop-size", "64", "--workers", "2",
          "--stall-seconds", "60",
          "--pretrain-init", "none", "--room-types", "yes", "--encoder-depth", "3",
-         "--decoder-channels", "32,16,8", "--finetune-synthetic", "2"],
+         "--decoder-channels", "32,16,8", "--finetune-synthetic", "2", "--finetune-redraw", "2"],
         monkeypatch,
     )  # fmt: skip
     assert code == 0
     assert (out / "pretrain.log").is_file() and (out / "finetune.log").is_file()
     # loader processes forked again after a validation (the eighteenth session's hang came at epoch 2)
     assert (out / "pretrain.log").read_text().count("\nepoch=") >= 2
+    assert "+ 2 redrawn + 2 synthetic" in (out / "finetune.log").read_text()
     for name in ("synthetic", "default"):
         parts = sorted(out.glob(f"{name}.tar.part*"))
         assert parts and all(p.stat().st_size <= 15 * 2**20 for p in parts)
