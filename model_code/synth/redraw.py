@@ -61,7 +61,7 @@ class RedrawnPlan:
     sheet_box: tuple[int, int, int, int] | None = None  # the plan on its sheet (x0, y0, x1, y1)
 
 
-def wall_thicknesses(wall: np.ndarray) -> tuple[float, float]:
+def thickness_percentiles(wall: np.ndarray) -> tuple[float, float]:
     """``(median, 90th percentile)`` wall thickness in pixels, measured along the walls' skeleton."""
     if not wall.any():
         return 2.0, 3.0
@@ -216,9 +216,9 @@ def _wall_runs(
                 start, end = np.array([x, y + (h - 1) / 2.0]), np.array([x + w - 1, y + (h - 1) / 2.0])
             else:
                 start, end = np.array([x + (w - 1) / 2.0, y]), np.array([x + (w - 1) / 2.0, y + h - 1])
-            touching = (near_outside & (labels == label))[y : y + h, x : x + w].any(
-                axis=0 if horizontal else 1
-            )
+            box_ys, box_xs = slice(y, y + h), slice(x, x + w)
+            run = labels[box_ys, box_xs] == label
+            touching = (near_outside[box_ys, box_xs] & run).any(axis=0 if horizontal else 1)
             is_exterior = bool(touching.mean() > 0.5)  # the outside along most of its length
             runs.append(
                 LayoutWall(
@@ -243,7 +243,7 @@ def plan_layout(
     are its axis-aligned runs.  Pixels per metre come from the median wall thickness.
     """
     height, width = wall.shape
-    interior, exterior = wall_thicknesses(wall)
+    interior, exterior = thickness_percentiles(wall)
     ppm = float(np.clip(interior / INTERIOR_WALL_M, *PPM_RANGE))
     labels, outside = _outside(~(wall | opening))
     rooms, room_labels = _rooms(labels, outside, room_type, ppm, rng)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from model_code.datasets.room_maps import type_index
-from model_code.synth.redraw import plan_layout, redraw_plan, wall_thicknesses
+from model_code.synth.redraw import plan_layout, redraw_plan, thickness_percentiles
 from model_code.synth.styles import ALL_STYLES
 
 HEIGHT, WIDTH = 200, 300
@@ -33,11 +33,11 @@ def two_rooms() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def test_thicknesses_are_measured_along_the_walls():
     wall, _, _ = two_rooms()
-    median, high = wall_thicknesses(wall)
+    median, high = thickness_percentiles(wall)
     assert 6 <= median <= 10 and high >= median
     partition = np.zeros_like(wall)
     partition[20:180, 100:104] = True
-    assert 3 <= wall_thicknesses(partition)[0] <= 5
+    assert 3 <= thickness_percentiles(partition)[0] <= 5
 
 
 def test_layout_has_the_rooms_openings_and_wall_runs_of_the_masks():
