@@ -23,6 +23,7 @@ import numpy as np
 from shapely import Polygon, box
 from skimage.morphology import skeletonize
 
+from model_code.geometry.components import Components, label_components
 from model_code.synth.artefacts import light_effects, scan_effects
 from model_code.synth.layout import Layout, LayoutOpening, LayoutRoom, LayoutWall
 from model_code.synth.render import render_layout
@@ -72,18 +73,22 @@ def thickness_percentiles(wall: np.ndarray) -> tuple[float, float]:
     return max(1.0, float(np.median(widths))), max(1.0, float(np.percentile(widths, 90)))
 
 
-def _outside(free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(labels, outside)``: 4-connected free regions and the mask of those touching the border."""
-    _, labels = cv2.connectedComponents(free.astype(np.uint8), connectivity=4)
+def _outside(free: np.ndarray) -> tuple[Components, np.ndarray]:
+    """``(regions, outside)``: the 4-connected free regions and the mask of those touching the border."""
+    regions = label_components(free, connectivity=4)
+    labels = regions.labels
     border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     border = border[border > 0]
     outside = np.isin(labels, border) & free
-    return labels, outside
+    return regions, outside
 
 
-def _polygon(mask: np.ndarray) -> Polygon | None:
-    """The largest outer contour of ``mask`` as a valid polygon (pixel centres), or None."""
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+def _polygon(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> Polygon | None:
+    """The largest outer contour of ``mask`` as a valid polygon (pixel centres, moved by ``offset``
+    (x, y): ``mask`` may be a crop), or None."""
+    contours, _ = cv2.findContours(
+        mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE, offset=offset
+    )
     if not contours:
         return None
     contour = max(contours, key=cv2.contourArea)
@@ -98,7 +103,7 @@ def _polygon(mask: np.ndarray) -> Polygon | None:
 
 
 def _rooms(
-    labels: np.ndarray,
+    regions: Components,
     outside: np.ndarray,
     room_type: np.ndarray | None,
     ppm: float,
@@ -106,21 +111,23 @@ def _rooms(
 ) -> tuple[list[LayoutRoom], np.ndarray]:
     """Rooms from the enclosed free regions, and the label image mapping pixels to room index + 1."""
     rooms: list[LayoutRoom] = []
-    room_labels = np.zeros(labels.shape, np.int32)
+    room_labels = np.zeros(regions.labels.shape, np.int32)
     min_area = MIN_ROOM_M2 * ppm * ppm
-    stats = np.bincount(labels.ravel())
+    stats = np.bincount(regions.labels.ravel())
     for label in np.nonzero(stats >= max(min_area, 16))[0]:
         if label == 0:
             continue
-        region = labels == label
-        if (region & outside).any():
+        region, x0, y0 = regions.crop(int(label))
+        region_box = regions.boxes[label]
+        if (region & outside[region_box]).any():
             continue
-        polygon = _polygon(region)
+        # padded by one pixel, so a region at its box's edge traces as it would on the whole image
+        polygon = _polygon(np.pad(region, 1), offset=(x0 - 1, y0 - 1))
         if polygon is None:
             continue
         kinds = UNKNOWN_KINDS
         if room_type is not None:
-            values = np.bincount(room_type[region], minlength=256)
+            values = np.bincount(room_type[region_box][region], minlength=256)
             values[0] = 0
             values[255] = 0
             if values.any():
@@ -129,7 +136,7 @@ def _rooms(
         x0, y0, x1, y1 = polygon.bounds
         rect = (int(x0), int(y0), int(np.ceil(x1)), int(np.ceil(y1)))
         rooms.append(LayoutRoom(kind, rect, polygon, polygon))
-        room_labels[region] = len(rooms)
+        room_labels[region_box][region] = len(rooms)
     return rooms, room_labels
 
 
@@ -144,10 +151,12 @@ def _openings(
     """Doors and windows on the opening mask's pieces: a piece with the outside on one side is a window
     (mostly), one between rooms a door that swings into a room."""
     openings: list[LayoutOpening] = []
-    count, pieces = cv2.connectedComponents(opening.astype(np.uint8), connectivity=8)
+    pieces = label_components(opening, connectivity=8)
     height, width = opening.shape
-    for label in range(1, count):
-        ys, xs = np.nonzero(pieces == label)
+    for label in range(1, pieces.count):
+        piece, x0, y0 = pieces.crop(label)
+        ys, xs = np.nonzero(piece)
+        ys, xs = ys + y0, xs + x0
         if len(xs) < 3:
             continue
         (cx, cy), (rw, rh), angle = cv2.minAreaRect(np.column_stack([xs, ys]).astype(np.float32))
@@ -245,8 +254,8 @@ def plan_layout(
     height, width = wall.shape
     interior, exterior = thickness_percentiles(wall)
     ppm = float(np.clip(interior / INTERIOR_WALL_M, *PPM_RANGE))
-    labels, outside = _outside(~(wall | opening))
-    rooms, room_labels = _rooms(labels, outside, room_type, ppm, rng)
+    regions, outside = _outside(~(wall | opening))
+    rooms, room_labels = _rooms(regions, outside, room_type, ppm, rng)
     openings = _openings(opening, room_labels, outside, interior, ppm, rng)
     walls = _wall_runs(wall, outside, interior, exterior, ppm)
     footprint = _polygon(~outside) or box(0, 0, width - 1, height - 1)
