@@ -365,12 +365,13 @@ class Pipeline:
             return (*self._baseline_masks(image, area, timing), None)
         probs, choice, _ = self.forward(image, options, timing, area)
         wall_mask, opening_mask, _ = self._input_masks(probs, image, options)
-        self._working_masks(probs, options, area, choice, wall_mask, opening_mask)
+        self._working_masks(probs, image, options, area, choice, wall_mask, opening_mask)
         return wall_mask, opening_mask, probs
 
     def _working_masks(
         self,
         probs: np.ndarray,
+        image: np.ndarray,
         options: PipelineOptions,
         area: tuple[int, int, int, int] | None,
         choice: WorkingScale,
@@ -380,9 +381,11 @@ class Pipeline:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The working-scale wall and opening masks, cleaned: without the sheet round a drawing
         (:func:`keep_drawing_area`, when ``area`` is given) and without solid symbols such as north
-        arrows (:func:`~model_code.geometry.symbols.solid_symbols`).  The input-size masks (and
+        arrows, judged on the mask and on the drawing's ink at the working scale
+        (:func:`~model_code.geometry.symbols.drop_solid_symbols`).  The input-size masks (and
         ``other_wall``, another input-size wall mask) are cleared to match, in place."""
         from model_code.geometry.symbols import drop_solid_symbols
+        from model_code.model.baseline import ink_mask
         from model_code.model.scale import mask_wall_thickness
 
         work_wall, work_opening = self._threshold(probs, options)
@@ -396,7 +399,11 @@ class Pipeline:
         thickness = (
             choice.wall_thickness_px * zoom if choice.wall_thickness_px else mask_wall_thickness(work_wall)
         )
-        return drop_solid_symbols(work_wall, work_opening, thickness or 1.0, input_walls, (opening_mask,))
+        height, width = work_wall.shape
+        ink = ink_mask(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA))
+        return drop_solid_symbols(
+            work_wall, work_opening, thickness or 1.0, input_walls, (opening_mask,), ink=ink
+        )
 
     @staticmethod
     def _baseline_masks(
@@ -729,7 +736,7 @@ class Pipeline:
                 probs, image, options, network_wall=not at_working
             )
             work_wall, work_opening = self._working_masks(
-                probs, options, area, choice, wall_mask, opening_mask, network_wall
+                probs, image, options, area, choice, wall_mask, opening_mask, network_wall
             )
             timing["upsample"] = (time.perf_counter() - start) * 1000
             room_types = self.room_type_rows(probs)

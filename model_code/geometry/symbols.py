@@ -21,6 +21,11 @@ A component of the wall mask is a **symbol** when all of these hold (lengths in 
   :data:`MIN_RADIUS_PX` pixels in radius.  A thin line fills its pixel-rounded rectangle badly
   whatever its shape, so thin pieces are never judged.
 
+A network may mark only part of a symbol: two thirds of a north arrow's triangle is a cut triangle
+that fills its enclosing triangle too badly (0.75-0.82) to pass.  So the drawing's own ink is judged
+too, when the caller has it (:func:`on_solid_symbols`): a wall component lying mostly on an ink
+component that is a solid symbol goes with it.
+
 Chosen on the R3D training share (161 plans: 1,930 false wall pixels removed, no true one) and checked
 on the R3D validation split, the generated test set, generated CAD-like sheets and ``cad_walls``
 (docs/scale.md "Solid symbols are not walls").
@@ -38,6 +43,8 @@ MAX_RECTANGLE_FILL = 0.6  # area / minimum-area rectangle area (pixel-inclusive)
 MIN_TRIANGLE_FILL = 0.86  # area / smallest enclosing triangle's area (pixel centres)
 MIN_WIDTH = 1.0  # the inscribed disk's diameter, in wall thicknesses
 MIN_RADIUS_PX = 4.0  # the inscribed disk's radius, in pixels (3 took a true wall piece of a CAD sheet)
+MIN_SHARE_ON_SYMBOL = 0.5  # share of a wall component on a symbol of the ink for it to go with it
+SYMBOL_REACH = 2  # px round a symbol's ink that count as on it (the network's edges spill over)
 
 
 def is_solid_symbol(piece: np.ndarray, wall_thickness: float) -> bool:
@@ -70,9 +77,17 @@ def solid_symbols(wall: np.ndarray, wall_thickness: float) -> np.ndarray:
     found = np.zeros_like(wall)
     if not wall.any():
         return found
+    # A component is looked at only when it holds the disk somewhere in the whole mask's distance map
+    # (its own crop's distances are never larger: other components and the crop's edge only add zeros).
+    radius = max(MIN_RADIUS_PX, 0.5 * MIN_WIDTH * wall_thickness)
+    distance = cv2.distanceTransform(np.ascontiguousarray(wall, np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
+    if float(distance.max()) < radius:
+        return found
     parts = label_components(wall, connectivity=8)
+    holding = np.zeros(parts.count, bool)
+    holding[np.unique(parts.labels[distance >= radius])] = True
     smallest = np.pi * MIN_RADIUS_PX**2  # a component that cannot hold the disk is not looked at
-    for label in range(1, parts.count):
+    for label in np.flatnonzero(holding[1:]) + 1:
         box = parts.boxes[label]
         if box is None or parts.area(label) < smallest:
             continue
@@ -84,17 +99,54 @@ def solid_symbols(wall: np.ndarray, wall_thickness: float) -> np.ndarray:
     return found
 
 
+def on_solid_symbols(wall: np.ndarray, ink: np.ndarray, wall_thickness: float) -> np.ndarray:
+    """The components of a ``bool`` wall mask that lie mostly on the drawing's solid symbols.
+
+    ``ink`` is the drawing's dark ink (``bool``, the mask's shape and scale): its solid symbols are
+    judged whole (:func:`solid_symbols`), so a wall mask that marks only part of a north arrow (a cut
+    triangle, which fills its enclosing triangle too badly to be judged a symbol itself) goes too.
+    A wall component is dropped when at least :data:`MIN_SHARE_ON_SYMBOL` of it lies within
+    :data:`SYMBOL_REACH` px of a symbol's ink; a true wall that touches a symbol is never part of
+    that symbol's ink component (the ink would then not be convex), so it keeps most of its pixels
+    off it.
+    """
+    wall = np.asarray(wall, bool)
+    found = np.zeros_like(wall)
+    if not wall.any():
+        return found
+    ink = np.asarray(ink, bool)
+    if ink.shape != wall.shape:
+        raise ValueError(f"ink {ink.shape} and wall {wall.shape} masks differ in shape")
+    symbols = solid_symbols(ink, wall_thickness)
+    if not symbols.any():
+        return found
+    side = 2 * SYMBOL_REACH + 1
+    near = cv2.dilate(symbols.view(np.uint8), np.ones((side, side), np.uint8)).view(bool)
+    parts = label_components(wall, connectivity=8)
+    assert parts.areas is not None  # 8-connected labelling counts them
+    on = np.bincount(parts.labels[near & wall], minlength=parts.count)
+    dropped = on >= MIN_SHARE_ON_SYMBOL * parts.areas
+    dropped[0] = False
+    return dropped[parts.labels]
+
+
 def drop_solid_symbols(
     wall: np.ndarray,
     opening: np.ndarray,
     wall_thickness: float,
     larger_walls: tuple[np.ndarray, ...] = (),
     larger_openings: tuple[np.ndarray, ...] = (),
+    ink: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``wall`` without its solid symbols and ``opening`` without the components touching them (new
     arrays); the same components are cleared whole, in place, from ``larger_walls`` and
-    ``larger_openings``, the same drawing's masks at a larger size (:func:`clear_upsampled`)."""
+    ``larger_openings``, the same drawing's masks at a larger size (:func:`clear_upsampled`).
+
+    A symbol is a wall component that is one itself (:func:`solid_symbols`) or, given the drawing's
+    ``ink`` at the mask's scale, one that lies on a symbol of the ink (:func:`on_solid_symbols`)."""
     symbols = solid_symbols(wall, wall_thickness)
+    if ink is not None:
+        symbols |= on_solid_symbols(wall, ink, wall_thickness)
     if not symbols.any():
         return wall, opening
     stray = touching(opening, symbols)  # the opening a network sees at an arrow's tip

@@ -6,7 +6,14 @@ import cv2
 import numpy as np
 import pytest
 
-from model_code.geometry.symbols import clear_upsampled, is_solid_symbol, solid_symbols, touching
+from model_code.geometry.symbols import (
+    clear_upsampled,
+    drop_solid_symbols,
+    is_solid_symbol,
+    on_solid_symbols,
+    solid_symbols,
+    touching,
+)
 
 THICKNESS = 6.0
 
@@ -128,3 +135,42 @@ def test_touching_takes_whole_components_within_reach():
     assert not found[far].any()
     assert not touching(far, arrow).any()
     assert not touching(tip, np.zeros_like(arrow)).any()
+
+
+def _cut(mask: np.ndarray, keep: float) -> np.ndarray:
+    """The left ``keep`` share of a mask's columns: a network's partial mark of a symbol."""
+    xs = np.flatnonzero(mask.any(axis=0))
+    cut = mask.copy()
+    cut[:, xs[0] + int(keep * (xs[-1] - xs[0] + 1)) :] = False
+    return cut
+
+
+def test_a_partly_marked_symbol_is_judged_on_the_ink():
+    arrow = _triangle([(120, 20), (170, 90), (110, 70)])
+    marked = _cut(arrow, 0.6)  # a cut triangle: too little of its enclosing triangle to be judged
+    assert not solid_symbols(marked, THICKNESS).any()
+    wall = _rotated_rectangle((100, 150), (150, 7), 0) | _rotated_rectangle((30, 100), (7, 150), 0)
+    ink = wall | arrow
+    found = on_solid_symbols(wall | marked, ink, THICKNESS)
+    assert np.array_equal(found, marked)
+    kept, _ = drop_solid_symbols(wall | marked, np.zeros_like(wall), THICKNESS, ink=ink)
+    assert np.array_equal(kept, wall)
+    kept, _ = drop_solid_symbols(wall | marked, np.zeros_like(wall), THICKNESS)
+    assert np.array_equal(kept, wall | marked)  # on the mask alone it stays
+
+
+def test_a_wall_component_mostly_off_the_symbol_ink_is_kept():
+    arrow = _triangle([(120, 20), (170, 90), (110, 70)])
+    # a wall whose mask runs on into the arrow's corner: most of the component lies off the arrow
+    spill = _rotated_rectangle((60, 70), (120, 8), 0) | _cut(arrow, 0.2)
+    ink = arrow | _rotated_rectangle((50, 70), (90, 8), 0)  # the wall's ink stops short of the arrow's
+    assert solid_symbols(ink, THICKNESS)[arrow].all()
+    assert not on_solid_symbols(spill, ink, THICKNESS).any()
+    plain_ink = _rotated_rectangle((100, 150), (150, 7), 0)  # no symbol in the ink: nothing goes
+    assert not on_solid_symbols(plain_ink | _cut(arrow, 0.6), plain_ink, THICKNESS).any()
+    assert not on_solid_symbols(np.zeros_like(arrow), arrow, THICKNESS).any()
+
+
+def test_the_ink_must_match_the_mask():
+    with pytest.raises(ValueError, match="differ in shape"):
+        on_solid_symbols(_canvas().astype(bool) | True, np.zeros((10, 10), bool), THICKNESS)
