@@ -36,7 +36,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from model_code.geometry.components import label_components
+from model_code.geometry.components import Components, label_components
 
 MIN_SOLIDITY = 0.9  # area / convex hull area
 MAX_RECTANGLE_FILL = 0.6  # area / minimum-area rectangle area (pixel-inclusive)
@@ -53,19 +53,45 @@ def is_solid_symbol(piece: np.ndarray, wall_thickness: float) -> bool:
     area = int(np.count_nonzero(piece))
     if area == 0:
         return False
+    # the hull of the outer contours' pixels is the hull of all the pixels, from far fewer points
+    contours, _ = cv2.findContours(piece.view(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    hull = cv2.convexHull(np.concatenate(contours))
+    hull_area = cv2.contourArea(hull)
+    if hull_area <= 0 or area < MIN_SOLIDITY * hull_area:  # first: it rejects a wall network cheaply
+        return False
     radius = float(cv2.distanceTransform(np.pad(piece.view(np.uint8), 1), cv2.DIST_L2, cv2.DIST_MASK_5).max())
     if radius < MIN_RADIUS_PX or 2.0 * radius < MIN_WIDTH * wall_thickness:
         return False
-    points = cv2.findNonZero(piece.view(np.uint8))
-    hull = cv2.convexHull(points)
-    hull_area = cv2.contourArea(hull)
-    if hull_area <= 0 or area < MIN_SOLIDITY * hull_area:
-        return False
-    (_, _), (side_a, side_b), _ = cv2.minAreaRect(points)
+    (_, _), (side_a, side_b), _ = cv2.minAreaRect(hull)
     if area > MAX_RECTANGLE_FILL * (side_a + 1.0) * (side_b + 1.0):
         return False
     triangle_area, _ = cv2.minEnclosingTriangle(hull.astype(np.float32))
     return area >= MIN_TRIANGLE_FILL * triangle_area
+
+
+def solid_pieces(wall: np.ndarray, wall_thickness: float) -> tuple[Components | None, list[int]]:
+    """The labelled components of a ``bool`` mask and the labels of those solid enough to be judged:
+    each holds the disk of :data:`MIN_RADIUS_PX` and :data:`MIN_WIDTH` wall thicknesses somewhere
+    (``(None, [])`` when none does)."""
+    # The whole mask's distance map says where the disk fits: a component's own crop's distances are
+    # never larger (other components and the crop's edge only add zeros).
+    radius = max(MIN_RADIUS_PX, 0.5 * MIN_WIDTH * wall_thickness)
+    distance = cv2.distanceTransform(np.ascontiguousarray(wall, np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
+    if float(distance.max()) < radius:
+        return None, []
+    parts = label_components(wall, connectivity=8)
+    holding = np.zeros(parts.count, bool)
+    holding[np.unique(parts.labels[distance >= radius])] = True
+    smallest = np.pi * MIN_RADIUS_PX**2
+    labels = []
+    for label in np.flatnonzero(holding[1:]) + 1:
+        box = parts.boxes[label]
+        if box is None or parts.area(label) < smallest:
+            continue
+        if min(box[0].stop - box[0].start, box[1].stop - box[1].start) < 2 * MIN_RADIUS_PX:
+            continue
+        labels.append(int(label))
+    return parts, labels
 
 
 def solid_symbols(wall: np.ndarray, wall_thickness: float) -> np.ndarray:
@@ -77,22 +103,9 @@ def solid_symbols(wall: np.ndarray, wall_thickness: float) -> np.ndarray:
     found = np.zeros_like(wall)
     if not wall.any():
         return found
-    # A component is looked at only when it holds the disk somewhere in the whole mask's distance map
-    # (its own crop's distances are never larger: other components and the crop's edge only add zeros).
-    radius = max(MIN_RADIUS_PX, 0.5 * MIN_WIDTH * wall_thickness)
-    distance = cv2.distanceTransform(np.ascontiguousarray(wall, np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
-    if float(distance.max()) < radius:
-        return found
-    parts = label_components(wall, connectivity=8)
-    holding = np.zeros(parts.count, bool)
-    holding[np.unique(parts.labels[distance >= radius])] = True
-    smallest = np.pi * MIN_RADIUS_PX**2  # a component that cannot hold the disk is not looked at
-    for label in np.flatnonzero(holding[1:]) + 1:
-        box = parts.boxes[label]
-        if box is None or parts.area(label) < smallest:
-            continue
-        if min(box[0].stop - box[0].start, box[1].stop - box[1].start) < 2 * MIN_RADIUS_PX:
-            continue
+    parts, labels = solid_pieces(wall, wall_thickness)
+    for label in labels:
+        assert parts is not None
         piece, x, y = parts.crop(label)
         if is_solid_symbol(piece, wall_thickness):
             found[y : y + piece.shape[0], x : x + piece.shape[1]] |= piece
@@ -104,11 +117,11 @@ def on_solid_symbols(wall: np.ndarray, ink: np.ndarray, wall_thickness: float) -
 
     ``ink`` is the drawing's dark ink (``bool``, the mask's shape and scale): its solid symbols are
     judged whole (:func:`solid_symbols`), so a wall mask that marks only part of a north arrow (a cut
-    triangle, which fills its enclosing triangle too badly to be judged a symbol itself) goes too.
-    A wall component is dropped when at least :data:`MIN_SHARE_ON_SYMBOL` of it lies within
-    :data:`SYMBOL_REACH` px of a symbol's ink; a true wall that touches a symbol is never part of
-    that symbol's ink component (the ink would then not be convex), so it keeps most of its pixels
-    off it.
+    triangle, which fills its enclosing triangle too badly to be judged a symbol itself, or a thin
+    sliver of it) goes too.  A wall component is dropped when at least :data:`MIN_SHARE_ON_SYMBOL` of
+    it lies within :data:`SYMBOL_REACH` px of a symbol's ink; a true wall that touches a symbol is
+    never part of that symbol's ink component (the ink would then not be convex), so it keeps most of
+    its pixels off it.
     """
     wall = np.asarray(wall, bool)
     found = np.zeros_like(wall)
