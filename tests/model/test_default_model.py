@@ -71,8 +71,8 @@ def test_the_synthetic_checkpoint_saw_generated_plans_only():
 
 
 def test_the_default_checkpoint_is_the_synthetic_one_fine_tuned_on_r3d():
-    """Its record names the R3D plans its stages saw (0.4.0 continued 0.3.0's R3D stage) and, under them,
-    the generated-only stages they started from."""
+    """Its record names the R3D plans its stages saw (0.5.0 and 0.4.0 continued 0.3.0's R3D stage) and,
+    under them, the generated-only stages they started from."""
     stages = training_lineage(read_metadata(resolve_model_dir("default")))
     r3d = [stage for stage in stages if stage["name"] == "floorplan-unet"]
     assert r3d and stages[: len(r3d)] == r3d  # the R3D stages come first, then only generated ones
