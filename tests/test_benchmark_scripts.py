@@ -326,6 +326,8 @@ def test_cad_walls_breakdown_says_which_walls_are_found_and_how_far_the_false_on
     assert values["partition_recall"] == 0.0
     assert values["precision"] == pytest.approx(120 / 240)
     assert values["far_false_share"] == pytest.approx(90 / 120)
+    assert values["iou_without_far_false"] == pytest.approx(120 / (150 + 60))  # 30 near false, 60 missed
+    assert values["iou_with_partitions"] == pytest.approx(180 / 300)  # all 120 false pixels stay
     assert np.isnan(error_breakdown(pred, np.zeros_like(palette))["structural_recall"])
 
 
@@ -351,7 +353,10 @@ def test_cad_walls_reports_iou_and_error_breakdown_per_sheet(tmp_path, monkeypat
     assert errors["sheet"] == "box" and errors["backend"] == "opencv"
     assert errors["structural_recall"] > 0.8
     assert 0.0 <= errors["far_false_share"] <= 1.0
-    assert "structural recall" in (out / "report.md").read_text()
+    assert errors["iou_with_partitions"] >= report["sheets"][0]["opencv"] - 1e-4
+    assert errors["iou_without_far_false"] >= report["sheets"][0]["opencv"] - 1e-4
+    markdown = (out / "report.md").read_text()
+    assert "structural recall" in markdown and "| mean | `opencv` |" in markdown
 
 
 def test_overlay_folder_puts_backends_side_by_side(tmp_path, monkeypatch, tiny_checkpoint, drawn_plan):
