@@ -104,8 +104,9 @@ def solid_symbols(wall: np.ndarray, wall_thickness: float) -> np.ndarray:
     if not wall.any():
         return found
     parts, labels = solid_pieces(wall, wall_thickness)
+    if parts is None:
+        return found
     for label in labels:
-        assert parts is not None
         piece, x, y = parts.crop(label)
         if is_solid_symbol(piece, wall_thickness):
             found[y : y + piece.shape[0], x : x + piece.shape[1]] |= piece
