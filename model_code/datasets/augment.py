@@ -5,8 +5,8 @@ plan at most ``native_up_to`` times larger at its own size (:class:`ToBaseSize`:
 does, ``model.scale.base_shape``), then applies the geometric and photometric augmentation and finally takes
 a random ``crop_size`` square (padded with white paper where the plan is smaller).  Masks
 are transformed with the image (nearest-neighbour), stacked as ``(H, W, 3)`` wall/opening/room type;
-when the plan is shrunk, walls thinner than the shrink keep an unbroken line
-(:func:`keep_thin_walls`).
+when the plan is shrunk, walls and openings thinner than the shrink keep an unbroken line
+(:func:`keep_thin_lines`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from model_code.model.scale import base_shape
 
 AUGMENT_LEVELS = ("none", "light", "heavy")
 PAPER = 255
-WALL_CHANNEL = 0  # the wall plane of the stacked masks (``torch_data.target_planes``)
+LINE_PLANES = (0, 1)  # the wall and opening planes of the stacked masks (``torch_data.target_planes``)
 
 
 def _geometric(level: str) -> list[A.BasicTransform]:
@@ -57,19 +57,20 @@ def _photometric(level: str) -> list[A.BasicTransform]:
     ]
 
 
-def keep_thin_walls(wall: np.ndarray, shrunk: np.ndarray) -> np.ndarray:
-    """``shrunk``, a nearest-neighbour shrink of the 0/1 ``wall`` mask, with every pixel that the
-    wall's skeleton passes through set to 1.
+def keep_thin_lines(mask: np.ndarray, shrunk: np.ndarray) -> np.ndarray:
+    """``shrunk``, a nearest-neighbour shrink of the 0/1 ``mask`` (walls or openings), with every pixel
+    that the mask's skeleton passes through set to 1.
 
     Nearest-neighbour keeps a wall only where a sample lands on it: a 1 px partition of a 2,000 px
-    plan shrunk to 512 px vanishes or breaks into dashes, and the network learns that the faint line
-    it sees there is no wall (the rooms on either side then merge).  The skeleton, area-shrunk, marks
-    each working pixel it touches, so every wall stays an unbroken line at least one pixel wide;
-    walls thicker than the shrink are unchanged (their skeleton lies inside them).
+    plan shrunk to 512 px vanishes or breaks into dashes (and so does the door in it), and the
+    network learns that the faint line it sees there is no wall: the rooms on either side merge.
+    The skeleton, area-shrunk, marks each working pixel it touches, so every wall and opening stays
+    an unbroken line at least one pixel wide; parts thicker than the shrink are unchanged (their
+    skeleton lies inside them).
     """
-    if not wall.any():
+    if not mask.any():
         return shrunk
-    skeleton = skeletonize(wall > 0).astype(np.float32)
+    skeleton = skeletonize(mask > 0).astype(np.float32)
     touched = cv2.resize(skeleton, shrunk.shape[1::-1], interpolation=cv2.INTER_AREA) > 0
     return np.where(touched, np.ones_like(shrunk), shrunk)
 
@@ -78,7 +79,7 @@ class ToBaseSize(A.LongestMaxSize):
     """``LongestMaxSize(working_size)``, except that a plan larger than the working size by at most
     ``native_up_to`` times keeps its own size: the size inference first sees it at
     (:func:`model_code.model.scale.base_shape`).  A shrunk ``(H, W, C)`` mask keeps its thin walls
-    (:func:`keep_thin_walls` on plane :data:`WALL_CHANNEL`)."""
+    and openings (:func:`keep_thin_lines` on the planes :data:`LINE_PLANES`)."""
 
     def __init__(self, working_size: int, native_up_to: float = 1.0, **kwargs) -> None:
         super().__init__(max_size=working_size, **kwargs)
@@ -93,12 +94,14 @@ class ToBaseSize(A.LongestMaxSize):
         return super().get_params_dependent_on_data(params, data)
 
     def apply_to_mask(self, mask: np.ndarray, scale: float, **params: Any) -> np.ndarray:
-        """The mask resized nearest-neighbour; when shrunk, its wall plane keeps its thin walls."""
+        """The mask resized nearest-neighbour; when shrunk, its wall and opening planes keep their thin lines."""
         shrunk = super().apply_to_mask(mask, scale, **params)
         if scale >= 1.0 or mask.ndim != 3:
             return shrunk
         shrunk = shrunk.copy()
-        shrunk[..., WALL_CHANNEL] = keep_thin_walls(mask[..., WALL_CHANNEL], shrunk[..., WALL_CHANNEL])
+        for plane in LINE_PLANES:
+            if plane < mask.shape[2]:
+                shrunk[..., plane] = keep_thin_lines(mask[..., plane], shrunk[..., plane])
         return shrunk
 
 

@@ -1,4 +1,4 @@
-"""The training transform's shrink to the working size keeps thin walls in the truth."""
+"""The training transform's shrink to the working size keeps thin walls and openings in the truth."""
 
 from __future__ import annotations
 
@@ -6,19 +6,24 @@ import cv2
 import numpy as np
 import pytest
 
-from model_code.datasets.augment import keep_thin_walls, training_transform
+from model_code.datasets.augment import keep_thin_lines, training_transform
 from model_code.geometry.components import label_components
 
 
 def _plan(size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-    """A plan with a 24 px exterior wall and two 1 px partitions (one diagonal), as image and masks."""
+    """A plan with a 24 px exterior wall and two 1 px partitions (one diagonal, one with a door), as
+    image and masks."""
     wall = np.zeros((size, size), np.uint8)
+    opening = np.zeros_like(wall)
     cv2.rectangle(wall, (200, 200), (1800, 1800), 1, 24)
     cv2.line(wall, (1001, 212), (1001, 1788), 1, 1)  # a partition one input pixel wide, between samples
     cv2.line(wall, (212, 1200), (990, 1500), 1, 1)  # a diagonal one
+    if size > 1200:
+        wall[1300:1400, 1001] = 0
+        opening[1300:1400, 1001] = 1  # a door in the partition
     image = np.full((size, size, 3), 255, np.uint8)
-    image[wall > 0] = 0
-    masks = np.stack([wall, np.zeros_like(wall), np.zeros_like(wall)], axis=-1)
+    image[(wall | opening) > 0] = 0
+    masks = np.stack([wall, opening, np.zeros_like(wall)], axis=-1)
     return image, masks
 
 
@@ -30,30 +35,35 @@ def test_a_one_pixel_partition_survives_the_shrink_as_an_unbroken_line():
     image, masks = _plan()
     out = training_transform(512, 512, "none")(image=image, mask=masks)["mask"]
     nearest = _nearest(masks, 512)
-    column = out[56:447, 250, 0]  # the vertical partition at x = 1001 / 4
+    column = out[56:447, 250, :2].max(axis=1)  # the vertical partition at x = 1001 / 4, wall or door
     assert column.all()  # unbroken from wall to wall
-    # nearest-neighbour alone (samples every 4th column): gone
-    assert not nearest[56:447, 249:252, 0].any()
+    assert out[326:349, 250, 1].all() and not out[327:349, 250, 0].any()  # the door is a door
+    # nearest-neighbour alone (samples every 4th column): gone, door and all
+    assert not nearest[56:447, 249:252, :2].any()
     # the partition splits the plan's inside in two at the working size, as it does at input size
     inside = np.zeros((512, 512), bool)
     inside[57:446, 57:446] = True
-    assert label_components(inside & (out[..., 0] == 0), connectivity=4).count - 1 >= 2
+    closed = out[..., 0] | out[..., 1]
+    assert label_components(inside & (closed == 0), connectivity=4).count - 1 >= 2
 
 
-def test_thick_walls_and_the_other_planes_are_the_nearest_shrink():
+def test_thick_walls_openings_and_room_types_are_the_nearest_shrink():
     image, masks = _plan()
-    masks[..., 1][600:700, 188:212] = 1  # an opening in the exterior wall
+    masks[..., 0][600:700, 188:212] = 0
+    masks[..., 1][600:700, 188:212] = 1  # a window in the exterior wall
     masks[..., 2][300:900, 300:900] = 3  # a room-type patch
     out = training_transform(512, 512, "none")(image=image, mask=masks)["mask"]
     nearest = _nearest(masks, 512)
-    np.testing.assert_array_equal(out[..., 1:], nearest[..., 1:])
-    added = (out[..., 0] == 1) & (nearest[..., 0] == 0)
-    thick = cv2.dilate(nearest[..., 0], np.ones((3, 3), np.uint8)) > 0
+    np.testing.assert_array_equal(out[..., 2], nearest[..., 2])
+    np.testing.assert_array_equal(out[140:185, 40:60, 1], nearest[140:185, 40:60, 1])  # the window
     thin = np.zeros((512, 512), bool)
     thin[:, 248:253] = True
     thin[290:385, 50:250] = True  # around the diagonal partition
-    assert not (added & ~thin & ~thick).any()  # nothing added away from a wall
-    assert (out[..., 0] >= nearest[..., 0]).all()  # nothing taken away
+    for plane in (0, 1):
+        added = (out[..., plane] == 1) & (nearest[..., plane] == 0)
+        thick = cv2.dilate(nearest[..., plane], np.ones((3, 3), np.uint8)) > 0
+        assert not (added & ~thin & ~thick).any()  # nothing added away from a thin part
+        assert (out[..., plane] >= nearest[..., plane]).all()  # nothing taken away
 
 
 def test_plans_that_are_not_shrunk_keep_their_masks_exactly():
@@ -63,6 +73,6 @@ def test_plans_that_are_not_shrunk_keep_their_masks_exactly():
 
 
 @pytest.mark.parametrize("shape", [(100, 80), (1, 1)])
-def test_keep_thin_walls_on_an_empty_wall_is_the_shrink_itself(shape):
+def test_keep_thin_lines_on_an_empty_wall_is_the_shrink_itself(shape):
     shrunk = np.zeros(shape, np.uint8)
-    assert keep_thin_walls(np.zeros((400, 320), np.uint8), shrunk) is shrunk
+    assert keep_thin_lines(np.zeros((400, 320), np.uint8), shrunk) is shrunk
