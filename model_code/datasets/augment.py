@@ -94,7 +94,7 @@ class ToBaseSize(A.LongestMaxSize):
         return super().get_params_dependent_on_data(params, data)
 
     def apply_to_mask(self, mask: np.ndarray, scale: float, **params: Any) -> np.ndarray:
-        """The mask resized nearest-neighbour; when shrunk, its wall and opening planes keep their thin lines."""
+        """The mask resized nearest-neighbour; when shrunk, its wall and opening planes keep thin lines."""
         shrunk = super().apply_to_mask(mask, scale, **params)
         if scale >= 1.0 or mask.ndim != 3:
             return shrunk
