@@ -519,3 +519,27 @@ def test_contact_sheet_redraws_generated_plans_and_keeps_real_ones_out_of_the_re
     inside = ["--redraw", "1", "--redraw-from", str(real), "--out", str(ROOT / "docs" / "images" / "x.png")]
     assert run_script("contact_sheet.py", inside, monkeypatch) == 2
     assert not (ROOT / "docs" / "images" / "x.png").exists()
+
+
+def test_thin_truth_counts_the_rooms_a_shrunk_truth_still_encloses(tmp_path, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from thin_truth import enclosed_rooms
+
+    wall = np.zeros((40, 60), np.uint8)
+    wall[0, :] = wall[-1, :] = wall[:, 0] = wall[:, -1] = 1
+    wall[:, 30] = 1  # a partition ...
+    opening = np.zeros_like(wall)
+    wall[15:25, 30], opening[15:25, 30] = 0, 1  # ... with a door
+    labels = np.zeros((40, 60), np.int32)
+    labels[1:-1, 1:30], labels[1:-1, 31:-1] = 1, 2
+    assert enclosed_rooms(wall, opening, labels) == 2
+    assert enclosed_rooms(wall, np.zeros_like(opening), labels) == 0  # through the doorway: one region
+    picture = tmp_path / "thin.png"
+    args = ["--count", "3", "--styles", "architectural", "--sheets", "0", "--picture", str(picture)]
+    assert run_script("thin_truth.py", args, monkeypatch) == 0
+    report = json.loads(capsys.readouterr().out.split("picture written")[0])
+    counts = report["architectural"]
+    assert counts["plans"] >= 1
+    kept, whole = counts["enclosed_thin_lines_kept"], counts["enclosed_at_input_size"]
+    assert kept == whole >= counts["enclosed_nearest"]
+    assert cv2.imread(str(picture)) is not None
