@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import albumentations as A  # noqa: N812
 import cv2
 import numpy as np
 import pytest
 
-from model_code.datasets.augment import keep_thin_lines, training_transform
+from model_code.datasets.augment import ThinLineAffine, keep_thin_lines, training_transform
 from model_code.geometry.components import label_components
 
 
@@ -76,3 +77,46 @@ def test_plans_that_are_not_shrunk_keep_their_masks_exactly():
 def test_keep_thin_lines_on_an_empty_wall_is_the_shrink_itself(shape):
     shrunk = np.zeros(shape, np.uint8)
     assert keep_thin_lines(np.zeros((400, 320), np.uint8), shrunk) is shrunk
+
+
+def _warp(masks: np.ndarray, scale: float, rotate: float) -> tuple[np.ndarray, np.ndarray]:
+    """``masks`` through :class:`ThinLineAffine` and through plain ``Affine``, same warp."""
+    outs = []
+    for kind in (ThinLineAffine, A.Affine):
+        warp = A.Compose([kind(scale=(scale, scale), rotate=(rotate, rotate), fill=255, fill_mask=0, p=1.0)])
+        warp.set_random_seed(0)
+        outs.append(warp(image=np.full(masks.shape, 255, np.uint8), mask=masks)["mask"])
+    return outs[0], outs[1]
+
+
+@pytest.mark.parametrize("rotate", [0.0, 4.0])
+def test_a_shrinking_warp_keeps_thin_lines_where_plain_affine_breaks_them(rotate):
+    wall, opening, types = (np.zeros((512, 512), np.uint8) for _ in range(3))
+    cv2.rectangle(wall, (60, 60), (450, 450), 1, 8)
+    cv2.line(wall, (300, 64), (300, 446), 1, 1)  # a 1 px partition that output columns step over ...
+    wall[200:240, 300], opening[200:240, 300] = 0, 1  # ... with a door
+    types[100:200, 100:200] = 4
+    masks = np.dstack([wall, opening, types])
+    kept, plain = _warp(masks, 0.7, rotate)
+    inside = np.zeros((512, 512), np.uint8)
+    cv2.rectangle(inside, (130, 130), (380, 380), 1, -1)  # inside the shrunk outer wall
+    split = (inside > 0) & ((kept[..., 0] | kept[..., 1]) == 0)
+    assert label_components(split, connectivity=4).count - 1 == 2  # the partition and door close
+    broken = (inside > 0) & ((plain[..., 0] | plain[..., 1]) == 0)
+    assert label_components(broken, connectivity=4).count - 1 == 1  # nearest-neighbour alone leaks
+    # aligned with the plain warp: nothing added away from the partition or the plain warp's walls
+    for plane in (0, 1):
+        added = (kept[..., plane] == 1) & (plain[..., plane] == 0)
+        near = cv2.dilate(plain[..., plane], np.ones((3, 3), np.uint8)) > 0
+        column = np.zeros((512, 512), bool)
+        column[:, 270:305] = True  # around the partition's new place (x = 255.5 + 0.7 * 44.5)
+        assert not (added & ~near & ~column).any()
+    np.testing.assert_array_equal(kept[..., 2], plain[..., 2])
+
+
+def test_a_warp_that_does_not_shrink_is_plain_affine():
+    wall = np.zeros((256, 256), np.uint8)
+    cv2.line(wall, (128, 20), (128, 236), 1, 1)
+    masks = np.dstack([wall, np.zeros_like(wall), np.zeros_like(wall)])
+    kept, plain = _warp(masks, 1.2, 3.0)
+    np.testing.assert_array_equal(kept, plain)
