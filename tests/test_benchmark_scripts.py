@@ -542,4 +542,5 @@ def test_thin_truth_counts_the_rooms_a_shrunk_truth_still_encloses(tmp_path, mon
     assert counts["plans"] >= 1
     kept, whole = counts["enclosed_thin_lines_kept"], counts["enclosed_at_input_size"]
     assert kept == whole >= counts["enclosed_nearest"]
+    assert counts["then_warped_thin_line_affine"] >= counts["then_warped_affine"]
     assert cv2.imread(str(picture)) is not None

@@ -51,7 +51,7 @@ class ThinLineAffine(A.Affine):
         if mask.ndim != 3 or abs(np.linalg.det(np.asarray(matrix, np.float64)[:2, :2])) >= 1.0:
             return warped
         warped = warped.copy()
-        size = (int(output_shape[1]), int(output_shape[0]))
+        size = (round(output_shape[1]), round(output_shape[0]))
         for plane in LINE_PLANES:
             if plane < mask.shape[2] and mask[..., plane].any():
                 skeleton = skeletonize(mask[..., plane] > 0).astype(np.float32)
