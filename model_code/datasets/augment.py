@@ -67,7 +67,7 @@ def _geometric(level: str) -> list[A.BasicTransform]:
     if level == "none":
         return []
     if level == "light":
-        return [A.SquareSymmetry(p=1.0), A.Affine(scale=(0.85, 1.2), fill=PAPER, fill_mask=0, p=0.5)]
+        return [A.SquareSymmetry(p=1.0), ThinLineAffine(scale=(0.85, 1.2), fill=PAPER, fill_mask=0, p=0.5)]
     return [
         A.SquareSymmetry(p=1.0),  # flips and 90-degree rotations: plans have no canonical orientation
         ThinLineAffine(scale=(0.7, 1.4), rotate=(-5, 5), fill=PAPER, fill_mask=0, p=0.7),

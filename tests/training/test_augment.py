@@ -120,3 +120,10 @@ def test_a_warp_that_does_not_shrink_is_plain_affine():
     masks = np.dstack([wall, np.zeros_like(wall), np.zeros_like(wall)])
     kept, plain = _warp(masks, 1.2, 3.0)
     np.testing.assert_array_equal(kept, plain)
+
+
+@pytest.mark.parametrize("level", ["light", "heavy"])
+def test_every_augmentation_level_warps_with_thin_lines_kept(level):
+    transform = training_transform(512, 256, level)
+    assert any(isinstance(t, ThinLineAffine) for t in transform.transforms)
+    assert not any(type(t) is A.Affine for t in transform.transforms)
