@@ -10,6 +10,9 @@ the ground truth.
 - :func:`draw_ceiling_frames`: nested frames (two or three parallel outlines) inside the main rooms and
   sometimes a round medallion, as interior-design sheets draw ceilings and floor inlays: long straight
   double lines that are not walls.
+- :func:`draw_rugs`: rugs and floor inlays with a dense pattern (herringbone, lattice, stripes,
+  checks) in the main rooms: large dark-grey areas that are not walls, as interior-design sheets draw
+  carpets (the bundled model took the herringbone rug of `cad_walls/tianruishangcheng` for a wall).
 - :func:`draw_wall_shadow`: a soft grey drop shadow of the walls on the paper and floors; wall and
   opening pixels are left alone.
 - :func:`draw_dense_dimensions`: two or three dimension chains on every side with extension lines.
@@ -200,6 +203,76 @@ def draw_ceiling_frames(rng: np.random.Generator, image: np.ndarray, layout: Lay
                 if r < 2:
                     break
                 cv2.circle(image, _p(centre.x, centre.y), round(r * SCALE), colour, 1, cv2.LINE_AA, SHIFT)
+
+
+RUG_PATTERNS = ("herringbone", "lattice", "stripes", "checks")
+
+
+def _rug_pattern(rng: np.random.Generator, kind: str, shape: tuple[int, int], ppm: float) -> np.ndarray:
+    """A dense boolean pattern of ``shape``: one of :data:`RUG_PATTERNS`, 3-px pitch at the least."""
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    step = max(3, round(ppm * float(rng.uniform(0.04, 0.1))))
+    if kind == "herringbone":  # columns of diagonal strokes, the direction alternating per column
+        width = max(2 * step, round(ppm * float(rng.uniform(0.15, 0.35))))
+        even = (xx // width) % 2 == 0
+        return np.where(even, (xx + yy) % step == 0, (xx - yy) % step == 0)
+    if kind == "lattice":  # a diamond lattice
+        return ((xx + yy) % (2 * step) == 0) | ((xx - yy) % (2 * step) == 0)
+    if kind == "stripes":
+        return ((xx + yy) % step == 0) if rng.random() < 0.5 else ((xx - yy) % step == 0)
+    size = max(2 * step, round(ppm * float(rng.uniform(0.2, 0.5))))  # checks: half the squares hatched
+    hatched = ((xx // size + yy // size) % 2 == 0) & ((xx + yy) % step == 0)
+    return hatched | (xx % size == 0) | (yy % size == 0)
+
+
+def draw_rugs(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
+    """Rugs and floor inlays (``look.rugs``): dense patterns in rectangles inside the main rooms.
+
+    In each living room, dining room, bedroom, study or hall larger than about 6 m² (each with
+    probability 0.6): a rectangle of 35-75 % of the room interior's bounding box (a third of them a
+    circle), placed inside the interior, outlined once or twice and filled with one of
+    :data:`RUG_PATTERNS` in the ink, a dark grey or the ``furniture`` layer colour.  Drawn before the
+    furniture and the walls, at least 0.1 m (2 px) inside the rooms' interiors, so the ground truth
+    stays exact.
+    """
+    ppm = layout.ppm
+    for room in layout.rooms:
+        if room.interior is None or room.kind not in FRAME_KINDS or room.interior.area < 6.0 * ppm * ppm:
+            continue
+        if rng.random() >= 0.6:
+            continue
+        x0, y0, x1, y1 = room.interior.bounds
+        w = (x1 - x0) * float(rng.uniform(0.35, 0.75))
+        h = (y1 - y0) * float(rng.uniform(0.35, 0.75))
+        cx = float(rng.uniform(x0 + w / 2, x1 - w / 2))
+        cy = float(rng.uniform(y0 + h / 2, y1 - h / 2))
+        kind = RUG_PATTERNS[int(rng.integers(len(RUG_PATTERNS)))]
+        colour = (look.ink, (70, 70, 70), look.layer("furniture"))[int(rng.integers(3))]
+        round_rug = rng.random() < 1 / 3
+        outlines = int(rng.integers(1, 3))
+        left, top = max(0, math.floor(cx - w / 2)), max(0, math.floor(cy - h / 2))
+        right = min(image.shape[1], math.ceil(cx + w / 2) + 1)
+        bottom = min(image.shape[0], math.ceil(cy + h / 2) + 1)
+        if right - left < 8 or bottom - top < 8:
+            continue
+        shape = (bottom - top, right - left)
+        area = np.zeros(shape, np.uint8)
+        if round_rug:
+            axes = (round(w / 2 * SCALE), round(h / 2 * SCALE))
+            cv2.ellipse(area, _p(cx - left, cy - top), axes, 0, 0, 360, 1, -1, cv2.LINE_8, SHIFT)
+        else:
+            cv2.rectangle(area, (0, 0), (shape[1] - 1, shape[0] - 1), 1, -1)
+        clear = room.interior.buffer(-max(2.0, 0.1 * ppm), join_style=2)  # clear of the walls
+        if clear.is_empty or clear.geom_type != "Polygon":
+            continue
+        inside = _room_mask(image.shape[:2], np.asarray(clear.exterior.coords))
+        area = area.astype(bool) & inside[top:bottom, left:right]
+        border = area & ~cv2.erode(area.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        for _ in range(outlines - 1):
+            ring = cv2.erode(area.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+            border |= ring & ~cv2.erode(ring.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        pattern = _rug_pattern(rng, kind, shape, ppm) & area
+        paint(image[top:bottom, left:right], pattern | border, colour)
 
 
 def draw_wall_shadow(

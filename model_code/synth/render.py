@@ -23,6 +23,7 @@ from model_code.synth.extras import (
     draw_ceiling_frames,
     draw_dense_dimensions,
     draw_floor_textures,
+    draw_rugs,
     draw_trees,
     draw_wall_shadow,
     paint_split_walls,
@@ -363,6 +364,8 @@ def render_layout(
         draw_floor_textures(rng, image, layout, look)
     if look.ceiling_frames:
         draw_ceiling_frames(rng, image, layout, look)
+    if look.rugs:
+        draw_rugs(rng, image, layout, look)
     avoid = swing_boxes(layout)
     if look.glyph_labels and words is None:
         labels = draw_glyph_labels(rng, image, layout, look, avoid)

@@ -108,6 +108,7 @@ class Style:
     )
     dense_furniture: bool = False  # the denser furniture set (beds with covers, armchairs, X-boxed cabinets)
     ceiling_frame_probability: float = 0.0  # chance a plan draws nested ceiling frames in its main rooms
+    rug_probability: float = 0.0  # chance a plan draws rugs with dense patterns in its main rooms
     # (layer, colour options) pairs: each plan draws one colour per layer (see LAYERS); empty: all ink
     layer_palettes: tuple[tuple[str, tuple[Colour, ...]], ...] = ()
 
@@ -260,6 +261,7 @@ OPT_IN_TABLE: dict[str, Style] = {
             partition_fill="hollow",
             dense_furniture=True,
             ceiling_frame_probability=0.5,
+            rug_probability=0.5,
             layer_palettes=(
                 ("furniture", (YELLOW, YELLOW, ORANGE, GREEN, MAGENTA, GREY)),
                 ("doors", (GREEN, GREY, YELLOW, CYAN, ORANGE)),
@@ -322,6 +324,7 @@ class Look:
     dense_furniture: bool = False
     layer_colours: dict[str, Colour] = field(default_factory=dict)  # see LAYERS; missing layers: ink
     ceiling_frames: bool = False  # nested ceiling (or floor inlay) frames and medallions in the main rooms
+    rugs: bool = False  # rugs and inlays with dense patterns (herringbone, lattice...) in the main rooms
 
     def layer(self, name: str, default: Colour | None = None) -> Colour:
         """Colour of drawing layer ``name``: the look's own, else ``default``, else the ink."""
@@ -385,6 +388,8 @@ def _realise_opt_in(rng: np.random.Generator, style: Style, look: Look) -> Look:
     )
     if style.ceiling_frame_probability > 0:  # drawn last, so the other opt-in styles keep their stream
         look = replace(look, ceiling_frames=bool(rng.random() < style.ceiling_frame_probability))
+    if style.rug_probability > 0:  # after the frames, so plans drawn before keep their looks
+        look = replace(look, rugs=bool(rng.random() < style.rug_probability))
     return look
 
 

@@ -12,7 +12,15 @@ from model_code.cli import main
 from model_code.geometry.raster import rasterize_walls
 from model_code.io.images import read_image
 from model_code.synth import OPT_IN_STYLES, STYLES, SynthPlan, generate_plan
-from model_code.synth.extras import FRAME_KINDS, draw_ceiling_frames, paint_split_walls, structural_masks
+from model_code.synth.extras import (
+    FRAME_KINDS,
+    RUG_PATTERNS,
+    _rug_pattern,
+    draw_ceiling_frames,
+    draw_rugs,
+    paint_split_walls,
+    structural_masks,
+)
 from model_code.synth.styles import LAYERS, OPT_IN_TABLE, STYLE_TABLE, realise
 from model_code.training.config import config_from_mapping
 from tests.synth.helpers import axis_aligned, drawn_layout, rerasterised
@@ -152,3 +160,48 @@ def test_only_some_cad_colour_plans_draw_ceiling_frames() -> None:
     flags = [realise(rng, OPT_IN_TABLE["cad_colour"], 1024).ceiling_frames for _ in range(40)]
     assert 5 < sum(flags) < 35
     assert not realise(rng, OPT_IN_TABLE["architectural"], 1024).ceiling_frames
+
+
+def test_rugs_are_dense_patterns_inside_the_main_rooms_only() -> None:
+    """Rugs: large dense patterned areas in living rooms, bedrooms and the like, never on a wall pixel."""
+    assert OPT_IN_TABLE["cad_colour"].rug_probability > 0
+    assert all(STYLE_TABLE[n].rug_probability == 0 for n in STYLE_TABLE if n != "cad_colour")
+    largest = 0
+    for seed in range(8):
+        layout, wall_mask, look = drawn_layout("cad_colour", seed, 600, 500, 60)
+        canvas = np.full((500, 600, 3), 255, np.uint8)
+        draw_rugs(np.random.default_rng(seed), canvas, layout, look)
+        changed = np.any(canvas != 255, axis=2)
+        rooms = np.zeros(wall_mask.shape, np.uint8)
+        for room in layout.rooms:
+            if room.interior is not None and room.kind in FRAME_KINDS:
+                ring = np.round(np.asarray(room.interior.exterior.coords)).astype(np.int32)
+                cv2.fillPoly(rooms, [ring], 1)
+        assert not (changed & wall_mask).any()
+        assert not (changed & ~cv2.dilate(rooms, np.ones((3, 3), np.uint8)).astype(bool)).any()
+        count, _, stats, _ = cv2.connectedComponentsWithStats(
+            cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+        )
+        for k in range(1, count):
+            x, y, w, h, area = stats[k]
+            if w >= 30 and h >= 30:  # a rug, not a stray stroke: dense ink over most of its box
+                ink = changed[y : y + h, x : x + w].mean()
+                assert ink > 0.12, ink
+                largest = max(largest, int(area))
+    assert largest > 2000  # some plan drew a rug of a few square metres
+
+
+@pytest.mark.parametrize("kind", RUG_PATTERNS)
+def test_each_rug_pattern_is_dense_and_regular(kind: str) -> None:
+    pattern = _rug_pattern(np.random.default_rng(3), kind, (120, 160), ppm=60.0)
+    assert pattern.shape == (120, 160)
+    assert 0.1 < pattern.mean() < 0.6
+    rows = pattern.mean(axis=1)
+    assert rows.min() > 0.02  # no empty band: a texture over the whole rug
+
+
+def test_only_some_cad_colour_plans_draw_rugs() -> None:
+    rng = np.random.default_rng(6)
+    flags = [realise(rng, OPT_IN_TABLE["cad_colour"], 1024).rugs for _ in range(40)]
+    assert 5 < sum(flags) < 35
+    assert not realise(rng, OPT_IN_TABLE["architectural"], 1024).rugs
