@@ -25,6 +25,7 @@ and opening pixels, as the drawing sheet does.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -33,7 +34,7 @@ from shapely.geometry import box as shapely_box
 from model_code.geometry.raster import rasterize_walls
 from model_code.synth.canvas import paint, paste
 from model_code.synth.decor import dimension_chain
-from model_code.synth.layout import Layout
+from model_code.synth.layout import Layout, LayoutRoom
 from model_code.synth.styles import ROOM_COLOURS, Look
 from model_code.synth.text import TextSpec, fit_scale
 
@@ -171,6 +172,16 @@ def draw_floor_textures(rng: np.random.Generator, image: np.ndarray, layout: Lay
 FRAME_KINDS = ("living", "dining", "bedroom", "study", "hall")
 
 
+def _main_rooms(rng: np.random.Generator, layout: Layout, probability: float) -> Iterator[LayoutRoom]:
+    """The living rooms, dining rooms, bedrooms, studies and halls over about 6 m², each with
+    ``probability`` (one draw of ``rng`` per such room, in the layout's order)."""
+    for room in layout.rooms:
+        if room.interior is None or room.kind not in FRAME_KINDS or room.interior.area < 6.0 * layout.ppm**2:
+            continue
+        if rng.random() < probability:
+            yield room
+
+
 def draw_ceiling_frames(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
     """Nested ceiling frames in the main rooms (``look.ceiling_frames``), in the ``hatch`` layer colour.
 
@@ -181,11 +192,7 @@ def draw_ceiling_frames(rng: np.random.Generator, image: np.ndarray, layout: Lay
     """
     colour = look.layer("hatch")
     ppm = layout.ppm
-    for room in layout.rooms:
-        if room.interior is None or room.kind not in FRAME_KINDS or room.interior.area < 6.0 * ppm * ppm:
-            continue
-        if rng.random() >= 0.8:
-            continue
+    for room in _main_rooms(rng, layout, 0.8):
         inset = float(rng.uniform(0.25, 0.7)) * ppm
         gap = max(2.0, float(rng.uniform(0.04, 0.15)) * ppm)
         rings = int(rng.integers(2, 4))
@@ -236,11 +243,7 @@ def draw_rugs(rng: np.random.Generator, image: np.ndarray, layout: Layout, look:
     stays exact.
     """
     ppm = layout.ppm
-    for room in layout.rooms:
-        if room.interior is None or room.kind not in FRAME_KINDS or room.interior.area < 6.0 * ppm * ppm:
-            continue
-        if rng.random() >= 0.6:
-            continue
+    for room in _main_rooms(rng, layout, 0.6):
         x0, y0, x1, y1 = room.interior.bounds
         w = (x1 - x0) * float(rng.uniform(0.35, 0.75))
         h = (y1 - y0) * float(rng.uniform(0.35, 0.75))

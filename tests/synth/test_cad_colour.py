@@ -21,6 +21,7 @@ from model_code.synth.extras import (
     paint_split_walls,
     structural_masks,
 )
+from model_code.synth.layout import Layout
 from model_code.synth.styles import LAYERS, OPT_IN_TABLE, STYLE_TABLE, realise
 from model_code.training.config import config_from_mapping
 from tests.synth.helpers import axis_aligned, drawn_layout, rerasterised
@@ -134,6 +135,16 @@ def test_cli_and_training_accept_cad_colour(tmp_path: Path) -> None:
     assert config.synthetic_style_names() == ("cad_colour", "solid")
 
 
+def _near_main_rooms(layout: Layout, shape: tuple[int, int]) -> np.ndarray:
+    """Pixels of the living rooms, bedrooms and the like (:data:`FRAME_KINDS`), grown by one."""
+    rooms = np.zeros(shape, np.uint8)
+    for room in layout.rooms:
+        if room.interior is not None and room.kind in FRAME_KINDS:
+            ring = np.round(np.asarray(room.interior.exterior.coords)).astype(np.int32)
+            cv2.fillPoly(rooms, [ring], 1)
+    return cv2.dilate(rooms, np.ones((3, 3), np.uint8)).astype(bool)
+
+
 def test_ceiling_frames_are_long_lines_inside_the_main_rooms_only() -> None:
     """Nested ceiling frames: drawn inside living rooms, bedrooms and the like, never on a wall pixel."""
     assert OPT_IN_TABLE["cad_colour"].ceiling_frame_probability > 0
@@ -144,13 +155,8 @@ def test_ceiling_frames_are_long_lines_inside_the_main_rooms_only() -> None:
         canvas = np.full((500, 600, 3), 255, np.uint8)
         draw_ceiling_frames(np.random.default_rng(seed), canvas, layout, look)
         changed = np.any(canvas != 255, axis=2)
-        rooms = np.zeros(wall_mask.shape, np.uint8)
-        for room in layout.rooms:
-            if room.interior is not None and room.kind in FRAME_KINDS:
-                ring = np.round(np.asarray(room.interior.exterior.coords)).astype(np.int32)
-                cv2.fillPoly(rooms, [ring], 1)
         assert not (changed & wall_mask).any()
-        assert not (changed & ~cv2.dilate(rooms, np.ones((3, 3), np.uint8)).astype(bool)).any()
+        assert not (changed & ~_near_main_rooms(layout, wall_mask.shape)).any()
         drawn_any |= bool(changed.sum() > 200)
     assert drawn_any
 
@@ -172,13 +178,8 @@ def test_rugs_are_dense_patterns_inside_the_main_rooms_only() -> None:
         canvas = np.full((500, 600, 3), 255, np.uint8)
         draw_rugs(np.random.default_rng(seed), canvas, layout, look)
         changed = np.any(canvas != 255, axis=2)
-        rooms = np.zeros(wall_mask.shape, np.uint8)
-        for room in layout.rooms:
-            if room.interior is not None and room.kind in FRAME_KINDS:
-                ring = np.round(np.asarray(room.interior.exterior.coords)).astype(np.int32)
-                cv2.fillPoly(rooms, [ring], 1)
         assert not (changed & wall_mask).any()
-        assert not (changed & ~cv2.dilate(rooms, np.ones((3, 3), np.uint8)).astype(bool)).any()
+        assert not (changed & ~_near_main_rooms(layout, wall_mask.shape)).any()
         count, _, stats, _ = cv2.connectedComponentsWithStats(
             cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
         )
