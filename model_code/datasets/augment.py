@@ -3,7 +3,8 @@
 Every pipeline first scales the plan so its longest side is the model's working size, or keeps a
 plan at most ``native_up_to`` times larger at its own size (:class:`ToBaseSize`: what inference
 does, ``model.scale.base_shape``), then applies the geometric and photometric augmentation and finally takes
-a random ``crop_size`` square (padded with white paper where the plan is smaller).  Masks
+a random ``crop_size`` square (padded with white paper where the plan is smaller; now and then with one
+side on the outer face of the drawing's walls, :class:`EdgeAlignedCrop`).  Masks
 are transformed with the image (nearest-neighbour), stacked as ``(H, W, 3)`` wall/opening/room type;
 when the plan is shrunk, to the working size or by the scale augmentation, walls and openings thinner
 than the shrink keep an unbroken line (:func:`keep_thin_lines`, :class:`ThinLineAffine`).
@@ -32,6 +33,9 @@ LINE_PLANES = (0, 1)  # the wall and opening planes of the stacked masks (``torc
 # a warped skeleton marks an output pixel from this bilinear weight on: the nearest row or column to a
 # 1 px line shrunk by up to 0.7 gets at least 0.29, its neighbours rarely this much (lines stay ~1 px)
 SKELETON_WEIGHT = 0.25
+# share of the augmented crops with one side on the outer face of the outermost wall (EdgeAlignedCrop):
+# plans cropped tight to their walls, whose edge walls the bundled models lose (docs/scale.md)
+EDGE_CROP_PROBABILITY = 0.15
 
 
 class ThinLineAffine(A.Affine):
@@ -137,13 +141,53 @@ class ToBaseSize(A.LongestMaxSize):
         return shrunk
 
 
+class EdgeAlignedCrop(A.RandomCrop):
+    """``RandomCrop`` that, with probability ``edge_probability``, puts one side of the crop (left,
+    right, top or bottom, at random) on the outer face of the outermost wall of the ``(H, W, C)``
+    mask's wall plane, the other axis random: an exterior wall on the image's very edge, as a plan
+    cropped tight to its walls shows it.  Plans smaller than the crop are padded as before."""
+
+    def __init__(
+        self, height: int, width: int, edge_probability: float = EDGE_CROP_PROBABILITY, p: float = 1.0
+    ):
+        super().__init__(height=height, width=width, p=p)
+        if not 0.0 <= edge_probability <= 1.0:
+            raise ValueError(f"edge_probability must be in [0, 1], got {edge_probability}")
+        self.edge_probability = edge_probability
+
+    def get_params_dependent_on_data(self, params: dict, data: dict) -> dict:
+        """The random crop's coordinates, one side moved onto the walls' outer face now and then."""
+        out = super().get_params_dependent_on_data(params, data)
+        mask = data.get("mask")
+        if mask is None or out["pad_params"] is not None or self.py_random.random() >= self.edge_probability:
+            return out
+        ys, xs = np.nonzero(mask[..., LINE_PLANES[0]] if mask.ndim == 3 else mask)
+        if xs.size == 0:
+            return out
+        height, width = params["shape"][:2]
+        x0, y0 = out["crop_coords"][:2]
+        side = self.py_random.randrange(4)
+        if side == 0:
+            x0 = int(xs.min())
+        elif side == 1:
+            x0 = int(xs.max()) + 1 - self.width
+        elif side == 2:
+            y0 = int(ys.min())
+        else:
+            y0 = int(ys.max()) + 1 - self.height
+        x0, y0 = min(max(x0, 0), width - self.width), min(max(y0, 0), height - self.height)
+        return {**out, "crop_coords": (x0, y0, x0 + self.width, y0 + self.height)}
+
+
 def training_transform(
     working_size: int, crop_size: int, level: str = "heavy", native_up_to: float = 1.0
 ) -> A.Compose:
     """Scale to ``working_size`` (plans at most ``native_up_to`` times larger keep their size), augment at
-    ``level`` and crop a random ``crop_size`` square."""
+    ``level`` and crop a random ``crop_size`` square (at ``light`` and ``heavy``,
+    :data:`EDGE_CROP_PROBABILITY` of them on the walls' outer face, :class:`EdgeAlignedCrop`)."""
     if level not in AUGMENT_LEVELS:
         raise ValueError(f"unknown augmentation level {level!r}; expected one of {AUGMENT_LEVELS}")
+    edge_probability = 0.0 if level == "none" else EDGE_CROP_PROBABILITY
     return A.Compose(
         [
             ToBaseSize(working_size, native_up_to, interpolation=cv2.INTER_AREA),
@@ -156,7 +200,7 @@ def training_transform(
                 fill=PAPER,
                 fill_mask=0,
             ),
-            A.RandomCrop(height=crop_size, width=crop_size),
+            EdgeAlignedCrop(crop_size, crop_size, edge_probability=edge_probability),
             *_photometric(level),
         ]
     )

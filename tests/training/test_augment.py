@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from model_code.datasets.augment import ThinLineAffine, keep_thin_lines, training_transform
+from model_code.datasets.augment import EdgeAlignedCrop, ThinLineAffine, keep_thin_lines, training_transform
 from model_code.geometry.components import label_components
 
 
@@ -127,3 +127,54 @@ def test_every_augmentation_level_warps_with_thin_lines_kept(level):
     transform = training_transform(512, 256, level)
     assert any(isinstance(t, ThinLineAffine) for t in transform.transforms)
     assert not any(type(t) is A.Affine for t in transform.transforms)
+
+
+def _ring_plan() -> tuple[np.ndarray, np.ndarray]:
+    """A 512 px plan: a 2 px wall ring from 100 to 400, paper round it (a random crop's side lands on
+    it by chance in about 3 % of crops)."""
+    wall = np.zeros((512, 512), np.uint8)
+    cv2.rectangle(wall, (100, 100), (399, 399), 1, -1)
+    wall[102:398, 102:398] = 0
+    image = np.full((512, 512, 3), 255, np.uint8)
+    image[wall > 0] = 0
+    return image, np.stack([wall, np.zeros_like(wall), np.zeros_like(wall)], axis=-1)
+
+
+def _wall_on_an_edge(mask: np.ndarray) -> bool:
+    wall = mask[..., 0]
+    return max(wall[:, 0].sum(), wall[:, -1].sum(), wall[0].sum(), wall[-1].sum()) >= 100
+
+
+def test_edge_aligned_crops_put_the_outer_wall_on_the_crops_edge() -> None:
+    image, masks = _ring_plan()
+    always = A.Compose([EdgeAlignedCrop(256, 256, edge_probability=1.0)])
+    never = A.Compose([EdgeAlignedCrop(256, 256, edge_probability=0.0)])
+    on_edge = {"always": 0, "never": 0}
+    for seed in range(40):
+        for name, transform in (("always", always), ("never", never)):
+            transform.set_random_seed(seed)
+            out = transform(image=image, mask=masks)
+            assert out["image"].shape == (256, 256, 3) and out["mask"].shape == (256, 256, 3)
+            assert np.array_equal(out["image"][..., 0] == 0, out["mask"][..., 0] > 0)  # still aligned
+            on_edge[name] += _wall_on_an_edge(out["mask"])
+    assert on_edge["always"] == 40
+    assert on_edge["never"] <= 4  # a plain random crop lands on the wall's face only by chance
+
+
+def test_edge_aligned_crops_are_a_share_of_the_training_crops() -> None:
+    image, masks = _ring_plan()
+    counts = {}
+    for level in ("none", "light"):  # (heavy's rotations turn most walls off the crop's axes)
+        transform = training_transform(512, 256, level)
+        hits = 0
+        for seed in range(200):
+            transform.set_random_seed(seed)
+            hits += _wall_on_an_edge(transform(image=image, mask=masks)["mask"])
+        counts[level] = hits
+    assert counts["none"] <= 15  # by chance (about 3 %)
+    assert counts["light"] >= counts["none"] + 15  # EDGE_CROP_PROBABILITY = 0.15 of 200 more
+
+
+def test_edge_aligned_crop_checks_its_probability() -> None:
+    with pytest.raises(ValueError, match="edge_probability"):
+        EdgeAlignedCrop(256, 256, edge_probability=1.5)
