@@ -149,7 +149,7 @@ class EdgeAlignedCrop(A.RandomCrop):
 
     def __init__(
         self, height: int, width: int, edge_probability: float = EDGE_CROP_PROBABILITY, p: float = 1.0
-    ):
+    ) -> None:
         super().__init__(height=height, width=width, p=p)
         if not 0.0 <= edge_probability <= 1.0:
             raise ValueError(f"edge_probability must be in [0, 1], got {edge_probability}")
