@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -21,7 +22,6 @@ from model_code.synth.extras import (
     paint_split_walls,
     structural_masks,
 )
-from model_code.synth.layout import Layout
 from model_code.synth.styles import LAYERS, OPT_IN_TABLE, STYLE_TABLE, realise
 from model_code.training.config import config_from_mapping
 from tests.synth.helpers import axis_aligned, drawn_layout, rerasterised
@@ -135,14 +135,22 @@ def test_cli_and_training_accept_cad_colour(tmp_path: Path) -> None:
     assert config.synthetic_style_names() == ("cad_colour", "solid")
 
 
-def _near_main_rooms(layout: Layout, shape: tuple[int, int]) -> np.ndarray:
-    """Pixels of the living rooms, bedrooms and the like (:data:`FRAME_KINDS`), grown by one."""
-    rooms = np.zeros(shape, np.uint8)
+def _drawn_in_main_rooms(draw: Callable[..., None], seed: int) -> np.ndarray:
+    """What ``draw(rng, canvas, layout, look)`` changes on a blank canvas of a ``cad_colour`` layout
+    (``bool``), checked to lie on no wall pixel and inside the living rooms, bedrooms and the like
+    (:data:`FRAME_KINDS`, grown by one pixel)."""
+    layout, wall_mask, look = drawn_layout("cad_colour", seed, 600, 500, 60)
+    canvas = np.full((500, 600, 3), 255, np.uint8)
+    draw(np.random.default_rng(seed), canvas, layout, look)
+    changed = np.any(canvas != 255, axis=2)
+    rooms = np.zeros(wall_mask.shape, np.uint8)
     for room in layout.rooms:
         if room.interior is not None and room.kind in FRAME_KINDS:
             ring = np.round(np.asarray(room.interior.exterior.coords)).astype(np.int32)
             cv2.fillPoly(rooms, [ring], 1)
-    return cv2.dilate(rooms, np.ones((3, 3), np.uint8)).astype(bool)
+    assert not (changed & wall_mask).any()
+    assert not (changed & ~cv2.dilate(rooms, np.ones((3, 3), np.uint8)).astype(bool)).any()
+    return changed
 
 
 def test_ceiling_frames_are_long_lines_inside_the_main_rooms_only() -> None:
@@ -151,21 +159,17 @@ def test_ceiling_frames_are_long_lines_inside_the_main_rooms_only() -> None:
     assert all(STYLE_TABLE[n].ceiling_frame_probability == 0 for n in STYLE_TABLE if n != "cad_colour")
     drawn_any = False
     for seed in range(6):
-        layout, wall_mask, look = drawn_layout("cad_colour", seed, 600, 500, 60)
-        canvas = np.full((500, 600, 3), 255, np.uint8)
-        draw_ceiling_frames(np.random.default_rng(seed), canvas, layout, look)
-        changed = np.any(canvas != 255, axis=2)
-        assert not (changed & wall_mask).any()
-        assert not (changed & ~_near_main_rooms(layout, wall_mask.shape)).any()
+        changed = _drawn_in_main_rooms(draw_ceiling_frames, seed)
         drawn_any |= bool(changed.sum() > 200)
     assert drawn_any
 
 
-def test_only_some_cad_colour_plans_draw_ceiling_frames() -> None:
-    rng = np.random.default_rng(5)
-    flags = [realise(rng, OPT_IN_TABLE["cad_colour"], 1024).ceiling_frames for _ in range(40)]
+@pytest.mark.parametrize(("flag", "seed"), [("ceiling_frames", 5), ("rugs", 6)])
+def test_only_some_cad_colour_plans_draw_the_flagged_extra(flag: str, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    flags = [getattr(realise(rng, OPT_IN_TABLE["cad_colour"], 1024), flag) for _ in range(40)]
     assert 5 < sum(flags) < 35
-    assert not realise(rng, OPT_IN_TABLE["architectural"], 1024).ceiling_frames
+    assert not getattr(realise(rng, OPT_IN_TABLE["architectural"], 1024), flag)
 
 
 def test_rugs_are_dense_patterns_inside_the_main_rooms_only() -> None:
@@ -174,12 +178,7 @@ def test_rugs_are_dense_patterns_inside_the_main_rooms_only() -> None:
     assert all(STYLE_TABLE[n].rug_probability == 0 for n in STYLE_TABLE if n != "cad_colour")
     largest = 0
     for seed in range(8):
-        layout, wall_mask, look = drawn_layout("cad_colour", seed, 600, 500, 60)
-        canvas = np.full((500, 600, 3), 255, np.uint8)
-        draw_rugs(np.random.default_rng(seed), canvas, layout, look)
-        changed = np.any(canvas != 255, axis=2)
-        assert not (changed & wall_mask).any()
-        assert not (changed & ~_near_main_rooms(layout, wall_mask.shape)).any()
+        changed = _drawn_in_main_rooms(draw_rugs, seed)
         count, _, stats, _ = cv2.connectedComponentsWithStats(
             cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
         )
@@ -199,10 +198,3 @@ def test_each_rug_pattern_is_dense_over_the_whole_rug(kind: str) -> None:
     assert 0.1 < pattern.mean() < 0.6
     rows = pattern.mean(axis=1)
     assert rows.min() > 0.02  # no empty band: a texture over the whole rug
-
-
-def test_only_some_cad_colour_plans_draw_rugs() -> None:
-    rng = np.random.default_rng(6)
-    flags = [realise(rng, OPT_IN_TABLE["cad_colour"], 1024).rugs for _ in range(40)]
-    assert 5 < sum(flags) < 35
-    assert not realise(rng, OPT_IN_TABLE["architectural"], 1024).rugs
