@@ -15,12 +15,11 @@ import cv2
 import numpy as np
 from shapely.geometry import box as shapely_box
 
+from model_code.synth.canvas import SCALE, SHIFT, fixed_point
 from model_code.synth.layout import Layout, Slot
 from model_code.synth.styles import Look
 from model_code.synth.text import TextSpec, draw_text, fit_scale
 
-SHIFT = 4
-SCALE = 1 << SHIFT
 TITLES = (
     "GROUND FLOOR",
     "FIRST FLOOR",
@@ -39,10 +38,6 @@ class Terrace:
 
     box: tuple[float, float, float, float]
     name: str | None
-
-
-def _p(x: float, y: float) -> tuple[int, int]:
-    return round(x * SCALE), round(y * SCALE)
 
 
 def draw_grid(rng: np.random.Generator, image: np.ndarray, layout: Layout, look: Look) -> None:
@@ -70,13 +65,13 @@ def _axis_grid(
         _dash_dot(image, (x, miny - 2 * radius), (x, maxy + radius), colour)
         centre = (x, miny - 3 * radius)
         if centre[1] - radius > 0:
-            cv2.circle(image, _p(*centre), round(radius * SCALE), colour, 1, cv2.LINE_AA, SHIFT)
+            cv2.circle(image, fixed_point(*centre), round(radius * SCALE), colour, 1, cv2.LINE_AA, SHIFT)
             draw_text(image, str(k + 1), centre, spec, colour)
     for k, y in enumerate(ys[:10]):
         _dash_dot(image, (minx - 2 * radius, y), (maxx + radius, y), colour)
         centre = (minx - 3 * radius, y)
         if centre[0] - radius > 0:
-            cv2.circle(image, _p(*centre), round(radius * SCALE), colour, 1, cv2.LINE_AA, SHIFT)
+            cv2.circle(image, fixed_point(*centre), round(radius * SCALE), colour, 1, cv2.LINE_AA, SHIFT)
             draw_text(image, chr(ord("A") + k), centre, spec, colour)
 
 
@@ -94,7 +89,7 @@ def _dash_dot(
         if k % 2 == 0:
             p = (a[0] + u[0] * s, a[1] + u[1] * s)
             q = (a[0] + u[0] * (s + run), a[1] + u[1] * (s + run))
-            cv2.line(image, _p(*p), _p(*q), colour, 1, cv2.LINE_8, SHIFT)
+            cv2.line(image, fixed_point(*p), fixed_point(*q), colour, 1, cv2.LINE_8, SHIFT)
         s += run
         k += 1
 
@@ -147,7 +142,9 @@ def draw_entrance_arrows(image: np.ndarray, layout: Layout, look: Look) -> None:
         tail = head - inward * width
         if not (0 <= tail[0] < layout.width and 0 <= tail[1] < layout.height):
             continue
-        cv2.arrowedLine(image, _p(*tail), _p(*head), look.layer("text"), 1, cv2.LINE_AA, SHIFT, 0.35)
+        cv2.arrowedLine(
+            image, fixed_point(*tail), fixed_point(*head), look.layer("text"), 1, cv2.LINE_AA, SHIFT, 0.35
+        )
         side = np.array([-inward[1], inward[0]]) * (0.45 * width)
         spec = TextSpec(look.font, fit_scale(look.font, "IN", 0.3 * width, 1), 1)
         draw_text(image, "IN", (float(tail[0] + side[0]), float(tail[1] + side[1])), spec, look.layer("text"))
@@ -184,7 +181,7 @@ def draw_terrace(rng: np.random.Generator, image: np.ndarray, layout: Layout, lo
     yy, xx = np.mgrid[0 : region.shape[0], 0 : region.shape[1]]
     step = max(4, round(layout.ppm * 0.3))
     region[((xx + yy) % step == 0) | ((xx - yy) % step == 0)] = (170, 170, 170)
-    cv2.rectangle(image, _p(x0, y0), _p(x1, y1), look.ink, 1, cv2.LINE_AA, SHIFT)
+    cv2.rectangle(image, fixed_point(x0, y0), fixed_point(x1, y1), look.ink, 1, cv2.LINE_AA, SHIFT)
     name = str(rng.choice(["TERRACE", "BALCONY", "Roof Terrace", "Patio"]))
     spec = TextSpec(look.font, fit_scale(look.font, name, min(0.25 * layout.ppm, (y1 - y0) * 0.25), 1), 1)
     printed = spec.size(name)[0] < (x1 - x0) * 0.9
@@ -232,7 +229,7 @@ def dimension_chain(
     colour = look.layer("dimensions")
 
     def point(along: float, across: float) -> tuple[int, int]:
-        return _p(along, at + across) if orient == "h" else _p(at + across, along)
+        return fixed_point(along, at + across) if orient == "h" else fixed_point(at + across, along)
 
     cv2.line(image, point(stops[0] - tick, 0), point(stops[-1] + tick, 0), colour, 1, cv2.LINE_AA, SHIFT)
     for s in stops:
@@ -263,9 +260,15 @@ def draw_north_arrow(rng: np.random.Generator, image: np.ndarray, layout: Layout
     tip = (cx + math.sin(angle) * radius, cy - math.cos(angle) * radius)
     tail = (cx - math.sin(angle) * radius, cy + math.cos(angle) * radius)
     side = (math.cos(angle) * radius * 0.35, math.sin(angle) * radius * 0.35)
-    cv2.circle(image, _p(cx, cy), round(radius * SCALE), colour, 1, cv2.LINE_AA, SHIFT)
+    cv2.circle(image, fixed_point(cx, cy), round(radius * SCALE), colour, 1, cv2.LINE_AA, SHIFT)
     poly = np.array(
-        [_p(*tip), _p(cx + side[0], cy + side[1]), _p(*tail), _p(cx - side[0], cy - side[1])], np.int32
+        [
+            fixed_point(*tip),
+            fixed_point(cx + side[0], cy + side[1]),
+            fixed_point(*tail),
+            fixed_point(cx - side[0], cy - side[1]),
+        ],
+        np.int32,
     )
     cv2.fillPoly(image, [poly[:3]], colour, cv2.LINE_AA, SHIFT)
     cv2.polylines(image, [poly], True, colour, 1, cv2.LINE_AA, SHIFT)
@@ -307,8 +310,8 @@ def draw_title(rng: np.random.Generator, image: np.ndarray, layout: Layout, look
         half = max(widths) / 2 + 6
         cv2.rectangle(
             image,
-            _p(cx - half, top - 4),
-            _p(cx + half, min(y, layout.height - 2)),
+            fixed_point(cx - half, top - 4),
+            fixed_point(cx + half, min(y, layout.height - 2)),
             look.layer("text"),
             1,
             cv2.LINE_8,

@@ -32,21 +32,15 @@ import numpy as np
 from shapely.geometry import box as shapely_box
 
 from model_code.geometry.raster import rasterize_walls
-from model_code.synth.canvas import paint, paste
+from model_code.synth.canvas import SCALE, SHIFT, fixed_point, paint, paste, polygon_mask
 from model_code.synth.decor import dimension_chain
 from model_code.synth.layout import Layout, LayoutRoom
 from model_code.synth.styles import ROOM_COLOURS, Look
 from model_code.synth.text import TextSpec, fit_scale
 
-SHIFT = 4
-SCALE = 1 << SHIFT
 GUARD_PX = 3  # decorations drawn after the walls stay this far from wall and opening pixels
 WET_KINDS = ("bath", "wc", "utility")
 Colour = tuple[int, int, int]
-
-
-def _p(x: float, y: float) -> tuple[int, int]:
-    return round(x * SCALE), round(y * SCALE)
 
 
 def _shade(colour: Colour, factor: float) -> Colour:
@@ -109,12 +103,6 @@ def paint_split_walls(image: np.ndarray, layout: Layout, wall_mask: np.ndarray, 
     paint(image, columns, ink)
 
 
-def _room_mask(shape: tuple[int, int], ring: np.ndarray) -> np.ndarray:
-    mask = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mask, [np.round(ring * SCALE).astype(np.int32)], 1, cv2.LINE_8, SHIFT)
-    return mask.astype(bool)
-
-
 def _pattern(rng: np.random.Generator, kind: str, shape: tuple[int, int], ppm: float) -> np.ndarray:
     """A boolean texture of ``shape``: ``planks``, ``tiles`` or ``carpet``."""
     yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
@@ -164,7 +152,7 @@ def draw_floor_textures(rng: np.random.Generator, image: np.ndarray, layout: Lay
         x1, y1 = min(x1 + 1, shape[1] - 1), min(y1 + 1, shape[0] - 1)
         if x1 - x0 < 4 or y1 - y0 < 4:
             continue
-        mask = _room_mask(shape, np.asarray(room.interior.exterior.coords))[y0 : y1 + 1, x0 : x1 + 1]
+        mask = polygon_mask(np.asarray(room.interior.exterior.coords), (x0, y0, x1 + 1, y1 + 1))
         pattern = _pattern(rng, kind, mask.shape, layout.ppm) & mask
         paint(image[y0 : y1 + 1, x0 : x1 + 1], pattern, colour)
 
@@ -209,7 +197,9 @@ def draw_ceiling_frames(rng: np.random.Generator, image: np.ndarray, layout: Lay
                 r = radius - k * gap
                 if r < 2:
                     break
-                cv2.circle(image, _p(centre.x, centre.y), round(r * SCALE), colour, 1, cv2.LINE_AA, SHIFT)
+                cv2.circle(
+                    image, fixed_point(centre.x, centre.y), round(r * SCALE), colour, 1, cv2.LINE_AA, SHIFT
+                )
 
 
 RUG_PATTERNS = ("herringbone", "lattice", "stripes", "checks")
@@ -262,14 +252,13 @@ def draw_rugs(rng: np.random.Generator, image: np.ndarray, layout: Layout, look:
         area = np.zeros(shape, np.uint8)
         if round_rug:
             axes = (round(w / 2 * SCALE), round(h / 2 * SCALE))
-            cv2.ellipse(area, _p(cx - left, cy - top), axes, 0, 0, 360, 1, -1, cv2.LINE_8, SHIFT)
+            cv2.ellipse(area, fixed_point(cx - left, cy - top), axes, 0, 0, 360, 1, -1, cv2.LINE_8, SHIFT)
         else:
             cv2.rectangle(area, (0, 0), (shape[1] - 1, shape[0] - 1), 1, -1)
         clear = room.interior.buffer(-max(2.0, 0.1 * ppm), join_style=2)  # clear of the walls
         if clear.is_empty or clear.geom_type != "Polygon":
             continue
-        inside = _room_mask(image.shape[:2], np.asarray(clear.exterior.coords))
-        area = area.astype(bool) & inside[top:bottom, left:right]
+        area = area.astype(bool) & polygon_mask(np.asarray(clear.exterior.coords), (left, top, right, bottom))
         border = area & ~cv2.erode(area.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         for _ in range(outlines - 1):
             ring = cv2.erode(area.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
@@ -346,7 +335,9 @@ def draw_dense_dimensions(
             for s in stops:  # extension lines from the chain towards the building
                 p = (s, at) if orient == "h" else (at, s)
                 q = (s, near) if orient == "h" else (near, s)
-                cv2.line(drawn, _p(*p), _p(*q), look.layer("dimensions"), 1, cv2.LINE_AA, SHIFT)
+                cv2.line(
+                    drawn, fixed_point(*p), fixed_point(*q), look.layer("dimensions"), 1, cv2.LINE_AA, SHIFT
+                )
     _guarded(image, drawn, protect)
 
 
@@ -374,12 +365,26 @@ def draw_trees(
         for k in range(lobes):
             a = 2 * math.pi * k / lobes
             lx, ly = cx + 0.8 * radius * math.cos(a), cy + 0.8 * radius * math.sin(a)
-            cv2.circle(drawn, _p(lx, ly), round(0.28 * radius * SCALE), colour, 1, cv2.LINE_AA, SHIFT)
+            cv2.circle(
+                drawn, fixed_point(lx, ly), round(0.28 * radius * SCALE), colour, 1, cv2.LINE_AA, SHIFT
+            )
         if green:
             cv2.circle(
-                drawn, _p(cx, cy), round(0.7 * radius * SCALE), (200, 222, 190), -1, cv2.LINE_AA, SHIFT
+                drawn,
+                fixed_point(cx, cy),
+                round(0.7 * radius * SCALE),
+                (200, 222, 190),
+                -1,
+                cv2.LINE_AA,
+                SHIFT,
             )
         cv2.circle(
-            drawn, _p(cx, cy), max(SCALE, round(0.08 * radius * SCALE)), colour, -1, cv2.LINE_AA, SHIFT
+            drawn,
+            fixed_point(cx, cy),
+            max(SCALE, round(0.08 * radius * SCALE)),
+            colour,
+            -1,
+            cv2.LINE_AA,
+            SHIFT,
         )
     _guarded(image, drawn, protect)

@@ -17,7 +17,7 @@ import numpy as np
 from shapely import Polygon
 from shapely.geometry import box as shapely_box
 
-from model_code.synth.canvas import blank, paint
+from model_code.synth.canvas import SCALE, SHIFT, blank, fixed_point, paint
 from model_code.synth.decor import Terrace, draw_decorations, draw_grid
 from model_code.synth.extras import (
     draw_ceiling_frames,
@@ -34,9 +34,6 @@ from model_code.synth.styles import ROOM_COLOURS, Look
 from model_code.synth.symbols import furnish
 from model_code.synth.text import TextSpec, draw_text, fit_scale, rotated_extent
 from model_code.synth.words import PrintedText, Words
-
-SHIFT = 4  # sub-pixel bits for OpenCV drawing calls
-SCALE = 1 << SHIFT
 
 ROOM_NAMES: dict[str, tuple[str, ...]] = {
     "living": (
@@ -68,10 +65,6 @@ class Rendering:
     image: np.ndarray
     labels: list[str | None]
     terraces: list[Terrace] = field(default_factory=list)
-
-
-def _pt(p: np.ndarray | tuple[float, float]) -> tuple[int, int]:
-    return round(float(p[0]) * SCALE), round(float(p[1]) * SCALE)
 
 
 def paint_walls(image: np.ndarray, wall_mask: np.ndarray, look: Look) -> None:
@@ -108,10 +101,24 @@ def draw_window(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
     offsets = (-half, 0.0, half) if opening.thickness >= 6 else (-half, half)
     for off in offsets:
         cv2.line(
-            image, _pt(opening.start + n * off), _pt(opening.end + n * off), colour, lw, cv2.LINE_AA, SHIFT
+            image,
+            fixed_point(*(opening.start + n * off)),
+            fixed_point(*(opening.end + n * off)),
+            colour,
+            lw,
+            cv2.LINE_AA,
+            SHIFT,
         )
     for end in (opening.start, opening.end):
-        cv2.line(image, _pt(end - n * half), _pt(end + n * half), colour, lw, cv2.LINE_AA, SHIFT)
+        cv2.line(
+            image,
+            fixed_point(*(end - n * half)),
+            fixed_point(*(end + n * half)),
+            colour,
+            lw,
+            cv2.LINE_AA,
+            SHIFT,
+        )
 
 
 def draw_door(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
@@ -137,14 +144,16 @@ def _leaf(image: np.ndarray, hinge: np.ndarray, free: np.ndarray, opening: Layou
     face = opening.swing_normal * (opening.thickness / 2.0)
     pivot = hinge + face
     tip = pivot + opening.swing_normal * width
-    cv2.line(image, _pt(pivot), _pt(tip), colour, max(1, look.line_width), cv2.LINE_AA, SHIFT)
+    cv2.line(
+        image, fixed_point(*pivot), fixed_point(*tip), colour, max(1, look.line_width), cv2.LINE_AA, SHIFT
+    )
     a1 = math.degrees(math.atan2(*(tip - pivot)[::-1]))
     a2 = math.degrees(math.atan2(*(free - hinge)[::-1]))
     if (a2 - a1) % 360 > 180:
         a1, a2 = a2, a1
     a2 = a1 + (a2 - a1) % 360
     radius = round(width * SCALE)
-    cv2.ellipse(image, _pt(pivot), (radius, radius), 0, a1, a2, colour, 1, cv2.LINE_AA, SHIFT)
+    cv2.ellipse(image, fixed_point(*pivot), (radius, radius), 0, a1, a2, colour, 1, cv2.LINE_AA, SHIFT)
 
 
 def _sliding_panels(image: np.ndarray, opening: LayoutOpening, look: Look) -> None:
@@ -157,10 +166,18 @@ def _sliding_panels(image: np.ndarray, opening: LayoutOpening, look: Look) -> No
     for first, last, side in ((0.0, 0.55, -1.0), (0.45, 1.0, 1.0)):
         a = opening.start + u * (first * length) + n * (side * quarter)
         b = opening.start + u * (last * length) + n * (side * quarter)
-        cv2.line(image, _pt(a), _pt(b), colour, max(1, look.line_width), cv2.LINE_AA, SHIFT)
+        cv2.line(image, fixed_point(*a), fixed_point(*b), colour, max(1, look.line_width), cv2.LINE_AA, SHIFT)
     half = max(opening.thickness / 2.0 - 0.5, 0.5)
     for end in (opening.start, opening.end):
-        cv2.line(image, _pt(end - n * half), _pt(end + n * half), colour, 1, cv2.LINE_AA, SHIFT)
+        cv2.line(
+            image,
+            fixed_point(*(end - n * half)),
+            fixed_point(*(end + n * half)),
+            colour,
+            1,
+            cv2.LINE_AA,
+            SHIFT,
+        )
 
 
 def room_name(rng: np.random.Generator, kind: str, number: int, uppercase: bool) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from model_code.synth.canvas import blank, paste
+from model_code.synth.canvas import SCALE, SHIFT, blank, fixed_point, paste
 from model_code.synth.decor import dimension_chain
 from model_code.synth.layout import Layout
 from model_code.synth.styles import Look
@@ -125,10 +125,6 @@ def choose_sheet(rng: np.random.Generator, width: int, height: int, fraction: fl
     return SheetFrame(width, height, x, y, pw, ph, outer, inner, block, place, double)
 
 
-def _p(x: float, y: float) -> tuple[int, int]:
-    return round(x * 16), round(y * 16)
-
-
 def _rect(image: np.ndarray, box: Box, colour: tuple[int, int, int], weight: int) -> None:
     """A rectangle whose line of ``weight`` px lies inside ``box``."""
     x0, y0, x1, y1 = box
@@ -175,7 +171,7 @@ def pseudo_glyphs(
                 p, q = (x + a * s, y + a * s), (x + b * s, y + b * s)
             else:
                 p, q = (x + b * s, y + a * s), (x + a * s, y + b * s)
-            cv2.line(image, _p(*p), _p(*q), colour, weight, cv2.LINE_AA, 4)
+            cv2.line(image, fixed_point(*p), fixed_point(*q), colour, weight, cv2.LINE_AA, SHIFT)
         x += size * 1.15
     return x
 
@@ -375,11 +371,15 @@ def draw_north_arrow(image: np.ndarray, box: Box, look: Look, angle_deg: float) 
     tip = (cx + math.sin(a) * radius * 1.25, cy - math.cos(a) * radius * 1.25)
     tail = (cx - math.sin(a) * radius, cy + math.cos(a) * radius)
     side = (math.cos(a) * radius * 0.4, math.sin(a) * radius * 0.4)
-    cv2.circle(image, _p(cx, cy), round(radius * 16), look.ink, 1, cv2.LINE_AA, 4)
-    left = np.array([_p(*tip), _p(cx - side[0], cy - side[1]), _p(*tail)], np.int32)
-    right = np.array([_p(*tip), _p(cx + side[0], cy + side[1]), _p(*tail)], np.int32)
-    cv2.fillPoly(image, [left], look.ink, cv2.LINE_AA, 4)
-    cv2.polylines(image, [right], True, look.ink, 1, cv2.LINE_AA, 4)
+    cv2.circle(image, fixed_point(cx, cy), round(radius * SCALE), look.ink, 1, cv2.LINE_AA, SHIFT)
+    left = np.array(
+        [fixed_point(*tip), fixed_point(cx - side[0], cy - side[1]), fixed_point(*tail)], np.int32
+    )
+    right = np.array(
+        [fixed_point(*tip), fixed_point(cx + side[0], cy + side[1]), fixed_point(*tail)], np.int32
+    )
+    cv2.fillPoly(image, [left], look.ink, cv2.LINE_AA, SHIFT)
+    cv2.polylines(image, [right], True, look.ink, 1, cv2.LINE_AA, SHIFT)
     draw_text(image, "N", (tip[0], tip[1] - radius * 0.35), _spec(look, radius * 0.4), look.ink)
 
 
@@ -406,8 +406,8 @@ def draw_drawing_title(
     x0, y0, x1, y1 = box
     r = (y1 - y0) * 0.4
     cx, cy = x0 + r + 1, (y0 + y1) / 2
-    cv2.circle(image, _p(cx, cy), round(r * 16), look.ink, 1, cv2.LINE_AA, 4)
-    cv2.line(image, _p(cx - r, cy), _p(cx + r, cy), look.ink, 1, cv2.LINE_AA, 4)
+    cv2.circle(image, fixed_point(cx, cy), round(r * SCALE), look.ink, 1, cv2.LINE_AA, SHIFT)
+    cv2.line(image, fixed_point(cx - r, cy), fixed_point(cx + r, cy), look.ink, 1, cv2.LINE_AA, SHIFT)
     small = _spec(look, r * 0.45)
     draw_text(image, f"{int(rng.integers(1, 20)):02d}", (cx, cy - r * 0.45), small, look.ink)
     draw_text(image, str(rng.choice(["A1", "PL", "FF", "A3"])), (cx, cy + r * 0.5), small, look.ink)
@@ -524,9 +524,13 @@ def draw_sheet_dimensions(
             for k, s in enumerate(stops[:12]):
                 centre = (s, far) if horizontal else (far, s)
                 near = (s, at) if horizontal else (at, s)
-                cv2.line(image, _p(*near), _p(*centre), look.ink, 1, cv2.LINE_AA, 4)
-                cv2.circle(image, _p(*centre), round(bubble_r * 16), look.paper, -1, cv2.LINE_AA, 4)
-                cv2.circle(image, _p(*centre), round(bubble_r * 16), look.ink, 1, cv2.LINE_AA, 4)
+                cv2.line(image, fixed_point(*near), fixed_point(*centre), look.ink, 1, cv2.LINE_AA, SHIFT)
+                cv2.circle(
+                    image, fixed_point(*centre), round(bubble_r * SCALE), look.paper, -1, cv2.LINE_AA, SHIFT
+                )
+                cv2.circle(
+                    image, fixed_point(*centre), round(bubble_r * SCALE), look.ink, 1, cv2.LINE_AA, SHIFT
+                )
                 label = str(k + 1) if horizontal else chr(ord("A") + k)
                 draw_text(image, label, centre, bubble_spec, look.ink)
 

@@ -13,11 +13,9 @@ import cv2
 import numpy as np
 from shapely.geometry import box as shapely_box
 
+from model_code.synth.canvas import SCALE, SHIFT
 from model_code.synth.layout import Box, Layout, LayoutRoom
 from model_code.synth.styles import Look
-
-SHIFT = 4
-SCALE = 1 << SHIFT
 
 
 def _overlaps(a: Box, b: Box) -> bool:
