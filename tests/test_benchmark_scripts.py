@@ -544,3 +544,41 @@ def test_thin_truth_counts_the_rooms_a_shrunk_truth_still_encloses(tmp_path, mon
     assert kept == whole >= counts["enclosed_nearest"]
     assert counts["then_warped_thin_line_affine"] >= counts["then_warped_affine"]
     assert cv2.imread(str(picture)) is not None
+
+
+def test_cad_walls_folds_write_drawing_crops_to_train_on_and_whole_sheets_to_score(
+    tmp_path, monkeypatch, capsys
+):
+    from model_code.datasets.layouts import open_dataset
+
+    source = tmp_path / "cad"
+    source.mkdir()
+    for i, stem in enumerate(["a", "b", "c"]):
+        sheet = np.full((300, 400, 3), 255, np.uint8)
+        palette = np.zeros_like(sheet)
+        x0, y0 = 100 + 10 * i, 80
+        cv2.rectangle(sheet, (x0, y0), (x0 + 150, y0 + 120), (0, 0, 0), 6)
+        cv2.rectangle(palette, (x0 - 3, y0 - 3), (x0 + 153, y0 + 123), (0, 0, 128), 7)  # BGR: RGB (128, 0, 0)
+        cv2.imwrite(str(source / f"{stem}.jpg"), sheet)
+        cv2.imwrite(str(source / f"{stem}_wall.png"), palette)
+    out = tmp_path / "folds"
+    assert run_script("cad_walls_folds.py", ["--data", str(source), "--out", str(out)], monkeypatch) == 0
+    printed = capsys.readouterr().out
+    assert "# fold 0: trains on b; holds out a, c" in printed
+    assert "# fold 1: trains on a, c; holds out b" in printed
+    held_out = sorted(p.name for p in (out / "fold0" / "held_out").iterdir())
+    assert held_out == ["a.jpg", "a_wall.png", "c.jpg", "c_wall.png"]
+    assert sorted(p.name for p in (out / "fold0" / "seen").iterdir()) == ["b.jpg", "b_wall.png"]
+    crop = cv2.imread(str(out / "fold1" / "validation" / "images" / "b.png"))
+    mask = cv2.imread(str(out / "fold1" / "validation" / "masks" / "b.png"), cv2.IMREAD_GRAYSCALE)
+    ys, xs = np.nonzero(cv2.imread(str(source / "b_wall.png")).max(axis=2))
+    height, width = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+    assert crop.shape[:2] == mask.shape == (height + 80, width + 80)  # unframed: the walls' box and 40 px
+    assert set(np.unique(mask).tolist()) == {0, 255}
+    assert mask[43, 50 : 30 + width].all() and not mask[100, 100]  # the top wall, the room inside
+    samples = open_dataset(out / "fold0" / "train")
+    assert [s.image_path.stem for s in samples] == ["b"]
+    plan = samples[0].load()
+    assert plan.image.shape[:2] == plan.wall.shape and plan.wall.sum() == (mask > 0).sum()
+    too_many = ["--data", str(source), "--out", str(out), "--folds", "4"]
+    assert run_script("cad_walls_folds.py", too_many, monkeypatch) == 2
