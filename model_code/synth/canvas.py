@@ -10,7 +10,8 @@ most of its time on full-image layers, so these set how many plans a training lo
 (``benchmarks/bench_synth.py``).
 
 Every OpenCV drawing call of the generator takes sub-pixel coordinates with :data:`SHIFT` fractional
-bits: :func:`fixed_point` makes a point of them, :func:`polygon_mask` fills a polygon with them.
+bits: :func:`fixed_point` makes a point of them, :func:`fixed_points` an array of points (a polygon's
+ring), :func:`polygon_mask` fills a polygon with them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ def fixed_point(x: float, y: float) -> tuple[int, int]:
     return round(float(x) * SCALE), round(float(y) * SCALE)
 
 
+def fixed_points(points: np.ndarray) -> np.ndarray:
+    """``(n, 2)`` image points (a polygon's ring) as ``int32`` fixed-point coordinates (:data:`SHIFT`
+    fractional bits), rounded as :func:`fixed_point` rounds."""
+    return np.round(np.asarray(points, np.float64) * SCALE).astype(np.int32)
+
+
 def polygon_mask(ring: np.ndarray, window: tuple[int, int, int, int]) -> np.ndarray:
     """Boolean mask of the polygon ``ring`` (``(n, 2)`` image x, y) over ``window`` (x0, y0, x1, y1,
     ends exclusive), without drawing a full image.
@@ -39,11 +46,11 @@ def polygon_mask(ring: np.ndarray, window: tuple[int, int, int, int]) -> np.ndar
     """
     x0, y0, x1, y1 = window
     mask = np.zeros((max(0, y1 - y0), max(0, x1 - x0)), bool)
-    points = np.round(np.asarray(ring, np.float64) * SCALE).astype(np.int64)
+    points = fixed_points(ring)
     left, top = (points.min(axis=0) >> SHIFT) - 1
     right, bottom = (points.max(axis=0) >> SHIFT) + 2
     own = np.zeros((bottom - top, right - left), np.uint8)
-    cv2.fillPoly(own, [(points - np.array([left, top]) * SCALE).astype(np.int32)], 1, cv2.LINE_8, SHIFT)
+    cv2.fillPoly(own, [points - np.array([left, top], np.int32) * SCALE], 1, cv2.LINE_8, SHIFT)
     ox0, oy0, ox1, oy1 = max(x0, left), max(y0, top), min(x1, right), min(y1, bottom)
     if ox1 > ox0 and oy1 > oy0:
         inside = own[oy0 - top : oy1 - top, ox0 - left : ox1 - left] > 0

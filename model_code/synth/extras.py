@@ -32,7 +32,7 @@ import numpy as np
 from shapely.geometry import box as shapely_box
 
 from model_code.geometry.raster import rasterize_walls
-from model_code.synth.canvas import SCALE, SHIFT, fixed_point, paint, paste, polygon_mask
+from model_code.synth.canvas import SCALE, SHIFT, fixed_point, fixed_points, paint, paste, polygon_mask
 from model_code.synth.decor import dimension_chain
 from model_code.synth.layout import Layout, LayoutRoom
 from model_code.synth.styles import ROOM_COLOURS, Look
@@ -188,8 +188,7 @@ def draw_ceiling_frames(rng: np.random.Generator, image: np.ndarray, layout: Lay
             shrunk = room.interior.buffer(-(inset + ring * gap), join_style=2)
             if shrunk.is_empty or shrunk.geom_type != "Polygon" or shrunk.area < (0.5 * ppm) ** 2:
                 break
-            points = np.round(np.asarray(shrunk.exterior.coords) * SCALE).astype(np.int32)
-            cv2.polylines(image, [points], True, colour, 1, cv2.LINE_AA, SHIFT)
+            cv2.polylines(image, [fixed_points(shrunk.exterior.coords)], True, colour, 1, cv2.LINE_AA, SHIFT)
         if rng.random() < 1 / 3:
             centre = room.interior.representative_point()
             radius = float(rng.uniform(0.3, 0.7)) * ppm

@@ -17,7 +17,7 @@ import numpy as np
 from shapely import Polygon
 from shapely.geometry import box as shapely_box
 
-from model_code.synth.canvas import SCALE, SHIFT, blank, fixed_point, paint
+from model_code.synth.canvas import SCALE, SHIFT, blank, fixed_point, fixed_points, paint
 from model_code.synth.decor import Terrace, draw_decorations, draw_grid
 from model_code.synth.extras import (
     draw_ceiling_frames,
@@ -274,8 +274,7 @@ def fill_rooms(image: np.ndarray, layout: Layout) -> None:
     """Pastel floor colours by room kind, inside each room's interior."""
     for room in layout.rooms:
         colour = ROOM_COLOURS.get(room.kind, (235, 235, 235))
-        ring = np.round(np.asarray(room.interior.exterior.coords) * SCALE).astype(np.int32)
-        cv2.fillPoly(image, [ring], colour, cv2.LINE_8, SHIFT)
+        cv2.fillPoly(image, [fixed_points(room.interior.exterior.coords)], colour, cv2.LINE_8, SHIFT)
 
 
 def swing_boxes(layout: Layout) -> list[list[Box]]:
